@@ -1,0 +1,139 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const extension = extname(fileURLToPath(import.meta.url));
+
+/** True under tsx or vitest (bench/*.ts), false when compiled (dist/bench/*.js). */
+export const fromSource = extension === '.ts';
+
+function findRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`No package.json above ${start}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The repository root (where package.json is). */
+export const repoRoot = findRoot(benchDir);
+
+/** The server entry matching how the bench runs: src/main.ts through tsx, or dist/src/main.js. */
+export const serverEntry = fromSource
+  ? join(repoRoot, 'src', 'main.ts')
+  : join(repoRoot, 'dist', 'src', 'main.js');
+const workerEntry = join(benchDir, `worker${extension}`);
+
+/** Node flags for running our files: TypeScript from source needs the tsx loader. */
+export function nodeFlags(): string[] {
+  return fromSource ? ['--import', 'tsx'] : [];
+}
+
+/** Which CPU the server, and which the load generator, are pinned to (taskset, util-linux). */
+export interface Pinning {
+  serverCpu: string | null;
+  loadCpu: string | null;
+  description: string;
+}
+
+/**
+ * Server on CPU 0, load generator on CPU 1, when taskset works and there are two CPUs or more;
+ * else nothing is pinned (and the table says so).
+ */
+export function detectPinning(enabled = true): Pinning {
+  const count = cpus().length;
+  if (!enabled) return { serverCpu: null, loadCpu: null, description: 'not pinned (--no-pin)' };
+  if (count < 2) return { serverCpu: null, loadCpu: null, description: `not pinned (${count} CPU)` };
+  const probe = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    return { serverCpu: null, loadCpu: null, description: 'not pinned (taskset not available)' };
+  }
+  return {
+    serverCpu: '0',
+    loadCpu: '1',
+    description: 'taskset: server and reference measurements on CPU 0, load generator on CPU 1',
+  };
+}
+
+/** Prefixes a command with `taskset -c CPU` when a CPU is given. */
+export function pinned(cpu: string | null, command: string, args: string[]): [string, string[]] {
+  return cpu === null ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
+}
+
+/** The machine, for the report: CPU model, CPU count, memory, Node version. */
+export function machineInfo() {
+  let cpuModel = cpus()[0]?.model ?? 'unknown';
+  try {
+    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (match?.[1]) cpuModel = match[1].trim();
+  } catch {
+    // Not Linux: os.cpus() is good enough.
+  }
+  return {
+    cpus: cpus().length,
+    cpuModel,
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+/** Resident set size and its peak of a process, in MB (Linux /proc; `ps` elsewhere, without the peak). */
+export function processMemory(pid: number): { rssMb: number; peakRssMb: number | null } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s*(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+  } catch {
+    const ps = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
+    return { rssMb: Number(ps.stdout.trim()) / 1024, peakRssMb: null };
+  }
+}
+
+/** A job for the worker process (bench/worker.ts defines them); sent over IPC as JSON. */
+export interface WorkerJob {
+  kind: string;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Ends child processes still running (the bench failed half-way); their ids only. */
+export function killChildren(): void {
+  for (const child of children) if (child.exitCode === null && child.pid) child.kill('SIGKILL');
+}
+
+/** Tracks a child so that a failed or interrupted bench does not leave it running. */
+export function track(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+/** Runs one job in a fresh worker process pinned to `cpu`, and returns what it answers. */
+export function runWorker<T>(cpu: string | null, job: WorkerJob): Promise<T> {
+  const [command, args] = pinned(cpu, process.execPath, [...nodeFlags(), workerEntry]);
+  const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  track(child);
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    child.once('message', (message: { ok: boolean; result?: T; error?: string }) => {
+      settled = true;
+      if (message.ok) resolve(message.result as T);
+      else reject(new Error(`bench worker (${job.kind}) failed: ${message.error}`));
+    });
+    child.once('error', (error) => {
+      if (!settled) reject(error);
+      settled = true;
+    });
+    child.once('exit', (code, signal) => {
+      if (!settled)
+        reject(new Error(`bench worker (${job.kind}) exited with ${signal ?? code} before answering`));
+      settled = true;
+    });
+    child.send(job);
+  });
+}

@@ -1,0 +1,286 @@
+import type { BenchResult, PassResult } from './harness.js';
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+function rate(value: number): string {
+  return value < 100 ? value.toFixed(1) : integer.format(value);
+}
+
+function ms(value: number): string {
+  return value < 10 ? value.toFixed(2) : value.toFixed(1);
+}
+
+function percent(value: number | null): string {
+  return value === null ? '' : `${(value * 100).toFixed(1)}%`;
+}
+
+function change(before: number | null, after: number | null): string {
+  if (before === null || after === null || before === 0) return '';
+  const delta = (after / before - 1) * 100;
+  return `${delta >= 0 ? '+' : ''}${delta.toFixed(1)}%`;
+}
+
+/** Renders rows as a fixed-width table; numeric columns (all but the listed text ones) right-aligned. */
+function table(header: string[], rows: string[][], textColumns: number[]): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) =>
+        textColumns.includes(column) ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+function verdict(met: boolean | null): string {
+  return met === null ? '' : met ? 'met' : 'MISSED';
+}
+
+function targetCell(row: PassResult['scenarios'][number]): string {
+  const parts: string[] = [];
+  if (row.target !== null) parts.push(`>=${Math.round(row.target * 100)}% ${verdict(row.met)}`);
+  if (row.limits) {
+    const limits: string[] = [];
+    if (row.limits.p99Ms !== undefined) limits.push(`p99<=${row.limits.p99Ms}ms`);
+    if (row.limits.minRate !== undefined) limits.push(`>=${row.limits.minRate}/s`);
+    parts.push(`${limits.join(' ')} ${verdict(row.limitsMet ?? null)}`);
+  }
+  return parts.join('; ');
+}
+
+function passRows(pass: PassResult): string[][] {
+  const rows: string[][] = [];
+  for (const row of pass.scenarios) {
+    rows.push([
+      pass.db,
+      row.name,
+      integer.format(row.load.operations),
+      rate(row.load.rate),
+      ms(row.load.p50),
+      ms(row.load.p99),
+      ms(row.load.max),
+      row.reference?.name ?? '',
+      row.reference ? rate(row.reference.rate) : '',
+      percent(row.ratio),
+      targetCell(row),
+    ]);
+  }
+  for (const reference of pass.references) {
+    const m = reference.measurement;
+    rows.push([
+      pass.db,
+      `  ref ${reference.name}${reference.concurrency > 1 ? ` (c=${reference.concurrency})` : ''}`,
+      integer.format(m.operations),
+      rate(m.rate),
+      ms(m.p50),
+      ms(m.p99),
+      ms(m.max),
+      '',
+      '',
+      '',
+      '',
+    ]);
+  }
+  return rows;
+}
+
+const seconds = (value: number) => `${(value / 1000).toFixed(2)} s`;
+const mb = (value: number) => `${Math.round(value)} MB`;
+
+/** "figure (target <= limit: met)" */
+function against(figure: string, value: number, limit: number | null, unit: (value: number) => string) {
+  return limit === null ? figure : `${figure} (target <= ${unit(limit)}: ${verdict(value <= limit)})`;
+}
+
+function serverLine(pass: PassResult): string {
+  const s = pass.server;
+  const parts = [
+    `ready ${seconds(s.readyMs)} after start`,
+    s.restartReadyMs === null
+      ? null
+      : against(
+          `restart ready ${seconds(s.restartReadyMs)}`,
+          s.restartReadyMs,
+          s.targets.restartReadyMs,
+          seconds,
+        ),
+    against(`RSS idle ${mb(s.idleRssMb)}`, s.idleRssMb, s.targets.idleRssMb, mb),
+    `after bench ${mb(s.afterBenchRssMb)}`,
+    s.peakRssMb === null ? null : `peak ${mb(s.peakRssMb)}`,
+    s.restartIdleRssMb === null ? null : `idle after restart ${mb(s.restartIdleRssMb)}`,
+  ];
+  return `  ${pass.db}: ${parts.filter(Boolean).join(', ')}`;
+}
+
+function describeMachine(result: BenchResult): string {
+  const { cpus, cpuModel, memoryGb, node, platform } = result.machine;
+  return `${cpus} x ${cpuModel}, ${memoryGb} GB, Node ${node}, ${platform}`;
+}
+
+function describeDataset(result: BenchResult): string {
+  const { shape, size, seed } = result.options;
+  return (
+    `${size} (${shape.tenants} tenant(s) x ${shape.usersPerTenant} users, ` +
+    `OUs ${shape.ouDepth} deep x ${shape.ouFanout}, ` +
+    `${shape.groupsPerTenant} groups ${shape.groupDepth} deep, ` +
+    `${shape.membershipsPerUser} memberships/user; seed "${seed}")`
+  );
+}
+
+function describeLoad(result: BenchResult): string {
+  const { options } = result;
+  const amount =
+    options.amount !== null
+      ? `${options.amount} requests`
+      : `${options.durationSeconds} s after ${options.warmupSeconds} s warm-up`;
+  const repeat = (options.repeat ?? 1) > 1 ? `; best of ${options.repeat}` : '';
+  return (
+    `autocannon, ${options.connections} connections, ${amount}; ` +
+    `references ${options.referenceSeconds} s each${repeat}`
+  );
+}
+
+function describeLoadAverage(result: BenchResult): string {
+  // Results written before the load average was recorded have none.
+  const loads = result.loadAverageAtStart ?? [];
+  const busy = (loads[0] ?? 0) > 0.5;
+  return (loads.join(', ') || 'unknown') + (busy ? ' (the machine was busy: figures are less reliable)' : '');
+}
+
+/** The bench's table: every scenario beside its reference, then the references, then the server figures. */
+export function formatResult(result: BenchResult): string {
+  const lines = [
+    `ScaiKey bench, ${result.startedAt}`,
+    `machine: ${describeMachine(result)}`,
+    `pinning: ${result.pinning}`,
+    `load average before the run: ${describeLoadAverage(result)}`,
+    `dataset: ${describeDataset(result)}`,
+    `load: ${describeLoad(result)}`,
+    '',
+    table(
+      [
+        'db',
+        'scenario',
+        'requests',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'reference',
+        'ref/s',
+        'ratio',
+        'target',
+      ],
+      result.passes.flatMap(passRows),
+      [0, 1, 7, 10],
+    ),
+  ];
+  const problems = result.passes.flatMap((pass) =>
+    pass.scenarios
+      .filter((row) => row.load.unexpected + row.load.errors + row.load.timeouts > 0)
+      .map(
+        (row) =>
+          `  ! ${pass.db} ${row.name}: ${row.load.unexpected} unexpected responses ` +
+          `${JSON.stringify(row.load.statusCodes)}, ${row.load.errors} errors, ` +
+          `${row.load.timeouts} timeouts (not counted in req/s)`,
+      ),
+  );
+  if (problems.length > 0) lines.push('', ...problems);
+  lines.push('', 'server (start to /readyz, resident memory):', ...result.passes.map(serverLine));
+  lines.push(
+    '',
+    'seeding:',
+    ...result.passes.map((pass) => `  ${pass.db}: ${pass.seed.seconds.toFixed(1)} s, ${pass.seed.method}`),
+  );
+  return lines.join('\n');
+}
+
+interface Comparable {
+  rate: number;
+  p50: number;
+  p99: number;
+  ratio: number | null;
+}
+
+function comparables(result: BenchResult): Map<string, Comparable> {
+  const map = new Map<string, Comparable>();
+  for (const pass of result.passes) {
+    for (const row of pass.scenarios) map.set(`${pass.db}\t${row.name}`, { ...row.load, ratio: row.ratio });
+    for (const reference of pass.references) {
+      map.set(`${pass.db}\t  ref ${reference.name}`, { ...reference.measurement, ratio: null });
+    }
+  }
+  return map;
+}
+
+/** What changed from run A to run B, per scenario and reference present in both. */
+export function formatComparison(a: BenchResult, b: BenchResult, nameA: string, nameB: string): string {
+  const before = comparables(a);
+  const after = comparables(b);
+  const rows: string[][] = [];
+  for (const [key, old] of before) {
+    const now = after.get(key);
+    if (!now) continue;
+    const [db, name] = key.split('\t') as [string, string];
+    rows.push([
+      db,
+      name,
+      rate(old.rate),
+      rate(now.rate),
+      change(old.rate, now.rate),
+      ms(old.p50),
+      ms(now.p50),
+      ms(old.p99),
+      ms(now.p99),
+      change(old.p99, now.p99),
+      percent(old.ratio),
+      percent(now.ratio),
+    ]);
+  }
+  const lines = [
+    `A: ${nameA} (${a.startedAt}, ${a.options.size}; ${describeMachine(a)})`,
+    `B: ${nameB} (${b.startedAt}, ${b.options.size}; ${describeMachine(b)})`,
+    '',
+    table(
+      [
+        'db',
+        'scenario',
+        'A req/s',
+        'B req/s',
+        'change',
+        'A p50',
+        'B p50',
+        'A p99',
+        'B p99',
+        'change',
+        'A ratio',
+        'B ratio',
+      ],
+      rows,
+      [0, 1],
+    ),
+  ];
+  const servers: string[] = [];
+  for (const passA of a.passes) {
+    const passB = b.passes.find((pass) => pass.db === passA.db);
+    if (!passB) continue;
+    const sa = passA.server;
+    const sb = passB.server;
+    const from = (label: string, x: number | null, y: number | null, unit: string) =>
+      `${label} ${x === null ? '-' : Math.round(x)} -> ${y === null ? '-' : Math.round(y)} ${unit}` +
+      (x !== null && y !== null ? ` (${change(x, y)})` : '');
+    const parts = [
+      from('ready', sa.readyMs, sb.readyMs, 'ms'),
+      from('restart', sa.restartReadyMs, sb.restartReadyMs, 'ms'),
+      from('RSS idle', sa.idleRssMb, sb.idleRssMb, 'MB'),
+      from('after bench', sa.afterBenchRssMb, sb.afterBenchRssMb, 'MB'),
+    ];
+    servers.push(`  ${passA.db}: ${parts.join(', ')}`);
+  }
+  if (servers.length > 0) lines.push('', 'server:', ...servers);
+  if (rows.length === 0) lines.push('', '(no scenario or reference in common)');
+  return lines.join('\n');
+}

@@ -1,0 +1,53 @@
+import { type DatasetPlan, generateUsers, type TenantPlan } from '../dataset.js';
+import { measureOperations, type SignInPlan, signIn } from '../drive.js';
+import type { Scenario } from '../scenario.js';
+import { BENCH_USER_PASSWORD } from '../seed.js';
+
+/** Distinct active users signing in, in turn. */
+const USERS = 200;
+
+export function signInPlan(baseUrl: string, dataset: DatasetPlan): SignInPlan & { emails: string[] } {
+  const tenant = dataset.tenants[0] as TenantPlan;
+  const emails: string[] = [];
+  for (const user of generateUsers(dataset, tenant)) {
+    if (user.status === 'ACTIVE' && user.hasPassword) emails.push(user.email);
+    if (emails.length >= USERS) break;
+  }
+  return {
+    baseUrl,
+    issuer: `${baseUrl}/api/v1/auth/tenants/${tenant.slug}`,
+    clientId: tenant.webApp.id,
+    clientSecret: tenant.webApp.secret,
+    redirectUri: tenant.webApp.redirectUri,
+    emails,
+  };
+}
+
+/**
+ * Issue 7: complete authorization-code sign-ins per second, browserless: authorize, the hosted
+ * login page, the login form (the password checked with argon2id), the redirects to the callback,
+ * the code exchanged with PKCE (S256) and HTTP Basic client auth at the tenant's token endpoint
+ * (ID, access and refresh token signed). 50 flows in flight, seeded users in turn. Against the
+ * machine's argon2id hash rate (each sign-in verifies one hash: its ceiling on one core).
+ */
+export const scenario: Scenario = {
+  name: 'oidc.sign-in',
+  description: 'authorize -> login form -> code -> token (PKCE, Basic), whole flow per sign-in',
+  reference: () => ({ kind: 'machine', name: 'argon2id-hash' }),
+  async prepare({ baseUrl, dataset }) {
+    const plan = signInPlan(baseUrl, dataset);
+    return { method: 'GET', paths: [plan.issuer], expectedStatus: 200, custom: plan };
+  },
+  async drive({ plan, connections, durationSeconds, amount, warmupSeconds }) {
+    const signIns = plan.custom as ReturnType<typeof signInPlan>;
+    const operation = async (index: number) => {
+      const email = signIns.emails[index % signIns.emails.length] as string;
+      const tokens = await signIn(signIns, email, BENCH_USER_PASSWORD);
+      if (!tokens.access_token) throw new Error('no access token');
+    };
+    if (warmupSeconds > 0) {
+      await measureOperations({ concurrency: connections, seconds: warmupSeconds, amount: null }, operation);
+    }
+    return measureOperations({ concurrency: connections, seconds: durationSeconds, amount }, operation);
+  },
+};

@@ -1,0 +1,265 @@
+import '@fastify/swagger';
+import { randomBytes } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { adminRolesRoutes } from './modules/admin-roles/admin-roles.routes.js';
+import { createAdminRolesService } from './modules/admin-roles/admin-roles.service.js';
+import { effectiveAdminRole } from './modules/admin-roles/effective-role.js';
+import { applicationsRoutes } from './modules/applications/applications.routes.js';
+import { createApplicationsService } from './modules/applications/applications.service.js';
+import { assignmentsRoutes } from './modules/applications/assignments.routes.js';
+import { createAssignmentsService } from './modules/applications/assignments.service.js';
+import { UsableClientCache } from './modules/applications/client-cache.js';
+import { AuditBuffer } from './modules/audit/audit-buffer.js';
+import { type BootstrapResult, bootstrap } from './modules/bootstrap/bootstrap.js';
+import { adminGroupsRoutes } from './modules/groups/admin-groups.routes.js';
+import { groupsRoutes } from './modules/groups/groups.routes.js';
+import { createGroupsService } from './modules/groups/groups.service.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import { interactionRoutes } from './modules/oauth/interactions.routes.js';
+import { oauthRoutes } from './modules/oauth/oauth.routes.js';
+import { platformLoginRoutes } from './modules/oauth/platform-login.routes.js';
+import { OidcProviders } from './modules/oauth/providers.js';
+import { ousRoutes } from './modules/ous/ous.routes.js';
+import { OUTreeNodeSchema } from './modules/ous/ous.schemas.js';
+import { createOusService } from './modules/ous/ous.service.js';
+import { partnersRoutes } from './modules/partners/partners.routes.js';
+import { createPartnersService } from './modules/partners/partners.service.js';
+import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
+import { createTenantsService } from './modules/tenants/tenants.service.js';
+import { adminUsersRoutes } from './modules/users/admin-users.routes.js';
+import { passwordLinkRoutes } from './modules/users/password-links.routes.js';
+import { usersRoutes } from './modules/users/users.routes.js';
+import { createUsersService } from './modules/users/users.service.js';
+import { TokenVerifier } from './platform/auth/authenticate.js';
+import type { Config } from './platform/config.js';
+import { type DatabaseHandle, migrateToLatest, openDatabase } from './platform/db/database.js';
+import { registerErrorHandler } from './platform/errors.js';
+import { instanceSecret } from './platform/instance-secrets.js';
+import { Invalidation } from './platform/invalidation.js';
+import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';
+import { Mailer, smtpTransport } from './platform/mail/mailer.js';
+import { validatorCompiler } from './platform/validation.js';
+
+/** What the app is made of, exposed for the CLI, tests and benchmarks. */
+export interface ScaiKey {
+  config: Config;
+  database: DatabaseHandle;
+  keys: KeyStore;
+  verifier: TokenVerifier;
+  invalidation: Invalidation;
+  mailer: Mailer;
+  audit: AuditBuffer;
+  bootstrap: BootstrapResult;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    scaikey: ScaiKey;
+  }
+}
+
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+const LOG_LEVEL_ORDER = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/**
+ * Request ids: a random per-process prefix and a counter (unique, unguessable enough to correlate,
+ * and free of a CSPRNG call per request on the hot path).
+ */
+const REQUEST_ID_PREFIX = `req_${randomBytes(8).toString('hex')}`;
+let requestCounter = 0;
+const nextRequestId = () => `${REQUEST_ID_PREFIX}${(++requestCounter).toString(16).padStart(8, '0')}`;
+
+export interface BuildOptions {
+  /** Use this database instead of opening one from the config (tests); the caller closes it. */
+  database?: DatabaseHandle;
+}
+
+/** Builds the whole service on a database: migrations, keys, bootstrap, routes. Does not listen. */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const ownsDatabase = !options.database;
+  const database =
+    options.database ??
+    (await openDatabase(
+      config.databaseUrl
+        ? { kind: 'postgres', url: config.databaseUrl }
+        : { kind: 'pglite', dataDir: config.dataDir },
+    ));
+  const { db } = database;
+
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+    },
+    // One access-log line per request is written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : nextRequestId();
+    },
+    // FastAPI redirects the other slash form (307); serving it directly is the same for clients.
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  database.onConnectionError((error) =>
+    app.log.warn({ err: error }, 'database connection lost; the pool opens a new one when needed'),
+  );
+  try {
+    await migrateToLatest(db);
+    const keys = await KeyStore.open(db);
+    const bootstrapResult = await bootstrap(db, config.bootstrap);
+    const invalidation = new Invalidation();
+    const clients = new UsableClientCache(db);
+    const verifier = new TokenVerifier(
+      (id) => clients.find(id),
+      (tenantId, userId) => effectiveAdminRole(db, tenantId, userId),
+      db,
+      keys,
+      config.publicUrl,
+    );
+    invalidation.on(() => {
+      verifier.invalidate();
+      clients.clear();
+    });
+    await invalidation.start(database);
+    const unlistenKeys = await database.listen(KEYS_CHANNEL, () => {
+      keys.reload().then(
+        () => invalidation.local('keys'),
+        (error) => app.log.error({ err: error }, 'reloading signing keys failed'),
+      );
+    });
+    const mailer = new Mailer(
+      db,
+      config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl) : null,
+      config.mail.from,
+      app.log,
+    );
+    mailer.start();
+    void mailer.flush();
+    const audit = new AuditBuffer(db, app.log);
+    audit.start();
+    app.decorate('scaikey', {
+      audit,
+      config,
+      database,
+      keys,
+      verifier,
+      invalidation,
+      mailer,
+      bootstrap: bootstrapResult,
+    });
+
+    // Shared (referenced) schemas live at the root: adding one inside a plugin would give that
+    // plugin Fastify's default validator (which drops unknown fields instead of refusing them).
+    app.addSchema(OUTreeNodeSchema);
+    app.setValidatorCompiler(validatorCompiler);
+    registerErrorHandler(app);
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+    const accessLog = LOG_LEVEL_ORDER.indexOf(config.logLevel) <= LOG_LEVEL_ORDER.indexOf('info');
+    app.addHook('onResponse', async (request, reply) => {
+      // Skipped entirely (no object built) when the access log is off: it is on the hot path.
+      if (!accessLog) return;
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'request completed',
+      );
+    });
+
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'ScaiKey',
+          version: '0.1.0',
+          description:
+            'Identity provider and directory service: partners, tenants, users, groups, OUs, applications.',
+        },
+        components: {
+          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        },
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+    const cookieKey = await instanceSecret(db, 'cookie_signing_key');
+    const providers = new OidcProviders({
+      db,
+      keys,
+      publicUrl: config.publicUrl,
+      cookieKeys: [cookieKey],
+      audit,
+    });
+    // Providers bake in tenant settings and keys: rebuild them after any such change.
+    invalidation.on((topic) => {
+      if (topic.startsWith('tenant:') || topic.startsWith('partner:') || topic === 'keys') providers.clear();
+    });
+
+    // Public context: health, discovery, JWKS, token endpoint.
+    await app.register(healthRoutes, { db });
+    await app.register(oauthRoutes, {
+      audit,
+      clients,
+      db,
+      keys,
+      providers,
+      verifier,
+      invalidation,
+      publicUrl: config.publicUrl,
+      nativeClientCredentials: config.nativeClientCredentials,
+    });
+    await app.register(interactionRoutes, { db, providers, invalidation, secret: cookieKey });
+    await app.register(platformLoginRoutes, { db, publicUrl: config.publicUrl });
+
+    await app.register(passwordLinkRoutes, { db, invalidation });
+
+    // Management context: every route needs a bearer token of ours.
+    await app.register(async (management) => {
+      management.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
+      });
+      management.addHook('onRequest', async (request) => {
+        request.principal = await verifier.authenticate(request.headers.authorization);
+      });
+      await management.register(partnersRoutes, { partners: createPartnersService(db, invalidation) });
+      await management.register(tenantsRoutes, { tenants: createTenantsService(db, invalidation) });
+      await management.register(ousRoutes, { ous: createOusService(db) });
+      const groups = createGroupsService(db);
+      await management.register(groupsRoutes, { groups });
+      await management.register(adminGroupsRoutes, { groups });
+      const users = createUsersService({ db, invalidation, mailer, publicUrl: config.publicUrl });
+      await management.register(usersRoutes, { users });
+      await management.register(adminUsersRoutes, { users });
+      await management.register(applicationsRoutes, {
+        applications: createApplicationsService(db, invalidation),
+      });
+      await management.register(assignmentsRoutes, { assignments: createAssignmentsService(db) });
+      await management.register(adminRolesRoutes, { adminRoles: createAdminRolesService(db, invalidation) });
+    });
+
+    app.addHook('onClose', async () => {
+      await mailer.stop();
+      await audit.stop();
+      await unlistenKeys();
+      await invalidation.stop();
+      if (ownsDatabase) await database.close();
+    });
+  } catch (error) {
+    if (ownsDatabase) await database.close().catch(() => {});
+    throw error;
+  }
+  return app;
+}

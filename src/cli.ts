@@ -1,0 +1,54 @@
+import { ConfigError, loadConfig } from './platform/config.js';
+import { migrateToLatest, openDatabase } from './platform/db/database.js';
+import { DEFAULT_RETIRED_KEY_OVERLAP_SECONDS, KeyStore, rotateSigningKey } from './platform/keys.js';
+
+const USAGE = `Usage: scaikey keys rotate [--overlap-seconds N]
+
+  keys rotate   Make a new signing key active. The old key stays in the JWKS (and valid for
+                verification) for --overlap-seconds (default ${DEFAULT_RETIRED_KEY_OVERLAP_SECONDS}, the longest
+                token lifetime), so tokens it signed keep working until they expire. Running
+                instances pick the new key up at once (PostgreSQL NOTIFY).
+
+Uses the same environment as the server (DATABASE_URL or SCAIKEY_DATA_DIR). With the embedded
+PGlite database, stop the server first: PGlite allows one process at a time.`;
+
+async function main(args: string[]): Promise<number> {
+  if (args[0] !== 'keys' || args[1] !== 'rotate') {
+    console.error(USAGE);
+    return 2;
+  }
+  let overlap = DEFAULT_RETIRED_KEY_OVERLAP_SECONDS;
+  const flag = args.indexOf('--overlap-seconds');
+  if (flag >= 0) {
+    const value = Number(args[flag + 1]);
+    if (!Number.isInteger(value) || value < 0) {
+      console.error('--overlap-seconds must be a whole number of seconds');
+      return 2;
+    }
+    overlap = value;
+  }
+  const config = loadConfig();
+  const database = await openDatabase(
+    config.databaseUrl
+      ? { kind: 'postgres', url: config.databaseUrl }
+      : { kind: 'pglite', dataDir: config.dataDir },
+  );
+  try {
+    await migrateToLatest(database.db);
+    await KeyStore.open(database.db);
+    const { newKid, retiredKids } = await rotateSigningKey(database.db, overlap);
+    console.log(`New active signing key: ${newKid}`);
+    for (const kid of retiredKids) console.log(`Retired (published for ${overlap} s more): ${kid}`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  },
+);

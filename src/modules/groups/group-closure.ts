@@ -1,0 +1,84 @@
+import { sql } from 'kysely';
+import type { Queryable } from '../../platform/db/database.js';
+
+/**
+ * The recursive definitions the maintained closures must equal (migration 0002), for a check in
+ * tests and benchmarks and for rebuilding after bulk loads that bypass the repository.
+ *
+ * Paths are enumerated one by one: fine for real directories (a few paths per pair), exponential
+ * only for long chains of diamonds.
+ */
+function closureDefinition(tenantId: string) {
+  return sql`with recursive paths (ancestor_group_id, descendant_group_id) as (
+      select id, id from groups where tenant_id = ${tenantId} and deleted_at is null
+      union all
+      select p.ancestor_group_id, e.child_group_id
+      from paths p
+      join group_edges e on e.tenant_id = ${tenantId} and e.parent_group_id = p.descendant_group_id
+    )
+    select ancestor_group_id, descendant_group_id, count(*)::bigint as path_count
+    from paths group by ancestor_group_id, descendant_group_id`;
+}
+
+function effectiveDefinition(tenantId: string) {
+  return sql`select c.ancestor_group_id as group_id, m.user_id, sum(c.path_count)::bigint as path_count
+    from (${closureDefinition(tenantId)}) c
+    join group_memberships m on m.tenant_id = ${tenantId} and m.group_id = c.descendant_group_id
+    group by c.ancestor_group_id, m.user_id`;
+}
+
+export interface ClosureDrift {
+  /** Closure rows that differ from the recursive definition (missing, extra or wrong count). */
+  closure: {
+    ancestor_group_id: string;
+    descendant_group_id: string;
+    stored: number | null;
+    expected: number | null;
+  }[];
+  /** Effective-member rows that differ from the definition. */
+  effective: { group_id: string; user_id: string; stored: number | null; expected: number | null }[];
+}
+
+/**
+ * Compares group_closure and group_effective_members of a tenant with their recursive definition
+ * over group_edges and group_memberships; both lists are empty when the maintained data is exact.
+ */
+export async function groupClosureDrift(db: Queryable, tenantId: string): Promise<ClosureDrift> {
+  const closure = await sql<ClosureDrift['closure'][number]>`
+    select coalesce(s.ancestor_group_id, d.ancestor_group_id) as ancestor_group_id,
+           coalesce(s.descendant_group_id, d.descendant_group_id) as descendant_group_id,
+           s.path_count::float8 as stored, d.path_count::float8 as expected
+    from (select ancestor_group_id, descendant_group_id, path_count from group_closure
+          where tenant_id = ${tenantId}) s
+    full join (${closureDefinition(tenantId)}) d
+      on d.ancestor_group_id = s.ancestor_group_id and d.descendant_group_id = s.descendant_group_id
+    where s.path_count is distinct from d.path_count
+    order by 1, 2`.execute(db);
+  const effective = await sql<ClosureDrift['effective'][number]>`
+    select coalesce(s.group_id, d.group_id) as group_id, coalesce(s.user_id, d.user_id) as user_id,
+           s.path_count::float8 as stored, d.path_count::float8 as expected
+    from (select group_id, user_id, path_count from group_effective_members where tenant_id = ${tenantId}) s
+    full join (${effectiveDefinition(tenantId)}) d on d.group_id = s.group_id and d.user_id = s.user_id
+    where s.path_count is distinct from d.path_count
+    order by 1, 2`.execute(db);
+  return { closure: closure.rows, effective: effective.rows };
+}
+
+/**
+ * Recomputes both closures of a tenant from group_edges and group_memberships: for data written
+ * around the repository (bulk seeding, repairs). Run it in a transaction holding the tenant's
+ * group lock (createGroupsRepository(...).lockGraph()) when the service is live.
+ */
+export async function rebuildGroupClosure(db: Queryable, tenantId: string): Promise<void> {
+  await sql`delete from group_effective_members where tenant_id = ${tenantId}`.execute(db);
+  await sql`delete from group_closure where tenant_id = ${tenantId}`.execute(db);
+  await sql`insert into group_closure (tenant_id, ancestor_group_id, descendant_group_id, path_count)
+    select ${tenantId}, ancestor_group_id, descendant_group_id, path_count
+    from (${closureDefinition(tenantId)}) d`.execute(db);
+  await sql`insert into group_effective_members (tenant_id, group_id, user_id, path_count)
+    select c.tenant_id, c.ancestor_group_id, m.user_id, sum(c.path_count)
+    from group_closure c
+    join group_memberships m on m.tenant_id = c.tenant_id and m.group_id = c.descendant_group_id
+    where c.tenant_id = ${tenantId}
+    group by c.tenant_id, c.ancestor_group_id, m.user_id`.execute(db);
+}

@@ -1,0 +1,659 @@
+import { type RawBuilder, sql } from 'kysely';
+import { likeContains } from '../../lib/pagination.js';
+import type { Queryable } from '../../platform/db/database.js';
+import { jsonColumnValue } from '../../platform/db/json.js';
+import type { GroupType } from './groups.schemas.js';
+
+export interface GroupRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  group_type: GroupType;
+  parent_group_id: string | null;
+  custom_attributes: Record<string, unknown> | null;
+  created_at: Date;
+  updated_at: Date | null;
+}
+
+export interface GroupDetailsRow extends GroupRow {
+  member_count: number;
+  effective_member_count: number;
+  nested_group_count: number;
+  parent_group_path: string | null;
+}
+
+export interface GroupListRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  group_type: GroupType;
+  member_count: number;
+  parent_group_id: string | null;
+}
+
+export interface MemberRow {
+  user_id: string;
+  email: string;
+  display_name: string | null;
+  direct: boolean;
+}
+
+export interface GroupRefRow {
+  group_id: string;
+  name: string;
+  member_count: number;
+}
+
+export type EdgeKind = 'HIERARCHY' | 'NESTED';
+
+export interface GroupListFilter {
+  search?: string | null;
+  groupType?: GroupType | null;
+  parentGroupId?: string | null;
+  /** Groups this (live) user is an effective member of. */
+  userId?: string | null;
+}
+
+export interface AdminGroupListFilter {
+  search?: string | null;
+  groupType?: GroupType | null;
+  tenantId?: string | null;
+  partnerId?: string | null;
+  /** Visibility: only this partner's tenants / only this tenant. */
+  onlyPartnerId?: string | null;
+  onlyTenantId?: string | null;
+}
+
+/** Ids as one JSON parameter: the same SQL on PGlite and PostgreSQL, whatever the list length. */
+const idSet = (ids: readonly string[]) =>
+  sql`(select value from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
+
+/**
+ * Live users of one group in `table` (direct memberships or the effective closure) as "all rows
+ * minus rows of deleted users": the first part is an index-only range count, the second costs the
+ * tenant's deleted users (users_deleted_idx) or the group's rows, whichever the planner finds cheaper.
+ * Both arguments are values or column references (`sql\`g.id\``).
+ */
+export function liveMemberCount(
+  table: 'group_memberships' | 'group_effective_members',
+  tenantId: RawBuilder<unknown> | string,
+  groupId: RawBuilder<unknown> | string,
+): RawBuilder<number> {
+  const t = sql.table(table);
+  return sql<number>`((select count(*) from ${t} x
+      where x.tenant_id = ${tenantId} and x.group_id = ${groupId})
+    - (select count(*) from users du where du.tenant_id = ${tenantId} and du.deleted_at is not null
+       and exists (select 1 from ${t} y
+                   where y.tenant_id = ${tenantId} and y.group_id = ${groupId} and y.user_id = du.id)))::int`;
+}
+
+/** Slash-joined names of the hierarchy ancestors of the group `g` ("/Engineering/Backend"), or null. */
+function parentPath(tenantId: string): RawBuilder<string | null> {
+  return sql<string | null>`(with recursive chain (id, parent_group_id, name, depth) as (
+      select p.id, p.parent_group_id, p.name, 1 from groups p
+      where p.tenant_id = ${tenantId} and p.id = g.parent_group_id
+      union all
+      select p.id, p.parent_group_id, p.name, c.depth + 1 from chain c
+      join groups p on p.tenant_id = ${tenantId} and p.id = c.parent_group_id
+      where c.depth < 10000
+    ) select '/' || string_agg(name, '/' order by depth desc) from chain)`;
+}
+
+/**
+ * Kysely access to the groups of one tenant: every query carries the tenant predicate.
+ *
+ * The group graph (HIERARCHY edges mirroring `parent_group_id`, NESTED edges) is a DAG kept in
+ * group_edges; group_closure and group_effective_members (migration 0002) are maintained here, in
+ * the caller's transaction, by every edge and membership change. Callers hold `lockGraph()`.
+ */
+export function createGroupsRepository(db: Queryable, tenantId: string) {
+  const live = () =>
+    db.selectFrom('groups as g').where('g.tenant_id', '=', tenantId).where('g.deleted_at', 'is', null);
+
+  /** Adds the paths through a new edge parent → child to both closures. */
+  async function linkClosure(parentId: string, childId: string): Promise<void> {
+    // Pairs (ancestor of parent, descendant of child) are distinct rows, so each upsert row is
+    // touched once; neither side changes by adding this edge (the graph stays acyclic).
+    await sql`insert into group_closure (tenant_id, ancestor_group_id, descendant_group_id, path_count)
+      select a.tenant_id, a.ancestor_group_id, d.descendant_group_id, a.path_count * d.path_count
+      from group_closure a
+      join group_closure d on d.tenant_id = a.tenant_id and d.ancestor_group_id = ${childId}
+      where a.tenant_id = ${tenantId} and a.descendant_group_id = ${parentId}
+      on conflict (tenant_id, ancestor_group_id, descendant_group_id)
+      do update set path_count = group_closure.path_count + excluded.path_count`.execute(db);
+    await sql`insert into group_effective_members (tenant_id, group_id, user_id, path_count)
+      select a.tenant_id, a.ancestor_group_id, e.user_id, a.path_count * e.path_count
+      from group_closure a
+      join group_effective_members e on e.tenant_id = a.tenant_id and e.group_id = ${childId}
+      where a.tenant_id = ${tenantId} and a.descendant_group_id = ${parentId}
+      on conflict (tenant_id, group_id, user_id)
+      do update set path_count = group_effective_members.path_count + excluded.path_count`.execute(db);
+  }
+
+  /** Removes the paths through the edge parent → child from both closures (pairs left at 0 go). */
+  async function unlinkClosure(parentId: string, childId: string): Promise<void> {
+    const pairs = sql`a.tenant_id = ${tenantId} and a.descendant_group_id = ${parentId}
+      and d.tenant_id = ${tenantId} and d.ancestor_group_id = ${childId}
+      and t.tenant_id = ${tenantId} and t.ancestor_group_id = a.ancestor_group_id
+      and t.descendant_group_id = d.descendant_group_id`;
+    await sql`delete from group_closure t using group_closure a, group_closure d
+      where ${pairs} and t.path_count = a.path_count * d.path_count`.execute(db);
+    await sql`update group_closure t set path_count = t.path_count - a.path_count * d.path_count
+      from group_closure a, group_closure d where ${pairs}`.execute(db);
+    const members = sql`a.tenant_id = ${tenantId} and a.descendant_group_id = ${parentId}
+      and e.tenant_id = ${tenantId} and e.group_id = ${childId}
+      and t.tenant_id = ${tenantId} and t.group_id = a.ancestor_group_id and t.user_id = e.user_id`;
+    await sql`delete from group_effective_members t using group_closure a, group_effective_members e
+      where ${members} and t.path_count = a.path_count * e.path_count`.execute(db);
+    await sql`update group_effective_members t set path_count = t.path_count - a.path_count * e.path_count
+      from group_closure a, group_effective_members e where ${members}`.execute(db);
+  }
+
+  function filtered(filter: GroupListFilter) {
+    let query = live();
+    if (filter.search) query = query.where('g.name', 'ilike', likeContains(filter.search));
+    if (filter.groupType) query = query.where('g.group_type', '=', filter.groupType);
+    if (filter.parentGroupId) query = query.where('g.parent_group_id', '=', filter.parentGroupId);
+    if (filter.userId) {
+      const userId = filter.userId;
+      query = query.where('g.id', 'in', (eb) =>
+        eb
+          .selectFrom('group_effective_members as e')
+          .innerJoin('users as u', (join) =>
+            join.onRef('u.tenant_id', '=', 'e.tenant_id').onRef('u.id', '=', 'e.user_id'),
+          )
+          .select('e.group_id')
+          .where('e.tenant_id', '=', tenantId)
+          .where('e.user_id', '=', userId)
+          .where('u.deleted_at', 'is', null),
+      );
+    }
+    return query;
+  }
+
+  async function relatives(
+    direction: 'child' | 'parent',
+    groupId: string,
+    limit: number,
+    offset: number,
+  ): Promise<GroupRefRow[]> {
+    const [from, to] =
+      direction === 'child'
+        ? (['e.parent_group_id', 'e.child_group_id'] as const)
+        : (['e.child_group_id', 'e.parent_group_id'] as const);
+    return (await db
+      .selectFrom('group_edges as e')
+      .innerJoin('groups as g', (join) =>
+        join.onRef('g.tenant_id', '=', 'e.tenant_id').onRef('g.id', '=', to),
+      )
+      .select(['g.id as group_id', 'g.name'])
+      .select(liveMemberCount('group_memberships', tenantId, sql`g.id`).as('member_count'))
+      .where('e.tenant_id', '=', tenantId)
+      .where(from, '=', groupId)
+      .where('g.deleted_at', 'is', null)
+      .orderBy(sql`lower(g.name)`)
+      .orderBy('g.id')
+      .limit(limit)
+      .offset(offset)
+      .execute()) as GroupRefRow[];
+  }
+
+  return {
+    /**
+     * Serializes every change of this tenant's groups (edges, memberships, deletes) until the
+     * transaction ends: cycle checks read the closure under it, and the closures' path counts are
+     * only exact if no two changes interleave.
+     */
+    async lockGraph(): Promise<void> {
+      await sql`select pg_advisory_xact_lock(hashtext(${`groups:${tenantId}`}))`.execute(db);
+    },
+
+    async find(id: string): Promise<GroupRow | undefined> {
+      return (await live()
+        .select([
+          'g.tenant_id',
+          'g.id',
+          'g.name',
+          'g.description',
+          'g.group_type',
+          'g.parent_group_id',
+          'g.custom_attributes',
+          'g.created_at',
+          'g.updated_at',
+        ])
+        .where('g.id', '=', id)
+        .executeTakeFirst()) as GroupRow | undefined;
+    },
+
+    /** The group with its counts and hierarchy path. */
+    async details(id: string): Promise<GroupDetailsRow | undefined> {
+      return (await live()
+        .selectAll('g')
+        .select([
+          liveMemberCount('group_memberships', tenantId, sql`g.id`).as('member_count'),
+          liveMemberCount('group_effective_members', tenantId, sql`g.id`).as('effective_member_count'),
+          sql<number>`(select count(*)::int from group_edges e
+            where e.tenant_id = ${tenantId} and e.parent_group_id = g.id)`.as('nested_group_count'),
+          parentPath(tenantId).as('parent_group_path'),
+        ])
+        .where('g.id', '=', id)
+        .executeTakeFirst()) as GroupDetailsRow | undefined;
+    },
+
+    /** Which of `ids` are live groups of this tenant. */
+    async liveGroupIds(ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await live()
+        .select('g.id')
+        .where('g.id', 'in', sql<string>`${idSet(ids)}`)
+        .execute();
+      return new Set(rows.map((row) => row.id));
+    },
+
+    /** Which of `ids` are live users of this tenant. */
+    async liveUserIds(ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await db
+        .selectFrom('users')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('deleted_at', 'is', null)
+        .where('id', 'in', sql<string>`${idSet(ids)}`)
+        .execute();
+      return new Set(rows.map((row) => row.id));
+    },
+
+    async list(filter: GroupListFilter, limit: number, offset: number): Promise<GroupListRow[]> {
+      return (await filtered(filter)
+        .select(['g.id', 'g.tenant_id', 'g.name', 'g.group_type', 'g.parent_group_id'])
+        .select(liveMemberCount('group_memberships', tenantId, sql`g.id`).as('member_count'))
+        .orderBy(sql`lower(g.name)`)
+        .orderBy('g.id')
+        .limit(limit)
+        .offset(offset)
+        .execute()) as GroupListRow[];
+    },
+
+    async count(filter: GroupListFilter): Promise<number> {
+      const row = await filtered(filter).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+      return row.n;
+    },
+
+    /** Inserts a group and its reflexive closure row. */
+    async insert(row: {
+      id: string;
+      name: string;
+      description: string | null;
+      group_type: GroupType;
+      parent_group_id: string | null;
+      custom_attributes: Record<string, unknown> | null;
+    }): Promise<void> {
+      await db
+        .insertInto('groups')
+        .values({
+          ...row,
+          tenant_id: tenantId,
+          custom_attributes:
+            row.custom_attributes === null ? undefined : JSON.stringify(row.custom_attributes),
+        })
+        .execute();
+      await db
+        .insertInto('group_closure')
+        .values({
+          tenant_id: tenantId,
+          ancestor_group_id: row.id,
+          descendant_group_id: row.id,
+          path_count: 1,
+        })
+        .execute();
+    },
+
+    async updateFields(
+      id: string,
+      fields: {
+        name?: string;
+        description?: string | null;
+        custom_attributes?: Record<string, unknown> | null;
+        parent_group_id?: string | null;
+      },
+    ): Promise<void> {
+      const { custom_attributes, ...rest } = fields;
+      await db
+        .updateTable('groups')
+        .set({
+          ...rest,
+          ...(custom_attributes !== undefined
+            ? { custom_attributes: jsonColumnValue(custom_attributes) }
+            : {}),
+          updated_at: sql<Date>`now()`,
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /** Sets `parent_group_id` of several groups (the HIERARCHY edges are the caller's to change). */
+    async setParentColumn(ids: readonly string[], parentId: string | null): Promise<void> {
+      if (ids.length === 0) return;
+      await db
+        .updateTable('groups')
+        .set({ parent_group_id: parentId, updated_at: sql<Date>`now()` })
+        .where('tenant_id', '=', tenantId)
+        .where('id', 'in', [...ids])
+        .execute();
+    },
+
+    // --- the graph -------------------------------------------------------------------------
+
+    async edge(parentId: string, childId: string): Promise<{ kind: EdgeKind } | undefined> {
+      return db
+        .selectFrom('group_edges')
+        .select('kind')
+        .where('tenant_id', '=', tenantId)
+        .where('parent_group_id', '=', parentId)
+        .where('child_group_id', '=', childId)
+        .executeTakeFirst();
+    },
+
+    /** Whether `descendantId` is reachable from `ancestorId` (or is the same group). */
+    async reaches(ancestorId: string, descendantId: string): Promise<boolean> {
+      return !!(await db
+        .selectFrom('group_closure')
+        .select('path_count')
+        .where('tenant_id', '=', tenantId)
+        .where('ancestor_group_id', '=', ancestorId)
+        .where('descendant_group_id', '=', descendantId)
+        .executeTakeFirst());
+    },
+
+    /** Adds the edge parent → child and its paths. The caller has checked it closes no cycle. */
+    async addEdge(parentId: string, childId: string, kind: EdgeKind): Promise<void> {
+      await db
+        .insertInto('group_edges')
+        .values({ tenant_id: tenantId, parent_group_id: parentId, child_group_id: childId, kind })
+        .execute();
+      await linkClosure(parentId, childId);
+    },
+
+    async removeEdge(parentId: string, childId: string): Promise<boolean> {
+      const result = await db
+        .deleteFrom('group_edges')
+        .where('tenant_id', '=', tenantId)
+        .where('parent_group_id', '=', parentId)
+        .where('child_group_id', '=', childId)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await unlinkClosure(parentId, childId);
+      return true;
+    },
+
+    /** Turns an existing edge into the other kind: the paths do not change. */
+    async setEdgeKind(parentId: string, childId: string, kind: EdgeKind): Promise<void> {
+      await db
+        .updateTable('group_edges')
+        .set({ kind })
+        .where('tenant_id', '=', tenantId)
+        .where('parent_group_id', '=', parentId)
+        .where('child_group_id', '=', childId)
+        .execute();
+    },
+
+    /** Edges from groups outside `ids` into groups of `ids`. */
+    async edgesInto(ids: readonly string[]) {
+      return db
+        .selectFrom('group_edges')
+        .select(['parent_group_id', 'child_group_id', 'kind'])
+        .where('tenant_id', '=', tenantId)
+        .where('child_group_id', 'in', [...ids])
+        .where('parent_group_id', 'not in', [...ids])
+        .execute();
+    },
+
+    /** Edges from groups of `ids` to groups outside `ids`. */
+    async edgesOutOf(ids: readonly string[]) {
+      return db
+        .selectFrom('group_edges')
+        .select(['parent_group_id', 'child_group_id', 'kind'])
+        .where('tenant_id', '=', tenantId)
+        .where('parent_group_id', 'in', [...ids])
+        .where('child_group_id', 'not in', [...ids])
+        .execute();
+    },
+
+    async childEdges(id: string) {
+      return db
+        .selectFrom('group_edges')
+        .select(['child_group_id', 'kind'])
+        .where('tenant_id', '=', tenantId)
+        .where('parent_group_id', '=', id)
+        .execute();
+    },
+
+    /** The group and its descendants along HIERARCHY edges only (the parent_group_id tree). */
+    async hierarchySubtree(id: string): Promise<string[]> {
+      const rows = await sql<{ id: string }>`with recursive tree (id) as (
+          select ${id}::text
+          union
+          select g.id from groups g join tree on g.tenant_id = ${tenantId} and g.parent_group_id = tree.id
+          where g.deleted_at is null
+        ) select id from tree`.execute(db);
+      return rows.rows.map((row) => row.id);
+    },
+
+    /**
+     * Removes groups whose incoming edges from outside the set are already gone (so no other group
+     * reaches them): their closure rows, effective members, edges and memberships, then marks them
+     * deleted. Returns how many memberships were unlinked.
+     */
+    async purge(ids: readonly string[]): Promise<number> {
+      const list = [...ids];
+      await db
+        .deleteFrom('group_effective_members')
+        .where('tenant_id', '=', tenantId)
+        .where('group_id', 'in', list)
+        .execute();
+      await db
+        .deleteFrom('group_closure')
+        .where('tenant_id', '=', tenantId)
+        .where((eb) => eb.or([eb('ancestor_group_id', 'in', list), eb('descendant_group_id', 'in', list)]))
+        .execute();
+      await db
+        .deleteFrom('group_edges')
+        .where('tenant_id', '=', tenantId)
+        .where((eb) => eb.or([eb('parent_group_id', 'in', list), eb('child_group_id', 'in', list)]))
+        .execute();
+      const memberships = await db
+        .deleteFrom('group_memberships')
+        .where('tenant_id', '=', tenantId)
+        .where('group_id', 'in', list)
+        .executeTakeFirst();
+      await db
+        .updateTable('groups')
+        .set({ deleted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+        .where('tenant_id', '=', tenantId)
+        .where('id', 'in', list)
+        .execute();
+      return Number(memberships.numDeletedRows);
+    },
+
+    // --- memberships -----------------------------------------------------------------------
+
+    /** Adds direct memberships (existing ones are left alone); returns the user ids actually added. */
+    async addMembers(groupId: string, userIds: readonly string[]): Promise<string[]> {
+      if (userIds.length === 0) return [];
+      const added = await sql<{
+        user_id: string;
+      }>`insert into group_memberships (tenant_id, group_id, user_id)
+        select ${tenantId}, ${groupId}, ids.value from ${idSet(userIds)} ids (value)
+        on conflict do nothing returning user_id`.execute(db);
+      const ids = added.rows.map((row) => row.user_id);
+      if (ids.length === 0) return ids;
+      await sql`insert into group_effective_members (tenant_id, group_id, user_id, path_count)
+        select a.tenant_id, a.ancestor_group_id, ids.value, a.path_count
+        from group_closure a cross join ${idSet(ids)} ids (value)
+        where a.tenant_id = ${tenantId} and a.descendant_group_id = ${groupId}
+        on conflict (tenant_id, group_id, user_id)
+        do update set path_count = group_effective_members.path_count + excluded.path_count`.execute(db);
+      return ids;
+    },
+
+    /** Ends direct memberships; returns the user ids that were members. */
+    async removeMembers(groupId: string, userIds: readonly string[]): Promise<string[]> {
+      if (userIds.length === 0) return [];
+      const removed = await sql<{ user_id: string }>`delete from group_memberships
+        where tenant_id = ${tenantId} and group_id = ${groupId} and user_id in ${idSet(userIds)}
+        returning user_id`.execute(db);
+      const ids = removed.rows.map((row) => row.user_id);
+      if (ids.length === 0) return ids;
+      const pairs = sql`a.tenant_id = ${tenantId} and a.descendant_group_id = ${groupId}
+        and t.tenant_id = ${tenantId} and t.group_id = a.ancestor_group_id and t.user_id = ids.value`;
+      await sql`delete from group_effective_members t using group_closure a, ${idSet(ids)} ids (value)
+        where ${pairs} and t.path_count = a.path_count`.execute(db);
+      await sql`update group_effective_members t set path_count = t.path_count - a.path_count
+        from group_closure a, ${idSet(ids)} ids (value) where ${pairs}`.execute(db);
+      return ids;
+    },
+
+    async isDirectMember(groupId: string, userId: string): Promise<boolean> {
+      return !!(await db
+        .selectFrom('group_memberships')
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('group_id', '=', groupId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst());
+    },
+
+    async memberCount(groupId: string): Promise<number> {
+      const row = await sql<{
+        n: number;
+      }>`select ${liveMemberCount('group_memberships', tenantId, groupId)} as n`.execute(db);
+      return (row.rows[0] as { n: number }).n;
+    },
+
+    async effectiveMemberCount(groupId: string): Promise<number> {
+      const row = await sql<{
+        n: number;
+      }>`select ${liveMemberCount('group_effective_members', tenantId, groupId)} as n`.execute(db);
+      return (row.rows[0] as { n: number }).n;
+    },
+
+    /** Live direct members in user id order (the membership index order: no sort). */
+    async directMembers(groupId: string, limit: number, offset: number): Promise<MemberRow[]> {
+      return (await db
+        .selectFrom('group_memberships as m')
+        .innerJoin('users as u', (join) =>
+          join.onRef('u.tenant_id', '=', 'm.tenant_id').onRef('u.id', '=', 'm.user_id'),
+        )
+        .select(['m.user_id', 'u.email', 'u.display_name', sql<boolean>`true`.as('direct')])
+        .where('m.tenant_id', '=', tenantId)
+        .where('m.group_id', '=', groupId)
+        .where('u.deleted_at', 'is', null)
+        .orderBy('m.user_id')
+        .limit(limit)
+        .offset(offset)
+        .execute()) as MemberRow[];
+    },
+
+    /** Live effective members in user id order (the closure's index order), each once. */
+    async effectiveMembers(groupId: string, limit: number, offset: number): Promise<MemberRow[]> {
+      return (await db
+        .selectFrom('group_effective_members as e')
+        .innerJoin('users as u', (join) =>
+          join.onRef('u.tenant_id', '=', 'e.tenant_id').onRef('u.id', '=', 'e.user_id'),
+        )
+        .select(['e.user_id', 'u.email', 'u.display_name'])
+        .select((eb) =>
+          eb
+            .exists(
+              eb
+                .selectFrom('group_memberships as m')
+                .select('m.user_id')
+                .where('m.tenant_id', '=', tenantId)
+                .where('m.group_id', '=', groupId)
+                .whereRef('m.user_id', '=', 'e.user_id'),
+            )
+            .as('direct'),
+        )
+        .where('e.tenant_id', '=', tenantId)
+        .where('e.group_id', '=', groupId)
+        .where('u.deleted_at', 'is', null)
+        .orderBy('e.user_id')
+        .limit(limit)
+        .offset(offset)
+        .execute()) as MemberRow[];
+    },
+
+    /** Direct child groups (HIERARCHY and NESTED), by name. */
+    async childGroups(groupId: string, limit: number, offset: number): Promise<GroupRefRow[]> {
+      return relatives('child', groupId, limit, offset);
+    },
+
+    /** Direct parent groups (the HIERARCHY parent and NESTED parents), by name. */
+    async parentGroups(groupId: string, limit: number, offset: number): Promise<GroupRefRow[]> {
+      return relatives('parent', groupId, limit, offset);
+    },
+
+    async relativeCount(direction: 'child' | 'parent', groupId: string): Promise<number> {
+      const row = await db
+        .selectFrom('group_edges')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where(direction === 'child' ? 'parent_group_id' : 'child_group_id', '=', groupId)
+        .executeTakeFirstOrThrow();
+      return row.n;
+    },
+  };
+}
+
+export type GroupsRepository = ReturnType<typeof createGroupsRepository>;
+
+/** Groups across tenants, for the admin API (visibility is the caller's filter). */
+export function createAdminGroupsQueries(db: Queryable) {
+  function filtered(filter: AdminGroupListFilter) {
+    let query = db
+      .selectFrom('groups as g')
+      .innerJoin('tenants as t', 't.id', 'g.tenant_id')
+      .where('g.deleted_at', 'is', null)
+      .where('t.deleted_at', 'is', null);
+    if (filter.search) query = query.where('g.name', 'ilike', likeContains(filter.search));
+    if (filter.groupType) query = query.where('g.group_type', '=', filter.groupType);
+    if (filter.tenantId) query = query.where('g.tenant_id', '=', filter.tenantId);
+    if (filter.partnerId) query = query.where('t.partner_id', '=', filter.partnerId);
+    if (filter.onlyPartnerId) query = query.where('t.partner_id', '=', filter.onlyPartnerId);
+    if (filter.onlyTenantId) query = query.where('g.tenant_id', '=', filter.onlyTenantId);
+    return query;
+  }
+
+  return {
+    /** The live group `id` of a live tenant, with that tenant's partner (for visibility). */
+    async locate(id: string): Promise<{ tenant_id: string; partner_id: string } | undefined> {
+      return db
+        .selectFrom('groups as g')
+        .innerJoin('tenants as t', 't.id', 'g.tenant_id')
+        .select(['g.tenant_id', 't.partner_id'])
+        .where('g.id', '=', id)
+        .where('g.deleted_at', 'is', null)
+        .where('t.deleted_at', 'is', null)
+        .executeTakeFirst();
+    },
+
+    async list(filter: AdminGroupListFilter, limit: number, offset: number): Promise<GroupListRow[]> {
+      return (await filtered(filter)
+        .select(['g.id', 'g.tenant_id', 'g.name', 'g.group_type', 'g.parent_group_id'])
+        .select(liveMemberCount('group_memberships', sql`g.tenant_id`, sql`g.id`).as('member_count'))
+        .orderBy(sql`lower(g.name)`)
+        .orderBy('g.tenant_id')
+        .orderBy('g.id')
+        .limit(limit)
+        .offset(offset)
+        .execute()) as GroupListRow[];
+    },
+
+    async count(filter: AdminGroupListFilter): Promise<number> {
+      const row = await filtered(filter).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+      return row.n;
+    },
+  };
+}

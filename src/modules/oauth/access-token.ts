@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { signRs256 } from '../../lib/jwt.js';
+import type { ApplicationScope } from '../../platform/db/schema.js';
+import type { KeyStore } from '../../platform/keys.js';
+import { SIGNING_ALG } from '../../platform/keys.js';
+
+/** What a client_credentials token is built from: the application and the granted scopes. */
+export interface ClientTokenSubject {
+  clientId: string;
+  appScope: ApplicationScope;
+  partnerId: string | null;
+  tenantId: string | null;
+}
+
+/**
+ * The claims of a client_credentials access token besides iss/iat/exp/jti (platform-notes.md §3):
+ * sub = aud = client_id, space-separated scope, app_scope, platform_token for GLOBAL applications,
+ * token_type "client_credentials", and partner_id / tenant_id where the application has them.
+ * Both the native path and oidc-provider build tokens from this one function.
+ */
+export function clientCredentialsClaims(
+  subject: ClientTokenSubject,
+  scopes: readonly string[],
+): Record<string, unknown> {
+  return {
+    sub: subject.clientId,
+    aud: subject.clientId,
+    client_id: subject.clientId,
+    ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+    app_scope: subject.appScope,
+    platform_token: subject.appScope === 'GLOBAL',
+    token_type: 'client_credentials',
+    ...(subject.partnerId ? { partner_id: subject.partnerId } : {}),
+    ...(subject.tenantId ? { tenant_id: subject.tenantId } : {}),
+  };
+}
+
+/** A JWT id like oidc-provider's: 21 URL-safe random characters. */
+export function newTokenId(): string {
+  return randomBytes(16).toString('base64url').slice(0, 21);
+}
+
+/**
+ * Signs an RFC 9068 access token (`typ: at+jwt`) with the active key, adding iss, iat, exp and jti.
+ * Returns the token and its lifetime in seconds.
+ */
+export function signAccessToken(
+  keys: KeyStore,
+  issuer: string,
+  claims: Record<string, unknown>,
+  lifetimeSeconds: number,
+  now = Math.floor(Date.now() / 1000),
+): string {
+  const key = keys.active;
+  return signRs256(
+    { alg: SIGNING_ALG, typ: 'at+jwt', kid: key.kid },
+    { jti: newTokenId(), iat: now, exp: now + lifetimeSeconds, iss: issuer, ...claims },
+    key.privateKey,
+  );
+}

@@ -1,0 +1,443 @@
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { isId } from '../../lib/ids.js';
+import { decodeJwt, verifyRs256 } from '../../lib/jwt.js';
+import { secretMatchesDigest } from '../../lib/secrets.js';
+import type { TokenVerifier } from '../../platform/auth/authenticate.js';
+import type { Db } from '../../platform/db/database.js';
+import type { ApplicationRow } from '../../platform/db/schema.js';
+import { AppError } from '../../platform/errors.js';
+import type { Invalidation } from '../../platform/invalidation.js';
+import { platformIssuer } from '../../platform/issuers.js';
+import { type KeyStore, SIGNING_ALG } from '../../platform/keys.js';
+import { ErrorSchema } from '../../platform/schemas.js';
+import type { UsableClientCache } from '../applications/client-cache.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import type { AuditBuffer } from '../audit/audit-buffer.js';
+import { createTenantsRepository } from '../tenants/tenants.repository.js';
+import { findActiveUser, userClaims } from './accounts.js';
+import { CONFIDENTIAL_TYPES, clientCredentialsGrant, presentedClient } from './client-credentials.js';
+import { providerRoutes, tenantAcceptsClient } from './endpoints.js';
+import { OAuthError } from './oauth-errors.js';
+import type { MountedProvider, OidcProviders } from './providers.js';
+
+export const PLATFORM_OAUTH_PREFIX = '/api/v1/platform/oauth';
+const TENANT_PREFIX = '/api/v1/auth/tenants/:tenant_slug';
+const TOKEN_BODY_LIMIT = 56 * 1024;
+
+export interface OAuthRoutesOptions {
+  audit: AuditBuffer;
+  clients: UsableClientCache;
+  db: Db;
+  keys: KeyStore;
+  providers: OidcProviders;
+  verifier: TokenVerifier;
+  invalidation: Invalidation;
+  publicUrl: string;
+  nativeClientCredentials: boolean;
+}
+
+type RawRequest = IncomingMessage & { baseUrl?: string; originalUrl?: string; body?: string };
+
+/** Reads a small request body (token requests) with plain events: cheaper than async iteration. */
+function readBody(raw: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    raw.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        raw.removeAllListeners('data');
+        raw.resume();
+        reject(new OAuthError('invalid_request', 'request body too large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    raw.once('end', () =>
+      resolve(
+        chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+      ),
+    );
+    raw.once('error', reject);
+  });
+}
+
+const JwksSchema = Type.Object(
+  { keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) },
+  { title: 'JWKS', description: 'RFC 7517 JSON Web Key Set' },
+);
+const TokenResponseSchema = Type.Object(
+  {
+    access_token: Type.String(),
+    token_type: Type.String(),
+    expires_in: Type.Integer(),
+    scope: Type.Optional(Type.String()),
+    refresh_token: Type.Optional(Type.String()),
+    id_token: Type.Optional(Type.String()),
+    issued_token_type: Type.Optional(Type.String()),
+  },
+  { title: 'TokenResponse' },
+);
+const OAuthErrorSchema = Type.Object(
+  { error: Type.String(), error_description: Type.Optional(Type.String()) },
+  { title: 'OAuthError' },
+);
+const SlugParams = Type.Object({ tenant_slug: Type.String() });
+
+const TOKEN_DESCRIPTION =
+  'OAuth 2.0 token endpoint (RFC 6749), application/x-www-form-urlencoded. Grants: client_credentials (HTTP ' +
+  'Basic or client_id/client_secret form fields; optional scope, default all allowed scopes)';
+
+/**
+ * Public OAuth routes: the platform provider and the tenants' providers (oidc-provider, mounted by
+ * handing the raw request over), the native client_credentials grant at each token URL,
+ * ScaiKey's own userinfo and the JWT-aware halves of introspection and revocation, and the JWKS.
+ */
+export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOptions): Promise<void> {
+  const { db, keys, providers } = options;
+  const publicUrl = new URL(options.publicUrl);
+  const findClient = (id: string) => options.clients.find(id);
+
+  // oidc-provider reads the body itself: nothing on these routes may parse it first.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  async function tenantProvider(request: FastifyRequest): Promise<MountedProvider> {
+    const { tenant_slug } = request.params as { tenant_slug: string };
+    const mounted = await providers.forSlug(tenant_slug);
+    if (!mounted) throw new AppError('NOT_FOUND', 'Tenant not found');
+    return mounted;
+  }
+
+  function handOver(request: FastifyRequest, reply: FastifyReply, mounted: MountedProvider, body?: string) {
+    reply.hijack();
+    const raw = request.raw as RawRequest;
+    const path = (raw.url ?? '/').slice(
+      mounted.mountPath.length - publicUrl.pathname.replace(/\/+$/, '').length,
+    );
+    raw.url = path || '/';
+    raw.baseUrl = mounted.mountPath;
+    delete raw.originalUrl;
+    if (body !== undefined) raw.body = body;
+    // Pin the URLs oidc-provider builds to SCAIKEY_PUBLIC_URL, whatever Host the client sent.
+    raw.headers['x-forwarded-host'] = publicUrl.host;
+    raw.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+    reply.raw.setHeader('x-request-id', request.id);
+    mounted.callback(raw, reply.raw);
+  }
+
+  function oauthFailure(request: FastifyRequest, reply: FastifyReply, error: unknown) {
+    if (!(error instanceof OAuthError)) throw error;
+    request.log.warn({ error: error.error, description: error.description }, 'OAuth request refused');
+    if (error.error === 'invalid_client' && /^basic /i.test(request.headers.authorization ?? '')) {
+      reply.header('www-authenticate', 'Basic realm="scaikey"');
+    }
+    return reply.code(error.status).send(error.body());
+  }
+
+  async function formBody(request: FastifyRequest): Promise<{ body: string; params: URLSearchParams }> {
+    const body = await readBody(request.raw, TOKEN_BODY_LIMIT);
+    return { body, params: new URLSearchParams(body) };
+  }
+
+  const accepts = (mounted: Pick<MountedProvider, 'tenant'>) => (application: ApplicationRow) =>
+    mounted.tenant
+      ? tenantAcceptsClient(mounted.tenant, application) && application.scope !== 'GLOBAL'
+      : application.scope === 'GLOBAL';
+
+  /**
+   * A token URL. `target` says whose it is; the provider itself is only built when the request
+   * goes to it (client_credentials never does, unless the native path is off).
+   */
+  async function tokenEndpoint(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    target: Pick<MountedProvider, 'issuer' | 'tenant'>,
+    mount: () => Promise<MountedProvider>,
+  ) {
+    if (!options.nativeClientCredentials) return handOver(request, reply, await mount());
+    let form: { body: string; params: URLSearchParams };
+    try {
+      form = await formBody(request);
+    } catch (error) {
+      return oauthFailure(request, reply, error);
+    }
+    const formEncoded = /^application\/x-www-form-urlencoded/i.test(request.headers['content-type'] ?? '');
+    if (form.params.get('grant_type') !== 'client_credentials' || !formEncoded) {
+      // Everything else is oidc-provider's; it reads the already-consumed body from req.body.
+      return handOver(request, reply, await mount(), form.body);
+    }
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    try {
+      const granted = await clientCredentialsGrant({
+        params: form.params,
+        authorization: request.headers.authorization,
+        findClient,
+        keys,
+        issuer: target.issuer,
+        acceptsClient: accepts(target),
+      });
+      options.audit.push(
+        { actorType: 'api', actorId: granted.clientId, ipAddress: request.ip, requestId: request.id },
+        {
+          action: 'token.issued',
+          resourceType: 'application',
+          resourceId: granted.clientId,
+          tenantId: target.tenant?.id ?? null,
+          partnerId: target.tenant?.partner_id ?? null,
+          after: { grant_type: 'client_credentials', scope: granted.response.scope ?? null },
+        },
+      );
+      return reply.send(granted.response);
+    } catch (error) {
+      return oauthFailure(request, reply, error);
+    }
+  }
+
+  /** Client authentication for introspection and revocation (confidential clients of this provider). */
+  async function authenticatedClient(
+    request: FastifyRequest,
+    params: URLSearchParams,
+    mounted: MountedProvider,
+  ) {
+    const { clientId, clientSecret } = presentedClient(request.headers.authorization, params);
+    const application = isId('application', clientId) ? await findClient(clientId) : undefined;
+    const usable =
+      application &&
+      (mounted.tenant ? tenantAcceptsClient(mounted.tenant, application) : application.scope === 'GLOBAL') &&
+      CONFIDENTIAL_TYPES.has(application.application_type) &&
+      application.client_secret_digest &&
+      clientSecret !== null &&
+      secretMatchesDigest(clientSecret, application.client_secret_digest);
+    if (!usable) throw new OAuthError('invalid_client', 'client authentication failed');
+    return application;
+  }
+
+  /** A JWT access token of this issuer with a valid signature (expiry not checked), else null. */
+  async function ownJwt(token: string | null, mounted: MountedProvider) {
+    const decoded = token ? decodeJwt(token) : null;
+    if (!decoded || decoded.header.alg !== SIGNING_ALG || typeof decoded.header.kid !== 'string') return null;
+    const key = await keys.verificationKey(decoded.header.kid);
+    if (!key || !verifyRs256(decoded, key.publicKey) || decoded.payload.iss !== mounted.issuer) return null;
+    return decoded.payload;
+  }
+
+  const isRevoked = async (jti: unknown) =>
+    typeof jti === 'string' &&
+    !!(await db.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti).executeTakeFirst());
+
+  /** RFC 7662 for JWT access tokens; refresh tokens (opaque) go on to oidc-provider. */
+  async function introspection(request: FastifyRequest, reply: FastifyReply, mounted: MountedProvider) {
+    try {
+      const { body, params } = await formBody(request);
+      const claims = await ownJwt(params.get('token'), mounted);
+      if (!claims) return handOver(request, reply, mounted, body);
+      await authenticatedClient(request, params, mounted);
+      reply.header('cache-control', 'no-store');
+      const live =
+        typeof claims.exp === 'number' && claims.exp * 1000 > Date.now() && !(await isRevoked(claims.jti));
+      if (!live) return reply.send({ active: false });
+      return reply.send({ active: true, token_type: 'Bearer', ...claims });
+    } catch (error) {
+      return oauthFailure(request, reply, error);
+    }
+  }
+
+  /** RFC 7009 for JWT access tokens: their jti is refused until they expire. */
+  async function revocation(request: FastifyRequest, reply: FastifyReply, mounted: MountedProvider) {
+    try {
+      const { body, params } = await formBody(request);
+      const claims = await ownJwt(params.get('token'), mounted);
+      if (!claims) return handOver(request, reply, mounted, body);
+      const client = await authenticatedClient(request, params, mounted);
+      // A client revokes only its own tokens; for others the answer is the same 200 (RFC 7009 §2.2).
+      if (
+        claims.client_id === client.id &&
+        typeof claims.jti === 'string' &&
+        typeof claims.exp === 'number'
+      ) {
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('revoked_tokens')
+            .values({ jti: claims.jti as string, expires_at: new Date((claims.exp as number) * 1000) })
+            .onConflict((conflict) => conflict.column('jti').doNothing())
+            .execute();
+          await options.invalidation.publish(trx, `token:${claims.jti}`);
+          await recordAudit(
+            trx,
+            { actorType: 'api', actorId: client.id, ipAddress: request.ip, requestId: request.id },
+            {
+              action: 'token.revoked',
+              resourceType: 'token',
+              resourceId: claims.jti as string,
+              tenantId: mounted.tenant?.id ?? null,
+              partnerId: mounted.tenant?.partner_id ?? null,
+              after: { sub: claims.sub ?? null, client_id: claims.client_id ?? null },
+            },
+          );
+        });
+        options.invalidation.local(`token:${claims.jti}`);
+      }
+      return reply.code(200).send('');
+    } catch (error) {
+      return oauthFailure(request, reply, error);
+    }
+  }
+
+  /** OIDC Core §5.3 userinfo for the JWT access tokens this tenant issues. */
+  async function userinfo(request: FastifyRequest, reply: FastifyReply, mounted: MountedProvider) {
+    const invalid = (description: string) =>
+      reply
+        .code(401)
+        .header('www-authenticate', `Bearer error="invalid_token", error_description="${description}"`)
+        .send({ error: 'invalid_token', error_description: description });
+    let principal: Awaited<ReturnType<TokenVerifier['authenticate']>>;
+    try {
+      principal = await options.verifier.authenticate(request.headers.authorization);
+    } catch {
+      return invalid('access token missing, invalid or expired');
+    }
+    if (principal.kind !== 'user' || !mounted.tenant || principal.tenantId !== mounted.tenant.id) {
+      return invalid('not a user access token of this tenant');
+    }
+    if (!principal.scopes.has('openid')) {
+      return reply.code(403).header('www-authenticate', 'Bearer error="insufficient_scope"').send({
+        error: 'insufficient_scope',
+        error_description: 'the openid scope is required',
+      });
+    }
+    const user = await findActiveUser(db, mounted.tenant.id, principal.subject);
+    if (!user) return invalid('the user is no longer active');
+    reply.header('cache-control', 'no-store');
+    return reply.send(await userClaims(db, user, principal.scopes));
+  }
+
+  const platformRoutes = providerRoutes(false);
+  const platformTarget = { issuer: platformIssuer(options.publicUrl), tenant: null };
+  const tenantRoutes = providerRoutes(true);
+
+  // ——— platform flavour ———
+  app.post(
+    `${PLATFORM_OAUTH_PREFIX}${platformRoutes.token}`,
+    {
+      schema: {
+        tags: ['Platform OAuth'],
+        summary: 'Token',
+        description: `${TOKEN_DESCRIPTION}.`,
+        response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 401: OAuthErrorSchema },
+      },
+    },
+    async (request, reply) => tokenEndpoint(request, reply, platformTarget, () => providers.platform()),
+  );
+  app.post(
+    `${PLATFORM_OAUTH_PREFIX}${platformRoutes.introspection}`,
+    { schema: { tags: ['Platform OAuth'], summary: 'Introspection (RFC 7662)' } },
+    async (request, reply) => introspection(request, reply, await providers.platform()),
+  );
+  app.post(
+    `${PLATFORM_OAUTH_PREFIX}${platformRoutes.revocation}`,
+    { schema: { tags: ['Platform OAuth'], summary: 'Revocation (RFC 7009)' } },
+    async (request, reply) => revocation(request, reply, await providers.platform()),
+  );
+  app.get(
+    `${PLATFORM_OAUTH_PREFIX}/.well-known/openid-configuration`,
+    {
+      schema: {
+        tags: ['Platform OAuth'],
+        summary: 'Platform OpenID Provider configuration',
+        response: { 200: Type.Record(Type.String(), Type.Unknown()) },
+      },
+    },
+    async (request, reply) => handOver(request, reply, await providers.platform()),
+  );
+  app.all(`${PLATFORM_OAUTH_PREFIX}/*`, { schema: { hide: true } }, async (request, reply) =>
+    handOver(request, reply, await providers.platform()),
+  );
+
+  // ——— tenant flavour ———
+  app.get(
+    `${TENANT_PREFIX}/.well-known/openid-configuration`,
+    {
+      schema: {
+        tags: ['OIDC'],
+        summary: 'Tenant OpenID Provider configuration',
+        params: SlugParams,
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), 404: ErrorSchema },
+      },
+    },
+    async (request, reply) => handOver(request, reply, await tenantProvider(request)),
+  );
+  app.post(
+    `${TENANT_PREFIX}${tenantRoutes.token}`,
+    {
+      schema: {
+        tags: ['OIDC'],
+        summary: 'Token',
+        description: `${TOKEN_DESCRIPTION}; authorization_code (PKCE), refresh_token (rotated), token exchange (RFC 8693).`,
+        params: SlugParams,
+        response: {
+          200: TokenResponseSchema,
+          400: OAuthErrorSchema,
+          401: OAuthErrorSchema,
+          404: ErrorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const mounted = await tenantProvider(request);
+      return tokenEndpoint(request, reply, mounted, async () => mounted);
+    },
+  );
+  for (const method of ['GET', 'POST'] as const) {
+    app.route({
+      method,
+      url: `${TENANT_PREFIX}${tenantRoutes.userinfo}`,
+      schema: { tags: ['OIDC'], summary: 'UserInfo', params: SlugParams },
+      handler: async (request, reply) => userinfo(request, reply, await tenantProvider(request)),
+    });
+  }
+  app.post(
+    `${TENANT_PREFIX}${tenantRoutes.introspection}`,
+    { schema: { tags: ['OIDC'], summary: 'Introspection (RFC 7662)', params: SlugParams } },
+    async (request, reply) => introspection(request, reply, await tenantProvider(request)),
+  );
+  app.post(
+    `${TENANT_PREFIX}${tenantRoutes.revocation}`,
+    { schema: { tags: ['OIDC'], summary: 'Revocation (RFC 7009)', params: SlugParams } },
+    async (request, reply) => revocation(request, reply, await tenantProvider(request)),
+  );
+  app.all(`${TENANT_PREFIX}/oauth/*`, { schema: { hide: true } }, async (request, reply) =>
+    handOver(request, reply, await tenantProvider(request)),
+  );
+
+  // ——— keys ———
+  const jwks = async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return keys.jwks();
+  };
+  app.get(
+    '/api/v1/platform/.well-known/jwks.json',
+    { schema: { tags: ['Platform OAuth'], summary: 'Platform JWKS', response: { 200: JwksSchema } } },
+    jwks,
+  );
+  app.get(
+    `${TENANT_PREFIX}/.well-known/jwks.json`,
+    {
+      schema: {
+        tags: ['OIDC'],
+        summary: 'Tenant JWKS',
+        description: 'The same keys as the platform JWKS; 404 for a slug that is not a live tenant.',
+        params: SlugParams,
+        response: { 200: JwksSchema, 404: ErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { tenant_slug } = request.params as { tenant_slug: string };
+      const tenant = await createTenantsRepository(db).findLiveBySlug(tenant_slug);
+      if (!tenant) throw new AppError('NOT_FOUND', 'Tenant not found');
+      return jwks(request, reply);
+    },
+  );
+}

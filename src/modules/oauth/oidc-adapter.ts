@@ -1,0 +1,141 @@
+import { sql } from 'kysely';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Db } from '../../platform/db/database.js';
+import type { ApplicationRow } from '../../platform/db/schema.js';
+import { createApplicationsRepository } from '../applications/applications.repository.js';
+import { CONFIDENTIAL_TYPES } from './client-credentials.js';
+
+/** RFC 8693 token exchange (confidential clients only). */
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** Extra client metadata ScaiKey hands to oidc-provider with every client. */
+export const EXTRA_CLIENT_METADATA = [
+  'scaikey_allowed_scopes',
+  'scaikey_app_scope',
+  'scaikey_partner_id',
+  'scaikey_tenant_id',
+  'scaikey_token_lifetime',
+  'scaikey_application_type',
+  'scaikey_assignment_required',
+];
+
+/** oidc-provider client metadata of an application (the client_id of an application is its id). */
+export function clientMetadata(application: ApplicationRow): AdapterPayload {
+  const confidential = CONFIDENTIAL_TYPES.has(application.application_type);
+  const interactive = application.redirect_uris.length > 0;
+  return {
+    client_id: application.id,
+    // The stored SHA-256 digest; compareClientSecret is overridden to compare against it.
+    ...(confidential && application.client_secret_digest
+      ? { client_secret: application.client_secret_digest }
+      : {}),
+    grant_types: [
+      ...(confidential ? ['client_credentials', TOKEN_EXCHANGE] : []),
+      ...(interactive ? ['authorization_code', 'refresh_token'] : []),
+    ],
+    response_types: interactive ? ['code'] : [],
+    redirect_uris: application.redirect_uris,
+    post_logout_redirect_uris: application.post_logout_redirect_uris,
+    token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
+    // allowed_scopes are free-form (downstream products define their own), which the standard
+    // `scope` metadata does not allow; they travel as extra metadata and are enforced by
+    // getResourceServerInfo (platform-provider.ts).
+    scaikey_allowed_scopes: application.allowed_scopes,
+    scaikey_app_scope: application.scope,
+    scaikey_partner_id: application.partner_id,
+    scaikey_tenant_id: application.tenant_id,
+    scaikey_token_lifetime: application.token_lifetime,
+    scaikey_application_type: application.application_type,
+    scaikey_assignment_required: application.assignment_required,
+  };
+}
+
+/**
+ * oidc-provider's storage in SQL (table oidc_payloads): every session, grant, code and token the
+ * provider keeps lives in the database, so any instance can answer and Providers can be evicted.
+ * Clients are read from the applications table.
+ */
+export function createOidcAdapterClass(
+  db: Db,
+  /** Which applications are clients of this provider (a tenant's provider serves its own). */
+  acceptsClient: (application: ApplicationRow) => boolean = () => true,
+): new (
+  model: string,
+) => Adapter {
+  return class SqlAdapter implements Adapter {
+    constructor(private readonly model: string) {}
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      const row = {
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        user_code: payload.userCode ?? null,
+        uid: payload.uid ?? null,
+        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      };
+      await db
+        .insertInto('oidc_payloads')
+        .values(row)
+        .onConflict((conflict) =>
+          conflict.columns(['model', 'id']).doUpdateSet({
+            payload: row.payload,
+            grant_id: row.grant_id,
+            user_code: row.user_code,
+            uid: row.uid,
+            expires_at: row.expires_at,
+          }),
+        )
+        .execute();
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') {
+        const application = await createApplicationsRepository(db).findUsableClient(id);
+        return application && acceptsClient(application) ? clientMetadata(application) : undefined;
+      }
+      return this.#findBy('id', id);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.#findBy('user_code', userCode);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.#findBy('uid', uid);
+    }
+
+    async consume(id: string): Promise<void> {
+      await db
+        .updateTable('oidc_payloads')
+        .set({ consumed_at: sql<Date>`now()` })
+        .where('model', '=', this.model)
+        .where('id', '=', id)
+        .execute();
+    }
+
+    async destroy(id: string): Promise<void> {
+      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute();
+    }
+
+    async #findBy(column: 'id' | 'user_code' | 'uid', value: string): Promise<AdapterPayload | undefined> {
+      const row = await db
+        .selectFrom('oidc_payloads')
+        .select(['payload', 'consumed_at'])
+        .where('model', '=', this.model)
+        .where(column, '=', value)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        ...(row.payload as AdapterPayload),
+        ...(row.consumed_at ? { consumed: Math.floor(row.consumed_at.getTime() / 1000) } : {}),
+      };
+    }
+  };
+}

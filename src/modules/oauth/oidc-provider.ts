@@ -1,0 +1,283 @@
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { escapeHtml } from '../../lib/html.js';
+import { secretMatchesDigest } from '../../lib/secrets.js';
+import type { Db } from '../../platform/db/database.js';
+import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
+import type { KeyStore } from '../../platform/keys.js';
+import { SIGNING_ALG } from '../../platform/keys.js';
+import { effectiveSettings, type TenantSettingsInput } from '../tenants/tenant-settings.js';
+import { clientCredentialsClaims } from './access-token.js';
+import { findActiveUser, OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRole, userClaims } from './accounts.js';
+import { grantedScopes } from './client-credentials.js';
+import { MANAGEMENT_RESOURCE, providerRoutes, tenantAcceptsClient } from './endpoints.js';
+import { OAuthError } from './oauth-errors.js';
+import { createOidcAdapterClass, EXTRA_CLIENT_METADATA, TOKEN_EXCHANGE } from './oidc-adapter.js';
+import { tokenExchangeHandler } from './token-exchange.js';
+
+interface ClientMetadataView {
+  client_id: string;
+  scaikey_allowed_scopes: string[];
+  scaikey_app_scope: ApplicationScope;
+  scaikey_partner_id: string | null;
+  scaikey_tenant_id: string | null;
+  scaikey_token_lifetime: number;
+  scaikey_application_type: ApplicationType;
+}
+
+const metadataOf = (client: { metadata(): unknown }) => client.metadata() as ClientMetadataView;
+
+export interface OidcProviderOptions {
+  issuer: string;
+  db: Db;
+  keys: KeyStore;
+  /** The tenant of a tenant provider; null for the platform provider. */
+  tenant: TenantRow | null;
+  /** Where this provider is mounted, as a URL path (issuer path). */
+  mountPath: string;
+  cookieKeys: string[];
+}
+
+function errorPage(title: string, message: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem">
+<h1>${escapeHtml(title)}</h1><p role="alert">${escapeHtml(message)}</p></body></html>`;
+}
+
+/**
+ * An OpenID provider on oidc-provider: the platform one (GLOBAL applications, client_credentials,
+ * discovery) or a tenant's (every flow of issue 7). All its state lives in SQL (oidc-adapter.ts),
+ * access tokens are RS256 JWTs (RFC 9068) with ScaiKey's claims, identical whichever grant issued
+ * them; `grant_type=client_credentials` is normally answered natively before the hand-over.
+ */
+export function createOidcProvider(options: OidcProviderOptions): Provider {
+  const { db, tenant } = options;
+  const settings = tenant ? effectiveSettings(tenant.settings as TenantSettingsInput) : null;
+  const sessionSeconds = (settings?.session_timeout ?? 480) * 60;
+  const routes = providerRoutes(!!tenant);
+
+  const configuration: Configuration = {
+    adapter: createOidcAdapterClass(db, (application) =>
+      tenant ? tenantAcceptsClient(tenant, application) : application.scope === 'GLOBAL',
+    ),
+    jwks: { keys: options.keys.privateJwks() as never },
+    routes,
+    responseTypes: ['code', 'none'],
+    scopes: [...OIDC_SCOPES],
+    claims: OIDC_SCOPE_CLAIMS,
+    // ID tokens carry the claims of their scopes (email, name, groups), not only sub.
+    conformIdTokenClaims: false,
+    clientDefaults: {
+      grant_types: ['client_credentials'],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: SIGNING_ALG,
+    },
+    extraClientMetadata: { properties: EXTRA_CLIENT_METADATA },
+    cookies: {
+      keys: options.cookieKeys,
+      // Tenants share a host: each tenant's cookies stay under its own path.
+      long: { path: `${options.mountPath}/`, sameSite: 'lax', httpOnly: true },
+      short: { path: `${options.mountPath}/`, sameSite: 'lax', httpOnly: true },
+    },
+    pkce: {
+      // RFC 7636 S256 is mandatory for public clients (SPA, NATIVE), optional for confidential ones.
+      required: (_ctx, client) => client.clientAuthMethod === 'none',
+    },
+    ttl: {
+      AccessToken: (_ctx, _token, client) => (client ? metadataOf(client).scaikey_token_lifetime : 3600),
+      ClientCredentials: (_ctx, _token, client) =>
+        client ? metadataOf(client).scaikey_token_lifetime : 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: sessionSeconds,
+      Grant: sessionSeconds,
+      RefreshToken: sessionSeconds,
+    },
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx, client, code) => {
+      if (!client.grantTypeAllowed('refresh_token')) return false;
+      const type = metadataOf(client).scaikey_application_type;
+      return type === 'WEB' || type === 'NATIVE' || code.scopes.has('offline_access');
+    },
+    interactions: {
+      url: (_ctx, interaction) => `${options.mountPath}/interaction/${interaction.uid}`,
+    },
+    // First-party applications: consent is implied; the grant holds what the client may have.
+    loadExistingGrant: async (ctx) => {
+      const client = ctx.oidc.client;
+      const session = ctx.oidc.session;
+      if (!client || !session?.accountId) return undefined;
+      const grantId = ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
+      const grant =
+        (grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined) ??
+        new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      const requested = [...ctx.oidc.requestParamScopes];
+      grant.addOIDCScope(requested.filter((scope) => OIDC_SCOPES.has(scope)).join(' '));
+      const allowed = new Set(metadataOf(client).scaikey_allowed_scopes);
+      const apiScopes = requested.filter((scope) => !OIDC_SCOPES.has(scope) && allowed.has(scope));
+      if (apiScopes.length > 0) grant.addResourceScope(MANAGEMENT_RESOURCE, apiScopes.join(' '));
+      await grant.save();
+      return grant;
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem">
+<h1>Sign out?</h1>${form}<button form="op.logoutForm" value="yes" name="logout">Sign out</button>
+<button form="op.logoutForm">Stay signed in</button></body></html>`;
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = errorPage('Signed out', 'You are signed out.');
+        },
+      },
+      // userinfo is ScaiKey's own (oauth.routes.ts): it reads the JWT access tokens issued here.
+      userinfo: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => MANAGEMENT_RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (ctx: KoaContextWithOIDC, _resource: string, client) => {
+          const metadata = metadataOf(client);
+          const allowed = metadata.scaikey_allowed_scopes;
+          const params = ctx.oidc.params as Record<string, unknown> | undefined;
+          const requested = typeof params?.scope === 'string' ? params.scope : null;
+          const grantType = params?.grant_type;
+          if (ctx.oidc.route === 'token' && grantType === 'client_credentials') {
+            let scopes: string[];
+            try {
+              scopes = grantedScopes(requested, allowed);
+            } catch (error) {
+              if (error instanceof OAuthError)
+                throw new errors.InvalidScope('requested scope is not allowed', requested ?? '');
+              throw error;
+            }
+            // No scope requested: the token carries all of the application's allowed scopes.
+            if (params && !requested) params.scope = scopes.join(' ');
+          } else if (requested) {
+            const refused = requested
+              .split(' ')
+              .find((scope) => scope && !OIDC_SCOPES.has(scope) && !allowed.includes(scope));
+            if (refused) throw new errors.InvalidScope('requested scope is not allowed', refused);
+          }
+          return {
+            scope: allowed.filter((scope) => !OIDC_SCOPES.has(scope)).join(' '),
+            audience: metadata.client_id,
+            accessTokenTTL: metadata.scaikey_token_lifetime,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: SIGNING_ALG } },
+          };
+        },
+      },
+    },
+    formats: {
+      customizers: {
+        // One claim set however the token is issued (access-token.ts; accounts.ts for users).
+        jwt: async (ctx, token, jwt) => {
+          const client = (token as unknown as { client: { metadata(): unknown } }).client;
+          const metadata = metadataOf(client);
+          const { jti, iat, exp, iss, sub, scope } = jwt.payload as Record<string, unknown>;
+          const accountId = (token as unknown as { accountId?: string }).accountId;
+          if (!accountId || !tenant) {
+            const claims = clientCredentialsClaims(
+              {
+                clientId: metadata.client_id,
+                appScope: metadata.scaikey_app_scope,
+                partnerId: metadata.scaikey_partner_id,
+                tenantId: metadata.scaikey_tenant_id,
+              },
+              typeof scope === 'string' && scope ? scope.split(' ') : [],
+            );
+            jwt.payload = { jti, iat, exp, iss, ...claims };
+            return;
+          }
+          const grantId = (token as unknown as { grantId?: string }).grantId;
+          const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+          const scopes = [
+            ...new Set([
+              ...(grant?.getOIDCScope().split(' ') ?? []),
+              ...(typeof scope === 'string' ? scope.split(' ') : []),
+            ]),
+          ].filter(Boolean);
+          const role = await tokenRole(db, tenant, accountId);
+          jwt.payload = {
+            jti,
+            iat,
+            exp,
+            iss,
+            sub,
+            aud: metadata.client_id,
+            client_id: metadata.client_id,
+            ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+            tenant_id: tenant.id,
+            partner_id: role?.partnerId ?? tenant.partner_id,
+            ...(role ? { role: role.role } : {}),
+          };
+        },
+      },
+    },
+    findAccount: async (_ctx, id) => {
+      if (!tenant) return undefined;
+      const user = await findActiveUser(db, tenant.id, id);
+      if (!user) return undefined;
+      return {
+        accountId: user.id,
+        claims: async (_use, scope) => userClaims(db, user, new Set(scope.split(' '))),
+      };
+    },
+    extraTokenClaims: async () => undefined,
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = errorPage('Sign-in error', `${out.error}: ${out.error_description ?? ''}`);
+    },
+    clientBasedCORS: () => false,
+  };
+
+  const provider = new Provider(options.issuer, configuration);
+  // URLs are built from X-Forwarded-* headers that the mount sets from SCAIKEY_PUBLIC_URL.
+  provider.proxy = true;
+  // Client secrets are stored as SHA-256 digests (panva/node-oidc-provider#631 extension point).
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(
+    this: { clientSecret: string },
+    actual: string,
+  ) {
+    return secretMatchesDigest(actual, this.clientSecret);
+  };
+  provider.registerGrantType(
+    TOKEN_EXCHANGE,
+    tokenExchangeHandler({ db, keys: options.keys, issuer: options.issuer, tenant }),
+    [
+      'subject_token',
+      'subject_token_type',
+      'actor_token',
+      'actor_token_type',
+      'audience',
+      'resource',
+      'scope',
+      'requested_token_type',
+    ],
+  );
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
+      const body = ctx.body as Record<string, unknown>;
+      // The JWKS and userinfo are served by ScaiKey itself (same keys; JWT access tokens).
+      body.jwks_uri = tenant
+        ? `${options.issuer}/.well-known/jwks.json`
+        : options.issuer.replace(/\/oauth$/, '/.well-known/jwks.json');
+      body.userinfo_endpoint = `${options.issuer}${routes.userinfo}`;
+      body.claims_supported = [
+        ...new Set([...Object.values(OIDC_SCOPE_CLAIMS).flat(), 'tenant_id', 'partner_id', 'role']),
+      ];
+    }
+  });
+  return provider;
+}

@@ -1,0 +1,144 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { Db } from '../../platform/db/database.js';
+import type { TenantRow } from '../../platform/db/schema.js';
+import { platformIssuer, tenantIssuer } from '../../platform/issuers.js';
+import type { KeyStore } from '../../platform/keys.js';
+import type { AuditBuffer } from '../audit/audit-buffer.js';
+import { createTenantsRepository } from '../tenants/tenants.repository.js';
+
+export interface MountedProvider {
+  provider: Provider;
+  callback: (req: IncomingMessage, res: ServerResponse) => void;
+  issuer: string;
+  /** URL path the provider is mounted at (the issuer's path). */
+  mountPath: string;
+  tenant: TenantRow | null;
+}
+
+const MAX_TENANT_PROVIDERS = 500;
+
+/**
+ * The platform provider and one provider per tenant, built lazily (~0.5 ms) and kept in a
+ * bounded LRU (../shared/notes/oidc-provider.md). Evicting is safe: all provider state is in
+ * SQL. Any change to a tenant or the signing keys empties the cache (tenant settings, slug and
+ * keys are baked into a Provider); a suspended or deleted tenant has no provider.
+ */
+export class OidcProviders {
+  readonly #tenants = new Map<string, MountedProvider>();
+  #platform: MountedProvider | null = null;
+  readonly #basePath: string;
+
+  constructor(
+    private readonly options: {
+      db: Db;
+      keys: KeyStore;
+      publicUrl: string;
+      cookieKeys: string[];
+      audit: AuditBuffer;
+    },
+  ) {
+    this.#basePath = new URL(options.publicUrl).pathname.replace(/\/+$/, '');
+  }
+
+  clear(): void {
+    this.#tenants.clear();
+    this.#platform = null;
+  }
+
+  async platform(): Promise<MountedProvider> {
+    if (!this.#platform) {
+      const issuer = platformIssuer(this.options.publicUrl);
+      this.#platform = await this.#mount(issuer, `${this.#basePath}/api/v1/platform/oauth`, null);
+    }
+    return this.#platform;
+  }
+
+  /** The provider of a live, ACTIVE tenant by slug, or null. */
+  async forSlug(slug: string): Promise<MountedProvider | null> {
+    const cached = this.#tenants.get(slug);
+    if (cached) {
+      this.#tenants.delete(slug);
+      this.#tenants.set(slug, cached);
+      return cached;
+    }
+    const tenant = await createTenantsRepository(this.options.db).findLiveBySlug(slug);
+    if (tenant?.status !== 'ACTIVE') return null;
+    const mounted = await this.#mount(
+      tenantIssuer(this.options.publicUrl, slug),
+      `${this.#basePath}/api/v1/auth/tenants/${slug}`,
+      tenant,
+    );
+    if (this.#tenants.size >= MAX_TENANT_PROVIDERS) {
+      const oldest = this.#tenants.keys().next();
+      if (!oldest.done) this.#tenants.delete(oldest.value);
+    }
+    this.#tenants.set(slug, mounted);
+    return mounted;
+  }
+
+  async #mount(issuer: string, mountPath: string, tenant: TenantRow | null): Promise<MountedProvider> {
+    // Loaded on first use: a process that only answers client_credentials and the management API
+    // never pays for oidc-provider's memory and start-up time.
+    const { createOidcProvider } = await import('./oidc-provider.js');
+    const provider = createOidcProvider({
+      issuer,
+      db: this.options.db,
+      keys: this.options.keys,
+      tenant,
+      mountPath,
+      cookieKeys: this.options.cookieKeys,
+    });
+    this.#auditGrants(provider, tenant);
+    return { provider, callback: provider.callback(), issuer, mountPath, tenant };
+  }
+
+  /** Token issue, refusal and revocation events of oidc-provider, into the audit log. */
+  #auditGrants(provider: Provider, tenant: TenantRow | null): void {
+    const origin = (ctx: { ip?: string; oidc?: { entities?: Record<string, unknown> } }) => {
+      const account = ctx.oidc?.entities?.Account as { accountId?: string } | undefined;
+      return {
+        actorType: account?.accountId ? 'user' : 'api',
+        actorId:
+          account?.accountId ??
+          (ctx.oidc?.entities?.Client as { clientId?: string } | undefined)?.clientId ??
+          null,
+        ipAddress: ctx.ip ?? null,
+        requestId: null,
+      };
+    };
+    const place = { tenantId: tenant?.id ?? null, partnerId: tenant?.partner_id ?? null };
+    provider.on('grant.success', (ctx) => {
+      const client = ctx.oidc.entities.Client as { clientId?: string } | undefined;
+      this.options.audit.push(origin(ctx), {
+        action: 'token.issued',
+        resourceType: 'application',
+        resourceId: client?.clientId ?? null,
+        ...place,
+        after: { grant_type: ctx.oidc.params?.grant_type ?? null },
+      });
+    });
+    provider.on('grant.error', (ctx, error) => {
+      const client = ctx.oidc?.entities?.Client as { clientId?: string } | undefined;
+      this.options.audit.push(origin(ctx), {
+        action: 'token.refused',
+        resourceType: 'application',
+        resourceId: client?.clientId ?? null,
+        ...place,
+        after: {
+          grant_type: ctx.oidc?.params?.grant_type ?? null,
+          error: (error as { error?: string }).error ?? error.message,
+        },
+        result: 'FAILURE',
+      });
+    });
+    provider.on('grant.revoked', (ctx, grantId) => {
+      this.options.audit.push(origin(ctx), {
+        action: 'token.revoked',
+        resourceType: 'grant',
+        resourceId: grantId,
+        ...place,
+      });
+    });
+  }
+}

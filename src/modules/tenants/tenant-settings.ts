@@ -1,0 +1,126 @@
+import { type Static, Type } from 'typebox';
+
+const MfaMethod = Type.Unsafe<'totp' | 'sms' | 'email' | 'webauthn'>({
+  type: 'string',
+  enum: ['totp', 'sms', 'email', 'webauthn'],
+});
+
+export const PasswordPolicy = Type.Object(
+  {
+    min_length: Type.Optional(Type.Integer({ minimum: 8, maximum: 128 })),
+    require_uppercase: Type.Optional(Type.Boolean()),
+    require_lowercase: Type.Optional(Type.Boolean()),
+    require_digit: Type.Optional(Type.Boolean()),
+    require_symbol: Type.Optional(Type.Boolean()),
+    history: Type.Optional(Type.Integer({ minimum: 0, maximum: 24 })),
+    max_age_days: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 3650, description: '0 = passwords never expire' }),
+    ),
+  },
+  { additionalProperties: false, title: 'PasswordPolicy' },
+);
+
+export const LockoutPolicy = Type.Object(
+  {
+    max_failed_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    lockout_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 43200 })),
+  },
+  { additionalProperties: false, title: 'LockoutPolicy' },
+);
+
+/** Tenant settings as a request may send them: every key optional, unknown keys refused. */
+export const TenantSettingsInput = Type.Object(
+  {
+    mfa_required: Type.Optional(Type.Boolean()),
+    mfa_methods: Type.Optional(Type.Array(MfaMethod, { uniqueItems: true })),
+    password_policy: Type.Optional(PasswordPolicy),
+    session_timeout: Type.Optional(Type.Integer({ minimum: 5, maximum: 43200, description: 'Minutes' })),
+    lockout: Type.Optional(LockoutPolicy),
+  },
+  { additionalProperties: false, title: 'TenantSettings' },
+);
+export type TenantSettingsInput = Static<typeof TenantSettingsInput>;
+
+/** Settings as answered: every value filled in, defaults where the tenant set nothing. */
+export const TenantSettings = Type.Object(
+  {
+    mfa_required: Type.Boolean(),
+    mfa_methods: Type.Array(MfaMethod),
+    password_policy: Type.Object({
+      min_length: Type.Integer(),
+      require_uppercase: Type.Boolean(),
+      require_lowercase: Type.Boolean(),
+      require_digit: Type.Boolean(),
+      require_symbol: Type.Boolean(),
+      history: Type.Integer(),
+      max_age_days: Type.Integer(),
+    }),
+    session_timeout: Type.Integer(),
+    lockout: Type.Object({ max_failed_attempts: Type.Integer(), lockout_minutes: Type.Integer() }),
+  },
+  { title: 'TenantSettingsResponse' },
+);
+export type TenantSettings = Static<typeof TenantSettings>;
+
+export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
+  mfa_required: false,
+  mfa_methods: ['totp', 'email', 'webauthn'],
+  password_policy: {
+    min_length: 12,
+    require_uppercase: false,
+    require_lowercase: false,
+    require_digit: false,
+    require_symbol: false,
+    history: 0,
+    max_age_days: 0,
+  },
+  session_timeout: 480,
+  lockout: { max_failed_attempts: 5, lockout_minutes: 15 },
+};
+
+/** Stored settings (only what was set) → effective settings (defaults filled in, nested objects too). */
+export function effectiveSettings(stored: TenantSettingsInput): TenantSettings {
+  return {
+    mfa_required: stored.mfa_required ?? DEFAULT_TENANT_SETTINGS.mfa_required,
+    mfa_methods: stored.mfa_methods ?? DEFAULT_TENANT_SETTINGS.mfa_methods,
+    password_policy: { ...DEFAULT_TENANT_SETTINGS.password_policy, ...stored.password_policy },
+    session_timeout: stored.session_timeout ?? DEFAULT_TENANT_SETTINGS.session_timeout,
+    lockout: { ...DEFAULT_TENANT_SETTINGS.lockout, ...stored.lockout },
+  };
+}
+
+/** PATCH semantics: settings merge one level deep, a key sent replaces that key's whole value. */
+export function mergeSettings(stored: TenantSettingsInput, patch: TenantSettingsInput): TenantSettingsInput {
+  return { ...stored, ...patch };
+}
+
+const HEX_COLOR = '^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$';
+
+/**
+ * Branding of the tenant's login pages. Validated because it is rendered into HTML and CSS:
+ * colours are hex only, URLs https (or http for development), no free-form keys.
+ */
+export const TenantBranding = Type.Object(
+  {
+    display_name: Type.Optional(Type.String({ maxLength: 100 })),
+    logo_url: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
+    favicon_url: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
+    primary_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
+    background_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
+    text_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
+    custom_domain: Type.Optional(
+      Type.String({ pattern: '^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$' }),
+    ),
+    support_email: Type.Optional(Type.String({ format: 'email' })),
+  },
+  { additionalProperties: false, title: 'TenantBranding' },
+);
+export type TenantBranding = Static<typeof TenantBranding>;
+
+/** The name a tenant shows on its pages and mails: branding display_name, else its name. */
+export function tenantDisplayName(
+  tenant: { name: string; branding: Record<string, unknown> } | null,
+): string {
+  if (!tenant) return 'ScaiKey';
+  return typeof tenant.branding.display_name === 'string' ? tenant.branding.display_name : tenant.name;
+}

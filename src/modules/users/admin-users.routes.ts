@@ -1,0 +1,194 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { callContext, ok, paged } from '../../platform/http.js';
+import {
+  Envelope,
+  ErrorSchema,
+  managementErrors,
+  Nullable,
+  PaginatedEnvelope,
+} from '../../platform/schemas.js';
+import {
+  AdminUserCreate,
+  AdminUserListQuery,
+  IdentitySourceMismatchReport,
+  PasswordResetResult,
+  UserGroupMembership,
+  UserPasswordReset,
+  UserResponse,
+  UserUpdate,
+} from './users.schemas.js';
+import type { UsersService } from './users.service.js';
+
+const tags = ['Users (admin)'];
+const base = '/api/v1/admin/users';
+const UserParams = Type.Object({ user_id: Type.String() });
+const UserEnvelope = Envelope(UserResponse, 'ApiResponse_UserResponse_');
+
+/** The 10 admin routes of users.md, across the tenants the caller may see. */
+export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (
+  app,
+  { users },
+) => {
+  app.get(
+    `${base}/`,
+    {
+      schema: {
+        tags,
+        summary: 'List Users',
+        description: 'List users with filtering (partner_id: all tenants of the partner).',
+        querystring: AdminUserListQuery,
+        response: { 200: PaginatedEnvelope(UserResponse), ...managementErrors },
+      },
+    },
+    async (request) => {
+      const { page = 1, per_page = 20 } = request.query;
+      const result = await users.adminList(callContext(request), request.query, { page, perPage: per_page });
+      return paged(request, result.items, result.pagination);
+    },
+  );
+
+  app.post(
+    `${base}/`,
+    {
+      schema: {
+        tags,
+        summary: 'Create User',
+        body: AdminUserCreate,
+        response: { 201: UserEnvelope, 400: ErrorSchema, 409: ErrorSchema, ...managementErrors },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(ok(request, await users.adminCreate(callContext(request), request.body))),
+  );
+
+  app.get(
+    `${base}/identity-source/mismatches`,
+    {
+      schema: {
+        tags,
+        summary: 'Get Identity Source Mismatches',
+        description:
+          'Users linked to an identity provider whose type differs from their identity_source. fix=true sets ' +
+          'identity_source to the provider type (users linked to providers of several types are reported, not fixed).',
+        querystring: Type.Object({
+          tenant_id: Type.Optional(Nullable(Type.String())),
+          fix: Type.Optional(Type.Boolean({ default: false })),
+        }),
+        response: { 200: Envelope(IdentitySourceMismatchReport), ...managementErrors },
+      },
+    },
+    async (request) =>
+      ok(
+        request,
+        await users.identitySourceMismatches(
+          callContext(request),
+          request.query.tenant_id ?? null,
+          request.query.fix ?? false,
+        ),
+      ),
+  );
+
+  app.get(
+    `${base}/:user_id`,
+    {
+      schema: {
+        tags,
+        summary: 'Get User',
+        params: UserParams,
+        response: { 200: UserEnvelope, ...managementErrors },
+      },
+    },
+    async (request) => ok(request, await users.adminGet(callContext(request), request.params.user_id)),
+  );
+
+  app.patch(
+    `${base}/:user_id`,
+    {
+      schema: {
+        tags,
+        summary: 'Update User',
+        params: UserParams,
+        body: UserUpdate,
+        response: { 200: UserEnvelope, 409: ErrorSchema, ...managementErrors },
+      },
+    },
+    async (request) =>
+      ok(request, await users.adminUpdate(callContext(request), request.params.user_id, request.body)),
+  );
+
+  app.delete(
+    `${base}/:user_id`,
+    {
+      schema: {
+        tags,
+        summary: 'Delete User',
+        description: 'Soft delete a user.',
+        params: UserParams,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...managementErrors },
+      },
+    },
+    async (request, reply) => {
+      await users.adminRemove(callContext(request), request.params.user_id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    `${base}/:user_id/groups`,
+    {
+      schema: {
+        tags,
+        summary: 'Get User Groups',
+        description: 'All groups the user belongs to: DIRECT memberships and INHERITED ones through nesting.',
+        params: UserParams,
+        response: { 200: Envelope(Type.Array(UserGroupMembership)), ...managementErrors },
+      },
+    },
+    async (request) => ok(request, await users.adminGroups(callContext(request), request.params.user_id)),
+  );
+
+  app.post(
+    `${base}/:user_id/mfa/disable`,
+    {
+      schema: {
+        tags,
+        summary: 'Disable User Mfa',
+        description: 'Removes all MFA factors of the user and sets mfa_enabled to false.',
+        params: UserParams,
+        response: { 200: UserEnvelope, ...managementErrors },
+      },
+    },
+    async (request) => ok(request, await users.adminDisableMfa(callContext(request), request.params.user_id)),
+  );
+
+  app.post(
+    `${base}/:user_id/reset-password`,
+    {
+      schema: {
+        tags,
+        summary: 'Reset User Password',
+        description: 'method DIRECT sets `new_password`; EMAIL (default) mails a single-use link.',
+        params: UserParams,
+        body: UserPasswordReset,
+        response: { 200: Envelope(PasswordResetResult), 400: ErrorSchema, ...managementErrors },
+      },
+    },
+    async (request) =>
+      ok(request, await users.adminResetPassword(callContext(request), request.params.user_id, request.body)),
+  );
+
+  app.post(
+    `${base}/:user_id/unlock`,
+    {
+      schema: {
+        tags,
+        summary: 'Unlock User',
+        description: 'Unlock a locked user account and reset failed login attempts.',
+        params: UserParams,
+        response: { 200: UserEnvelope, ...managementErrors },
+      },
+    },
+    async (request) => ok(request, await users.adminUnlock(callContext(request), request.params.user_id)),
+  );
+};

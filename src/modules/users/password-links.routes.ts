@@ -1,0 +1,192 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { escapeHtml } from '../../lib/html.js';
+import { errorParagraph, htmlPage } from '../../lib/html-page.js';
+import type { Db } from '../../platform/db/database.js';
+import type { TenantRow } from '../../platform/db/schema.js';
+import { AppError, RequestValidationError } from '../../platform/errors.js';
+import { htmlPageHeaders, ok } from '../../platform/http.js';
+import type { Invalidation } from '../../platform/invalidation.js';
+import { Envelope, ErrorSchema } from '../../platform/schemas.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import { tenantDisplayName } from '../tenants/tenant-settings.js';
+import { createTenantsRepository } from '../tenants/tenants.repository.js';
+import { consumeActionToken, peekActionToken } from './action-tokens.js';
+import { passwordChange } from './passwords.js';
+import { createUsersRepository } from './users.repository.js';
+
+const INVALID_LINK = 'This link is invalid, was already used or has expired. Ask for a new one.';
+
+function page(tenant: TenantRow | null, title: string, body: string): string {
+  return htmlPage(
+    { name: tenantDisplayName(tenant), primaryColor: tenant?.branding.primary_color },
+    title,
+    body,
+  );
+}
+
+function form(token: string, error?: string): string {
+  return `${error ? errorParagraph(error) : ''}
+<form method="post">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<label for="new_password">New password</label>
+<input id="new_password" name="new_password" type="password" autocomplete="new-password" required>
+<label for="confirm_password">Repeat the new password</label>
+<input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" required>
+<button type="submit">Set password</button>
+</form>`;
+}
+
+const SetPasswordBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 512 }),
+    new_password: Type.String({ minLength: 1, maxLength: 1024 }),
+    confirm_password: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false, title: 'SetPasswordRequest' },
+);
+
+/**
+ * The pages behind mailed links (invitation and password reset): GET shows a form, POST sets the
+ * password (form post from the page, or JSON from a client of its own). The token is single-use.
+ */
+export async function passwordLinkRoutes(
+  app: FastifyInstance,
+  { db, invalidation }: { db: Db; invalidation: Invalidation },
+) {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 64 * 1024 },
+    (_r, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    },
+  );
+
+  const path = '/api/v1/auth/tenants/:tenant_slug/reset-password';
+  const findTenant = (slug: string) => createTenantsRepository(db).findLiveBySlug(slug);
+
+  app.get(
+    path,
+    {
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Set password page',
+        description: 'The HTML page a mailed invitation or password-reset link opens.',
+        params: Type.Object({ tenant_slug: Type.String() }),
+        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 512 })) }),
+      },
+    },
+    async (
+      request: FastifyRequest<{ Params: { tenant_slug: string }; Querystring: { token?: string } }>,
+      reply,
+    ) => {
+      const tenant = (await findTenant(request.params.tenant_slug)) ?? null;
+      const token = request.query.token ?? '';
+      const live = tenant && token ? await peekActionToken(db, tenant.id, token) : undefined;
+      htmlPageHeaders(reply);
+      if (!tenant || !live)
+        return reply
+          .code(tenant ? 400 : 404)
+          .send(page(tenant, 'Link not valid', `<p class="error">${INVALID_LINK}</p>`));
+      const title = live.purpose === 'INVITATION' ? 'Choose your password' : 'Choose a new password';
+      return reply.send(page(tenant, title, form(token)));
+    },
+  );
+
+  app.post(
+    path,
+    {
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Set password with a link token',
+        description:
+          'Sets the password of the user a mailed link belongs to (form post from the page, or JSON). An invitation ' +
+          'activates the account.',
+        params: Type.Object({ tenant_slug: Type.String() }),
+        body: SetPasswordBody,
+        response: {
+          200: Envelope(Type.Object({ user_id: Type.String(), status: Type.String() })),
+          400: ErrorSchema,
+          404: ErrorSchema,
+        },
+      },
+    },
+    async (
+      request: FastifyRequest<{ Params: { tenant_slug: string }; Body: Static<typeof SetPasswordBody> }>,
+      reply,
+    ) => {
+      const html = !String(request.headers['content-type'] ?? '').includes('json');
+      const tenant = (await findTenant(request.params.tenant_slug)) ?? null;
+      const { token, new_password, confirm_password } = request.body;
+      try {
+        if (!tenant) throw new AppError('NOT_FOUND', 'Tenant not found');
+        if (confirm_password !== undefined && confirm_password !== new_password) {
+          throw new RequestValidationError([
+            { loc: ['body', 'confirm_password'], msg: 'The two passwords differ', type: 'value_error' },
+          ]);
+        }
+        const live = await peekActionToken(db, tenant.id, token);
+        const user = live ? await createUsersRepository(db, tenant.id).findLive(live.user_id) : undefined;
+        if (!live || !user) throw new AppError('INVALID_TOKEN', INVALID_LINK);
+        // Hash outside the transaction; the token is used up only when the password is acceptable.
+        const change = await passwordChange(tenant.settings, new_password, user);
+        const result = await db.transaction().execute(async (trx) => {
+          const used = await consumeActionToken(trx, tenant.id, token);
+          if (!used) throw new AppError('INVALID_TOKEN', INVALID_LINK);
+          const activates = used.purpose === 'INVITATION' && user.status === 'PENDING_EMAIL_VERIFICATION';
+          await createUsersRepository(trx, tenant.id).update(user.id, {
+            ...change,
+            email_verified: true,
+            require_password_change: false,
+            failed_login_attempts: 0,
+            ...(activates ? { status: 'ACTIVE' } : {}),
+          });
+          await recordAudit(
+            trx,
+            { actorType: 'user', actorId: user.id, ipAddress: request.ip, requestId: request.id },
+            {
+              action: 'user.password_changed',
+              resourceType: 'user',
+              resourceId: user.id,
+              tenantId: tenant.id,
+              partnerId: tenant.partner_id,
+              after: {
+                method: used.purpose === 'INVITATION' ? 'INVITATION_LINK' : 'RESET_LINK',
+                activated: activates,
+              },
+            },
+          );
+          await invalidation.publish(trx, `user:${user.id}`);
+          return {
+            user_id: user.id,
+            status: activates ? 'ACTIVE' : user.status,
+            redirect: used.redirect_uri,
+          };
+        });
+        invalidation.local(`user:${user.id}`);
+        if (!html) return ok(request, { user_id: result.user_id, status: result.status });
+        const next = result.redirect ? `<p><a href="${escapeHtml(result.redirect)}">Continue</a></p>` : '';
+        return htmlPageHeaders(reply).send(
+          page(tenant, 'Password set', `<p role="status">Your password was set.</p>${next}`),
+        );
+      } catch (error) {
+        if (!html) throw error;
+        const message =
+          error instanceof AppError
+            ? error.detail
+            : error instanceof RequestValidationError
+              ? (error.issues[0]?.msg ?? 'Invalid input')
+              : null;
+        if (message === null) throw error;
+        const status = error instanceof AppError ? error.status : 422;
+        const body =
+          error instanceof AppError && error.code === 'INVALID_TOKEN'
+            ? `<p class="error">${INVALID_LINK}</p>`
+            : form(token, message);
+        return htmlPageHeaders(reply)
+          .code(status)
+          .send(page(tenant, 'Choose a new password', body));
+      }
+    },
+  );
+}

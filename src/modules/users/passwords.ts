@@ -1,0 +1,45 @@
+import { brokenPasswordRules } from '../../lib/password-policy.js';
+import { hashPassword, verifyPassword } from '../../lib/passwords.js';
+import { AppError } from '../../platform/errors.js';
+import { effectiveSettings, type TenantSettingsInput } from '../tenants/tenant-settings.js';
+
+/** How many earlier hashes a user row keeps (the policy's `history` maximum). */
+const HISTORY_KEPT = 24;
+
+/**
+ * Checks `password` against the tenant's policy and history and returns the column changes that
+ * set it (argon2id hash, password_changed_at, the history shifted). Throws 400 PASSWORD_POLICY
+ * naming every broken rule. Never logs or returns the password.
+ */
+export async function passwordChange(
+  tenantSettings: Record<string, unknown>,
+  password: string,
+  current: { password_hash: string | null; password_history: string[] } | null,
+): Promise<{ password_hash: string; password_changed_at: Date; password_history: string[] }> {
+  const policy = effectiveSettings(tenantSettings as TenantSettingsInput).password_policy;
+  const broken = brokenPasswordRules(password, policy);
+  if (broken.length > 0) {
+    throw new AppError(
+      'PASSWORD_POLICY',
+      `Password does not meet the password policy: needs ${broken.join('; ')}`,
+    );
+  }
+  const previous = current
+    ? [current.password_hash, ...current.password_history].filter((h): h is string => !!h)
+    : [];
+  if (policy.history > 0) {
+    for (const hash of previous.slice(0, policy.history)) {
+      if (await verifyPassword(hash, password)) {
+        throw new AppError(
+          'PASSWORD_POLICY',
+          `Password does not meet the password policy: must differ from the last ${policy.history} password(s)`,
+        );
+      }
+    }
+  }
+  return {
+    password_hash: await hashPassword(password),
+    password_changed_at: new Date(),
+    password_history: previous.slice(0, HISTORY_KEPT),
+  };
+}

@@ -1,0 +1,317 @@
+import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
+import { likeContains } from '../../lib/pagination.js';
+import type { Queryable } from '../../platform/db/database.js';
+import { jsonColumnValue } from '../../platform/db/json.js';
+import type { Database, IdentitySource, UserRow, UserStatus } from '../../platform/db/schema.js';
+import { usersInGroupSubquery } from '../groups/group-memberships.js';
+
+export interface UserListRow {
+  id: string;
+  email: string;
+  display_name: string | null;
+  status: UserStatus;
+  ou_path: string | null;
+  identity_source: IdentitySource;
+  mfa_enabled: boolean;
+  last_login_at: Date | null;
+  created_at: Date;
+}
+
+export type UserWithOu = UserRow & { ou_path: string | null };
+
+type UsersQuery = SelectQueryBuilder<Database & { u: Database['users'] }, 'u', object>;
+
+export interface UserListFilter {
+  search?: string | null;
+  status?: UserStatus | null;
+  ouId?: string | null;
+  groupId?: string | null;
+  mfaEnabled?: boolean | null;
+}
+
+export type UserSortField = 'email' | 'display_name' | 'created_at' | 'last_login_at' | 'status';
+export interface UserSort {
+  by: UserSortField;
+  order: 'asc' | 'desc';
+}
+/** Where a keyset page starts: after the row with this sort value and id. */
+export interface UserKeyset {
+  value: string | null;
+  id: string;
+}
+
+const SORT_COLUMNS = {
+  email: 'u.email',
+  display_name: 'u.display_name',
+  created_at: 'u.created_at',
+  last_login_at: 'u.last_login_at',
+  status: 'u.status',
+} as const;
+
+/** Case-insensitive substring search over email, username and the names (decisions.md). */
+export function userSearch(eb: ExpressionBuilder<Database & { u: Database['users'] }, 'u'>, term: string) {
+  const pattern = likeContains(term);
+  return eb.or([
+    eb('u.email', 'ilike', pattern),
+    eb('u.username', 'ilike', pattern),
+    eb('u.first_name', 'ilike', pattern),
+    eb('u.last_name', 'ilike', pattern),
+    eb('u.display_name', 'ilike', pattern),
+  ]);
+}
+
+/** Kysely access to the users of one tenant: every query carries the tenant predicate. */
+export function createUsersRepository(db: Queryable, tenantId: string) {
+  const live = () =>
+    db.selectFrom('users as u').where('u.tenant_id', '=', tenantId).where('u.deleted_at', 'is', null);
+
+  function filtered(filter: UserListFilter): UsersQuery {
+    let query = live() as UsersQuery;
+    if (filter.search) query = query.where((eb) => userSearch(eb, filter.search as string));
+    if (filter.status) query = query.where('u.status', '=', filter.status);
+    if (filter.ouId) query = query.where('u.ou_id', '=', filter.ouId);
+    if (filter.mfaEnabled !== undefined && filter.mfaEnabled !== null) {
+      query = query.where('u.mfa_enabled', '=', filter.mfaEnabled);
+    }
+    if (filter.groupId) {
+      query = query.where(
+        'u.id',
+        'in',
+        usersInGroupSubquery(db, tenantId, filter.groupId, { effective: false }),
+      );
+    }
+    return query;
+  }
+
+  function withOu(query: UsersQuery) {
+    return query.leftJoin('ous as o', (join) =>
+      join.onRef('o.tenant_id', '=', 'u.tenant_id').onRef('o.id', '=', 'u.ou_id'),
+    );
+  }
+
+  return {
+    /** A page of list items (with `ou_path`) of the live users `narrow` keeps, newest first. */
+    async listItems(
+      narrow: (query: UsersQuery) => UsersQuery,
+      limit: number,
+      offset: number,
+    ): Promise<UserListRow[]> {
+      return (await withOu(narrow(live() as UsersQuery))
+        .select(['u.id', 'u.email', 'u.display_name', 'u.status', 'o.path as ou_path', 'u.identity_source'])
+        .select(['u.mfa_enabled', 'u.last_login_at', 'u.created_at'])
+        .orderBy('u.created_at', 'desc')
+        .orderBy('u.id', 'desc')
+        .limit(limit)
+        .offset(offset)
+        .execute()) as UserListRow[];
+    },
+
+    async count(narrow: (query: UsersQuery) => UsersQuery): Promise<number> {
+      const row = await narrow(live() as UsersQuery)
+        .select(sql<number>`count(*)::int`.as('n'))
+        .executeTakeFirstOrThrow();
+      return (row as { n: number }).n;
+    },
+
+    /**
+     * One page of the filtered, sorted list. Ordering is PostgreSQL's default for each direction
+     * (nulls after everything ascending, before everything descending) with the id as tie-breaker,
+     * so the sort indexes serve it and a keyset continues exactly where a page ended.
+     */
+    async listPage(
+      filter: UserListFilter,
+      sort: UserSort,
+      page: { limit: number; offset: number; after?: UserKeyset },
+    ): Promise<(UserListRow & { sort_key: string | null })[]> {
+      const column = SORT_COLUMNS[sort.by];
+      let query = filtered(filter);
+      const after = page.after;
+      if (after) {
+        // The sort key travels as PostgreSQL's own text of the value (microsecond timestamps included).
+        const value = after.value;
+        query = query.where((eb) => {
+          const col = eb.ref(column);
+          if (sort.order === 'asc') {
+            return value === null
+              ? eb.and([eb(col, 'is', null), eb('u.id', '>', after.id)])
+              : eb.or([
+                  eb(col, '>', value),
+                  eb.and([eb(col, '=', value), eb('u.id', '>', after.id)]),
+                  eb(col, 'is', null),
+                ]);
+          }
+          return value === null
+            ? eb.or([eb.and([eb(col, 'is', null), eb('u.id', '<', after.id)]), eb(col, 'is not', null)])
+            : eb.or([eb(col, '<', value), eb.and([eb(col, '=', value), eb('u.id', '<', after.id)])]);
+        });
+      }
+      return (await withOu(query)
+        .select(['u.id', 'u.email', 'u.display_name', 'u.status', 'o.path as ou_path', 'u.identity_source'])
+        .select(['u.mfa_enabled', 'u.last_login_at', 'u.created_at'])
+        .select(sql<string | null>`${sql.ref(column)}::text`.as('sort_key'))
+        .orderBy(column, sort.order)
+        .orderBy('u.id', sort.order)
+        .limit(page.limit)
+        .offset(after ? 0 : page.offset)
+        .execute()) as (UserListRow & { sort_key: string | null })[];
+    },
+
+    async countFiltered(filter: UserListFilter): Promise<number> {
+      const row = await filtered(filter).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+      return (row as { n: number }).n;
+    },
+
+    async findLive(id: string): Promise<UserWithOu | undefined> {
+      return (await withOu(live() as UsersQuery)
+        .selectAll('u')
+        .select('o.path as ou_path')
+        .where('u.id', '=', id)
+        .executeTakeFirst()) as UserWithOu | undefined;
+    },
+
+    async lockLive(id: string): Promise<UserRow | undefined> {
+      return db
+        .selectFrom('users')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .forUpdate()
+        .executeTakeFirst();
+    },
+
+    async liveCount(): Promise<number> {
+      const row = await (live() as UsersQuery)
+        .select(sql<number>`count(*)::int`.as('n'))
+        .executeTakeFirstOrThrow();
+      return (row as { n: number }).n;
+    },
+
+    /** Live user ids among `ids` (to check references such as group members). */
+    async existingIds(ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      return (await (live() as UsersQuery).select('u.id').where('u.id', 'in', ids).execute()).map(
+        (row) => row.id,
+      );
+    },
+
+    async insert(row: {
+      id: string;
+      email: string;
+      username: string | null;
+      first_name: string | null;
+      last_name: string | null;
+      display_name: string | null;
+      phone: string | null;
+      locale: string;
+      timezone: string;
+      password_hash: string | null;
+      password_changed_at: Date | null;
+      require_password_change: boolean;
+      status: UserStatus;
+      ou_id: string | null;
+      custom_attributes: Record<string, unknown> | null;
+    }): Promise<void> {
+      const { custom_attributes, ...rest } = row;
+      await db
+        .insertInto('users')
+        .values({
+          ...rest,
+          tenant_id: tenantId,
+          status_reason: null,
+          avatar_url: null,
+          locked_until: null,
+          last_login_at: null,
+          ...(custom_attributes !== null ? { custom_attributes: JSON.stringify(custom_attributes) } : {}),
+        })
+        .execute();
+    },
+
+    async update(id: string, changes: Record<string, unknown>): Promise<void> {
+      const { custom_attributes, password_history, ...rest } = changes;
+      await db
+        .updateTable('users')
+        .set({
+          ...rest,
+          ...(custom_attributes !== undefined
+            ? { custom_attributes: jsonColumnValue(custom_attributes) }
+            : {}),
+          ...(password_history !== undefined ? { password_history: JSON.stringify(password_history) } : {}),
+          updated_at: sql<Date>`now()`,
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /**
+     * Soft delete: the row stays for audit; assignments and open links go, the email is free again.
+     * Group memberships are ended by the caller through the groups repository (it keeps the closure).
+     */
+    async softDelete(id: string): Promise<void> {
+      await db
+        .deleteFrom('application_assignments')
+        .where('tenant_id', '=', tenantId)
+        .where('principal_type', '=', 'USER')
+        .where('principal_id', '=', id)
+        .execute();
+      await db
+        .updateTable('user_action_tokens')
+        .set({ used_at: sql<Date>`now()` })
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', id)
+        .where('used_at', 'is', null)
+        .execute();
+      await db
+        .updateTable('users')
+        .set({ deleted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async directGroupIds(userId: string): Promise<string[]> {
+      return (
+        await db
+          .selectFrom('group_memberships')
+          .select('group_id')
+          .where('tenant_id', '=', tenantId)
+          .where('user_id', '=', userId)
+          .execute()
+      ).map((row) => row.group_id);
+    },
+
+    async liveGroupIds(ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      return (
+        await db
+          .selectFrom('groups')
+          .select('id')
+          .where('tenant_id', '=', tenantId)
+          .where('id', 'in', ids)
+          .where('deleted_at', 'is', null)
+          .execute()
+      ).map((row) => row.id);
+    },
+
+    async ouExists(ouId: string): Promise<boolean> {
+      return !!(await db
+        .selectFrom('ous')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', ouId)
+        .executeTakeFirst());
+    },
+
+    async deleteMfaFactors(userId: string): Promise<number> {
+      const result = await db
+        .deleteFrom('mfa_factors')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;

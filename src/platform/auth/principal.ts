@@ -1,0 +1,35 @@
+import type { ApplicationScope } from '../db/schema.js';
+
+export type AdminRole = 'super_admin' | 'partner_admin' | 'tenant_admin';
+
+/** Who is calling, built from a verified access token (claims of platform-notes.md §3). */
+export interface Principal {
+  /** `sub`: a user id (usr_…) or, for client_credentials, the client id. */
+  subject: string;
+  kind: 'user' | 'application';
+  clientId: string;
+  scopes: ReadonlySet<string>;
+  platformToken: boolean;
+  appScope: ApplicationScope | null;
+  /** The admin role a user token carries (`role` claim), if any. */
+  role: AdminRole | null;
+  partnerId: string | null;
+  tenantId: string | null;
+  tokenId: string | null;
+  /** Token expiry, ms since epoch. */
+  expiresAt: number;
+}
+
+/** The rights an admin-API caller acts with, after roles and scopes are combined. */
+export interface AdminRights {
+  level: AdminRole;
+  partnerId: string | null;
+  tenantId: string | null;
+  canWrite: boolean;
+}
+
+/** How an audit event names the caller. */
+export function auditActor(principal: Principal | null): { actor_type: string; actor_id: string | null } {
+  if (!principal) return { actor_type: 'system', actor_id: null };
+  return { actor_type: principal.kind === 'user' ? 'admin' : 'api', actor_id: principal.subject };
+}

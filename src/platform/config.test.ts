@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has working defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      databaseUrl: null,
+      publicUrl: 'http://127.0.0.1:8080',
+      logLevel: 'info',
+      nativeClientCredentials: true,
+    });
+    expect(config.dataDir).toMatch(/\/data$/);
+  });
+
+  it('derives the public URL from HOST and PORT and strips a trailing slash from SCAIKEY_PUBLIC_URL', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '9000' }).publicUrl).toBe('http://0.0.0.0:9000');
+    expect(loadConfig({ SCAIKEY_PUBLIC_URL: 'https://id.example.com/' }).publicUrl).toBe(
+      'https://id.example.com',
+    );
+  });
+
+  const bad: [Record<string, string>, string][] = [
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ SCAIKEY_PUBLIC_URL: 'not a url' }, 'SCAIKEY_PUBLIC_URL'],
+    [{ SCAIKEY_BOOTSTRAP_CLIENT_ID: 'client-1' }, 'SCAIKEY_BOOTSTRAP_CLIENT_ID'],
+    [
+      { SCAIKEY_BOOTSTRAP_CLIENT_ID: 'app_00000000000000000000', SCAIKEY_BOOTSTRAP_CLIENT_SECRET: 'short' },
+      'SCAIKEY_BOOTSTRAP_CLIENT_SECRET',
+    ],
+    [{ SCAIKEY_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com' }, 'SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD'],
+    [
+      { SCAIKEY_BOOTSTRAP_ADMIN_EMAIL: 'nope', SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD: 'long enough password' },
+      'SCAIKEY_BOOTSTRAP_ADMIN_EMAIL',
+    ],
+    [
+      { SCAIKEY_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com', SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD: 'short' },
+      'SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD',
+    ],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SCAIKEY_TRUST_PROXY: 'maybe' }, 'SCAIKEY_TRUST_PROXY'],
+  ];
+  for (const [env, variable] of bad) {
+    it(`names ${variable} when it is invalid (${JSON.stringify(env)})`, () => {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect((error as ConfigError).variable).toBe(variable);
+        expect((error as Error).message).toContain(variable);
+      }
+    });
+  }
+});

@@ -1,0 +1,139 @@
+import { mkdirSync } from 'node:fs';
+import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { migrations } from './migrations/index.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Either the database or an open transaction: repositories accept both. */
+export type Queryable = Db | Tx;
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Subscribes to a NOTIFY channel; the returned function unsubscribes. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Registers a handler for errors of idle PostgreSQL connections (the server restarted, a
+   * connection was terminated): the pool drops such a connection and opens a new one on demand.
+   */
+  onConnectionError(handler: (error: Error) => void): void;
+  /** PGlite only: the data folder as an uncompressed tarball (a template for fresh databases). */
+  dumpDataDir?: () => Promise<Blob>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+export type DatabaseTarget =
+  | { kind: 'postgres'; url: string }
+  /** `dataDir` null = in memory; `template` = a dumped data folder to start from (dumpDataDir). */
+  | { kind: 'pglite'; dataDir: string | null; template?: Blob };
+
+/** Opens PostgreSQL (pool) or the embedded PGlite database (`dataDir` null = in memory). */
+export async function openDatabase(
+  target: DatabaseTarget,
+  options: { poolSize?: number } = {},
+): Promise<DatabaseHandle> {
+  if (target.kind === 'postgres') {
+    // Counts arrive as int8; every count ScaiKey makes fits a JS number.
+    const types = {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID || oid === NUMERIC_OID
+          ? Number
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    };
+    const pool = new pg.Pool({ connectionString: target.url, max: options.poolSize ?? 10, types });
+    // Without a listener, an idle connection's error (e.g. "terminating connection due to
+    // administrator command") would be thrown as an uncaught exception and end the process.
+    const errorHandlers = new Set<(error: Error) => void>();
+    pool.on('error', (error) => {
+      for (const handler of errorHandlers) handler(error);
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    let listener: pg.Client | null = null;
+    const callbacks = new Map<string, Set<(payload: string) => void>>();
+    return {
+      db,
+      kind: 'postgres',
+      async listen(channel, onPayload) {
+        if (!listener) {
+          listener = new pg.Client({ connectionString: target.url });
+          // A lost LISTEN connection must not crash the process; caches fall back to their TTL.
+          listener.on('error', (error) => {
+            for (const handler of errorHandlers) handler(error);
+          });
+          listener.on('notification', (message) => {
+            for (const callback of callbacks.get(message.channel) ?? []) callback(message.payload ?? '');
+          });
+          await listener.connect();
+        }
+        let set = callbacks.get(channel);
+        if (!set) {
+          set = new Set();
+          callbacks.set(channel, set);
+          await listener.query(`listen "${channel.replace(/"/g, '')}"`);
+        }
+        set.add(onPayload);
+        return async () => {
+          set.delete(onPayload);
+        };
+      },
+      onConnectionError(handler) {
+        errorHandlers.add(handler);
+      },
+      async close() {
+        await db.destroy();
+        if (listener) await listener.end().catch(() => {});
+      },
+    };
+  }
+
+  if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
+  // Loaded only for the embedded database: a PostgreSQL instance never needs it.
+  const { PGlite } = await import('@electric-sql/pglite');
+  const pglite = new PGlite(target.dataDir ?? undefined, {
+    parsers: { [INT8_OID]: Number, [NUMERIC_OID]: Number },
+    ...(target.template ? { loadDataDir: target.template } : {}),
+  });
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    async listen(channel, onPayload) {
+      const unsubscribe = await pglite.listen(channel, onPayload);
+      return async () => unsubscribe();
+    },
+    // The embedded database has no connections to lose.
+    onConnectionError() {},
+    dumpDataDir: () => pglite.dumpDataDir('none'),
+    async close() {
+      await db.destroy();
+      await pglite.close();
+    },
+  };
+}
+
+/** Applies every pending migration (run at start; safe with several instances: Kysely takes a lock). */
+export async function migrateToLatest(db: Db): Promise<void> {
+  // The common case, a schema already up to date, costs one SELECT instead of the Migrator's
+  // lock-and-compare round (a third of a PGlite restart).
+  const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db).then(
+    (result) => new Set(result.rows.map((row) => row.name)),
+    () => new Set<string>(),
+  );
+  if (Object.keys(migrations).every((name) => applied.has(name))) return;
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((result) => result.status === 'Error');
+  if (error || failed) {
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  }
+}

@@ -1,0 +1,15 @@
+import type { Migration } from 'kysely';
+import * as initial from './0001_initial.js';
+import * as groupClosure from './0002_group_closure.js';
+import * as usersLifecycle from './0003_users_lifecycle.js';
+import * as signIn from './0005_sign_in.js';
+import * as tenantCounts from './0006_tenant_counts.js';
+
+/** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+  '0002_group_closure': groupClosure,
+  '0003_users_lifecycle': usersLifecycle,
+  '0005_sign_in': signIn,
+  '0006_tenant_counts': tenantCounts,
+};

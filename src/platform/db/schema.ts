@@ -1,0 +1,326 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** A timestamptz column: read as Date, written as Date or ISO string. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string | undefined, string>;
+type JsonRequired<T> = ColumnType<T, string, string>;
+
+export interface PartnersTable {
+  id: string;
+  name: string;
+  slug: string;
+  status: Generated<'ACTIVE' | 'SUSPENDED'>;
+  contact_email: string | null;
+  max_tenants: number | null;
+  max_users_per_tenant: number | null;
+  max_applications_per_tenant: number | null;
+  is_platform: Generated<boolean>;
+  created_at: DefaultTimestamp;
+  updated_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export interface TenantsTable {
+  id: string;
+  partner_id: string;
+  name: string;
+  slug: string;
+  status: Generated<'ACTIVE' | 'SUSPENDED'>;
+  contact_email: string | null;
+  settings: Json<Record<string, unknown>>;
+  branding: Json<Record<string, unknown>>;
+  is_platform: Generated<boolean>;
+  created_at: DefaultTimestamp;
+  updated_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export type UserStatus = 'ACTIVE' | 'PENDING_EMAIL_VERIFICATION' | 'PENDING_APPROVAL' | 'DISABLED' | 'LOCKED';
+export type IdentitySource = 'LOCAL' | 'OIDC' | 'SAML' | 'SCIM' | 'LDAP';
+
+export interface UsersTable {
+  tenant_id: string;
+  id: string;
+  email: string;
+  username: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  display_name: string | null;
+  phone: string | null;
+  locale: Generated<string>;
+  timezone: Generated<string>;
+  password_hash: string | null;
+  password_changed_at: Timestamp | null;
+  password_history: Json<string[]>;
+  require_password_change: Generated<boolean>;
+  status: Generated<UserStatus>;
+  status_reason: string | null;
+  identity_source: Generated<IdentitySource>;
+  email_verified: Generated<boolean>;
+  avatar_url: string | null;
+  ou_id: string | null;
+  mfa_enabled: Generated<boolean>;
+  failed_login_attempts: Generated<number>;
+  locked_until: Timestamp | null;
+  last_login_at: Timestamp | null;
+  custom_attributes: Json<Record<string, unknown> | null>;
+  created_at: DefaultTimestamp;
+  updated_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export interface OusTable {
+  tenant_id: string;
+  id: string;
+  parent_id: string | null;
+  name: string;
+  description: string | null;
+  path: string;
+  depth: Generated<number>;
+  custom_attributes: Json<Record<string, unknown> | null>;
+  created_at: DefaultTimestamp;
+  updated_at: Timestamp | null;
+}
+
+export interface GroupsTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  group_type: Generated<'SECURITY' | 'DISTRIBUTION'>;
+  parent_group_id: string | null;
+  custom_attributes: Json<Record<string, unknown> | null>;
+  created_at: DefaultTimestamp;
+  updated_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export interface GroupEdgesTable {
+  tenant_id: string;
+  parent_group_id: string;
+  child_group_id: string;
+  kind: 'HIERARCHY' | 'NESTED';
+  created_at: DefaultTimestamp;
+}
+
+export interface GroupMembershipsTable {
+  tenant_id: string;
+  group_id: string;
+  user_id: string;
+  created_at: DefaultTimestamp;
+}
+
+/** Maintained closure of the group graph (migration 0002): every path-connected pair, with path counts. */
+export interface GroupClosureTable {
+  tenant_id: string;
+  ancestor_group_id: string;
+  descendant_group_id: string;
+  path_count: number;
+}
+
+/** Maintained effective membership (migration 0002): every user reachable from a group. */
+export interface GroupEffectiveMembersTable {
+  tenant_id: string;
+  group_id: string;
+  user_id: string;
+  path_count: number;
+}
+
+export type ApplicationScope = 'GLOBAL' | 'PARTNER' | 'TENANT';
+export type ApplicationType = 'WEB' | 'SERVICE' | 'SPA' | 'NATIVE';
+
+export interface ApplicationsTable {
+  id: string;
+  scope: ApplicationScope;
+  partner_id: string | null;
+  tenant_id: string | null;
+  application_type: ApplicationType;
+  name: string;
+  description: string | null;
+  client_secret_digest: string | null;
+  secret_rotated_at: Timestamp | null;
+  redirect_uris: Json<string[]>;
+  post_logout_redirect_uris: Json<string[]>;
+  allowed_origins: Json<string[]>;
+  allowed_scopes: Json<string[]>;
+  token_lifetime: Generated<number>;
+  assignment_required: Generated<boolean>;
+  status: Generated<'ACTIVE' | 'DISABLED'>;
+  created_at: DefaultTimestamp;
+  updated_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export interface AdminRoleAssignmentsTable {
+  user_tenant_id: string;
+  id: string;
+  user_id: string;
+  role: 'SUPER_ADMIN' | 'PARTNER_ADMIN' | 'TENANT_ADMIN';
+  partner_id: string | null;
+  tenant_id: string | null;
+  expires_at: Timestamp | null;
+  is_active: Generated<boolean>;
+  created_by: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: JsonRequired<Record<string, unknown>>;
+  private_key_pem: string;
+  status: 'ACTIVE' | 'RETIRED';
+  created_at: DefaultTimestamp;
+  retired_at: Timestamp | null;
+  expires_at: Timestamp | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  tenant_id: string | null;
+  partner_id: string | null;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  before: Json<Record<string, unknown> | null>;
+  after: Json<Record<string, unknown> | null>;
+  result: Generated<string>;
+  ip_address: string | null;
+  request_id: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface OidcPayloadsTable {
+  model: string;
+  id: string;
+  payload: JsonRequired<Record<string, unknown>>;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: Timestamp | null;
+  consumed_at: Timestamp | null;
+}
+
+export interface UserActionTokensTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  purpose: 'INVITATION' | 'PASSWORD_RESET';
+  token_digest: string;
+  redirect_uri: string | null;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface EmailOutboxTable {
+  id: string;
+  tenant_id: string | null;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string | null;
+  kind: string;
+  status: Generated<'PENDING' | 'SENT' | 'LOGGED' | 'FAILED'>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  created_at: DefaultTimestamp;
+  sent_at: Timestamp | null;
+}
+
+export interface MfaFactorsTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  factor_type: 'TOTP' | 'EMAIL' | 'SMS' | 'WEBAUTHN' | 'BACKUP_CODES';
+  secret: string | null;
+  label: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface IdentityProvidersTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  provider_type: 'OIDC' | 'SAML' | 'LDAP' | 'SCIM';
+  config: Json<Record<string, unknown>>;
+  status: Generated<'ACTIVE' | 'DISABLED'>;
+  created_at: DefaultTimestamp;
+  updated_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export interface FederatedIdentitiesTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  identity_provider_id: string;
+  subject: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface ApplicationAssignmentsTable {
+  tenant_id: string;
+  application_id: string;
+  principal_type: 'USER' | 'GROUP';
+  principal_id: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface InstanceSecretsTable {
+  name: string;
+  value: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface RevokedTokensTable {
+  jti: string;
+  expires_at: Timestamp;
+  revoked_at: DefaultTimestamp;
+}
+
+export interface TenantCountsTable {
+  tenant_id: string;
+  shard: number;
+  users: Generated<number>;
+  groups: Generated<number>;
+  ous: Generated<number>;
+}
+
+export interface Database {
+  tenant_counts: TenantCountsTable;
+  instance_secrets: InstanceSecretsTable;
+  revoked_tokens: RevokedTokensTable;
+  application_assignments: ApplicationAssignmentsTable;
+  user_action_tokens: UserActionTokensTable;
+  email_outbox: EmailOutboxTable;
+  mfa_factors: MfaFactorsTable;
+  identity_providers: IdentityProvidersTable;
+  federated_identities: FederatedIdentitiesTable;
+  partners: PartnersTable;
+  tenants: TenantsTable;
+  users: UsersTable;
+  ous: OusTable;
+  groups: GroupsTable;
+  group_edges: GroupEdgesTable;
+  group_memberships: GroupMembershipsTable;
+  group_closure: GroupClosureTable;
+  group_effective_members: GroupEffectiveMembersTable;
+  applications: ApplicationsTable;
+  admin_role_assignments: AdminRoleAssignmentsTable;
+  signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
+  oidc_payloads: OidcPayloadsTable;
+}
+
+export type PartnerRow = Selectable<PartnersTable>;
+export type TenantRow = Selectable<TenantsTable>;
+export type UserRow = Selectable<UsersTable>;
+export type ApplicationRow = Selectable<ApplicationsTable>;
+export type NewApplication = Insertable<ApplicationsTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type PartnerUpdate = Updateable<PartnersTable>;
+export type TenantUpdate = Updateable<TenantsTable>;

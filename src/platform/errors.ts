@@ -1,0 +1,148 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { fastApiValidationDetail, type ValidationIssue } from './validation.js';
+
+/**
+ * The registry of error codes (decisions.md, "Errors"). Every non-validation error body is
+ * `{ detail, code }`; the code says what went wrong for programs, the detail for people.
+ */
+export const ErrorCodes = {
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  SLUG_TAKEN: 409,
+  EMAIL_TAKEN: 409,
+  NAME_TAKEN: 409,
+  LIMIT_EXCEEDED: 409,
+  PARTNER_NOT_EMPTY: 409,
+  OU_NOT_EMPTY: 409,
+  GROUP_NOT_EMPTY: 409,
+  CONFLICT: 409,
+  PROTECTED_RESOURCE: 400,
+  OU_CYCLE: 400,
+  GROUP_CYCLE: 400,
+  BAD_REQUEST: 400,
+  PASSWORD_POLICY: 400,
+  CONFIRM_EMAIL_MISMATCH: 400,
+  INVALID_STATUS_TRANSITION: 400,
+  INVALID_REDIRECT_URI: 400,
+  INVALID_TOKEN: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+  PUBLIC_CLIENT: 400,
+  ROLE_ALREADY_ASSIGNED: 409,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = 'AppError';
+    this.status = ErrorCodes[code];
+  }
+}
+
+/** A validation failure found by a service (shape of the value), answered like the schema's own: 422. */
+export class RequestValidationError extends Error {
+  constructor(readonly issues: ValidationIssue[]) {
+    super('Request validation failed');
+    this.name = 'RequestValidationError';
+  }
+}
+
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+
+/** Unique constraints (by name, see the migrations) and the conflict each one means. */
+const UNIQUE_CONSTRAINTS: Record<string, [ErrorCode, string]> = {
+  tenants_slug_live_key: ['SLUG_TAKEN', 'A tenant with this slug already exists'],
+  partners_slug_live_key: ['SLUG_TAKEN', 'A partner with this slug already exists'],
+  users_email_live_key: ['EMAIL_TAKEN', 'A user with this email already exists in this tenant'],
+  groups_name_live_key: ['NAME_TAKEN', 'A group with this name already exists in this tenant'],
+  ous_sibling_name_key: [
+    'NAME_TAKEN',
+    'An organizational unit with this name already exists under the same parent',
+  ],
+};
+
+interface PgError {
+  code?: string;
+  constraint?: string;
+}
+
+/** Maps a database error to an AppError when it is a known constraint violation, else null. */
+export function fromDatabaseError(error: unknown): AppError | null {
+  const pgError = error as PgError;
+  if (pgError?.code === '23505' && pgError.constraint) {
+    const known = UNIQUE_CONSTRAINTS[pgError.constraint];
+    if (known) return new AppError(known[0], known[1]);
+    return new AppError('CONFLICT', 'The request conflicts with existing data');
+  }
+  if (pgError?.code === '40001' || pgError?.code === '40P01') {
+    return new AppError('CONFLICT', 'A concurrent change conflicted with this request; retry it');
+  }
+  return null;
+}
+
+/** Writes a `{detail, code}` error body with the status and headers of `error`. */
+export function sendAppError(reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.status === 401 && !error.headers['www-authenticate']) reply.header('www-authenticate', 'Bearer');
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  return reply.code(error.status).send({ detail: error.detail, code: error.code });
+}
+
+const FRAMEWORK_ERRORS: Record<string, () => AppError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError('PAYLOAD_TOO_LARGE', 'Request body is larger than 1 MiB'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
+    new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported media type; send application/json'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
+    new AppError('BAD_REQUEST', 'Content-Length does not match the body'),
+};
+
+/** One error handler for the whole app: AppError, validation (422), constraints, framework errors, else 500. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof AppError) return sendAppError(reply, error);
+    if (error instanceof RequestValidationError) {
+      return reply.code(422).send({ detail: error.issues });
+    }
+    if (error.validation) {
+      return reply
+        .code(422)
+        .send({ detail: fastApiValidationDetail(error.validation, error.validationContext) });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      const empty = error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
+      return reply.code(422).send({
+        detail: [
+          empty
+            ? { loc: ['body'], msg: 'Field required', type: 'missing' }
+            : { loc: ['body', 0], msg: 'JSON decode error', type: 'json_invalid' },
+        ],
+      });
+    }
+    const framework = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
+    if (framework) return sendAppError(reply, framework());
+    const fromDb = fromDatabaseError(error);
+    if (fromDb) return sendAppError(reply, fromDb);
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendAppError(reply, new AppError('BAD_REQUEST', error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ detail: 'Internal server error', code: 'INTERNAL_ERROR' });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendAppError(
+      reply,
+      new AppError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+}

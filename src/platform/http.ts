@@ -1,0 +1,63 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { PaginationMeta } from '../lib/pagination.js';
+import type { AuditOrigin } from '../modules/audit/audit.repository.js';
+import { auditActor, type Principal } from './auth/principal.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the management context's authentication hook; absent on public routes. */
+    principal: Principal;
+  }
+}
+
+function meta(request: FastifyRequest) {
+  return { request_id: request.id, timestamp: new Date().toISOString() };
+}
+
+/** `{ data, meta }` */
+export function ok<T>(request: FastifyRequest, data: T) {
+  return { data, meta: meta(request) };
+}
+
+/** `{ data: [...], pagination, meta }` */
+export function paged<T, P extends PaginationMeta>(request: FastifyRequest, data: T[], pagination: P) {
+  return { data, pagination, meta: meta(request) };
+}
+
+/** The caller and request facts every audited service call needs. */
+export interface CallContext {
+  principal: Principal;
+  origin: AuditOrigin;
+}
+
+export function callContext(request: FastifyRequest): CallContext {
+  const actor = auditActor(request.principal);
+  return {
+    principal: request.principal,
+    origin: {
+      actorType: actor.actor_type,
+      actorId: actor.actor_id,
+      ipAddress: request.ip,
+      requestId: request.id,
+    },
+  };
+}
+
+/** ISO 8601 UTC with milliseconds, or null. */
+export function iso(value: Date | null | undefined): string | null {
+  return value ? value.toISOString() : null;
+}
+
+/** Headers of hosted HTML pages: no framing, no referrer (tokens travel in URLs), no caching, no script. */
+export function htmlPageHeaders(reply: FastifyReply): FastifyReply {
+  return reply
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .header('x-frame-options', 'DENY')
+    .header('x-content-type-options', 'nosniff')
+    .header(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
+    );
+}

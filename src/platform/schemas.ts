@@ -1,0 +1,74 @@
+import { type Static, type TSchema, Type } from 'typebox';
+
+/**
+ * `T | null` as one JSON Schema type list (`type: ["string", "null"]`) rather than anyOf, so that a
+ * wrong value yields one clear validation error and OpenAPI 3.1 shows a plain nullable field.
+ */
+export function Nullable<T extends TSchema>(schema: T, options: Record<string, unknown> = {}) {
+  const raw = schema as unknown as Record<string, unknown>;
+  const base = { ...raw, ...options };
+  if (Array.isArray(raw.enum)) base.enum = [...raw.enum, null];
+  return Type.Unsafe<Static<T> | null>({ ...base, type: [raw.type, 'null'] });
+}
+
+export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 UTC with milliseconds' });
+
+export const MetaSchema = Type.Object({
+  request_id: Nullable(Type.String()),
+  timestamp: Timestamp,
+});
+
+export const PaginationSchema = Type.Object({
+  page: Type.Integer(),
+  per_page: Type.Integer(),
+  total_items: Type.Integer(),
+  total_pages: Type.Integer(),
+});
+
+/** `{ data, meta }`: the envelope of every single-object response. */
+export function Envelope<T extends TSchema>(data: T, title?: string) {
+  return Type.Object({ data, meta: MetaSchema }, title ? { title } : {});
+}
+
+/** `{ data: [...], pagination, meta }`: the envelope of every list response. */
+export function PaginatedEnvelope<T extends TSchema>(item: T, title?: string) {
+  return Type.Object(
+    { data: Type.Array(item), pagination: PaginationSchema, meta: MetaSchema },
+    title ? { title } : {},
+  );
+}
+
+export const ErrorSchema = Type.Object(
+  { detail: Type.String(), code: Type.String() },
+  { title: 'ErrorResponse', description: 'Every error but request validation' },
+);
+
+export const ValidationErrorSchema = Type.Object(
+  {
+    detail: Type.Array(
+      Type.Object({
+        loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+        msg: Type.String(),
+        type: Type.String(),
+      }),
+    ),
+  },
+  { title: 'HTTPValidationError' },
+);
+
+/** page / per_page query parameters (decisions.md, "Pagination"). */
+export const PageQuery = {
+  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+};
+
+/** Error responses every management route may give. */
+export const managementErrors = {
+  401: ErrorSchema,
+  403: ErrorSchema,
+  404: ErrorSchema,
+  422: ValidationErrorSchema,
+} as const;
+
+/** A JSON object of free-form attributes (custom_attributes, branding). */
+export const FreeObject = Type.Record(Type.String(), Type.Unknown());

@@ -1,0 +1,156 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+
+/** One entry of a FastAPI-shaped 422 body (decisions.md, "Errors"). */
+export interface ValidationIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+function makeAjv(coerceTypes: boolean | 'array'): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    coerceTypes,
+    // Unknown body fields are an error (422), never silently dropped.
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+    // Errors carry the offending value, so a missing body can be told from a wrong one.
+    verbose: true,
+  });
+  addFormats(ajv);
+  // An email as Pydantic's EmailStr accepts it in practice: one @, a dot in the domain, no spaces.
+  ajv.addFormat('email', /^[^\s@]+@[^\s@]+\.[^\s@.]+$/);
+  return ajv;
+}
+
+// Bodies are JSON and keep their types; query strings, path and headers arrive as text and are coerced.
+const bodyAjv = makeAjv(false);
+const textAjv = makeAjv('array');
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const ajv = httpPart === 'body' ? bodyAjv : textAjv;
+  return ajv.compile(schema as object) as ValidateFunction;
+};
+
+const CONTEXTS: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+};
+
+const TYPE_WORDS: Record<string, [string, string]> = {
+  integer: ['int', 'a valid integer'],
+  number: ['float', 'a valid number'],
+  string: ['string', 'a valid string'],
+  boolean: ['bool', 'a valid boolean'],
+  array: ['list', 'a valid list'],
+  object: ['dict', 'a valid dictionary'],
+};
+
+function pathSegments(instancePath: string): (string | number)[] {
+  if (!instancePath) return [];
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+}
+
+function describe(error: ErrorObject, textPart: boolean): { extra?: string; msg: string; type: string } {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return { extra: String(params.missingProperty), msg: 'Field required', type: 'missing' };
+    case 'additionalProperties':
+      return {
+        extra: String(params.additionalProperty),
+        msg: 'Extra inputs are not permitted',
+        type: 'extra_forbidden',
+      };
+    case 'type': {
+      const wanted = String(params.type).split(',')[0] as string;
+      const [word, phrase] = TYPE_WORDS[wanted] ?? [wanted, `of type ${wanted}`];
+      const suffix = textPart && (word === 'int' || word === 'float' || word === 'bool') ? 'parsing' : 'type';
+      return { msg: `Input should be ${phrase}`, type: `${word}_${suffix}` };
+    }
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).filter((value) => value !== null);
+      const list = allowed.map((value) => `'${String(value)}'`);
+      const text = list.length > 1 ? `${list.slice(0, -1).join(', ')} or ${list.at(-1)}` : (list[0] ?? '');
+      return { msg: `Input should be ${text}`, type: 'enum' };
+    }
+    case 'const':
+      return { msg: `Input should be '${String(params.allowedValue)}'`, type: 'literal_error' };
+    case 'format':
+      return params.format === 'email'
+        ? { msg: 'value is not a valid email address', type: 'value_error' }
+        : {
+            msg: `Input should be a valid ${String(params.format)}`,
+            type: `${String(params.format)}_parsing`,
+          };
+    case 'pattern':
+      return {
+        msg: `String should match pattern '${String(params.pattern)}'`,
+        type: 'string_pattern_mismatch',
+      };
+    case 'minLength':
+      return { msg: `String should have at least ${params.limit} characters`, type: 'string_too_short' };
+    case 'maxLength':
+      return { msg: `String should have at most ${params.limit} characters`, type: 'string_too_long' };
+    case 'minimum':
+      return { msg: `Input should be greater than or equal to ${params.limit}`, type: 'greater_than_equal' };
+    case 'maximum':
+      return { msg: `Input should be less than or equal to ${params.limit}`, type: 'less_than_equal' };
+    case 'minItems':
+      return { msg: `List should have at least ${params.limit} items`, type: 'too_short' };
+    case 'maxItems':
+      return { msg: `List should have at most ${params.limit} items`, type: 'too_long' };
+    case 'uniqueItems':
+      return { msg: 'List items should be unique', type: 'value_error' };
+    case 'maxProperties':
+      return { msg: `Object should have at most ${params.limit} keys`, type: 'too_long' };
+    default:
+      return { msg: error.message ?? 'Invalid value', type: 'value_error' };
+  }
+}
+
+/** Turns Ajv errors into the FastAPI 422 `detail` list: `loc` starts at body/query/path/header. */
+export function fastApiValidationDetail(
+  errors: ErrorObject[] | unknown[],
+  context: string | undefined,
+): ValidationIssue[] {
+  const part = CONTEXTS[context ?? 'body'] ?? 'body';
+  const textPart = part !== 'body';
+  const issues: ValidationIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of errors as ErrorObject[]) {
+    // anyOf/oneOf wrappers repeat what their branches already said.
+    if (error.keyword === 'anyOf' || error.keyword === 'oneOf' || error.keyword === 'if') continue;
+    const { extra, msg, type } = describe(error, textPart);
+    const loc: (string | number)[] = [part, ...pathSegments(error.instancePath)];
+    if (extra !== undefined) loc.push(extra);
+    if (loc.length === 1 && part === 'body' && error.keyword === 'type') {
+      if (error.data === undefined || error.data === null) {
+        issues.push({ loc, msg: 'Field required', type: 'missing' });
+        continue;
+      }
+      issues.push({
+        loc,
+        msg: 'Input should be a valid dictionary or object to extract fields from',
+        type: 'model_attributes_type',
+      });
+      continue;
+    }
+    const key = `${loc.join('\u0000')}|${type}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push({ loc, msg, type });
+  }
+  return issues;
+}

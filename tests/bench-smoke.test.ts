@@ -1,0 +1,68 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SIZES } from '../bench/dataset.js';
+import { type BenchResult, runBench } from '../bench/harness.js';
+import { formatComparison, formatResult } from '../bench/report.js';
+
+/**
+ * Issue 3: the bench harness end to end on a tiny dataset, a few requests per scenario, so that it
+ * cannot rot unnoticed. It proves the plumbing only; figures come from `npm run bench`.
+ * On PGlite by default; on PostgreSQL when the suite runs there (TEST_DATABASE_URL).
+ */
+const postgresUrl = process.env.TEST_DATABASE_URL;
+const workDir = mkdtempSync(join(tmpdir(), 'scaikey-bench-smoke-'));
+
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+describe('bench harness', () => {
+  it('seeds, measures every scenario and reference, and writes the JSON result', async () => {
+    const resultsDir = join(workDir, 'results');
+    const { result, file } = await runBench({
+      databases: [postgresUrl ? 'postgres' : 'pglite'],
+      ...(postgresUrl ? { postgresAdminUrl: postgresUrl } : {}),
+      size: 'tiny',
+      shape: SIZES.tiny,
+      connections: 4,
+      amount: 150,
+      warmupSeconds: 0,
+      referenceSeconds: 0.2,
+      idleSeconds: 0.2,
+      resultsDir,
+      workDir,
+      log: () => {},
+    });
+
+    expect(result.passes).toHaveLength(1);
+    const [pass] = result.passes;
+    expect(pass?.seed.rows.users).toBe(SIZES.tiny.usersPerTenant);
+    const names = pass?.scenarios.map((row) => row.name) ?? [];
+    expect(names).toEqual(expect.arrayContaining(['oauth.client-credentials', 'tenants.get-by-id']));
+    for (const row of pass?.scenarios ?? []) {
+      expect(row.load.unexpected, `${row.name}: ${JSON.stringify(row.load.statusCodes)}`).toBe(0);
+      expect(row.load.errors).toBe(0);
+      expect(row.load.operations).toBeGreaterThan(0);
+      for (const figure of [row.load.rate, row.load.p50, row.load.p99, row.load.max]) {
+        expect(figure).toBeGreaterThan(0);
+      }
+      expect(row.reference?.rate).toBeGreaterThan(0);
+      expect(row.ratio).toBeGreaterThan(0);
+    }
+    const references = pass?.references.map((reference) => reference.name) ?? [];
+    expect(references).toEqual(
+      expect.arrayContaining(['rs256-sign', 'rs256-verify', 'argon2id-hash', 'sql-select-by-pk']),
+    );
+    for (const reference of pass?.references ?? []) expect(reference.measurement.rate).toBeGreaterThan(0);
+    expect(pass?.server.readyMs).toBeGreaterThan(0);
+    expect(pass?.server.idleRssMb).toBeGreaterThan(0);
+    expect(pass?.server.restartReadyMs).toBeGreaterThan(0);
+
+    expect(existsSync(file)).toBe(true);
+    expect(file.startsWith(resultsDir)).toBe(true);
+    const written = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
+    expect(written).toEqual(result);
+    expect(formatResult(written)).toContain('tenants.get-by-id');
+    expect(formatComparison(written, written, 'A', 'B')).toContain('+0.0%');
+  }, 180_000);
+});

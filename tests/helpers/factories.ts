@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { newId } from '../../src/lib/ids.js';
+import { generateSecret, sha256Hex } from '../../src/lib/secrets.js';
+import { clientCredentialsClaims, signAccessToken } from '../../src/modules/oauth/access-token.js';
+import type { AdminRole } from '../../src/platform/auth/principal.js';
+import type { ApplicationScope, ApplicationType, UserStatus } from '../../src/platform/db/schema.js';
+import { platformIssuer, tenantIssuer } from '../../src/platform/issuers.js';
+import type { TestApp } from './test-app.js';
+
+const unique = () => randomBytes(4).toString('hex');
+
+/** Creates a partner through the API with a super_admin platform token. */
+export async function createPartner(t: TestApp, fields: Record<string, unknown> = {}) {
+  const response = await t.request({
+    method: 'POST',
+    url: '/api/v1/admin/partners/',
+    token: await t.platformToken(),
+    body: { name: `Partner ${unique()}`, ...fields },
+  });
+  if (response.status !== 201)
+    throw new Error(`createPartner: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.data as { id: string; slug: string; name: string };
+}
+
+/** Creates a tenant through the API with a super_admin platform token. */
+export async function createTenant(t: TestApp, fields: Record<string, unknown> = {}) {
+  const response = await t.request({
+    method: 'POST',
+    url: '/api/v1/admin/tenants/',
+    token: await t.platformToken(),
+    body: { name: `Tenant ${unique()}`, ...fields },
+  });
+  if (response.status !== 201)
+    throw new Error(`createTenant: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.data as { id: string; slug: string; partner_id: string; name: string };
+}
+
+/** Inserts a user row directly (the Users API is another issue's). */
+export async function insertUser(
+  t: TestApp,
+  tenantId: string,
+  fields: {
+    email?: string;
+    status?: UserStatus;
+    deleted?: boolean;
+    ouId?: string | null;
+    displayName?: string;
+  } = {},
+) {
+  const id = newId('user');
+  await t.database.db
+    .insertInto('users')
+    .values({
+      tenant_id: tenantId,
+      id,
+      email: fields.email ?? `user-${unique()}@example.com`,
+      username: null,
+      first_name: null,
+      last_name: null,
+      display_name: fields.displayName ?? null,
+      phone: null,
+      password_hash: null,
+      password_changed_at: null,
+      status_reason: null,
+      avatar_url: null,
+      ou_id: fields.ouId ?? null,
+      locked_until: null,
+      last_login_at: null,
+      status: fields.status ?? 'ACTIVE',
+      ...(fields.deleted ? { deleted_at: new Date() } : {}),
+    })
+    .execute();
+  return { id, tenantId };
+}
+
+/** Inserts an application directly (the Applications API is issue 7's); returns its id and secret. */
+export async function insertApplication(
+  t: TestApp,
+  fields: {
+    scope: ApplicationScope;
+    partnerId?: string | null;
+    tenantId?: string | null;
+    type?: ApplicationType;
+    allowedScopes?: string[];
+    tokenLifetime?: number;
+    redirectUris?: string[];
+    postLogoutRedirectUris?: string[];
+    assignmentRequired?: boolean;
+  },
+) {
+  const id = newId('application');
+  const secret = generateSecret();
+  await t.database.db
+    .insertInto('applications')
+    .values({
+      id,
+      scope: fields.scope,
+      partner_id: fields.partnerId ?? null,
+      tenant_id: fields.tenantId ?? null,
+      application_type: fields.type ?? 'SERVICE',
+      name: `App ${unique()}`,
+      description: null,
+      client_secret_digest: ['WEB', 'SERVICE'].includes(fields.type ?? 'SERVICE') ? sha256Hex(secret) : null,
+      allowed_scopes: JSON.stringify(fields.allowedScopes ?? ['admin:read', 'admin:write']),
+      ...(fields.tokenLifetime ? { token_lifetime: fields.tokenLifetime } : {}),
+      ...(fields.redirectUris ? { redirect_uris: JSON.stringify(fields.redirectUris) } : {}),
+      ...(fields.postLogoutRedirectUris
+        ? { post_logout_redirect_uris: JSON.stringify(fields.postLogoutRedirectUris) }
+        : {}),
+      ...(fields.assignmentRequired ? { assignment_required: true } : {}),
+    })
+    .execute();
+  return {
+    id,
+    secret,
+    scope: fields.scope,
+    partnerId: fields.partnerId ?? null,
+    tenantId: fields.tenantId ?? null,
+  };
+}
+
+/** A client_credentials token of an application, signed with the server's key as the token endpoint does. */
+export function applicationToken(
+  t: TestApp,
+  application: { id: string; scope: ApplicationScope; partnerId: string | null; tenantId: string | null },
+  scopes: string[] = ['admin:read', 'admin:write'],
+  options: { lifetime?: number; now?: number } = {},
+) {
+  const claims = clientCredentialsClaims(
+    {
+      clientId: application.id,
+      appScope: application.scope,
+      partnerId: application.partnerId,
+      tenantId: application.tenantId,
+    },
+    scopes,
+  );
+  return signAccessToken(
+    t.app.scaikey.keys,
+    platformIssuer(t.config.publicUrl),
+    claims,
+    options.lifetime ?? 3600,
+    options.now,
+  );
+}
+
+/**
+ * A user access token with an admin role, as the tenant's OpenID provider will issue it
+ * (issue 7): sub = usr_ id, tenant_id, partner_id, role, client_id of the signing-in application.
+ */
+export async function adminUserToken(
+  t: TestApp,
+  options: { role: AdminRole; tenant: { id: string; slug: string; partner_id: string }; partnerId?: string },
+) {
+  const user = await insertUser(t, options.tenant.id);
+  // The verifier checks that the role is still held: give the user the assignment the token claims.
+  if (options.role)
+    await t.database.db
+      .insertInto('admin_role_assignments')
+      .values({
+        user_tenant_id: options.tenant.id,
+        id: newId('roleAssignment'),
+        user_id: user.id,
+        role: options.role.toUpperCase() as 'SUPER_ADMIN' | 'PARTNER_ADMIN' | 'TENANT_ADMIN',
+        partner_id:
+          options.role === 'partner_admin' ? (options.partnerId ?? options.tenant.partner_id) : null,
+        tenant_id: options.role === 'tenant_admin' ? options.tenant.id : null,
+        expires_at: null,
+        created_by: null,
+      })
+      .execute();
+  const application = await insertApplication(t, {
+    scope: 'TENANT',
+    partnerId: options.tenant.partner_id,
+    tenantId: options.tenant.id,
+    type: 'WEB',
+    allowedScopes: ['openid'],
+  });
+  const claims = {
+    sub: user.id,
+    aud: application.id,
+    client_id: application.id,
+    scope: 'openid',
+    tenant_id: options.tenant.id,
+    partner_id: options.partnerId ?? options.tenant.partner_id,
+    role: options.role,
+  };
+  return {
+    user,
+    token: signAccessToken(
+      t.app.scaikey.keys,
+      tenantIssuer(t.config.publicUrl, options.tenant.slug),
+      claims,
+      3600,
+    ),
+  };
+}
