@@ -35,13 +35,14 @@ import { usersRoutes } from './modules/users/users.routes.js';
 import { createUsersService } from './modules/users/users.service.js';
 import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
-import { type DatabaseHandle, migrateToLatest, openDatabase } from './platform/db/database.js';
+import { openConfiguredDatabase } from './platform/db/configured.js';
+import { type DatabaseHandle, migrateToLatest } from './platform/db/database.js';
 import { registerErrorHandler } from './platform/errors.js';
 import { instanceSecret } from './platform/instance-secrets.js';
 import { Invalidation } from './platform/invalidation.js';
 import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';
 import { Mailer, smtpTransport } from './platform/mail/mailer.js';
-import { validatorCompiler } from './platform/validation.js';
+import { createSchemaCompilers } from './platform/schema-compilers.js';
 
 /** What the app is made of, exposed for the CLI, tests and benchmarks. */
 export interface ScaiKey {
@@ -53,6 +54,8 @@ export interface ScaiKey {
   mailer: Mailer;
   audit: AuditBuffer;
   bootstrap: BootstrapResult;
+  /** Compiles every route schema still waiting for its route's first request (tests). */
+  compileSchemas(): number;
 }
 
 declare module 'fastify' {
@@ -80,16 +83,12 @@ export interface BuildOptions {
 /** Builds the whole service on a database: migrations, keys, bootstrap, routes. Does not listen. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const ownsDatabase = !options.database;
-  const database =
-    options.database ??
-    (await openDatabase(
-      config.databaseUrl
-        ? { kind: 'postgres', url: config.databaseUrl }
-        : { kind: 'pglite', dataDir: config.dataDir },
-    ));
+  const database = options.database ?? (await openConfiguredDatabase(config));
   const { db } = database;
 
+  const schemaCompilers = createSchemaCompilers();
   const app = Fastify({
+    schemaController: { compilersFactory: { buildSerializer: schemaCompilers.buildSerializer } },
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
@@ -153,12 +152,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       invalidation,
       mailer,
       bootstrap: bootstrapResult,
+      compileSchemas: () => schemaCompilers.compileAll(),
     });
 
     // Shared (referenced) schemas live at the root: adding one inside a plugin would give that
     // plugin Fastify's default validator (which drops unknown fields instead of refusing them).
     app.addSchema(OUTreeNodeSchema);
-    app.setValidatorCompiler(validatorCompiler);
+    app.setValidatorCompiler(schemaCompilers.validatorCompiler);
     registerErrorHandler(app);
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);

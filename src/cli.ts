@@ -1,18 +1,32 @@
 import { ConfigError, loadConfig } from './platform/config.js';
-import { migrateToLatest, openDatabase } from './platform/db/database.js';
+import { openConfiguredDatabase } from './platform/db/configured.js';
+import { migrateToLatest } from './platform/db/database.js';
+import { INITIAL_DATABASE_FILE, writeInitialDatabase } from './platform/db/initial-database.js';
 import { DEFAULT_RETIRED_KEY_OVERLAP_SECONDS, KeyStore, rotateSigningKey } from './platform/keys.js';
 
 const USAGE = `Usage: scaikey keys rotate [--overlap-seconds N]
+       scaikey initial-database
 
   keys rotate   Make a new signing key active. The old key stays in the JWKS (and valid for
                 verification) for --overlap-seconds (default ${DEFAULT_RETIRED_KEY_OVERLAP_SECONDS}, the longest
                 token lifetime), so tokens it signed keep working until they expire. Running
                 instances pick the new key up at once (PostgreSQL NOTIFY).
 
-Uses the same environment as the server (DATABASE_URL or SCAIKEY_DATA_DIR). With the embedded
+  initial-database
+                Make dist/initial-database.tar, the empty migrated PGlite database a first
+                start unpacks instead of running initdb (npm run build does this; it is
+                skipped when an up-to-date one exists).
+
+keys rotate uses the same environment as the server (DATABASE_URL or SCAIKEY_DATA_DIR). With the embedded
 PGlite database, stop the server first: PGlite allows one process at a time.`;
 
 async function main(args: string[]): Promise<number> {
+  if (args[0] === 'initial-database' && args.length === 1) {
+    // Quiet when up to date: npm start runs the build (and so this) every time.
+    if (await writeInitialDatabase())
+      console.log(`Wrote ${INITIAL_DATABASE_FILE} (the first start's database)`);
+    return 0;
+  }
   if (args[0] !== 'keys' || args[1] !== 'rotate') {
     console.error(USAGE);
     return 2;
@@ -28,11 +42,7 @@ async function main(args: string[]): Promise<number> {
     overlap = value;
   }
   const config = loadConfig();
-  const database = await openDatabase(
-    config.databaseUrl
-      ? { kind: 'postgres', url: config.databaseUrl }
-      : { kind: 'pglite', dataDir: config.dataDir },
-  );
+  const database = await openConfiguredDatabase(config);
   try {
     await migrateToLatest(database.db);
     await KeyStore.open(database.db);

@@ -1,6 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
 
 /** One entry of a FastAPI-shaped 422 body (decisions.md, "Errors"). */
 export interface ValidationIssue {
@@ -32,10 +31,11 @@ function makeAjv(coerceTypes: boolean | 'array'): Ajv {
 const bodyAjv = makeAjv(false);
 const textAjv = makeAjv('array');
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+/** Compiles a route part's validator with ScaiKey's Ajv settings (bodies strict, text coerced). */
+export function compileValidator(schema: unknown, httpPart: string | undefined): ValidateFunction {
   const ajv = httpPart === 'body' ? bodyAjv : textAjv;
   return ajv.compile(schema as object) as ValidateFunction;
-};
+}
 
 const CONTEXTS: Record<string, string> = {
   body: 'body',

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js';
+import { buildInitialDatabase } from '../../src/platform/db/initial-database.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,12 +23,9 @@ export default async function setup(project: TestProject) {
   const url = process.env.TEST_DATABASE_URL;
   project.provide('databaseRunId', runId);
   if (!url) {
-    const database = await openDatabase({ kind: 'pglite', dataDir: null });
-    await migrateToLatest(database.db);
-    const dump = await (database.dumpDataDir as () => Promise<Blob>)();
+    const dump = await buildInitialDatabase();
     const path = join(tmpdir(), `${runId}.tar`);
     writeFileSync(path, Buffer.from(await dump.arrayBuffer()));
-    await database.close();
     project.provide('databaseTemplate', path);
     return () => rmSync(path, { force: true });
   }

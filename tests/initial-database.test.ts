@@ -1,0 +1,109 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openDatabase } from '../src/platform/db/database.js';
+import {
+  fillFromInitialDatabase,
+  INITIAL_DATABASE_FILE,
+  initialDatabaseKey,
+  readInitialDatabase,
+  untar,
+  writeInitialDatabase,
+} from '../src/platform/db/initial-database.js';
+import { createTenant } from './helpers/factories.js';
+import { onPostgres, startTestApp } from './helpers/test-app.js';
+
+// The prebuilt first-start database is a PGlite matter; the PostgreSQL run has nothing to add.
+describe.skipIf(onPostgres)('prebuilt initial PGlite database', () => {
+  let scratch: string;
+  let buildDir: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'scaikey-initial-'));
+    buildDir = join(scratch, 'dist');
+    mkdirSync(buildDir);
+    // The run's template is exactly what the build makes: an empty, migrated data folder.
+    copyFileSync(inject('databaseTemplate'), join(buildDir, INITIAL_DATABASE_FILE));
+    writeFileSync(join(buildDir, 'initial-database.json'), initialDatabaseKey());
+  });
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('fills a new data folder on the first start, which then opens it as a restart would', async () => {
+    const dataDir = join(scratch, 'data');
+    expect(fillFromInitialDatabase(dataDir, buildDir)).toBe(true);
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+    const noTemplate = { drop: async () => {}, env: {} };
+
+    const first = await startTestApp(
+      { dataDir },
+      { open: () => openDatabase({ kind: 'pglite', dataDir }), ...noTemplate },
+    );
+    const tenant = await createTenant(first, { name: 'Made on the first start' });
+    await first.close();
+
+    // A folder with a cluster is never touched again.
+    expect(fillFromInitialDatabase(dataDir, buildDir)).toBe(false);
+    const second = await startTestApp(
+      { dataDir },
+      { open: () => openDatabase({ kind: 'pglite', dataDir }), ...noTemplate },
+    );
+    const read = await second.request({
+      method: 'GET',
+      url: `/api/v1/admin/tenants/${tenant.id}`,
+      token: await second.platformToken(),
+    });
+    expect(read.status).toBe(200);
+    expect(read.body.data.name).toBe('Made on the first start');
+    await second.close();
+  });
+
+  it('fills an existing empty folder, and leaves a folder that holds anything to PGlite', () => {
+    const empty = join(scratch, 'empty');
+    mkdirSync(empty);
+    expect(fillFromInitialDatabase(empty, buildDir)).toBe(true);
+    expect(existsSync(join(empty, 'PG_VERSION'))).toBe(true);
+
+    const occupied = join(scratch, 'occupied');
+    mkdirSync(occupied);
+    writeFileSync(join(occupied, 'notes.txt'), 'mine');
+    expect(fillFromInitialDatabase(occupied, buildDir)).toBe(false);
+    expect(existsSync(join(occupied, 'PG_VERSION'))).toBe(false);
+  });
+
+  it('is ignored when made for another PGlite release or other migrations, and then made again', async () => {
+    expect(readInitialDatabase(buildDir)).toBeInstanceOf(Buffer);
+    const stale = join(scratch, 'stale');
+    mkdirSync(stale);
+    copyFileSync(join(buildDir, INITIAL_DATABASE_FILE), join(stale, INITIAL_DATABASE_FILE));
+    writeFileSync(
+      join(stale, 'initial-database.json'),
+      JSON.stringify({ pglite: '0.0.1', migrations: ['0001_initial'] }),
+    );
+    expect(readInitialDatabase(stale)).toBeNull();
+    expect(fillFromInitialDatabase(join(scratch, 'data-stale'), stale)).toBe(false);
+    expect(readInitialDatabase(join(scratch, 'missing'))).toBeNull();
+    // The build replaces it, and does nothing while it is up to date.
+    expect(await writeInitialDatabase(stale)).toBe(true);
+    expect(readInitialDatabase(stale)).toBeInstanceOf(Buffer);
+    expect(await writeInitialDatabase(stale)).toBe(false);
+  });
+
+  it('refuses tar entries that would leave the folder or that it does not know', () => {
+    const header = (name: string, type: string) => {
+      const block = Buffer.alloc(1024);
+      block.write(name, 0, 'latin1');
+      block.write('0000644\0', 100, 'latin1');
+      block.write('00000000000\0', 124, 'latin1');
+      block.write(type, 156, 'latin1');
+      return block;
+    };
+    const target = join(scratch, 'untar');
+    mkdirSync(target);
+    expect(() => untar(header('../escape', '0'), target)).toThrow(/outside the target/);
+    expect(() => untar(header('/link', '2'), target)).toThrow(/unsupported tar entry type "2"/);
+    untar(header('/empty-file', '0'), target);
+    expect(existsSync(join(target, 'empty-file'))).toBe(true);
+  });
+});
