@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
 import type { Queryable } from '../../platform/db/database.js';
+import { preparedQuery } from '../../platform/db/prepared.js';
 import type { TenantRow, TenantUpdate } from '../../platform/db/schema.js';
 
 export type TenantWithCounts = TenantRow & { user_count: number; group_count: number; ou_count: number };
@@ -34,6 +35,9 @@ function withCounts(db: Queryable) {
     .where('t.deleted_at', 'is', null);
 }
 
+// The read behind GET /admin/tenants/{id}, the bench's read-by-id scenario: built once.
+const findLiveWithCounts = preparedQuery(1, (db, id: string) => withCounts(db).where('t.id', '=', id));
+
 export function createTenantsRepository(db: Queryable) {
   function filtered(filter: TenantFilter) {
     let query = db.selectFrom('tenants as t').where('t.deleted_at', 'is', null);
@@ -50,7 +54,7 @@ export function createTenantsRepository(db: Queryable) {
 
   return {
     async findLive(id: string): Promise<TenantWithCounts | undefined> {
-      return (await withCounts(db).where('t.id', '=', id).executeTakeFirst()) as TenantWithCounts | undefined;
+      return (await findLiveWithCounts(db, id))[0] as TenantWithCounts | undefined;
     },
 
     async findLiveBySlug(slug: string): Promise<TenantRow | undefined> {
