@@ -38,6 +38,11 @@ function withCounts(db: Queryable) {
 // The read behind GET /admin/tenants/{id}, the bench's read-by-id scenario: built once.
 const findLiveWithCounts = preparedQuery(1, (db, id: string) => withCounts(db).where('t.id', '=', id));
 
+// Behind every tenant-scoped route (tenant-access.ts): built once.
+const findLiveRow = preparedQuery(1, (db, id: string) =>
+  db.selectFrom('tenants').selectAll().where('id', '=', id).where('deleted_at', 'is', null),
+);
+
 export function createTenantsRepository(db: Queryable) {
   function filtered(filter: TenantFilter) {
     let query = db.selectFrom('tenants as t').where('t.deleted_at', 'is', null);
@@ -68,12 +73,7 @@ export function createTenantsRepository(db: Queryable) {
 
     /** A live tenant row by id, without counts (the cheap lookup behind every tenant route). */
     async findLiveRow(id: string): Promise<TenantRow | undefined> {
-      return db
-        .selectFrom('tenants')
-        .selectAll()
-        .where('id', '=', id)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
+      return (await findLiveRow(db, id))[0];
     },
 
     async lockLive(id: string): Promise<TenantRow | undefined> {

@@ -2,6 +2,7 @@ import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
 import type { Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
+import { preparedQuery } from '../../platform/db/prepared.js';
 import type { Database, IdentitySource, UserRow, UserStatus } from '../../platform/db/schema.js';
 import { usersInGroupSubquery } from '../groups/group-memberships.js';
 
@@ -59,6 +60,20 @@ export function userSearch(eb: ExpressionBuilder<Database & { u: Database['users
     eb('u.display_name', 'ilike', pattern),
   ]);
 }
+
+// The read behind GET .../users/{id} and every route that addresses one user: built once.
+const findLiveWithOu = preparedQuery(2, (db, tenantId: string, id: string) =>
+  db
+    .selectFrom('users as u')
+    .leftJoin('ous as o', (join) =>
+      join.onRef('o.tenant_id', '=', 'u.tenant_id').onRef('o.id', '=', 'u.ou_id'),
+    )
+    .selectAll('u')
+    .select('o.path as ou_path')
+    .where('u.tenant_id', '=', tenantId)
+    .where('u.deleted_at', 'is', null)
+    .where('u.id', '=', id),
+);
 
 /** Kysely access to the users of one tenant: every query carries the tenant predicate. */
 export function createUsersRepository(db: Queryable, tenantId: string) {
@@ -162,11 +177,7 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
     },
 
     async findLive(id: string): Promise<UserWithOu | undefined> {
-      return (await withOu(live() as UsersQuery)
-        .selectAll('u')
-        .select('o.path as ou_path')
-        .where('u.id', '=', id)
-        .executeTakeFirst()) as UserWithOu | undefined;
+      return (await findLiveWithOu(db, tenantId, id))[0] as UserWithOu | undefined;
     },
 
     async lockLive(id: string): Promise<UserRow | undefined> {
