@@ -1,5 +1,6 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTokenId } from '../src/modules/oauth/access-token.js';
 import { applicationToken, createPartner, createTenant, insertApplication } from './helpers/factories.js';
 import {
   createTestDatabase,
@@ -35,6 +36,42 @@ function tokenRequest(app: TestApp, form: Record<string, string>, authorization?
 }
 
 describe('client_credentials at the platform token endpoint', () => {
+  it('audits repeated grants of one client as counted rows, and each distinct scope apart', async () => {
+    const app = await insertApplication(t, {
+      scope: 'GLOBAL',
+      type: 'SERVICE',
+      allowedScopes: ['admin:read', 'users:read'],
+    });
+    const grant = (scope: string) =>
+      tokenRequest(t, { grant_type: 'client_credentials', scope }, basic(app.id, app.secret));
+    const responses = await Promise.all([
+      ...Array.from({ length: 5 }, () => grant('admin:read')),
+      grant('users:read'),
+    ]);
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    await t.app.scaikey.audit.flush();
+    const rows = await t.database.db
+      .selectFrom('audit_events')
+      .select(['actor_id', 'after', 'request_id', 'result'])
+      .where('action', '=', 'token.issued')
+      .where('resource_id', '=', app.id)
+      .execute();
+    const of = (scope: string) => rows.filter((row) => (row.after as { scope: string }).scope === scope);
+    const count = (list: typeof rows) =>
+      list.reduce((sum, row) => sum + (row.after as { count: number }).count, 0);
+    // Five identical grants within a flush interval (the 1 s timer may split them once at most).
+    expect(count(of('admin:read'))).toBe(5);
+    expect(of('admin:read').length).toBeLessThanOrEqual(2);
+    expect(count(of('users:read'))).toBe(1);
+    for (const row of rows) {
+      const after = row.after as { grant_type: string; first_at: string; last_at: string };
+      expect(row).toMatchObject({ actor_id: app.id, result: 'SUCCESS' });
+      expect(after.grant_type).toBe('client_credentials');
+      expect(Date.parse(after.first_at)).toBeLessThanOrEqual(Date.parse(after.last_at));
+      expect(row.request_id).toMatch(/^req_/);
+    }
+  });
+
   it('issues an RS256 JWT with the claims of platform-notes.md for a good secret', async () => {
     const response = await tokenRequest(
       t,
@@ -324,5 +361,13 @@ describe('tokens of deleted or suspended owners', () => {
     const token = applicationToken(t, app);
     const response = await t.request({ method: 'GET', url: '/api/v1/admin/tenants/', token });
     expect(response.status).toBe(401);
+  });
+});
+
+describe('token ids (jti)', () => {
+  it('are 21 URL-safe characters and unique across several refills of the random pool', () => {
+    const ids = Array.from({ length: 1000 }, () => newTokenId());
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{21}$/);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

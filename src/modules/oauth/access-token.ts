@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { signRs256 } from '../../lib/jwt.js';
 import type { ApplicationScope } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
@@ -35,9 +35,20 @@ export function clientCredentialsClaims(
   };
 }
 
-/** A JWT id like oidc-provider's: 21 URL-safe random characters. */
+// Random bytes for token ids, drawn from the CSPRNG 4 KiB at a time: one call per 256 tokens
+// instead of one per token on the grant's hot path.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+/** A JWT id like oidc-provider's: 21 URL-safe random characters (126 bits). */
 export function newTokenId(): string {
-  return randomBytes(16).toString('base64url').slice(0, 21);
+  if (poolOffset + 16 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const id = pool.toString('base64url', poolOffset, poolOffset + 16).slice(0, 21);
+  poolOffset += 16;
+  return id;
 }
 
 /**

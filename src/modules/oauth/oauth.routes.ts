@@ -179,7 +179,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         issuer: target.issuer,
         acceptsClient: accepts(target),
       });
-      options.audit.push(
+      options.audit.pushCounted(
         { actorType: 'api', actorId: granted.clientId, ipAddress: request.ip, requestId: request.id },
         {
           action: 'token.issued',
