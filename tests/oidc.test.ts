@@ -368,6 +368,26 @@ describe('refusals', () => {
         body: { email: 'lock@acme.example', password: PASSWORD, send_welcome_email: false },
       })
     ).body.data;
+    // A session from before the lock: its access token works until the account locks.
+    const before = await signIn(
+      new TestBrowser(t.origin),
+      { email: user.email, password: PASSWORD },
+      { scope: 'openid' },
+      conf,
+    );
+    const tokens = await client.authorizationCodeGrant(conf, new URL(before.callback as string), {
+      pkceCodeVerifier: before.verifier,
+      expectedState: before.state,
+      expectedNonce: before.nonce,
+    });
+    // The management API verifies it through the cached verifier: a user without an admin role is
+    // authenticated but refused (403) while active, and unauthenticated (401) once locked.
+    const managementRead = () =>
+      fetch(`${t.origin}/api/v1/admin/tenants/`, {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      }).then(async (response) => ({ status: response.status, body: await response.text() }));
+    expect((await managementRead()).status).toBe(403);
+
     const browser = new TestBrowser(t.origin);
     for (let attempt = 1; attempt <= 3; attempt++) {
       const flow = await signIn(
@@ -393,6 +413,8 @@ describe('refusals', () => {
       .where('id', '=', user.id)
       .executeTakeFirstOrThrow();
     expect(row.status).toBe('LOCKED');
+    // The lock ends the earlier token at once (the verifier's cache is invalidated), not after 60 s.
+    expect((await managementRead()).status).toBe(401);
     // When the lock expires, the right password signs in and unlocks.
     await t.database.db
       .updateTable('users')

@@ -189,6 +189,7 @@ export async function interactionRoutes(
         String(body.password ?? ''),
         { actorType: 'user', actorId: null, ipAddress: request.ip, requestId: request.id },
         clientId,
+        options.invalidation,
       );
       if (!result.ok)
         return sendPage(

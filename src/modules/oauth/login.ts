@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { hashPassword, verifyPassword } from '../../lib/passwords.js';
 import type { Db, Queryable } from '../../platform/db/database.js';
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
+import type { Invalidation } from '../../platform/invalidation.js';
 import { type AuditOrigin, recordAudit } from '../audit/audit.repository.js';
 import { effectiveSettings, type TenantSettingsInput } from '../tenants/tenant-settings.js';
 
@@ -26,6 +27,7 @@ export async function checkPassword(
   password: string,
   origin: AuditOrigin,
   clientId: string | null,
+  invalidation: Invalidation,
 ): Promise<LoginResult> {
   const settings = effectiveSettings(tenant.settings as TenantSettingsInput);
   const user = await db
@@ -79,7 +81,7 @@ export async function checkPassword(
 
   if (!(await verifyPassword(user.password_hash, password))) {
     // Count, maybe lock, and audit as one change.
-    await db.transaction().execute(async (trx) => {
+    const locked = await db.transaction().execute(async (trx) => {
       const counted = await trx
         .updateTable('users')
         .set({ failed_login_attempts: sql<number>`failed_login_attempts + 1` })
@@ -87,10 +89,9 @@ export async function checkPassword(
         .where('id', '=', user.id)
         .returning(['failed_login_attempts', 'status'])
         .executeTakeFirstOrThrow();
-      if (
-        counted.failed_login_attempts >= settings.lockout.max_failed_attempts &&
-        counted.status === 'ACTIVE'
-      ) {
+      const lockNow =
+        counted.failed_login_attempts >= settings.lockout.max_failed_attempts && counted.status === 'ACTIVE';
+      if (lockNow) {
         await trx
           .updateTable('users')
           .set({
@@ -108,6 +109,8 @@ export async function checkPassword(
           'SUCCESS',
           trx,
         );
+        // A locked user's tokens stop working now, on every instance, not when caches expire.
+        await invalidation.publish(trx, `user:${user.id}`);
       }
       await audit(
         'user.login_failed',
@@ -116,7 +119,9 @@ export async function checkPassword(
         'FAILURE',
         trx,
       );
+      return lockNow;
     });
+    if (locked) invalidation.local(`user:${user.id}`);
     return { ok: false, message: WRONG, userId: user.id };
   }
 
