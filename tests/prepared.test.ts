@@ -1,7 +1,9 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/platform/db/database.js';
 import { preparedQuery } from '../src/platform/db/prepared.js';
 import { createTenant } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { createTestDatabase, onPostgres, startTestApp, type TestApp } from './helpers/test-app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -33,5 +35,31 @@ describe('preparedQuery', () => {
       db.selectFrom('tenants').select('id').where('id', '=', id).where('status', '=', 'ACTIVE'),
     );
     await expect(withLiteral(t.database.db, 'ten_x')).rejects.toThrow(/not an argument: ACTIVE/);
+  });
+});
+
+describe.runIf(onPostgres)('prepared queries on PostgreSQL', () => {
+  it('run as named prepared statements, parsed once per connection', async () => {
+    const spec = await createTestDatabase();
+    // One connection, so the session that prepared is the session asked.
+    const handle = await openDatabase(
+      { kind: 'postgres', url: spec.env.DATABASE_URL as string },
+      { poolSize: 1 },
+    );
+    try {
+      const byId = preparedQuery(1, (db, id: string) =>
+        db.selectFrom('tenants').select('name').where('id', '=', id).where('slug', 'is not', null),
+      );
+      expect(await byId(handle.db, 'tnt_00000000000000000000')).toEqual([]);
+      expect(await byId(handle.db, 'tnt_00000000000000000001')).toEqual([]);
+      const statements = await sql<{ name: string; statement: string }>`
+        select name, statement from pg_prepared_statements`.execute(handle.db);
+      const mine = statements.rows.filter((row) => row.statement.includes('"slug" is not null'));
+      expect(mine).toHaveLength(1);
+      expect(mine[0]?.name).toMatch(/^scaikey_\d+$/);
+    } finally {
+      await handle.close();
+      await spec.drop();
+    }
   });
 });

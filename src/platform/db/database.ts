@@ -1,8 +1,17 @@
 import { mkdirSync } from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  sql,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { preparedStatementName } from './prepared.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -33,6 +42,32 @@ export type DatabaseTarget =
   /** `dataDir` null = in memory; `template` = a dumped data folder to start from (dumpDataDir). */
   | { kind: 'pglite'; dataDir: string | null; template?: Blob };
 
+/**
+ * The pg pool as Kysely sees it, except that the SQL of prepared queries (prepared.ts) runs as
+ * named prepared statements: pg sends Parse once per connection and PostgreSQL reuses the plan.
+ */
+function preparingPool(pool: pg.Pool): PostgresPool {
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let wrapper = wrappers.get(client);
+      if (!wrapper) {
+        const query = (sqlText: string, parameters: ReadonlyArray<unknown>) => {
+          const name = typeof sqlText === 'string' ? preparedStatementName(sqlText) : undefined;
+          return name
+            ? client.query({ name, text: sqlText, values: parameters as unknown[] })
+            : client.query(sqlText, parameters as unknown[]);
+        };
+        wrapper = { query: query as unknown as PostgresPoolClient['query'], release: () => client.release() };
+        wrappers.set(client, wrapper);
+      }
+      return wrapper;
+    },
+    end: () => pool.end(),
+  };
+}
+
 /** Opens PostgreSQL (pool) or the embedded PGlite database (`dataDir` null = in memory). */
 export async function openDatabase(
   target: DatabaseTarget,
@@ -53,7 +88,7 @@ export async function openDatabase(
     pool.on('error', (error) => {
       for (const handler of errorHandlers) handler(error);
     });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
     let listener: pg.Client | null = null;
     const callbacks = new Map<string, Set<(payload: string) => void>>();
     return {

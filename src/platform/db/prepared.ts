@@ -9,8 +9,18 @@ import type { Queryable } from './database.js';
  * the bench's tenants.get-by-id). Hot-path lookups whose shape never changes use this instead:
  * `build` receives one distinct marker per argument; the compiled SQL is kept, and each call
  * substitutes its arguments at the positions where the markers were bound. Both databases get
- * the same SQL, as with any Kysely query.
+ * the same SQL, as with any Kysely query; PostgreSQL also keeps it as a named prepared statement.
  */
+const statementNames = new Map<string, string>();
+
+/**
+ * The statement name of a prepared query's SQL. On PostgreSQL the pool runs these as named
+ * prepared statements (database.ts): each connection parses and plans them once, not per call.
+ */
+export function preparedStatementName(sqlText: string): string | undefined {
+  return statementNames.get(sqlText);
+}
+
 export function preparedQuery<Args extends unknown[], Row>(
   arity: Args['length'],
   build: (db: Queryable, ...markers: Args) => Compilable<Row>,
@@ -27,6 +37,7 @@ export function preparedQuery<Args extends unknown[], Row>(
         return index;
       });
       compiled = query;
+      if (!statementNames.has(query.sql)) statementNames.set(query.sql, `scaikey_${statementNames.size + 1}`);
     }
     const query = compiled;
     const result = await db.executeQuery<Row>({
