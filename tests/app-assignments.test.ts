@@ -283,6 +283,13 @@ describe('assigning groups and users', () => {
       404,
     );
     expect((await assignGroup(tenant, groups.middle, app)).status).toBe(404);
+    // The deleted group's assignment rows go with it, as a deleted user's do.
+    const rows = await t.database.db
+      .selectFrom('application_assignments')
+      .select(['principal_type', 'principal_id'])
+      .where('application_id', '=', app)
+      .execute();
+    expect(rows).toEqual([{ principal_type: 'USER', principal_id: users.dan.id }]);
   });
 
   it('removes the assignments of a deleted application', async () => {

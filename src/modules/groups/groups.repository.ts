@@ -443,11 +443,17 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
 
     /**
      * Removes groups whose incoming edges from outside the set are already gone (so no other group
-     * reaches them): their closure rows, effective members, edges and memberships, then marks them
-     * deleted. Returns how many memberships were unlinked.
+     * reaches them): their closure rows, effective members, edges, memberships and application
+     * assignments, then marks them deleted. Returns how many memberships were unlinked.
      */
     async purge(ids: readonly string[]): Promise<number> {
       const list = [...ids];
+      await db
+        .deleteFrom('application_assignments')
+        .where('tenant_id', '=', tenantId)
+        .where('principal_type', '=', 'GROUP')
+        .where('principal_id', 'in', list)
+        .execute();
       await db
         .deleteFrom('group_effective_members')
         .where('tenant_id', '=', tenantId)
