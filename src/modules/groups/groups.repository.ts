@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
 import type { Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
+import { preparedQuery } from '../../platform/db/prepared.js';
 import type { GroupType } from './groups.schemas.js';
 
 export interface GroupRow {
@@ -107,6 +108,64 @@ function parentPath(tenantId: string): RawBuilder<string | null> {
  * group_edges; group_closure and group_effective_members (migration 0002) are maintained here, in
  * the caller's transaction, by every edge and membership change. Callers hold `lockGraph()`.
  */
+// The reads behind a group's routes and its effective members (bench: groups.effective-members),
+// built once and, on PostgreSQL, planned once per connection (prepared.ts).
+const findLiveGroup = preparedQuery(2, (db, tenantId: string, id: string) =>
+  db
+    .selectFrom('groups as g')
+    .select([
+      'g.tenant_id',
+      'g.id',
+      'g.name',
+      'g.description',
+      'g.group_type',
+      'g.parent_group_id',
+      'g.custom_attributes',
+      'g.created_at',
+      'g.updated_at',
+    ])
+    .where('g.tenant_id', '=', tenantId)
+    .where('g.deleted_at', 'is', null)
+    .where('g.id', '=', id),
+);
+
+const countEffectiveMembers = preparedQuery(2, (db, tenantId: string, groupId: string) => ({
+  compile: () =>
+    sql<{ n: number }>`select ${liveMemberCount('group_effective_members', tenantId, groupId)} as n`.compile(
+      db,
+    ),
+}));
+
+/** Live effective members in user id order (the closure's index order), each once. */
+const effectiveMembersPage = preparedQuery(
+  4,
+  (db, tenantId: string, groupId: string, limit: number, offset: number) =>
+    db
+      .selectFrom('group_effective_members as e')
+      .innerJoin('users as u', (join) =>
+        join.onRef('u.tenant_id', '=', 'e.tenant_id').onRef('u.id', '=', 'e.user_id'),
+      )
+      .select(['e.user_id', 'u.email', 'u.display_name'])
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('group_memberships as m')
+              .select('m.user_id')
+              .where('m.tenant_id', '=', tenantId)
+              .where('m.group_id', '=', groupId)
+              .whereRef('m.user_id', '=', 'e.user_id'),
+          )
+          .as('direct'),
+      )
+      .where('e.tenant_id', '=', tenantId)
+      .where('e.group_id', '=', groupId)
+      .where('u.deleted_at', 'is', null)
+      .orderBy('e.user_id')
+      .limit(limit)
+      .offset(offset),
+);
+
 export function createGroupsRepository(db: Queryable, tenantId: string) {
   const live = () =>
     db.selectFrom('groups as g').where('g.tenant_id', '=', tenantId).where('g.deleted_at', 'is', null);
@@ -210,20 +269,7 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
     },
 
     async find(id: string): Promise<GroupRow | undefined> {
-      return (await live()
-        .select([
-          'g.tenant_id',
-          'g.id',
-          'g.name',
-          'g.description',
-          'g.group_type',
-          'g.parent_group_id',
-          'g.custom_attributes',
-          'g.created_at',
-          'g.updated_at',
-        ])
-        .where('g.id', '=', id)
-        .executeTakeFirst()) as GroupRow | undefined;
+      return (await findLiveGroup(db, tenantId, id))[0] as GroupRow | undefined;
     },
 
     /** The group with its counts and hierarchy path. */
@@ -539,10 +585,7 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
     },
 
     async effectiveMemberCount(groupId: string): Promise<number> {
-      const row = await sql<{
-        n: number;
-      }>`select ${liveMemberCount('group_effective_members', tenantId, groupId)} as n`.execute(db);
-      return (row.rows[0] as { n: number }).n;
+      return ((await countEffectiveMembers(db, tenantId, groupId))[0] as { n: number }).n;
     },
 
     /** Live direct members in user id order (the membership index order: no sort). */
@@ -564,31 +607,7 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
 
     /** Live effective members in user id order (the closure's index order), each once. */
     async effectiveMembers(groupId: string, limit: number, offset: number): Promise<MemberRow[]> {
-      return (await db
-        .selectFrom('group_effective_members as e')
-        .innerJoin('users as u', (join) =>
-          join.onRef('u.tenant_id', '=', 'e.tenant_id').onRef('u.id', '=', 'e.user_id'),
-        )
-        .select(['e.user_id', 'u.email', 'u.display_name'])
-        .select((eb) =>
-          eb
-            .exists(
-              eb
-                .selectFrom('group_memberships as m')
-                .select('m.user_id')
-                .where('m.tenant_id', '=', tenantId)
-                .where('m.group_id', '=', groupId)
-                .whereRef('m.user_id', '=', 'e.user_id'),
-            )
-            .as('direct'),
-        )
-        .where('e.tenant_id', '=', tenantId)
-        .where('e.group_id', '=', groupId)
-        .where('u.deleted_at', 'is', null)
-        .orderBy('e.user_id')
-        .limit(limit)
-        .offset(offset)
-        .execute()) as MemberRow[];
+      return (await effectiveMembersPage(db, tenantId, groupId, limit, offset)) as MemberRow[];
     },
 
     /** Direct child groups (HIERARCHY and NESTED), by name. */
