@@ -2,6 +2,22 @@ import { type ExpressionBuilder, sql } from 'kysely';
 import type { Queryable } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, Database, UserStatus } from '../../platform/db/schema.js';
 
+/** Removes every application assignment of these users or groups (they are being deleted). */
+export async function removeAssignmentsOf(
+  db: Queryable,
+  tenantId: string,
+  principalType: 'USER' | 'GROUP',
+  principalIds: readonly string[],
+): Promise<void> {
+  if (principalIds.length === 0) return;
+  await db
+    .deleteFrom('application_assignments')
+    .where('tenant_id', '=', tenantId)
+    .where('principal_type', '=', principalType)
+    .where('principal_id', 'in', [...principalIds])
+    .execute();
+}
+
 /**
  * Whether a user may use an application that requires assignment: assigned directly, or through
  * any group the user is an effective member of (nested groups included, via the maintained

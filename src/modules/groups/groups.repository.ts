@@ -3,6 +3,7 @@ import { likeContains } from '../../lib/pagination.js';
 import type { Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
+import { removeAssignmentsOf } from '../applications/assignments.js';
 import type { GroupType } from './groups.schemas.js';
 
 export interface GroupRow {
@@ -494,12 +495,7 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
      */
     async purge(ids: readonly string[]): Promise<number> {
       const list = [...ids];
-      await db
-        .deleteFrom('application_assignments')
-        .where('tenant_id', '=', tenantId)
-        .where('principal_type', '=', 'GROUP')
-        .where('principal_id', 'in', list)
-        .execute();
+      await removeAssignmentsOf(db, tenantId, 'GROUP', list);
       await db
         .deleteFrom('group_effective_members')
         .where('tenant_id', '=', tenantId)

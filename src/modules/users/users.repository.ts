@@ -4,6 +4,7 @@ import type { Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
 import type { Database, IdentitySource, UserRow, UserStatus } from '../../platform/db/schema.js';
+import { removeAssignmentsOf } from '../applications/assignments.js';
 import { usersInGroupSubquery } from '../groups/group-memberships.js';
 
 export interface UserListRow {
@@ -260,12 +261,7 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
      * Group memberships are ended by the caller through the groups repository (it keeps the closure).
      */
     async softDelete(id: string): Promise<void> {
-      await db
-        .deleteFrom('application_assignments')
-        .where('tenant_id', '=', tenantId)
-        .where('principal_type', '=', 'USER')
-        .where('principal_id', '=', id)
-        .execute();
+      await removeAssignmentsOf(db, tenantId, 'USER', [id]);
       await db
         .updateTable('user_action_tokens')
         .set({ used_at: sql<Date>`now()` })
