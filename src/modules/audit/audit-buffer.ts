@@ -5,12 +5,7 @@ import type { AuditEvent, AuditOrigin } from './audit.repository.js';
 
 const MAX_BATCH = 200;
 
-/**
- * Audit events of things that change no data, such as issued tokens, written in batches off the
- * hot path: a grant then costs no extra round trip (the client_credentials target is ~70% of the
- * raw signing rate). Events wait at most `intervalMs` and are flushed on shutdown; mutations keep
- * writing their events in their own transaction (recordAudit).
- */
+/** A counted event (pushCounted) waiting for the next flush. */
 interface Counted {
   origin: AuditOrigin;
   event: AuditEvent;
@@ -19,6 +14,12 @@ interface Counted {
   count: number;
 }
 
+/**
+ * Audit events of things that change no data, such as issued tokens, written in batches off the
+ * hot path: a grant then costs no extra round trip (the client_credentials target is ~70% of the
+ * raw signing rate). Events wait at most `intervalMs` and are flushed on shutdown; mutations keep
+ * writing their events in their own transaction (recordAudit).
+ */
 export class AuditBuffer {
   #pending: { origin: AuditOrigin; event: AuditEvent; at: Date }[] = [];
   #counted = new Map<string, Counted>();

@@ -102,13 +102,6 @@ function parentPath(tenantId: string): RawBuilder<string | null> {
     ) select '/' || string_agg(name, '/' order by depth desc) from chain)`;
 }
 
-/**
- * Kysely access to the groups of one tenant: every query carries the tenant predicate.
- *
- * The group graph (HIERARCHY edges mirroring `parent_group_id`, NESTED edges) is a DAG kept in
- * group_edges; group_closure and group_effective_members (migration 0002) are maintained here, in
- * the caller's transaction, by every edge and membership change. Callers hold `lockGraph()`.
- */
 // The reads behind a group's routes and its effective members (bench: groups.effective-members),
 // built once and, on PostgreSQL, planned once per connection (prepared.ts).
 const findLiveGroup = preparedQuery(2, (db, tenantId: string, id: string) =>
@@ -167,6 +160,13 @@ const effectiveMembersPage = preparedQuery(
       .offset(offset),
 );
 
+/**
+ * Kysely access to the groups of one tenant: every query carries the tenant predicate.
+ *
+ * The group graph (HIERARCHY edges mirroring `parent_group_id`, NESTED edges) is a DAG kept in
+ * group_edges; group_closure and group_effective_members (migration 0002) are maintained here, in
+ * the caller's transaction, by every edge and membership change. Callers hold `lockGraph()`.
+ */
 export function createGroupsRepository(db: Queryable, tenantId: string) {
   const live = () =>
     db.selectFrom('groups as g').where('g.tenant_id', '=', tenantId).where('g.deleted_at', 'is', null);

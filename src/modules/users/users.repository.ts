@@ -62,13 +62,16 @@ export function userSearch(eb: ExpressionBuilder<Database & { u: Database['users
   ]);
 }
 
+/** The user's OU, for `ou_path`. */
+function withOu(query: UsersQuery) {
+  return query.leftJoin('ous as o', (join) =>
+    join.onRef('o.tenant_id', '=', 'u.tenant_id').onRef('o.id', '=', 'u.ou_id'),
+  );
+}
+
 // The read behind GET .../users/{id} and every route that addresses one user: built once.
 const findLiveWithOu = preparedQuery(2, (db, tenantId: string, id: string) =>
-  db
-    .selectFrom('users as u')
-    .leftJoin('ous as o', (join) =>
-      join.onRef('o.tenant_id', '=', 'u.tenant_id').onRef('o.id', '=', 'u.ou_id'),
-    )
+  withOu(db.selectFrom('users as u') as UsersQuery)
     .selectAll('u')
     .select('o.path as ou_path')
     .where('u.tenant_id', '=', tenantId)
@@ -97,12 +100,6 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
       );
     }
     return query;
-  }
-
-  function withOu(query: UsersQuery) {
-    return query.leftJoin('ous as o', (join) =>
-      join.onRef('o.tenant_id', '=', 'u.tenant_id').onRef('o.id', '=', 'u.ou_id'),
-    );
   }
 
   return {

@@ -36,13 +36,19 @@ export function initialDatabaseKey(): string {
   return JSON.stringify({ pglite: version, migrations: Object.keys(migrations) });
 }
 
+/** Whether `dir` holds a tarball made for the running code's key. */
+function upToDate(dir: string): boolean {
+  const keyPath = join(dir, KEY_FILE);
+  return (
+    existsSync(keyPath) &&
+    existsSync(join(dir, INITIAL_DATABASE_FILE)) &&
+    readFileSync(keyPath, 'utf8') === initialDatabaseKey()
+  );
+}
+
 /** The prebuilt tarball in `dir`, or null when there is none or it was made for another key. */
 export function readInitialDatabase(dir = defaultInitialDatabaseDir): Buffer | null {
-  const keyPath = join(dir, KEY_FILE);
-  const tarPath = join(dir, INITIAL_DATABASE_FILE);
-  if (!existsSync(keyPath) || !existsSync(tarPath)) return null;
-  if (readFileSync(keyPath, 'utf8') !== initialDatabaseKey()) return null;
-  return readFileSync(tarPath);
+  return upToDate(dir) ? readFileSync(join(dir, INITIAL_DATABASE_FILE)) : null;
 }
 
 /** Makes an empty in-memory PGlite database, migrates it and returns its data folder as a tarball. */
@@ -58,17 +64,13 @@ export async function buildInitialDatabase(): Promise<Blob> {
 
 /** Writes the tarball to `dir` unless an up-to-date one is there. Returns whether it wrote one. */
 export async function writeInitialDatabase(dir = defaultInitialDatabaseDir): Promise<boolean> {
-  const key = initialDatabaseKey();
-  const keyPath = join(dir, KEY_FILE);
-  if (existsSync(keyPath) && existsSync(join(dir, INITIAL_DATABASE_FILE))) {
-    if (readFileSync(keyPath, 'utf8') === key) return false;
-  }
+  if (upToDate(dir)) return false;
   const dump = await buildInitialDatabase();
   // Written under a temporary name and renamed, so a start never finds half a file.
   const temporary = join(dir, `${INITIAL_DATABASE_FILE}.${process.pid}`);
   writeFileSync(temporary, Buffer.from(await dump.arrayBuffer()));
   renameSync(temporary, join(dir, INITIAL_DATABASE_FILE));
-  writeFileSync(keyPath, key);
+  writeFileSync(join(dir, KEY_FILE), initialDatabaseKey());
   return true;
 }
 
