@@ -222,7 +222,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       nativeClientCredentials: config.nativeClientCredentials,
     });
     await app.register(interactionRoutes, { db, providers, invalidation, secret: cookieKey });
-    await app.register(platformLoginRoutes, { db, publicUrl: config.publicUrl });
+    await app.register(platformLoginRoutes, { db, publicUrl: config.publicUrl, mailer });
 
     await app.register(passwordLinkRoutes, { db, invalidation });
 

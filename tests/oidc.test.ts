@@ -6,6 +6,7 @@ import { newId } from '../src/lib/ids.js';
 import { TestBrowser } from './helpers/browser.js';
 import { createTenant, insertApplication } from './helpers/factories.js';
 import { startLiveApp } from './helpers/live-app.js';
+import { lastMailTo, linkIn } from './helpers/mail.js';
 
 type Live = Awaited<ReturnType<typeof startLiveApp>>;
 let t: Live;
@@ -405,8 +406,9 @@ describe('refusals', () => {
       { scope: 'openid' },
       conf,
     );
+    // While locked no password is checked: the right one is answered like a wrong one (issue 10).
     expect(locked.after?.status).toBe(401);
-    expect(locked.after?.body).toContain('locked');
+    expect(locked.after?.body).toContain('not correct');
     const row = await t.database.db
       .selectFrom('users')
       .select(['status', 'locked_until'])
@@ -549,6 +551,67 @@ describe('refusals', () => {
     const silent = await signIn(browser, { email: user.email, password: PASSWORD }, { prompt: 'none' });
     expect(silent.callback).toContain('error=login_required');
   });
+
+  /** Signs in with offline_access: a session in `browser` and a refresh token. */
+  async function sessionWithRefreshToken(browser: TestBrowser, user: { email: string }) {
+    const flow = await signIn(browser, { email: user.email, password: PASSWORD });
+    const tokens = await client.authorizationCodeGrant(config, new URL(flow.callback as string), {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    expect(tokens.refresh_token).toBeTruthy();
+    return tokens.refresh_token as string;
+  }
+
+  async function expectSessionsEnded(browser: TestBrowser, user: { email: string }, refreshToken: string) {
+    await expect(client.refreshTokenGrant(config, refreshToken)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const silent = await signIn(browser, { email: user.email, password: PASSWORD }, { prompt: 'none' });
+    expect(silent.callback).toContain('error=login_required');
+  }
+
+  it('ends sessions and refresh tokens on every password reset: DIRECT, EMAIL and the link (issue 10, item 8)', async () => {
+    const NEW_PASSWORD = 'Another-Horse-Battery-10';
+    for (const method of ['DIRECT', 'EMAIL'] as const) {
+      const user = await createUser();
+      const browser = new TestBrowser(t.origin);
+      const refreshToken = await sessionWithRefreshToken(browser, user);
+      const reset = await t.request({
+        method: 'POST',
+        url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
+        token,
+        body: method === 'DIRECT' ? { method, new_password: NEW_PASSWORD } : { method },
+      });
+      expect(reset.status).toBe(200);
+      await expectSessionsEnded(browser, user, refreshToken);
+    }
+
+    // The link itself: a session made after the mail was sent ends when the link sets the password.
+    const user = await createUser();
+    await t.request({
+      method: 'POST',
+      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
+      token,
+      body: { method: 'EMAIL' },
+    });
+    const mail = await lastMailTo(t, user.email);
+    const link = linkIn(mail?.text_body ?? '');
+    const browser = new TestBrowser(t.origin);
+    const refreshToken = await sessionWithRefreshToken(browser, user);
+    const used = await t.request({
+      method: 'POST',
+      url: `/api/v1/auth/tenants/${tenant.slug}/reset-password`,
+      body: { token: link.token, new_password: NEW_PASSWORD },
+    });
+    expect(used.status).toBe(200);
+    await expect(client.refreshTokenGrant(config, refreshToken)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const silent = await signIn(browser, { email: user.email, password: NEW_PASSWORD }, { prompt: 'none' });
+    expect(silent.callback).toContain('error=login_required');
+  });
 });
 
 describe('machine grants at the tenant token endpoint', () => {
@@ -663,14 +726,14 @@ describe('machine grants at the tenant token endpoint', () => {
 });
 
 describe('platform flavour', () => {
-  it('asks for the email, finds the tenant and continues there for a GLOBAL application', async () => {
+  /** A GLOBAL application and the query of a platform authorization request for it. */
+  async function platformRequest() {
     const global = await insertApplication(t, {
       scope: 'GLOBAL',
       type: 'WEB',
       allowedScopes: ['openid', 'email'],
       redirectUris: [CALLBACK],
     });
-    const user = await createUser();
     const verifier = client.randomPKCECodeVerifier();
     const query = new URLSearchParams({
       response_type: 'code',
@@ -681,39 +744,104 @@ describe('platform flavour', () => {
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
     });
-    const browser = new TestBrowser(t.origin);
-    const emailPage = await browser.follow(`${t.origin}/api/v1/platform/oauth/authorize?${query}`);
-    expect(emailPage.status).toBe(200);
-    expect(emailPage.body).toContain('name="email"');
-    const loginPage = await browser.submitForm(emailPage, { email: user.email.toUpperCase() });
+    return { global, verifier, query };
+  }
+
+  /** Signs in at the tenant login page reached from the platform page and redeems the code. */
+  async function finish(
+    browser: TestBrowser,
+    loginPage: { status: number; url: string; body: string },
+    request: Awaited<ReturnType<typeof platformRequest>>,
+    user: { id: string; email: string },
+    slug = tenant.slug,
+  ) {
     expect(loginPage.status).toBe(200);
-    expect(loginPage.url).toContain(`/api/v1/auth/tenants/${tenant.slug}/interaction/`);
+    expect(loginPage.url).toContain(`/api/v1/auth/tenants/${slug}/interaction/`);
     const done = await browser.submitForm(loginPage, { email: user.email, password: PASSWORD });
     expect(done.location).toMatch(/code=/);
     const conf = await client.discovery(
-      new URL(issuer),
-      global.id,
+      new URL(`${t.origin}/api/v1/auth/tenants/${slug}`),
+      request.global.id,
       undefined,
-      client.ClientSecretBasic(global.secret),
-      {
-        execute: [client.allowInsecureRequests],
-      },
+      client.ClientSecretBasic(request.global.secret),
+      { execute: [client.allowInsecureRequests] },
     );
     const tokens = await client.authorizationCodeGrant(conf, new URL(done.location as string), {
-      pkceCodeVerifier: verifier,
+      pkceCodeVerifier: request.verifier,
       expectedState: 'platform-state',
     });
-    expect(decodeJwt(tokens.access_token)).toMatchObject({
-      sub: user.id,
-      tenant_id: tenant.id,
-      client_id: global.id,
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ sub: user.id, client_id: request.global.id });
+  }
+
+  /** Waits for the outbox message to `to` that the email step queues after answering. */
+  async function mailTo(to: string) {
+    for (;;) {
+      const mail = await t.database.db
+        .selectFrom('email_outbox')
+        .selectAll()
+        .where('recipient', '=', to)
+        .where('kind', '=', 'sign_in_organizations')
+        .executeTakeFirst();
+      if (mail) return mail;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  it('answers every address alike and mails the owner a link to its organization (issue 10, item 11)', async () => {
+    const request = await platformRequest();
+    const user = await createUser();
+    const browser = new TestBrowser(t.origin);
+    const emailPage = await browser.follow(`${t.origin}/api/v1/platform/oauth/authorize?${request.query}`);
+    expect(emailPage.status).toBe(200);
+    expect(emailPage.body).toContain('name="email"');
+    const known = await browser.submitForm(emailPage, { email: user.email.toUpperCase() });
+    const nobody = await browser.submitForm(emailPage, {
+      email: user.email.toUpperCase().replace('SIGNIN', 'NOBODY'),
     });
+    expect(known.status).toBe(200);
+    expect(nobody.status).toBe(200);
+    // The same page for both, but for the address itself; no tenant named.
+    const withoutAddress = (body: string) => body.replace(/<strong>[^<]*<\/strong>/, '');
+    expect(withoutAddress(known.body)).toBe(withoutAddress(nobody.body));
+    expect(known.body).not.toContain(tenant.slug);
+    expect(known.body).not.toContain('Acme Sign-in');
+
+    const mail = await mailTo(user.email);
+    expect(mail.text_body).toContain('Acme Sign-in');
+    const link = /(http:\/\/\S+\/oauth\/authorize\?\S+)/.exec(mail.text_body)?.[1] as string;
+    expect(new URL(link).searchParams.get('login_hint')).toBe(user.email.toUpperCase());
+    await finish(browser, await browser.follow(link), request, user);
 
     const unknownClient = await browser.follow(
       `${t.origin}/api/v1/platform/oauth/authorize?client_id=${web.id}&redirect_uri=${encodeURIComponent(CALLBACK)}&response_type=code`,
     );
     expect(unknownClient.status).toBe(400);
-    const nobody = await browser.submitForm(emailPage, { email: 'nobody@nowhere.example' });
-    expect(nobody.body).toContain('No organization');
+  });
+
+  it("sends an address of a tenant's email domain straight to that tenant (home-realm discovery)", async () => {
+    const domain = `realm-${newId('tenant').slice(4, 12)}.example`;
+    const realm = await createTenant(t, { settings: { email_domains: [domain] } });
+    const created = await t.request({
+      method: 'POST',
+      url: `/api/v1/tenants/${realm.id}/users`,
+      token,
+      body: { email: `someone@${domain}`, password: PASSWORD, send_welcome_email: false },
+    });
+    expect(created.status).toBe(201);
+    const request = await platformRequest();
+    const browser = new TestBrowser(t.origin);
+    const emailPage = await browser.follow(`${t.origin}/api/v1/platform/oauth/authorize?${request.query}`);
+    const loginPage = await browser.submitForm(emailPage, { email: `someone@${domain}` });
+    await finish(browser, loginPage, request, created.body.data, realm.slug);
+
+    // A domain must be a lower-case domain name (422 naming it).
+    const bad = await t.request({
+      method: 'PATCH',
+      url: `/api/v1/admin/tenants/${realm.id}`,
+      token,
+      body: { settings: { email_domains: ['Not A Domain'] } },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.detail[0].loc).toEqual(['body', 'settings', 'email_domains', 0]);
   });
 });

@@ -10,15 +10,33 @@ export type LoginResult =
   | { ok: true; user: UserRow; mustChangePassword: boolean }
   | { ok: false; message: string; userId: string | null };
 
+/** The one answer for an unknown email, a wrong password and an account whose attempts are used up. */
 const WRONG = 'The email address or the password is not correct.';
 let dummyHash: Promise<string> | null = null;
 
+/** Spends the time of a real verification, so that no answer is faster than a password check. */
+async function equalizeTiming(password: string): Promise<void> {
+  dummyHash ??= hashPassword('timing-equalizer-password');
+  await verifyPassword(await dummyHash, password);
+}
+
 /**
- * Checks an email and password against a tenant's users, with the tenant's lockout policy:
- * each wrong password counts (atomically); at `max_failed_attempts` the account is LOCKED for
- * `lockout_minutes`, after which the next correct password unlocks it. Unknown emails cost the
- * same hashing time as known ones. Disabled, pending and locked users get a clear message once
- * the password is right (or, while locked, at once). Every outcome is audited.
+ * Checks an email and password against a tenant's users, with the tenant's lockout policy
+ * (docs/security.md, "Lockout"):
+ *
+ * - An attempt is counted (reserved) before the password is verified, atomically, and only while
+ *   the account has attempts left: of any number of parallel guesses at most `max_failed_attempts`
+ *   are ever checked.
+ * - The wrong guess that reaches the threshold locks an ACTIVE account for `lockout_minutes`. The
+ *   first attempt after the lock expires ends it and starts a new count, so every threshold
+ *   crossing locks again.
+ * - While a lock is active no password is checked at all, and the answer is exactly that of a
+ *   wrong password (no one learns that the account exists or is locked). An administrator's lock
+ *   (status LOCKED without an expiry) is said only after the right password.
+ * - A right password resets the count. Unknown emails cost the same hashing time as known ones.
+ *   Every outcome is audited.
+ *
+ * `now` is the clock of the decision (tests pass their own); the database's clock is not used.
  */
 export async function checkPassword(
   db: Db,
@@ -28,8 +46,9 @@ export async function checkPassword(
   origin: AuditOrigin,
   clientId: string | null,
   invalidation: Invalidation,
+  now: Date = new Date(),
 ): Promise<LoginResult> {
-  const settings = effectiveSettings(tenant.settings as TenantSettingsInput);
+  const { lockout } = effectiveSettings(tenant.settings as TenantSettingsInput);
   const user = await db
     .selectFrom('users')
     .selectAll()
@@ -56,8 +75,7 @@ export async function checkPassword(
     });
 
   if (!user?.password_hash) {
-    dummyHash ??= hashPassword('timing-equalizer-password');
-    await verifyPassword(await dummyHash, password);
+    await equalizeTiming(password);
     await audit(
       'user.login_failed',
       user?.id ?? null,
@@ -67,45 +85,33 @@ export async function checkPassword(
     return { ok: false, message: WRONG, userId: user?.id ?? null };
   }
 
-  const now = Date.now();
-  const lockActive = user.status === 'LOCKED' && (!user.locked_until || user.locked_until.getTime() > now);
-  if (lockActive) {
-    await audit('user.login_failed', user.id, { reason: 'locked' }, 'FAILURE');
-    const until = user.locked_until ? ` until ${user.locked_until.toISOString().slice(11, 16)} UTC` : '';
-    return {
-      ok: false,
-      message: `This account is locked${until}. Try again later or ask your administrator.`,
-      userId: user.id,
-    };
+  const reserved = await reserveAttempt(db, tenant.id, user.id, lockout.max_failed_attempts, now);
+  if (!reserved) {
+    await equalizeTiming(password);
+    // No attempts left on an account that is not locked (the threshold was lowered below its
+    // count): lock it now, so that the lock's expiry gives it a fresh count.
+    const lockNow = user.status === 'ACTIVE' && !(user.locked_until && user.locked_until > now);
+    await db.transaction().execute(async (trx) => {
+      if (lockNow) await lockAccount(trx, tenant.id, user.id, now, lockout.lockout_minutes);
+      await audit('user.login_failed', user.id, { reason: 'locked' }, 'FAILURE', trx);
+      if (lockNow) await invalidation.publish(trx, `user:${user.id}`);
+    });
+    if (lockNow) invalidation.local(`user:${user.id}`);
+    return { ok: false, message: WRONG, userId: user.id };
   }
 
-  if (!(await verifyPassword(user.password_hash, password))) {
-    // Count, maybe lock, and audit as one change.
+  if (!(await verifyPassword(reserved.password_hash ?? user.password_hash, password))) {
+    // The attempt stays counted; the one that reaches the threshold locks an active account.
     const locked = await db.transaction().execute(async (trx) => {
-      const counted = await trx
-        .updateTable('users')
-        .set({ failed_login_attempts: sql<number>`failed_login_attempts + 1` })
-        .where('tenant_id', '=', tenant.id)
-        .where('id', '=', user.id)
-        .returning(['failed_login_attempts', 'status'])
-        .executeTakeFirstOrThrow();
       const lockNow =
-        counted.failed_login_attempts >= settings.lockout.max_failed_attempts && counted.status === 'ACTIVE';
+        reserved.failed_login_attempts >= lockout.max_failed_attempts &&
+        reserved.status === 'ACTIVE' &&
+        (await lockAccount(trx, tenant.id, user.id, now, lockout.lockout_minutes));
       if (lockNow) {
-        await trx
-          .updateTable('users')
-          .set({
-            status: 'LOCKED',
-            status_reason: 'Too many failed sign-in attempts',
-            locked_until: new Date(now + settings.lockout.lockout_minutes * 60_000),
-          })
-          .where('tenant_id', '=', tenant.id)
-          .where('id', '=', user.id)
-          .execute();
         await audit(
           'user.locked',
           user.id,
-          { failed_login_attempts: counted.failed_login_attempts },
+          { failed_login_attempts: reserved.failed_login_attempts },
           'SUCCESS',
           trx,
         );
@@ -115,7 +121,7 @@ export async function checkPassword(
       await audit(
         'user.login_failed',
         user.id,
-        { reason: 'wrong password', failed_login_attempts: counted.failed_login_attempts },
+        { reason: 'wrong password', failed_login_attempts: reserved.failed_login_attempts },
         'FAILURE',
         trx,
       );
@@ -125,38 +131,87 @@ export async function checkPassword(
     return { ok: false, message: WRONG, userId: user.id };
   }
 
+  // The right password: the count starts again, whatever the account's status.
   const refusal: Partial<Record<UserRow['status'], string>> = {
     DISABLED: 'This account is disabled. Ask your administrator.',
     PENDING_EMAIL_VERIFICATION: 'This account is not activated yet: use the link in your invitation mail.',
     PENDING_APPROVAL: 'This account is waiting for approval by an administrator.',
+    LOCKED: 'This account is locked. Ask your administrator.',
   };
-  const refused = refusal[user.status];
-  if (refused) {
-    await audit('user.login_failed', user.id, { reason: user.status }, 'FAILURE');
-    return { ok: false, message: refused, userId: user.id };
-  }
-
-  // Correct password: an expired automatic lock ends here, the failure count starts again.
+  const refused = refusal[reserved.status];
   await db.transaction().execute(async (trx) => {
     await trx
       .updateTable('users')
-      .set({
-        failed_login_attempts: 0,
-        last_login_at: sql<Date>`now()`,
-        ...(user.status === 'LOCKED' ? { status: 'ACTIVE', locked_until: null, status_reason: null } : {}),
-      })
+      .set({ failed_login_attempts: 0, ...(refused ? {} : { last_login_at: now }) })
       .where('tenant_id', '=', tenant.id)
       .where('id', '=', user.id)
       .execute();
-    await audit('user.login', user.id, { method: 'password' }, 'SUCCESS', trx);
+    if (refused) await audit('user.login_failed', user.id, { reason: reserved.status }, 'FAILURE', trx);
+    else await audit('user.login', user.id, { method: 'password' }, 'SUCCESS', trx);
   });
-  const maxAge = settings.password_policy.max_age_days;
+  if (refused) return { ok: false, message: refused, userId: user.id };
+
+  const maxAge = effectiveSettings(tenant.settings as TenantSettingsInput).password_policy.max_age_days;
   const expired =
     maxAge > 0 &&
-    (!user.password_changed_at || now - user.password_changed_at.getTime() > maxAge * 86_400_000);
+    (!user.password_changed_at || now.getTime() - user.password_changed_at.getTime() > maxAge * 86_400_000);
   return {
     ok: true,
-    user: { ...user, status: 'ACTIVE' },
+    user: { ...user, status: reserved.status, failed_login_attempts: 0 },
     mustChangePassword: user.require_password_change || expired,
   };
+}
+
+/** Locks an ACTIVE account for `minutes`; false when it is no longer ACTIVE. */
+async function lockAccount(trx: Queryable, tenantId: string, userId: string, now: Date, minutes: number) {
+  const changed = await trx
+    .updateTable('users')
+    .set({
+      status: 'LOCKED',
+      status_reason: 'Too many failed sign-in attempts',
+      locked_until: new Date(now.getTime() + minutes * 60_000),
+    })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', userId)
+    .where('status', '=', 'ACTIVE')
+    .executeTakeFirst();
+  return Number(changed.numUpdatedRows) > 0;
+}
+
+/**
+ * Counts one sign-in attempt before its password is checked, in one statement: of concurrent
+ * attempts exactly as many as the account has left get a row back. A lock whose time is over
+ * ends here (status ACTIVE again, the count starts at this attempt). Nothing comes back while a
+ * lock is active or when no attempts are left.
+ */
+async function reserveAttempt(
+  db: Db,
+  tenantId: string,
+  userId: string,
+  maxAttempts: number,
+  now: Date,
+): Promise<Pick<UserRow, 'status' | 'failed_login_attempts' | 'password_hash'> | undefined> {
+  const expired = sql<boolean>`(status = 'LOCKED' and locked_until is not null and locked_until <= ${now})`;
+  return db
+    .updateTable('users')
+    .set({
+      failed_login_attempts: sql<number>`case when ${expired} then 1 else failed_login_attempts + 1 end`,
+      status: sql`case when ${expired} then 'ACTIVE' else status end`,
+      status_reason: sql`case when ${expired} then null else status_reason end`,
+      locked_until: sql`case when ${expired} then null else locked_until end`,
+    })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb(expired, '=', true),
+        eb.and([
+          eb('failed_login_attempts', '<', maxAttempts),
+          eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]),
+        ]),
+      ]),
+    )
+    .returning(['status', 'failed_login_attempts', 'password_hash'])
+    .executeTakeFirst();
 }

@@ -7,18 +7,22 @@ import { isId } from '../../lib/ids.js';
 import type { Db } from '../../platform/db/database.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import { tenantIssuer } from '../../platform/issuers.js';
+import type { Mailer } from '../../platform/mail/mailer.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
+import { tenantDisplayName } from '../tenants/tenant-settings.js';
 
 const PLATFORM = { name: 'ScaiKey' };
 
 /**
  * The platform flavour of authorize (platform-notes.md §3): a GLOBAL application sends the user
- * here; the user gives an email address, ScaiKey finds the tenant(s) that have it and continues
- * with that tenant's authorization endpoint (same parameters, plus login_hint).
+ * here and the user gives an email address. An address of a domain that one tenant lists in
+ * `settings.email_domains` continues at once with that tenant's authorization endpoint (same
+ * parameters, plus login_hint); any other address gets the same answer whether or not it exists,
+ * and its owner gets a link for each tenant that has it by mail (docs/security.md).
  */
 export async function platformLoginRoutes(
   app: FastifyInstance,
-  options: { db: Db; publicUrl: string },
+  options: { db: Db; publicUrl: string; mailer: Mailer },
 ): Promise<void> {
   const { db } = options;
   app.addContentTypeParser(
@@ -65,7 +69,8 @@ export async function platformLoginRoutes(
         tags: ['Platform OAuth'],
         summary: 'Authorize (platform)',
         description:
-          'Asks for the email address, finds its tenant and continues at /api/v1/auth/tenants/{slug}/oauth/authorize. ' +
+          'Asks for the email address and continues at /api/v1/auth/tenants/{slug}/oauth/authorize: at once for a ' +
+          "domain in a tenant's settings.email_domains, otherwise through a link mailed to the address. " +
           'Required: response_type=code, client_id (a GLOBAL application), redirect_uri, scope; optional state, nonce, PKCE.',
       },
     },
@@ -90,46 +95,87 @@ export async function platformLoginRoutes(
       },
     },
     async (request, reply) => {
-      const { query: raw, email } = request.body as { query: string; email: string };
+      const { query: raw, email: typed } = request.body as { query: string; email: string };
       const query = new URLSearchParams(raw);
       const problem = await checkClient(query);
       if (problem) return send(reply, 400, errorParagraph(problem));
-      const tenants = await db
-        .selectFrom('users as u')
-        .innerJoin('tenants as t', 't.id', 'u.tenant_id')
-        .select(['t.slug', 't.name', 't.branding'])
-        .where(sql`lower(u.email)`, '=', email.trim().toLowerCase())
-        .where('u.deleted_at', 'is', null)
-        .where('t.deleted_at', 'is', null)
-        .where('t.status', '=', 'ACTIVE')
-        .orderBy('t.name')
-        .limit(50)
-        .execute();
+      const email = typed.trim();
       const continueAt = (slug: string) => {
         const next = new URLSearchParams(query);
-        next.set('login_hint', email.trim());
+        next.set('login_hint', email);
         return `${tenantIssuer(options.publicUrl, slug)}/oauth/authorize?${next.toString()}`;
       };
-      if (tenants.length === 1) return reply.redirect(continueAt((tenants[0] as { slug: string }).slug), 303);
-      if (tenants.length === 0) {
-        return send(
-          reply,
-          200,
-          emailForm(raw, email, 'No organization was found for this address. Check it and try again.'),
+      // Home-realm discovery: a domain that exactly one active tenant lists goes straight there.
+      const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+      const realms = domain
+        ? await db
+            .selectFrom('tenants')
+            .select('slug')
+            .where('deleted_at', 'is', null)
+            .where('status', '=', 'ACTIVE')
+            .where(sql<boolean>`settings->'email_domains' @> ${JSON.stringify([domain])}::jsonb`)
+            .limit(2)
+            .execute()
+        : [];
+      if (realms.length === 1) return reply.redirect(continueAt((realms[0] as { slug: string }).slug), 303);
+
+      // Otherwise the same answer for every address (no one learns which tenants hold it); the
+      // address's owner gets the organizations it belongs to by mail. The lookup runs after the
+      // answer, so that its time says nothing either.
+      setImmediate(() => {
+        mailOrganizations(email, continueAt).catch((error) =>
+          request.log.error({ err: error }, 'mailing the sign-in organizations failed'),
         );
-      }
-      const links = tenants
-        .map((tenant) => {
-          const name =
-            typeof tenant.branding.display_name === 'string' ? tenant.branding.display_name : tenant.name;
-          return `<li><a href="${escapeHtml(continueAt(tenant.slug))}">${escapeHtml(name)}</a></li>`;
-        })
-        .join('\n');
+      });
       return send(
         reply,
         200,
-        `<p>This address belongs to several organizations. Choose one:</p><ul>${links}</ul>`,
+        `<p role="status">If <strong>${escapeHtml(email)}</strong> has an account, we sent a message to it with ` +
+          'a link to continue signing in. Open the link in this browser.</p>',
       );
     },
   );
+
+  /** Mails the owner of `email` a sign-in link for each active tenant where it has an account. */
+  async function mailOrganizations(email: string, continueAt: (slug: string) => string): Promise<void> {
+    const tenants = await db
+      .selectFrom('users as u')
+      .innerJoin('tenants as t', 't.id', 'u.tenant_id')
+      .select(['t.id', 't.slug', 't.name', 't.branding', 'u.email'])
+      .where(sql`lower(u.email)`, '=', email.toLowerCase())
+      .where('u.deleted_at', 'is', null)
+      .where('t.deleted_at', 'is', null)
+      .where('t.status', '=', 'ACTIVE')
+      .orderBy('t.name')
+      .limit(50)
+      .execute();
+    const first = tenants[0];
+    if (!first) return;
+    const links = tenants.map((tenant) => ({
+      name: tenantDisplayName(tenant),
+      url: continueAt(tenant.slug),
+    }));
+    await options.mailer.enqueue(db, {
+      to: first.email,
+      subject: 'Continue signing in',
+      kind: 'sign_in_organizations',
+      tenantId: tenants.length === 1 ? first.id : null,
+      text: [
+        'Hello,',
+        '',
+        'Someone (we hope you) started signing in with this address. Continue with your organization:',
+        '',
+        ...links.map((link) => `${link.name}: ${link.url}`),
+        '',
+        'If it was not you, ignore this message.',
+      ].join('\n'),
+      html: [
+        '<p>Hello,</p>',
+        '<p>Someone (we hope you) started signing in with this address. Continue with your organization:</p>',
+        `<ul>${links.map((link) => `<li><a href="${escapeHtml(link.url)}">${escapeHtml(link.name)}</a></li>`).join('')}</ul>`,
+        '<p>If it was not you, ignore this message.</p>',
+      ].join('\n'),
+    });
+    void options.mailer.flush();
+  }
 }

@@ -28,6 +28,20 @@ export const LockoutPolicy = Type.Object(
   { additionalProperties: false, title: 'LockoutPolicy' },
 );
 
+const DOMAIN_PATTERN = '^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$';
+
+/**
+ * Email domains of the tenant's users, for home-realm discovery on the platform sign-in page.
+ * Only a super_admin writes tenant settings, so a listed domain is vouched for by the operator.
+ */
+const EmailDomains = Type.Array(Type.String({ pattern: DOMAIN_PATTERN, maxLength: 253 }), {
+  uniqueItems: true,
+  maxItems: 100,
+  description:
+    'Lower-case email domains of this tenant: the platform sign-in page sends an address of one of them ' +
+    'straight to this tenant (home-realm discovery)',
+});
+
 /** Tenant settings as a request may send them: every key optional, unknown keys refused. */
 export const TenantSettingsInput = Type.Object(
   {
@@ -36,6 +50,7 @@ export const TenantSettingsInput = Type.Object(
     password_policy: Type.Optional(PasswordPolicy),
     session_timeout: Type.Optional(Type.Integer({ minimum: 5, maximum: 43200, description: 'Minutes' })),
     lockout: Type.Optional(LockoutPolicy),
+    email_domains: Type.Optional(EmailDomains),
   },
   { additionalProperties: false, title: 'TenantSettings' },
 );
@@ -57,6 +72,7 @@ export const TenantSettings = Type.Object(
     }),
     session_timeout: Type.Integer(),
     lockout: Type.Object({ max_failed_attempts: Type.Integer(), lockout_minutes: Type.Integer() }),
+    email_domains: Type.Array(Type.String()),
   },
   { title: 'TenantSettingsResponse' },
 );
@@ -76,6 +92,7 @@ export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
   },
   session_timeout: 480,
   lockout: { max_failed_attempts: 5, lockout_minutes: 15 },
+  email_domains: [],
 };
 
 /** Stored settings (only what was set) → effective settings (defaults filled in, nested objects too). */
@@ -86,6 +103,7 @@ export function effectiveSettings(stored: TenantSettingsInput): TenantSettings {
     password_policy: { ...DEFAULT_TENANT_SETTINGS.password_policy, ...stored.password_policy },
     session_timeout: stored.session_timeout ?? DEFAULT_TENANT_SETTINGS.session_timeout,
     lockout: { ...DEFAULT_TENANT_SETTINGS.lockout, ...stored.lockout },
+    email_domains: stored.email_domains ?? DEFAULT_TENANT_SETTINGS.email_domains,
   };
 }
 
@@ -108,9 +126,7 @@ export const TenantBranding = Type.Object(
     primary_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
     background_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
     text_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
-    custom_domain: Type.Optional(
-      Type.String({ pattern: '^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$' }),
-    ),
+    custom_domain: Type.Optional(Type.String({ pattern: DOMAIN_PATTERN })),
     support_email: Type.Optional(Type.String({ format: 'email' })),
   },
   { additionalProperties: false, title: 'TenantBranding' },

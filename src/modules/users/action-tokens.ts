@@ -48,6 +48,21 @@ export async function issueActionToken(
   return { token, expiresAt };
 }
 
+/**
+ * Ends every open link of a user (invitation and password reset): after the email address changes,
+ * a link mailed to the old address must not work (decisions in docs/security.md).
+ */
+export async function voidActionTokens(db: Queryable, tenantId: string, userId: string): Promise<number> {
+  const result = await db
+    .updateTable('user_action_tokens')
+    .set({ used_at: sql<Date>`now()` })
+    .where('tenant_id', '=', tenantId)
+    .where('user_id', '=', userId)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 export interface ActionTokenRow {
   tenant_id: string;
   user_id: string;

@@ -9,6 +9,7 @@ import { htmlPageHeaders, ok } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { Envelope, ErrorSchema } from '../../platform/schemas.js';
 import { recordAudit } from '../audit/audit.repository.js';
+import { revokeUserSessions } from '../oauth/sessions.js';
 import { tenantDisplayName } from '../tenants/tenant-settings.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import { consumeActionToken, peekActionToken } from './action-tokens.js';
@@ -141,6 +142,8 @@ export async function passwordLinkRoutes(
             failed_login_attempts: 0,
             ...(activates ? { status: 'ACTIVE' } : {}),
           });
+          // A new password ends every session and refresh token made with the old one.
+          const sessionsRevoked = await revokeUserSessions(trx, user.id);
           await recordAudit(
             trx,
             { actorType: 'user', actorId: user.id, ipAddress: request.ip, requestId: request.id },
@@ -153,6 +156,7 @@ export async function passwordLinkRoutes(
               after: {
                 method: used.purpose === 'INVITATION' ? 'INVITATION_LINK' : 'RESET_LINK',
                 activated: activates,
+                sessions_revoked: sessionsRevoked,
               },
             },
           );

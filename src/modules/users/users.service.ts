@@ -2,13 +2,14 @@ import { sql } from 'kysely';
 import { isId, newId } from '../../lib/ids.js';
 import { type PageRequest, pageOffset, paginationMeta } from '../../lib/pagination.js';
 import { adminRights, canSeeTenant } from '../../platform/auth/access.js';
-import type { AdminRights } from '../../platform/auth/principal.js';
+import type { AdminRights, AdminRole } from '../../platform/auth/principal.js';
 import type { Db, Queryable } from '../../platform/db/database.js';
 import type { TenantRow, UserRow, UserStatus } from '../../platform/db/schema.js';
 import { AppError, notFound, RequestValidationError } from '../../platform/errors.js';
 import { type CallContext, iso } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
+import { effectiveAdminRole } from '../admin-roles/effective-role.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { userGroupMemberships } from '../groups/group-memberships.js';
 import { createGroupsRepository } from '../groups/groups.repository.js';
@@ -16,7 +17,7 @@ import { revokeUserSessions } from '../oauth/sessions.js';
 import { toUserListItem } from '../ous/ous.service.js';
 import { accessibleTenant } from '../tenants/tenant-access.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
-import { issueActionToken } from './action-tokens.js';
+import { issueActionToken, voidActionTokens } from './action-tokens.js';
 import { passwordChange } from './passwords.js';
 import { invitationMail, passwordLink, passwordResetMail, welcomeMail } from './user-mail.js';
 import {
@@ -38,6 +39,29 @@ import type {
 } from './users.schemas.js';
 
 const userNotFound = () => notFound('User');
+
+/** Admin roles from the highest; a caller manages only users whose role ranks below its own. */
+const ROLE_RANK: Record<AdminRole, number> = { super_admin: 0, partner_admin: 1, tenant_admin: 2 };
+
+/**
+ * decisions.md ("Authentication and roles"): an admin may change a user (profile and email,
+ * password, status, unlock, MFA, delete) only when the user holds no active admin role above the
+ * caller's, nor the same one; a super_admin manages everyone, and anyone may change themselves.
+ * Called inside the write's transaction after the user row is locked (role assignments lock the
+ * same row), so a role granted concurrently cannot slip between check and change.
+ */
+async function assertMayManage(trx: Queryable, ctx: CallContext, tenantId: string, userId: string) {
+  if (ctx.principal.kind === 'user' && ctx.principal.subject === userId) return;
+  const caller = adminRights(ctx.principal, true).level;
+  if (caller === 'super_admin') return;
+  const held = await effectiveAdminRole(trx, tenantId, userId);
+  if (held && ROLE_RANK[held.role] <= ROLE_RANK[caller]) {
+    throw new AppError(
+      'FORBIDDEN',
+      `This user holds the ${held.role} role: only an administrator above it may change the user`,
+    );
+  }
+}
 
 /** Status changes a PUT .../status may make (decisions.md "Users"; users.md: enable, disable, lock, unlock). */
 const TRANSITIONS: Record<UserStatus, readonly UserStatus[]> = {
@@ -286,6 +310,7 @@ export function createUsersService({ db, invalidation, mailer, publicUrl }: User
       const users = createUsersRepository(trx, tenant.id);
       const before = await users.lockLive(userId);
       if (!before) throw userNotFound();
+      await assertMayManage(trx, ctx, tenant.id, userId);
       const changes: Record<string, unknown> = {};
       for (const key of ['email', 'username', 'first_name', 'last_name', 'display_name', 'phone'] as const) {
         if (input[key] !== undefined && input[key] !== before[key]) changes[key] = input[key];
@@ -301,12 +326,14 @@ export function createUsersService({ db, invalidation, mailer, publicUrl }: User
         changes.ou_id = input.ou_id;
       }
       if (input.custom_attributes !== undefined) changes.custom_attributes = input.custom_attributes;
-      if (changes.email !== undefined && String(changes.email).toLowerCase() !== before.email.toLowerCase()) {
-        // A new address is not verified yet.
-        changes.email_verified = false;
-      }
+      const emailChanged =
+        changes.email !== undefined && String(changes.email).toLowerCase() !== before.email.toLowerCase();
+      // A new address is not verified yet.
+      if (emailChanged) changes.email_verified = false;
       if (Object.keys(changes).length === 0) return;
       await users.update(userId, changes);
+      // Links mailed to the old address (invitation, password reset) stop working.
+      const linksVoided = emailChanged ? await voidActionTokens(trx, tenant.id, userId) : 0;
       await recordAudit(trx, ctx.origin, {
         action: 'user.updated',
         resourceType: 'user',
@@ -314,7 +341,7 @@ export function createUsersService({ db, invalidation, mailer, publicUrl }: User
         tenantId: tenant.id,
         partnerId: tenant.partner_id,
         before: Object.fromEntries(Object.keys(changes).map((key) => [key, before[key as keyof UserRow]])),
-        after: changes,
+        after: emailChanged ? { ...changes, links_voided: linksVoided } : changes,
       });
     });
     return toUserResponse(await mustFind(tenant.id, userId));
@@ -335,6 +362,7 @@ export function createUsersService({ db, invalidation, mailer, publicUrl }: User
       await groups.lockGraph();
       const user = await users.lockLive(userId);
       if (!user) throw userNotFound();
+      await assertMayManage(trx, ctx, tenant.id, userId);
       if (confirmEmail !== null && confirmEmail.trim().toLowerCase() !== user.email.toLowerCase()) {
         throw new AppError(
           'CONFIRM_EMAIL_MISMATCH',
@@ -366,45 +394,51 @@ export function createUsersService({ db, invalidation, mailer, publicUrl }: User
   ) {
     const user = await mustFind(tenant.id, userId);
     const method = input.method ?? 'EMAIL';
-    if (method === 'DIRECT') {
-      if (!input.new_password) {
-        throw new RequestValidationError([
-          { loc: ['body', 'new_password'], msg: 'Field required when method is DIRECT', type: 'missing' },
-        ]);
-      }
-      const change = await passwordChange(tenant.settings, input.new_password, user);
-      await db.transaction().execute(async (trx) => {
-        await createUsersRepository(trx, tenant.id).update(userId, { ...change, failed_login_attempts: 0 });
-        await recordAudit(trx, ctx.origin, {
-          action: 'user.password_changed',
-          resourceType: 'user',
-          resourceId: userId,
-          tenantId: tenant.id,
-          partnerId: tenant.partner_id,
-          after: { method: 'DIRECT' },
-        });
-      });
-      return { user_id: userId, method, message: 'The password was set', expires_at: null };
+    if (method === 'DIRECT' && !input.new_password) {
+      throw new RequestValidationError([
+        { loc: ['body', 'new_password'], msg: 'Field required when method is DIRECT', type: 'missing' },
+      ]);
     }
-
-    const redirectUri = input.redirect_uri ?? null;
+    const redirectUri = method === 'EMAIL' ? (input.redirect_uri ?? null) : null;
     if (redirectUri) await assertKnownRedirect(tenant, redirectUri);
+    // Hash outside the transaction: argon2id takes tens of milliseconds.
+    const change =
+      method === 'DIRECT' ? await passwordChange(tenant.settings, input.new_password as string, user) : null;
+
+    // An administrator's reset treats the account as taken over: every session and refresh token
+    // ends at once, whether the password is set now or through the mailed link (docs/security.md).
     const expiresAt = await db.transaction().execute(async (trx) => {
-      const issued = await issueActionToken(trx, tenant.id, userId, 'PASSWORD_RESET', redirectUri);
-      await mailer.enqueue(
-        trx,
-        passwordResetMail(tenant, user, passwordLink(publicUrl, tenant, issued.token), issued.expiresAt),
-      );
+      const users = createUsersRepository(trx, tenant.id);
+      if (!(await users.lockLive(userId))) throw userNotFound();
+      await assertMayManage(trx, ctx, tenant.id, userId);
+      const sessionsRevoked = await revokeUserSessions(trx, userId);
+      let issued: { token: string; expiresAt: Date } | null = null;
+      if (change) {
+        await users.update(userId, { ...change, failed_login_attempts: 0 });
+      } else {
+        issued = await issueActionToken(trx, tenant.id, userId, 'PASSWORD_RESET', redirectUri);
+        await mailer.enqueue(
+          trx,
+          passwordResetMail(tenant, user, passwordLink(publicUrl, tenant, issued.token), issued.expiresAt),
+        );
+      }
       await recordAudit(trx, ctx.origin, {
-        action: 'user.password_reset_requested',
+        action: change ? 'user.password_changed' : 'user.password_reset_requested',
         resourceType: 'user',
         resourceId: userId,
         tenantId: tenant.id,
         partnerId: tenant.partner_id,
-        after: { method: 'EMAIL', expires_at: issued.expiresAt.toISOString() },
+        after: {
+          method,
+          ...(issued ? { expires_at: issued.expiresAt.toISOString() } : {}),
+          sessions_revoked: sessionsRevoked,
+        },
       });
-      return issued.expiresAt;
+      await publishUserChange(trx, userId);
+      return issued?.expiresAt ?? null;
     });
+    invalidation.local(`user:${userId}`);
+    if (!expiresAt) return { user_id: userId, method, message: 'The password was set', expires_at: null };
     void mailer.flush();
     return {
       user_id: userId,
@@ -453,6 +487,7 @@ export function createUsersService({ db, invalidation, mailer, publicUrl }: User
       const users = createUsersRepository(trx, tenant.id);
       const user = await users.lockLive(userId);
       if (!user) throw userNotFound();
+      await assertMayManage(trx, ctx, tenant.id, userId);
       const terminate = input.terminate_sessions ?? false;
       if (user.status !== input.status && !TRANSITIONS[user.status].includes(input.status)) {
         throw new AppError(
@@ -467,7 +502,8 @@ export function createUsersService({ db, invalidation, mailer, publicUrl }: User
       if (user.status !== input.status) {
         changes.status = input.status;
         changes.status_reason = input.reason ?? null;
-        if (user.status === 'LOCKED' && input.status === 'ACTIVE') {
+        // An account that becomes ACTIVE starts with a fresh sign-in attempt count and no lock.
+        if (input.status === 'ACTIVE') {
           changes.failed_login_attempts = 0;
           changes.locked_until = null;
         }
@@ -502,6 +538,7 @@ export function createUsersService({ db, invalidation, mailer, publicUrl }: User
       const users = createUsersRepository(trx, tenant.id);
       const user = await users.lockLive(userId);
       if (!user) throw userNotFound();
+      await assertMayManage(trx, ctx, tenant.id, userId);
       await users.update(userId, {
         failed_login_attempts: 0,
         locked_until: null,
@@ -527,6 +564,7 @@ export function createUsersService({ db, invalidation, mailer, publicUrl }: User
       const users = createUsersRepository(trx, tenant.id);
       const user = await users.lockLive(userId);
       if (!user) throw userNotFound();
+      await assertMayManage(trx, ctx, tenant.id, userId);
       const removed = await users.deleteMfaFactors(userId);
       await users.update(userId, { mfa_enabled: false });
       await recordAudit(trx, ctx.origin, {
