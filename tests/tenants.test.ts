@@ -62,6 +62,7 @@ describe('POST /api/v1/admin/tenants/', () => {
       },
       session_timeout: 480,
       lockout: { max_failed_attempts: 5, lockout_minutes: 15 },
+      email_domains: [],
     });
     expect(await auditActions(tenant.id)).toEqual(['tenant.created']);
   });
