@@ -58,10 +58,15 @@ export interface RunningServer extends ChildScript {
   base: string;
 }
 
-/** Starts src/main.ts on a free port with the test bootstrap client; resolves once it listens. */
+/**
+ * Starts src/main.ts on a free port with the test bootstrap client; resolves once it listens and
+ * has answered its readiness probe (as a load balancer would see it).
+ */
 export async function startServer(env: Record<string, string>): Promise<RunningServer> {
   const running = spawnServer(env, await freePort());
   await running.waitForOutput(/ScaiKey listening on/);
+  const ready = await fetch(`${running.base}/readyz`);
+  if (!ready.ok) throw new Error(`${running.base}/readyz answered ${ready.status}:\n${running.output()}`);
   return running;
 }
 
