@@ -141,6 +141,14 @@ describe('the data folder lock', () => {
     expect(() => lockDataDir(dataDir)).toThrow(`remove ${join(dataDir, LOCK_DIR)}`);
   });
 
+  it('never takes over a lock it cannot read, and says what to remove', () => {
+    const dataDir = newFolder();
+    mkdirSync(join(dataDir, LOCK_DIR), { recursive: true });
+    writeFileSync(join(dataDir, LOCK_DIR, 'notes.txt'), 'mine');
+    expect(() => lockDataDir(dataDir)).toThrow('not a lock file this version of ScaiKey understands');
+    expect(lockFiles(dataDir)).toEqual(['notes.txt']);
+  });
+
   it('of processes racing for a lock left by a killed process, exactly one gets it', async () => {
     const dataDir = newFolder();
     const holder = await lockInChild(dataDir);
@@ -214,7 +222,7 @@ describe.skipIf(onPostgres)('one process per embedded data folder', () => {
     expect(read.status).toBe(200);
     expect(((await read.json()) as { data: { name: string } }).data.name).toBe('Written while refused');
     expect(await stop(restarted)).toBe(0);
-  }, 120_000);
+  }, 180_000);
 
   it('refuses keys rotate while a server holds the folder, and runs it once the server stopped', async () => {
     const dataDir = filledFolder();
@@ -230,7 +238,7 @@ describe.skipIf(onPostgres)('one process per embedded data folder', () => {
     expect(await rotated.exited, rotated.output()).toBe(0);
     expect(rotated.output()).toContain('New active signing key');
     expect(readdirSync(dataDir)).not.toContain(LOCK_DIR);
-  }, 120_000);
+  }, 180_000);
 
   it('starts after the previous holder was killed, taking over its lock', async () => {
     const dataDir = filledFolder();
@@ -246,7 +254,7 @@ describe.skipIf(onPostgres)('one process per embedded data folder', () => {
       next.child.pid,
     );
     expect(await stop(next)).toBe(0);
-  }, 120_000);
+  }, 180_000);
 
   it('of two servers starting on one folder at once, exactly one listens', async () => {
     const dataDir = filledFolder();
@@ -269,5 +277,5 @@ describe.skipIf(onPostgres)('one process per embedded data folder', () => {
     expect(outcomes).toContain(1);
     expect(loser?.output()).toContain(`in use by process ${winner?.child.pid} (main.ts)`);
     expect(await stop(winner as ChildScript)).toBe(0);
-  }, 120_000);
+  }, 180_000);
 });

@@ -98,11 +98,11 @@ export function lockDataDir(dataDir: string, options: LockOptions = {}): DataDir
       for (const entry of readEntries(lockDir)) {
         const found = readOwner(join(lockDir, entry));
         if (found === undefined) continue; // released or taken over meanwhile
-        if (found === null) {
+        if (typeof found === 'string') {
           throw new DataDirLockedError(
             dataDir,
             null,
-            `The data folder ${dataDir} is locked by ${join(lockDir, entry)}, which is not a ScaiKey lock file this version can read. If no ScaiKey process uses the folder, remove ${lockDir}.`,
+            `The data folder ${dataDir} is locked by ${join(lockDir, entry)}, but ${found}. If no ScaiKey process uses the folder, remove ${lockDir}.`,
           );
         }
         const state = ownerState(found);
@@ -174,12 +174,16 @@ function publishInitialized(
   }
 }
 
-/** A lock folder holding `owner`'s file, complete before anyone can see it under the lock's name. */
+/**
+ * A lock folder holding `owner`'s file, complete before anyone can see it under the lock's name.
+ * Readable by all: a process of another user (keys rotate run as root, say) must learn who holds
+ * the folder, and the file holds nothing secret.
+ */
 function writeLockFolder(folder: string, owner: LockOwner): void {
-  mkdirSync(folder, { mode: 0o700 });
+  mkdirSync(folder, { mode: 0o755 });
   writeFileSync(join(folder, `${owner.token}.json`), `${JSON.stringify(owner)}\n`, {
     flag: 'wx',
-    mode: 0o600,
+    mode: 0o644,
   });
 }
 
@@ -204,14 +208,14 @@ function readEntries(folder: string): string[] {
   }
 }
 
-/** The owner a lock file names; undefined when the file is gone, null when it is not one. */
-function readOwner(path: string): LockOwner | null | undefined {
+/** The owner a lock file names; undefined when the file is gone, else why it cannot be read. */
+function readOwner(path: string): LockOwner | string | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined;
-    return null;
+    return `it cannot be read (${errorCode(error) ?? String(error)})`;
   }
   try {
     const owner = JSON.parse(text) as Partial<LockOwner>;
@@ -222,10 +226,11 @@ function readOwner(path: string): LockOwner | null | undefined {
       typeof owner.start === 'string' &&
       typeof owner.token === 'string' &&
       basename(path) === `${owner.token}.json`;
-    return valid ? ({ command: '', since: '', ...owner } as LockOwner) : null;
+    if (valid) return { command: '', since: '', ...owner } as LockOwner;
   } catch {
-    return null;
+    // Not JSON: reported below like any other foreign file.
   }
+  return 'it is not a lock file this version of ScaiKey understands';
 }
 
 /**
