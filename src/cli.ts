@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
+import { DataDirLockedError } from './platform/db/data-dir-lock.js';
 import { migrateToLatest } from './platform/db/database.js';
 import { INITIAL_DATABASE_FILE, writeInitialDatabase } from './platform/db/initial-database.js';
 import { DEFAULT_RETIRED_KEY_OVERLAP_SECONDS, KeyStore, rotateSigningKey } from './platform/keys.js';
@@ -18,7 +19,8 @@ const USAGE = `Usage: scaikey keys rotate [--overlap-seconds N]
                 skipped when an up-to-date one exists).
 
 keys rotate uses the same environment as the server (DATABASE_URL or SCAIKEY_DATA_DIR). With the embedded
-PGlite database, stop the server first: PGlite allows one process at a time.`;
+PGlite database, stop the server first: one process at a time may open the data folder, and keys rotate
+is refused while a server holds it.`;
 
 async function main(args: string[]): Promise<number> {
   if (args[0] === 'initial-database' && args.length === 1) {
@@ -58,7 +60,9 @@ async function main(args: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    console.error(error instanceof ConfigError ? error.message : error);
+    console.error(
+      error instanceof ConfigError || error instanceof DataDirLockedError ? error.message : error,
+    );
     process.exit(1);
   },
 );

@@ -1,13 +1,22 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { lockDataDir } from '../src/platform/db/data-dir-lock.js';
 import { openDatabase } from '../src/platform/db/database.js';
 import {
-  fillFromInitialDatabase,
   INITIAL_DATABASE_FILE,
   initialDatabaseKey,
   readInitialDatabase,
+  unpackInitialDatabase,
   untar,
   writeInitialDatabase,
 } from '../src/platform/db/initial-database.js';
@@ -32,23 +41,20 @@ describe.skipIf(onPostgres)('prebuilt initial PGlite database', () => {
 
   it('fills a new data folder on the first start, which then opens it as a restart would', async () => {
     const dataDir = join(scratch, 'data');
-    expect(fillFromInitialDatabase(dataDir, buildDir)).toBe(true);
-    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
-    const noTemplate = { drop: async () => {}, env: {} };
+    const initialize = vi.fn((folder: string) => unpackInitialDatabase(folder, buildDir));
+    // What openConfiguredDatabase does, with this test's build folder.
+    const open = () => openDatabase({ kind: 'pglite', dataDir, lock: lockDataDir(dataDir, { initialize }) });
+    const noTemplate = { open, drop: async () => {}, env: {} };
 
-    const first = await startTestApp(
-      { dataDir },
-      { open: () => openDatabase({ kind: 'pglite', dataDir }), ...noTemplate },
-    );
+    const first = await startTestApp({ dataDir }, noTemplate);
+    expect(initialize).toHaveBeenCalledTimes(1);
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
     const tenant = await createTenant(first, { name: 'Made on the first start' });
     await first.close();
 
     // A folder with a cluster is never touched again.
-    expect(fillFromInitialDatabase(dataDir, buildDir)).toBe(false);
-    const second = await startTestApp(
-      { dataDir },
-      { open: () => openDatabase({ kind: 'pglite', dataDir }), ...noTemplate },
-    );
+    const second = await startTestApp({ dataDir }, noTemplate);
+    expect(initialize).toHaveBeenCalledTimes(1);
     const read = await second.request({
       method: 'GET',
       url: `/api/v1/admin/tenants/${tenant.id}`,
@@ -60,16 +66,18 @@ describe.skipIf(onPostgres)('prebuilt initial PGlite database', () => {
   });
 
   it('fills an existing empty folder, and leaves a folder that holds anything to PGlite', () => {
+    const initialize = (folder: string) => unpackInitialDatabase(folder, buildDir);
     const empty = join(scratch, 'empty');
     mkdirSync(empty);
-    expect(fillFromInitialDatabase(empty, buildDir)).toBe(true);
+    lockDataDir(empty, { initialize }).release();
     expect(existsSync(join(empty, 'PG_VERSION'))).toBe(true);
 
     const occupied = join(scratch, 'occupied');
     mkdirSync(occupied);
     writeFileSync(join(occupied, 'notes.txt'), 'mine');
-    expect(fillFromInitialDatabase(occupied, buildDir)).toBe(false);
+    lockDataDir(occupied, { initialize }).release();
     expect(existsSync(join(occupied, 'PG_VERSION'))).toBe(false);
+    expect(readdirSync(occupied)).toEqual(['notes.txt']);
   });
 
   it('is ignored when made for another PGlite release or other migrations, and then made again', async () => {
@@ -82,7 +90,10 @@ describe.skipIf(onPostgres)('prebuilt initial PGlite database', () => {
       JSON.stringify({ pglite: '0.0.1', migrations: ['0001_initial'] }),
     );
     expect(readInitialDatabase(stale)).toBeNull();
-    expect(fillFromInitialDatabase(join(scratch, 'data-stale'), stale)).toBe(false);
+    const unfilled = join(scratch, 'data-stale');
+    mkdirSync(unfilled);
+    expect(unpackInitialDatabase(unfilled, stale)).toBe(false);
+    expect(readdirSync(unfilled)).toEqual([]);
     expect(readInitialDatabase(join(scratch, 'missing'))).toBeNull();
     // The build replaces it, and does nothing while it is up to date.
     expect(await writeInitialDatabase(stale)).toBe(true);

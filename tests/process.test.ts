@@ -1,76 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  TEST_CLIENT_ID,
-  TEST_CLIENT_SECRET,
-  type TestDatabase,
-} from './helpers/test-app.js';
+import { platformToken, startServer } from './helpers/process.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-app.js';
 
 /** End-to-end: the real entry point in its own process, as `npm start` runs it. */
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  base: string;
-}
-
-async function startProcess(env: Record<string, string>): Promise<Running> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      SCAIKEY_BOOTSTRAP_CLIENT_ID: TEST_CLIENT_ID,
-      SCAIKEY_BOOTSTRAP_CLIENT_SECRET: TEST_CLIENT_SECRET,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`ScaiKey exited early:\n${output}`);
-    const ready = await fetch(`${base}/readyz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) return { child, output: () => output, base };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`ScaiKey did not become ready:\n${output}`);
-}
-
-async function token(base: string): Promise<string> {
-  const response = await fetch(`${base}/api/v1/platform/oauth/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${TEST_CLIENT_ID}:${TEST_CLIENT_SECRET}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials&scope=admin:read admin:write',
-  });
-  return ((await response.json()) as { access_token: string }).access_token;
-}
 
 describe('the service process', () => {
   let database: TestDatabase;
@@ -85,8 +19,8 @@ describe('the service process', () => {
       // Let the process create its own PGlite folder from scratch, as a first `npm start` does.
       env.SCAIKEY_DATA_DIR = `${env.SCAIKEY_DATA_DIR}/data`;
     }
-    const first = await startProcess(env);
-    const bearer = await token(first.base);
+    const first = await startServer(env);
+    const bearer = await platformToken(first.base);
     const inFlight = fetch(`${first.base}/api/v1/admin/tenants/`, {
       method: 'POST',
       headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
@@ -105,10 +39,10 @@ describe('the service process', () => {
     // whole keep-alive timeout (72 s) after it was answered.
     expect(Date.now() - signalled).toBeLessThan(20_000);
 
-    const second = await startProcess(env);
+    const second = await startServer(env);
     try {
       const read = await fetch(`${second.base}/api/v1/admin/tenants/${tenantId}`, {
-        headers: { authorization: `Bearer ${await token(second.base)}` },
+        headers: { authorization: `Bearer ${await platformToken(second.base)}` },
       });
       expect(read.status).toBe(200);
       expect(((await read.json()) as { data: { name: string } }).data.name).toBe('Written before SIGTERM');

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import type { PGlite } from '@electric-sql/pglite';
 import {
   Kysely,
   Migrator,
@@ -9,6 +9,7 @@ import {
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { migrations } from './migrations/index.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { preparedStatementName } from './prepared.js';
@@ -39,8 +40,11 @@ const NUMERIC_OID = 1700;
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string }
-  /** `dataDir` null = in memory; `template` = a dumped data folder to start from (dumpDataDir). */
-  | { kind: 'pglite'; dataDir: string | null; template?: Blob };
+  /**
+   * `dataDir` null = in memory; `template` = a dumped data folder to start from (dumpDataDir);
+   * `lock` = the folder's lock when the caller took it already (the handle releases it on close).
+   */
+  | { kind: 'pglite'; dataDir: string | null; template?: Blob; lock?: DataDirLock };
 
 /**
  * The pg pool as Kysely sees it, except that the SQL of prepared queries (prepared.ts) runs as
@@ -127,14 +131,22 @@ export async function openDatabase(
     };
   }
 
-  if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
-  // Loaded only for the embedded database: a PostgreSQL instance never needs it.
-  const { PGlite } = await import('@electric-sql/pglite');
-  const pglite = new PGlite(target.dataDir ?? undefined, {
-    parsers: { [INT8_OID]: Number, [NUMERIC_OID]: Number },
-    ...(target.template ? { loadDataDir: target.template } : {}),
-  });
-  await pglite.waitReady;
+  // One process at a time per data folder (ADR 0008): taken before PGlite touches the folder, held
+  // until close. An in-memory database is this process's alone.
+  const lock = target.dataDir ? (target.lock ?? lockDataDir(target.dataDir)) : null;
+  let pglite: PGlite;
+  try {
+    // Loaded only for the embedded database: a PostgreSQL instance never needs it.
+    const { PGlite: PGliteClass } = await import('@electric-sql/pglite');
+    pglite = new PGliteClass(target.dataDir ?? undefined, {
+      parsers: { [INT8_OID]: Number, [NUMERIC_OID]: Number },
+      ...(target.template ? { loadDataDir: target.template } : {}),
+    });
+    await pglite.waitReady;
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
@@ -147,8 +159,12 @@ export async function openDatabase(
     onConnectionError() {},
     dumpDataDir: () => pglite.dumpDataDir('none'),
     async close() {
-      await db.destroy();
-      await pglite.close();
+      try {
+        await db.destroy();
+        await pglite.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

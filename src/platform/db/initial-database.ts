@@ -1,13 +1,4 @@
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,33 +66,23 @@ export async function writeInitialDatabase(dir = defaultInitialDatabaseDir): Pro
 }
 
 /**
- * Before the first start on `dataDir` (missing or empty folder): unpacks the prebuilt initial
- * database into it, so PGlite opens an existing cluster instead of running initdb. Returns whether
- * it did. A folder that holds anything is left to PGlite, as is a missing or stale tarball.
+ * Unpacks the prebuilt initial database into `folder` (new and empty), so PGlite opens an existing
+ * cluster instead of running initdb. Returns false, leaving the folder to PGlite, when the tarball
+ * is missing or stale.
  *
+ * A first start calls it through lockDataDir (data-dir-lock.ts, ADR 0008) on a staging folder,
+ * which is then renamed into place with the lock in it: an interrupted first start never leaves
+ * half a cluster behind, and two processes starting on one empty folder never both fill it.
  * The tarball is unpacked here rather than by PGlite's `loadDataDir`, which keeps the whole
  * tarball referenced for the life of the process (~90 MB more resident memory, measured).
- * Files go to a sibling folder first and it is renamed into place, so an interrupted first start
- * never leaves half a cluster behind.
  */
-export function fillFromInitialDatabase(
-  dataDir: string,
+export function unpackInitialDatabase(
+  folder: string,
   initialDatabaseDir = defaultInitialDatabaseDir,
 ): boolean {
-  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) return false;
   const tar = readInitialDatabase(initialDatabaseDir);
   if (!tar) return false;
-  const staging = `${dataDir}.initial-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true, mode: 0o700 });
-  try {
-    untar(tar, staging);
-    if (existsSync(dataDir)) rmdirSync(dataDir);
-    renameSync(staging, dataDir);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
+  untar(tar, folder);
   return true;
 }
 
