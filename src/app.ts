@@ -37,7 +37,7 @@ import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
 import { type DatabaseHandle, migrateToLatest } from './platform/db/database.js';
-import { registerErrorHandler } from './platform/errors.js';
+import { registerErrorHandler, routingErrorHandler } from './platform/errors.js';
 import { instanceSecret } from './platform/instance-secrets.js';
 import { Invalidation } from './platform/invalidation.js';
 import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';
@@ -104,6 +104,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     // FastAPI redirects the other slash form (307); serving it directly is the same for clients.
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+    frameworkErrors: routingErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   database.onConnectionError((error) =>

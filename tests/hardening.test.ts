@@ -1,0 +1,35 @@
+// Regression tests of issue 10 (security hardening): items 5, 13, 16, 17 and 19.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant } from './helpers/factories.js';
+import { startTestApp, type TestApp } from './helpers/test-app.js';
+
+let t: TestApp;
+let token: string;
+beforeAll(async () => {
+  t = await startTestApp();
+  token = await t.platformToken();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('issue 10 item 19: over-long ids in a path', () => {
+  it('answer 404 in the {detail, code} envelope', async () => {
+    const tenant = await createTenant(t);
+    const long = 'x'.repeat(400);
+    const urls = [
+      `/api/v1/admin/tenants/${long}`,
+      `/api/v1/tenants/${tenant.id}/users/${long}`,
+      `/api/v1/tenants/${long}/users`,
+      `/api/v1/tenants/${tenant.id}/groups/${long}/members`,
+      `/api/v1/admin/applications/${long}`,
+      `/api/v1/tenants/${tenant.id}/users/%E0%A4%A`,
+    ];
+    for (const url of urls) {
+      const response = await t.request({ method: 'GET', url, token });
+      expect(response.status, url).toBe(404);
+      expect(response.body, url).toEqual({ detail: expect.any(String), code: 'NOT_FOUND' });
+      expect(response.headers['x-request-id'], url).toEqual(expect.any(String));
+    }
+  });
+});
