@@ -13,6 +13,26 @@ afterAll(async () => {
   await t?.close();
 });
 
+const post = (url: string, body: unknown) => t.request({ method: 'POST', url, token, body });
+
+describe('issue 10 item 16: responses with a client secret are not cached', () => {
+  it('marks create application and rotate secret Cache-Control: no-store', async () => {
+    const created = await post('/api/v1/admin/applications/', {
+      name: 'No-store app',
+      application_type: 'SERVICE',
+      scope: 'GLOBAL',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.data.client_secret).toEqual(expect.any(String));
+    expect(created.headers['cache-control']).toBe('no-store');
+    expect(created.headers.pragma).toBe('no-cache');
+    const rotated = await post(`/api/v1/admin/applications/${created.body.data.id}/rotate-secret`, undefined);
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.data.client_secret).toEqual(expect.any(String));
+    expect(rotated.headers['cache-control']).toBe('no-store');
+  });
+});
+
 describe('issue 10 item 19: over-long ids in a path', () => {
   it('answer 404 in the {detail, code} envelope', async () => {
     const tenant = await createTenant(t);
