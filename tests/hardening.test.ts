@@ -15,6 +15,83 @@ afterAll(async () => {
 
 const post = (url: string, body: unknown) => t.request({ method: 'POST', url, token, body });
 
+describe('issue 10 item 5: input that used to cause a 500', () => {
+  it('refuses a NUL character in a body string field with a 422 naming the field', async () => {
+    const response = await post('/api/v1/admin/tenants/', { name: 'a\u0000b' });
+    expect(response.status).toBe(422);
+    expect(response.body.detail).toEqual([
+      expect.objectContaining({ loc: ['body', 'name'], type: 'string_invalid_characters' }),
+    ]);
+  });
+
+  it('refuses a NUL character in a user first_name', async () => {
+    const tenant = await createTenant(t);
+    const response = await post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: 'nul@example.com',
+      first_name: 'a\u0000b',
+    });
+    expect(response.status).toBe(422);
+    expect(response.body.detail.map((issue: { loc: unknown }) => issue.loc)).toEqual([
+      ['body', 'first_name'],
+    ]);
+  });
+
+  it('refuses a NUL character inside a free-form object, keys included', async () => {
+    const tenant = await createTenant(t);
+    const inValue = await post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: 'nul-value@example.com',
+      custom_attributes: { badge: ['ok', 'a\u0000b'] },
+    });
+    expect(inValue.status).toBe(422);
+    expect(inValue.body.detail[0].loc).toEqual(['body', 'custom_attributes', 'badge', 1]);
+    const inKey = await post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: 'nul-key@example.com',
+      custom_attributes: { 'a\u0000b': 1 },
+    });
+    expect(inKey.status).toBe(422);
+    expect(inKey.body.detail[0].loc).toEqual(['body', 'custom_attributes', 'a\u0000b']);
+  });
+
+  it('refuses a NUL character in the search query parameter', async () => {
+    const tenant = await createTenant(t);
+    for (const url of ['/api/v1/admin/tenants/', `/api/v1/tenants/${tenant.id}/users`]) {
+      const response = await t.request({ method: 'GET', url: `${url}?search=a%00b`, token });
+      expect(response.status, url).toBe(422);
+      expect(response.body.detail).toEqual([
+        expect.objectContaining({ loc: ['query', 'search'], type: 'string_invalid_characters' }),
+      ]);
+    }
+  });
+
+  it('answers a NUL character in an OAuth parameter without a 500', async () => {
+    const tenant = await createTenant(t);
+    const authorize = await t.request({
+      method: 'GET',
+      url: `/api/v1/auth/tenants/${tenant.slug}/oauth/authorize?client_id=app_a%00b&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fa.example`,
+    });
+    expect(authorize.status).toBe(400);
+    const refresh = await t.request({
+      method: 'POST',
+      url: `/api/v1/auth/tenants/${tenant.slug}/oauth/token`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=refresh_token&client_id=app_a%00b&client_secret=x&refresh_token=a%00b',
+    });
+    expect(refresh.status).toBe(401);
+    expect(refresh.body.error).toBe('invalid_client');
+  });
+
+  it('refuses lone surrogates in a body', async () => {
+    for (const name of ['\ud800', 'x\udc00y', 'ab\udbff']) {
+      // JSON.stringify escapes a lone surrogate (`"\ud800"`): the server decodes it back to one.
+      const response = await post('/api/v1/admin/tenants/', { name });
+      expect(response.status).toBe(422);
+      expect(response.body.detail[0]).toMatchObject({ loc: ['body', 'name'] });
+    }
+    const pair = await post('/api/v1/admin/tenants/', { name: 'Emoji \ud83d\ude00 tenant' });
+    expect(pair.status).toBe(201);
+  });
+});
+
 describe('issue 10 item 16: responses with a client secret are not cached', () => {
   it('marks create application and rotate secret Cache-Control: no-store', async () => {
     const created = await post('/api/v1/admin/applications/', {
