@@ -40,6 +40,7 @@ import { type DatabaseHandle, migrateToLatest } from './platform/db/database.js'
 import { registerErrorHandler, routingErrorHandler } from './platform/errors.js';
 import { instanceSecret } from './platform/instance-secrets.js';
 import { Invalidation } from './platform/invalidation.js';
+import { registerJsonBodyParser } from './platform/json-body.js';
 import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';
 import { Mailer, smtpTransport } from './platform/mail/mailer.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
@@ -161,6 +162,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.addSchema(OUTreeNodeSchema);
     app.setValidatorCompiler(schemaCompilers.validatorCompiler);
     registerErrorHandler(app);
+    registerJsonBodyParser(app);
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });

@@ -90,6 +90,28 @@ describe('issue 10 item 5: input that used to cause a 500', () => {
     const pair = await post('/api/v1/admin/tenants/', { name: 'Emoji \ud83d\ude00 tenant' });
     expect(pair.status).toBe(201);
   });
+
+  it('refuses JSON nested 10,000 deep before parsing it', async () => {
+    const deep = `{"name":"deep","branding":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    const response = await post('/api/v1/admin/tenants/', deep);
+    expect(response.status).toBe(422);
+    expect(response.body.detail).toEqual([
+      { loc: ['body'], msg: 'JSON is nested deeper than 64 levels', type: 'json_invalid' },
+    ]);
+    const objects = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    expect((await post('/api/v1/admin/tenants/', objects)).status).toBe(422);
+  });
+
+  it('accepts nesting within the cap, and brackets inside strings do not count', async () => {
+    const tenant = await createTenant(t);
+    const nested = `${'{"a":'.repeat(60)}1${'}'.repeat(60)}`;
+    const response = await post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: 'nested@example.com',
+      custom_attributes: JSON.parse(nested),
+      first_name: `${'['.repeat(100)}\\"${'{'.repeat(100)}`,
+    });
+    expect(response.status).toBe(201);
+  });
 });
 
 describe('issue 10 item 16: responses with a client secret are not cached', () => {

@@ -1,6 +1,22 @@
 // Issue 10: the pure helpers behind the input and log hardening.
 import { describe, expect, it } from 'vitest';
+import { jsonNestedDeeperThan } from './json-depth.js';
 import { isStorableText, unstorableTextPaths } from './text.js';
+
+describe('jsonNestedDeeperThan', () => {
+  it('counts nesting of objects and arrays', () => {
+    expect(jsonNestedDeeperThan('[[[1]]]', 3)).toBe(false);
+    expect(jsonNestedDeeperThan('[[[[1]]]]', 3)).toBe(true);
+    expect(jsonNestedDeeperThan('{"a":{"b":[{"c":1}]}}', 3)).toBe(true);
+    expect(jsonNestedDeeperThan('[[1],[2],[3],[4]]', 2)).toBe(false);
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    expect(jsonNestedDeeperThan('{"a":"[[[[{{{{"}', 2)).toBe(false);
+    expect(jsonNestedDeeperThan('{"a":"\\"[[[[\\\\"}', 2)).toBe(false);
+    expect(jsonNestedDeeperThan('["\\\\",[[[1]]]]', 3)).toBe(true);
+  });
+});
 
 describe('storable text', () => {
   it('refuses NUL characters and unpaired surrogates, keeps pairs', () => {
