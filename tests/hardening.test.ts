@@ -112,6 +112,21 @@ describe('issue 10 item 5: input that used to cause a 500', () => {
     });
     expect(response.status).toBe(201);
   });
+
+  it('answers page values past the cap with a 422, not a 500', async () => {
+    const tenant = await createTenant(t);
+    const urls = ['/api/v1/admin/tenants/', `/api/v1/tenants/${tenant.id}/users`, '/api/v1/admin/users/'];
+    for (const url of urls) {
+      for (const page of ['99999999999999999999', 'Infinity', '1e400', '1000001']) {
+        const response = await t.request({ method: 'GET', url: `${url}?page=${page}`, token });
+        expect(response.status, `${url} page=${page}`).toBe(422);
+        expect(response.body.detail[0].loc).toEqual(['query', 'page']);
+      }
+    }
+    const last = await t.request({ method: 'GET', url: '/api/v1/admin/tenants/?page=1000000', token });
+    expect(last.status).toBe(200);
+    expect(last.body.data).toEqual([]);
+  });
 });
 
 describe('issue 10 item 16: responses with a client secret are not cached', () => {
