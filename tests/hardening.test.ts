@@ -1,7 +1,9 @@
 // Regression tests of issue 10 (security hardening): items 5, 13, 16, 17 and 19.
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { startTestApp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestApp } from './helpers/test-app.js';
 
 let t: TestApp;
 let token: string;
@@ -165,5 +167,94 @@ describe('issue 10 item 19: over-long ids in a path', () => {
       expect(response.body, url).toEqual({ detail: expect.any(String), code: 'NOT_FOUND' });
       expect(response.headers['x-request-id'], url).toEqual(expect.any(String));
     }
+  });
+});
+
+/**
+ * One raw HTTP/1.1 exchange as a client on a real network makes it: the head, then the body in
+ * 64 KiB pieces a few milliseconds apart, without waiting for an answer (no Expect: 100-continue).
+ * Collects the answer until the server closes; `reset` says whether the server reset the
+ * connection under the client (a write failed, or the connection was reset).
+ */
+async function rawExchange(port: number, head: string, body: Buffer) {
+  // Half-open like curl or undici: a FIN from the server does not stop the client sending.
+  const socket: Socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  await once(socket, 'connect');
+  const received: Buffer[] = [];
+  let reset = false;
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
+  socket.on('error', () => {
+    reset = true;
+  });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(head);
+  for (let offset = 0; offset < body.length && !socket.destroyed; offset += 64 * 1024) {
+    socket.write(body.subarray(offset, offset + 64 * 1024));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  if (!socket.destroyed) socket.end();
+  await closed;
+  return { text: Buffer.concat(received).toString('utf8'), reset };
+}
+
+describe('issue 10 item 17: a body over the limit on a real socket', () => {
+  let live: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    live = await startTestApp();
+    await live.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (live.app.server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('answers 413 PAYLOAD_TOO_LARGE (not a reset) and closes the connection', async () => {
+    const liveToken = await live.platformToken();
+    const body = Buffer.alloc(2 * 1024 * 1024, 'a');
+    const head =
+      'POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+      `Authorization: Bearer ${liveToken}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const { text, reset } = await rawExchange(port, head, body);
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(text.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({
+      detail: 'Request body is larger than 1 MiB',
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    expect(reset).toBe(false);
+  });
+
+  it('answers 413 to a chunked body over the limit, without a reset', async () => {
+    const liveToken = await live.platformToken();
+    const piece = Buffer.concat([
+      Buffer.from('10000\r\n'),
+      Buffer.alloc(64 * 1024, 'a'),
+      Buffer.from('\r\n'),
+    ]);
+    const body = Buffer.concat([...Array.from({ length: 32 }, () => piece), Buffer.from('0\r\n\r\n')]);
+    const head =
+      'POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+      `Authorization: Bearer ${liveToken}\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const { text, reset } = await rawExchange(port, head, body);
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).code).toBe('PAYLOAD_TOO_LARGE');
+    expect(reset).toBe(false);
+  });
+
+  it('answers the token endpoint an RFC 6749 error with 413 for a body over its limit, not a reset', async () => {
+    const body = Buffer.from(`grant_type=client_credentials&pad=${'a'.repeat(2 * 1024 * 1024)}`);
+    const basic = Buffer.from(`${TEST_CLIENT_ID}:${TEST_CLIENT_SECRET}`).toString('base64');
+    const head =
+      'POST /api/v1/platform/oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+      `Content-Type: application/x-www-form-urlencoded\r\nAuthorization: Basic ${basic}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const { text, reset } = await rawExchange(port, head, body);
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(text.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: 'invalid_request',
+      error_description: 'request body too large',
+    });
+    expect(reset).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { discardRequestBody } from './request-body.js';
 import { fastApiValidationDetail, type ValidationIssue } from './validation.js';
 
 /**
@@ -143,6 +144,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
             : { loc: ['body', 0], msg: 'JSON decode error', type: 'json_invalid' },
         ],
       });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // Read the rest before answering, then close: answering first would reset the connection
+      // under a client still sending, and it would lose the 413 (no `Expect: 100-continue`).
+      return discardRequestBody(request.raw).then(() =>
+        sendAppError(reply.header('connection', 'close'), FRAMEWORK_ERRORS[error.code]?.() as AppError),
+      );
     }
     const framework = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
     if (framework) return sendAppError(reply, framework());
