@@ -1,6 +1,7 @@
 // Regression tests of issue 10 (security hardening): items 5, 13, 16, 17 and 19.
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from './helpers/factories.js';
 import { startTestApp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestApp } from './helpers/test-app.js';
@@ -128,6 +129,43 @@ describe('issue 10 item 5: input that used to cause a 500', () => {
     const last = await t.request({ method: 'GET', url: '/api/v1/admin/tenants/?page=1000000', token });
     expect(last.status).toBe(200);
     expect(last.body.data).toEqual([]);
+  });
+});
+
+describe('issue 10 item 13: secrets in logs', () => {
+  it('redacts token-bearing query values in the access log', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(String(chunk));
+        callback();
+      },
+    });
+    const logged = await startTestApp({ logLevel: 'info' }, undefined, { logStream: stream });
+    try {
+      const tenant = await createTenant(logged);
+      const urls = [
+        '/api/v1/auth/tenants/x/session/end?id_token_hint=SECRETVALUE&state=S2',
+        `/api/v1/auth/tenants/${tenant.slug}/oauth/logout?ID_Token_Hint=SECRETVALUE&post_logout_redirect_uri=https%3A%2F%2Fa.example&STATE=SECRETSTATE`,
+        `/api/v1/auth/tenants/${tenant.slug}/oauth/authorize?client_id=app_x&code=SECRETCODE&login_hint=secret%40example.com`,
+        `/api/v1/auth/tenants/${tenant.slug}/reset-password?token=SECRETLINK`,
+        '/api/v1/admin/tenants/?access_token=SECRETACCESS&search=visible',
+      ];
+      for (const url of urls) await logged.request({ method: 'GET', url });
+      const text = lines.join('');
+      expect(text).not.toMatch(/SECRET|secret%40/);
+      const access = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'request completed');
+      const logUrls = access.map((line) => line.url as string);
+      expect(logUrls).toContain(
+        '/api/v1/auth/tenants/x/session/end?id_token_hint=[REDACTED]&state=[REDACTED]',
+      );
+      expect(logUrls).toContain(
+        `/api/v1/auth/tenants/${tenant.slug}/oauth/logout?ID_Token_Hint=[REDACTED]&post_logout_redirect_uri=https%3A%2F%2Fa.example&STATE=[REDACTED]`,
+      );
+      expect(logUrls).toContain('/api/v1/admin/tenants/?access_token=[REDACTED]&search=visible');
+    } finally {
+      await logged.close();
+    }
   });
 });
 

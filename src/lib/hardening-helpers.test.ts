@@ -1,6 +1,7 @@
 // Issue 10: the pure helpers behind the input and log hardening.
 import { describe, expect, it } from 'vitest';
 import { jsonNestedDeeperThan } from './json-depth.js';
+import { redactUrl } from './redact-url.js';
 import { isStorableText, unstorableTextPaths } from './text.js';
 
 describe('jsonNestedDeeperThan', () => {
@@ -15,6 +16,22 @@ describe('jsonNestedDeeperThan', () => {
     expect(jsonNestedDeeperThan('{"a":"[[[[{{{{"}', 2)).toBe(false);
     expect(jsonNestedDeeperThan('{"a":"\\"[[[[\\\\"}', 2)).toBe(false);
     expect(jsonNestedDeeperThan('["\\\\",[[[1]]]]', 3)).toBe(true);
+  });
+});
+
+describe('redactUrl', () => {
+  it('replaces the values of secret parameters, whatever the case or encoding of their names', () => {
+    expect(redactUrl('/x?id_token_hint=abc&state=s&client_id=c')).toBe(
+      '/x?id_token_hint=[REDACTED]&state=[REDACTED]&client_id=c',
+    );
+    expect(redactUrl('/x?TOKEN=abc&%74oken=def&Access_Token=g&code=h&login_hint=a%40b')).toBe(
+      '/x?TOKEN=[REDACTED]&%74oken=[REDACTED]&Access_Token=[REDACTED]&code=[REDACTED]&login_hint=[REDACTED]',
+    );
+  });
+
+  it('returns other URLs unchanged', () => {
+    expect(redactUrl('/api/v1/admin/tenants/')).toBe('/api/v1/admin/tenants/');
+    expect(redactUrl('/x?search=token&page=2&token')).toBe('/x?search=token&page=2&token');
   });
 });
 

@@ -120,6 +120,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
 
   function handOver(request: FastifyRequest, reply: FastifyReply, mounted: MountedProvider, body?: string) {
     reply.hijack();
+    // Fastify keeps the first value it reads: the access log then shows the URL as received.
+    void request.originalUrl;
     const raw = request.raw as RawRequest;
     const path = (raw.url ?? '/').slice(
       mounted.mountPath.length - publicUrl.pathname.replace(/\/+$/, '').length,
