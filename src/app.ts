@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { redactUrl } from './lib/redact-url.js';
 import { adminRolesRoutes } from './modules/admin-roles/admin-roles.routes.js';
 import { createAdminRolesService } from './modules/admin-roles/admin-roles.service.js';
 import { effectiveAdminRole } from './modules/admin-roles/effective-role.js';
@@ -37,9 +39,10 @@ import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
 import { type DatabaseHandle, migrateToLatest } from './platform/db/database.js';
-import { registerErrorHandler } from './platform/errors.js';
+import { registerErrorHandler, routingErrorHandler } from './platform/errors.js';
 import { instanceSecret } from './platform/instance-secrets.js';
 import { Invalidation } from './platform/invalidation.js';
+import { registerJsonBodyParser } from './platform/json-body.js';
 import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';
 import { Mailer, smtpTransport } from './platform/mail/mailer.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
@@ -78,6 +81,8 @@ const nextRequestId = () => `${REQUEST_ID_PREFIX}${(++requestCounter).toString(1
 export interface BuildOptions {
   /** Use this database instead of opening one from the config (tests); the caller closes it. */
   database?: DatabaseHandle;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: DestinationStream;
 }
 
 /** Builds the whole service on a database: migrations, keys, bootstrap, routes. Does not listen. */
@@ -91,7 +96,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     schemaController: { compilersFactory: { buildSerializer: schemaCompilers.buildSerializer } },
     logger: {
       level: config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+      // A request logged by Fastify itself carries its URL without secret query values.
+      serializers: {
+        req: (request: FastifyRequest) => ({
+          method: request.method,
+          url: redactUrl(request.url),
+          remoteAddress: request.ip,
+        }),
+      },
     },
     // One access-log line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
@@ -104,6 +118,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     // FastAPI redirects the other slash form (307); serving it directly is the same for clients.
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+    frameworkErrors: routingErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   database.onConnectionError((error) =>
@@ -160,6 +175,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.addSchema(OUTreeNodeSchema);
     app.setValidatorCompiler(schemaCompilers.validatorCompiler);
     registerErrorHandler(app);
+    registerJsonBodyParser(app);
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });
@@ -170,7 +186,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       request.log.info(
         {
           method: request.method,
-          url: request.url,
+          // originalUrl: the URL as received, also for requests handed to oidc-provider (which
+          // rewrites request.url); secret query values (mailed link tokens, hints) left out.
+          url: redactUrl(request.originalUrl),
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime),
         },

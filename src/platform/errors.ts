@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { discardRequestBody } from './request-body.js';
 import { fastApiValidationDetail, type ValidationIssue } from './validation.js';
 
 /**
@@ -106,6 +107,22 @@ const FRAMEWORK_ERRORS: Record<string, () => AppError> = {
     new AppError('BAD_REQUEST', 'Content-Length does not match the body'),
 };
 
+/**
+ * Fastify's `frameworkErrors` option: errors met while routing, before any route or hook runs. A
+ * path parameter longer than the router's `maxParamLength` (FST_ERR_MAX_PARAM_LENGTH) or one that
+ * is not valid percent-encoding (FST_ERR_BAD_URL) cannot be an id of ours: 404, as for any id of the
+ * wrong shape (decisions.md, "Wire format"), instead of Fastify's own 414/400 body.
+ */
+export function routingErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH' || error.code === 'FST_ERR_BAD_URL') {
+    sendAppError(reply, new AppError('NOT_FOUND', 'Resource not found'));
+    return;
+  }
+  request.log.error({ err: error }, 'routing failed');
+  reply.code(500).send({ detail: 'Internal server error', code: 'INTERNAL_ERROR' });
+}
+
 /** One error handler for the whole app: AppError, validation (422), constraints, framework errors, else 500. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -127,6 +144,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
             : { loc: ['body', 0], msg: 'JSON decode error', type: 'json_invalid' },
         ],
       });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // Read the rest before answering, then close: answering first would reset the connection
+      // under a client still sending, and it would lose the 413 (no `Expect: 100-continue`).
+      return discardRequestBody(request.raw).then(() =>
+        sendAppError(reply.header('connection', 'close'), FRAMEWORK_ERRORS[error.code]?.() as AppError),
+      );
     }
     const framework = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
     if (framework) return sendAppError(reply, framework());

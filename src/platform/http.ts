@@ -48,6 +48,14 @@ export function iso(value: Date | null | undefined): string | null {
   return value ? value.toISOString() : null;
 }
 
+/**
+ * Marks a response that carries a secret shown once (a client secret) as never to be stored by a
+ * browser or proxy cache (RFC 9111 §5.2.2.5; Pragma for HTTP/1.0 caches, as RFC 6749 §5.1 does).
+ */
+export function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+}
+
 /** Headers of hosted HTML pages: no framing, no referrer (tokens travel in URLs), no caching, no script. */
 export function htmlPageHeaders(reply: FastifyReply): FastifyReply {
   return reply

@@ -1,7 +1,8 @@
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
-import type { ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify';
-import { compileValidator } from './validation.js';
+import { unstorableTextPaths } from '../lib/text.js';
+import { compileValidator, UNSTORABLE_TEXT_KEYWORD } from './validation.js';
 
 type SerializerFactory = NonNullable<ReturnType<typeof SerializerSelector>>;
 
@@ -22,6 +23,21 @@ export interface SchemaCompilers {
   compileAll(): number;
 }
 
+const pointerSegment = (segment: string | number) => String(segment).replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** Ajv-shaped errors for the strings of `data` that are not storable text, or null when there are none. */
+function unstorableTextErrors(data: unknown): ErrorObject[] | null {
+  const paths = unstorableTextPaths(data);
+  if (paths.length === 0) return null;
+  return paths.map((path) => ({
+    keyword: UNSTORABLE_TEXT_KEYWORD,
+    instancePath: path.map((segment) => `/${pointerSegment(segment)}`).join(''),
+    schemaPath: '#',
+    params: {},
+    message: 'must not contain NUL characters or unpaired surrogates',
+  }));
+}
+
 export function createSchemaCompilers(): SchemaCompilers {
   const pending = new Set<() => void>();
 
@@ -33,10 +49,18 @@ export function createSchemaCompilers(): SchemaCompilers {
       return compiled;
     };
     pending.add(compile);
+    // Every string of a body, query or path must be storable text (no NUL, no lone surrogate),
+    // whatever its schema says, free-form objects included: checked here once for all routes.
+    const checkText = httpPart === 'body' || httpPart === 'querystring' || httpPart === 'params';
     // Fastify reads `errors` from the function it was given after a `false` result.
     const validate = (data: unknown) => {
       const run = compiled ?? compile();
       const valid = run(data);
+      const textErrors = checkText ? unstorableTextErrors(data) : null;
+      if (textErrors) {
+        validate.errors = [...(run.errors ?? []), ...textErrors];
+        return false;
+      }
       validate.errors = run.errors;
       return valid;
     };

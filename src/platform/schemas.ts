@@ -56,9 +56,15 @@ export const ValidationErrorSchema = Type.Object(
   { title: 'HTTPValidationError' },
 );
 
+/**
+ * The highest `page` a list accepts: (page - 1) × per_page stays far inside the range of an SQL
+ * offset and of a JavaScript integer (docs/api-decisions.md, "Wire format").
+ */
+export const MAX_PAGE = 1_000_000;
+
 /** page / per_page query parameters (decisions.md, "Pagination"). */
 export const PageQuery = {
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 })),
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
 };
 

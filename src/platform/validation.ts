@@ -10,6 +10,9 @@ export interface ValidationIssue {
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
+/** The keyword of the errors for strings holding a NUL character or an unpaired surrogate. */
+export const UNSTORABLE_TEXT_KEYWORD = 'storableText';
+
 function makeAjv(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({
     allErrors: true,
@@ -113,6 +116,11 @@ function describe(error: ErrorObject, textPart: boolean): { extra?: string; msg:
       return { msg: `List should have at most ${params.limit} items`, type: 'too_long' };
     case 'uniqueItems':
       return { msg: 'List items should be unique', type: 'value_error' };
+    case UNSTORABLE_TEXT_KEYWORD:
+      return {
+        msg: 'String should not contain NUL characters or unpaired surrogates',
+        type: 'string_invalid_characters',
+      };
     case 'maxProperties':
       return { msg: `Object should have at most ${params.limit} keys`, type: 'too_long' };
     default:

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { buildApp } from '../../src/app.js';
+import { type BuildOptions, buildApp } from '../../src/app.js';
 import type { Config } from '../../src/platform/config.js';
 import { type DatabaseHandle, openDatabase } from '../../src/platform/db/database.js';
 
@@ -113,12 +113,13 @@ export interface TestApp {
 export async function startTestApp(
   overrides: Partial<Config> = {},
   testDatabase?: TestDatabase,
+  buildOptions: Omit<BuildOptions, 'database'> = {},
 ): Promise<TestApp> {
   const owned = !testDatabase;
   const spec = testDatabase ?? (await createTestDatabase());
   const database = await spec.open();
   const config = testConfig(overrides);
-  const app = await buildApp(config, { database });
+  const app = await buildApp(config, { ...buildOptions, database });
   const tokens = new Map<string, string>();
 
   const request: TestApp['request'] = async ({ token, body, headers, ...rest }) => {

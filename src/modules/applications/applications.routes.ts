@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { callContext, ok, paged } from '../../platform/http.js';
+import { callContext, noStore, ok, paged } from '../../platform/http.js';
 import { Envelope, ErrorSchema, managementErrors, PaginatedEnvelope } from '../../platform/schemas.js';
 import {
   ApplicationCreate,
@@ -73,8 +73,10 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
         response: { 201: SecretEnvelope, 400: ErrorSchema, 409: ErrorSchema, ...managementErrors },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(ok(request, await applications.create(callContext(request), request.body))),
+    async (request, reply) => {
+      const created = await applications.create(callContext(request), request.body);
+      return noStore(reply).code(201).send(ok(request, created));
+    },
   );
 
   app.get(
@@ -138,7 +140,9 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
         response: { 200: SecretEnvelope, 400: ErrorSchema, ...managementErrors },
       },
     },
-    async (request) =>
-      ok(request, await applications.rotateSecret(callContext(request), request.params.app_id)),
+    async (request, reply) => {
+      const rotated = await applications.rotateSecret(callContext(request), request.params.app_id);
+      return noStore(reply).send(ok(request, rotated));
+    },
   );
 };

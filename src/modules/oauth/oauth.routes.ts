@@ -11,6 +11,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { platformIssuer } from '../../platform/issuers.js';
 import { type KeyStore, SIGNING_ALG } from '../../platform/keys.js';
+import { discardRequestBody } from '../../platform/request-body.js';
 import { ErrorSchema } from '../../platform/schemas.js';
 import type { UsableClientCache } from '../applications/client-cache.js';
 import { recordAudit } from '../audit/audit.repository.js';
@@ -40,26 +41,32 @@ export interface OAuthRoutesOptions {
 
 type RawRequest = IncomingMessage & { baseUrl?: string; originalUrl?: string; body?: string };
 
-/** Reads a small request body (token requests) with plain events: cheaper than async iteration. */
+/**
+ * Reads a small request body (token requests) with plain events: cheaper than async iteration.
+ * A body over `limit` is an RFC 6749 `invalid_request` with status 413, given once the rest has
+ * been read and dropped (see discardRequestBody); the connection is then closed.
+ */
 function readBody(raw: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    raw.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        raw.removeAllListeners('data');
-        raw.resume();
-        reject(new OAuthError('invalid_request', 'request body too large'));
+        raw.removeListener('data', onData);
+        raw.removeListener('end', onEnd);
+        const tooLarge = new OAuthError('invalid_request', 'request body too large', 413);
+        discardRequestBody(raw).then(() => reject(tooLarge));
         return;
       }
       chunks.push(chunk);
-    });
-    raw.once('end', () =>
+    };
+    const onEnd = () =>
       resolve(
         chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
-      ),
-    );
+      );
+    raw.on('data', onData);
+    raw.once('end', onEnd);
     raw.once('error', reject);
   });
 }
@@ -113,6 +120,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
 
   function handOver(request: FastifyRequest, reply: FastifyReply, mounted: MountedProvider, body?: string) {
     reply.hijack();
+    // Fastify keeps the first value it reads: the access log then shows the URL as received.
+    void request.originalUrl;
     const raw = request.raw as RawRequest;
     const path = (raw.url ?? '/').slice(
       mounted.mountPath.length - publicUrl.pathname.replace(/\/+$/, '').length,
@@ -131,6 +140,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   function oauthFailure(request: FastifyRequest, reply: FastifyReply, error: unknown) {
     if (!(error instanceof OAuthError)) throw error;
     request.log.warn({ error: error.error, description: error.description }, 'OAuth request refused');
+    if (error.status === 413) reply.header('connection', 'close');
     if (error.error === 'invalid_client' && /^basic /i.test(request.headers.authorization ?? '')) {
       reply.header('www-authenticate', 'Basic realm="scaikey"');
     }
@@ -326,7 +336,12 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         tags: ['Platform OAuth'],
         summary: 'Token',
         description: `${TOKEN_DESCRIPTION}.`,
-        response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 401: OAuthErrorSchema },
+        response: {
+          200: TokenResponseSchema,
+          400: OAuthErrorSchema,
+          401: OAuthErrorSchema,
+          413: OAuthErrorSchema,
+        },
       },
     },
     async (request, reply) => tokenEndpoint(request, reply, platformTarget, () => providers.platform()),
@@ -382,6 +397,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
           400: OAuthErrorSchema,
           401: OAuthErrorSchema,
           404: ErrorSchema,
+          413: OAuthErrorSchema,
         },
       },
     },

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { isStorableText } from '../../lib/text.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
@@ -91,6 +92,9 @@ export function createOidcAdapterClass(
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      // Ids come from requests (client_id, codes, tokens, cookies): one the database cannot hold
+      // (a NUL character) cannot exist, and must not reach SQL as an error.
+      if (!isStorableText(id)) return undefined;
       if (this.model === 'Client') {
         const application = await createApplicationsRepository(db).findUsableClient(id);
         return application && acceptsClient(application) ? clientMetadata(application) : undefined;
@@ -124,6 +128,7 @@ export function createOidcAdapterClass(
     }
 
     async #findBy(column: 'id' | 'user_code' | 'uid', value: string): Promise<AdapterPayload | undefined> {
+      if (!isStorableText(value)) return undefined;
       const row = await db
         .selectFrom('oidc_payloads')
         .select(['payload', 'consumed_at'])

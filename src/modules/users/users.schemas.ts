@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Nullable, Timestamp } from '../../platform/schemas.js';
+import { Nullable, PageQuery, Timestamp } from '../../platform/schemas.js';
 
 export const UserStatusEnum = Type.Unsafe<
   'ACTIVE' | 'PENDING_EMAIL_VERIFICATION' | 'PENDING_APPROVAL' | 'DISABLED' | 'LOCKED'
@@ -132,8 +132,7 @@ export const SortOrder = Type.Unsafe<'asc' | 'desc'>({
 });
 
 export const UserListQuery = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
-  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  ...PageQuery,
   search: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
   status: Type.Optional(Nullable(UserStatusEnum)),
   ou_id: Type.Optional(Nullable(Type.String())),
@@ -152,8 +151,7 @@ export const UserListQuery = Type.Object({
 export type UserListQuery = Static<typeof UserListQuery>;
 
 export const AdminUserListQuery = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
-  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  ...PageQuery,
   search: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
   status: Type.Optional(Nullable(UserStatusEnum)),
   tenant_id: Type.Optional(Nullable(Type.String())),
