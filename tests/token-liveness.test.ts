@@ -3,7 +3,7 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/lib/ids.js';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertApplication } from './helpers/factories.js';
+import { adminUserToken, createTenant, insertApplication } from './helpers/factories.js';
 import { startLiveApp } from './helpers/live-app.js';
 import {
   onPostgres,
@@ -381,6 +381,67 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
       tokens.refresh_token as string,
     );
     expect(await userinfo(renewed.access_token)).toBe(200);
+  });
+});
+
+describe('user tokens act as admins only with admin scopes (issue item 12)', () => {
+  it('refuses an identity-only token of an admin user with 403 on the admin and tenant routes', async () => {
+    const { token } = await adminUserToken(t, { role: 'tenant_admin', tenant, scope: 'openid' });
+    const admin = await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token });
+    expect(admin.status).toBe(403);
+    expect(admin.body).toEqual({
+      detail: 'Token requires admin:read or admin:write scope',
+      code: 'FORBIDDEN',
+    });
+    const users = await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users`, token });
+    expect(users.status).toBe(403);
+  });
+
+  it('lets admin:read read and not write', async () => {
+    const { token } = await adminUserToken(t, { role: 'tenant_admin', tenant, scope: 'openid admin:read' });
+    expect(await adminGet(token)).toBe(200);
+    const write = await t.request({
+      method: 'POST',
+      url: `/api/v1/tenants/${tenant.id}/groups`,
+      token,
+      body: { name: `Readers ${++n}` },
+    });
+    expect(write.status).toBe(403);
+  });
+
+  it('gives admin scopes only to applications allowed them in the authorization code flow', async () => {
+    const user = await createUser({ admin: true });
+    const rpConfig = await discover(relyingParty);
+    // An ordinary relying party cannot ask for admin scopes…
+    const refused = await authorize(user, 'openid admin:read', rpConfig);
+    expect(refused.callback.searchParams.get('error')).toBe('invalid_scope');
+    // …and its token of an admin user carries the role but no admin power.
+    const rp = await signIn(user, 'openid email', rpConfig);
+    const rpClaims = decodeJwt(rp.tokens.access_token);
+    expect(rpClaims.role).toBe('tenant_admin');
+    expect(String(rpClaims.scope).split(' ').sort()).toEqual(['email', 'openid']);
+    expect(await userinfo(rp.tokens.access_token)).toBe(200);
+    expect(await adminGet(rp.tokens.access_token)).toBe(403);
+
+    const console = await signIn(user);
+    const claims = decodeJwt(console.tokens.access_token);
+    expect(claims.role).toBe('tenant_admin');
+    expect(String(claims.scope).split(' ')).toEqual(expect.arrayContaining(['admin:read', 'admin:write']));
+    expect(await adminGet(console.tokens.access_token)).toBe(200);
+  });
+
+  it('gives no admin power to a token exchanged for another audience', async () => {
+    const user = await createUser({ admin: true });
+    const { tokens } = await signIn(user);
+    const exchanged = await exchange(consoleConfig, tokens.access_token, { audience: service.id });
+    expect(decodeJwt(exchanged.access_token)).toMatchObject({ aud: service.id, client_id: consoleApp.id });
+    expect(String(decodeJwt(exchanged.access_token).scope)).toContain('admin:read');
+    const response = await t.request({
+      method: 'GET',
+      url: `/api/v1/admin/tenants/${tenant.id}`,
+      token: exchanged.access_token,
+    });
+    expect(response.status).toBe(403);
   });
 });
 
