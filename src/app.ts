@@ -20,10 +20,12 @@ import { adminGroupsRoutes } from './modules/groups/admin-groups.routes.js';
 import { groupsRoutes } from './modules/groups/groups.routes.js';
 import { createGroupsService } from './modules/groups/groups.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { OIDC_SCOPES } from './modules/oauth/accounts.js';
 import { interactionRoutes } from './modules/oauth/interactions.routes.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import { platformLoginRoutes } from './modules/oauth/platform-login.routes.js';
 import { OidcProviders } from './modules/oauth/providers.js';
+import { grantIsLive } from './modules/oauth/sessions.js';
 import { ousRoutes } from './modules/ous/ous.routes.js';
 import { OUTreeNodeSchema } from './modules/ous/ous.schemas.js';
 import { createOusService } from './modules/ous/ous.service.js';
@@ -131,8 +133,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const invalidation = new Invalidation();
     const clients = new UsableClientCache(db);
     const verifier = new TokenVerifier(
-      (id) => clients.find(id),
-      (tenantId, userId) => effectiveAdminRole(db, tenantId, userId),
+      {
+        findUsableClient: (id) => clients.find(id),
+        currentRole: (tenantId, userId) => effectiveAdminRole(db, tenantId, userId),
+        grantIsLive: (grantId) => grantIsLive(db, grantId),
+        identityScopes: OIDC_SCOPES,
+      },
       db,
       keys,
       config.publicUrl,
@@ -220,6 +226,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       publicUrl: config.publicUrl,
       cookieKeys: [cookieKey],
       audit,
+      verifier,
+      invalidation,
+      log: app.log,
     });
     // Providers bake in tenant settings and keys: rebuild them after any such change.
     invalidation.on((topic) => {

@@ -106,17 +106,20 @@ describe.runIf(existsSync(CHROMIUM))('hosted sign-in in chromium', () => {
     expect(info).toMatchObject({ email, name: 'Browser User' });
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token as string);
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
-    // Reuse of the rotated refresh token revokes the family.
+
+    expect((await client.tokenIntrospection(config, refreshed.access_token)).active).toBe(true);
+    await client.tokenRevocation(config, refreshed.access_token);
+    expect((await client.tokenIntrospection(config, refreshed.access_token)).active).toBe(false);
+    expect((await client.tokenIntrospection(config, tokens.access_token)).active).toBe(true);
+
+    // Reuse of the rotated refresh token revokes the family, and the access tokens of the sign-in.
     await expect(client.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
     await expect(client.refreshTokenGrant(config, refreshed.refresh_token as string)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
-
-    expect((await client.tokenIntrospection(config, refreshed.access_token)).active).toBe(true);
-    await client.tokenRevocation(config, refreshed.access_token);
-    expect((await client.tokenIntrospection(config, refreshed.access_token)).active).toBe(false);
+    expect((await client.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
 
     // RP-initiated logout in the browser, then the session is gone (prompt=none fails).
     await page.goto(

@@ -691,11 +691,23 @@ describe('machine grants at the tenant token endpoint', () => {
       client.ClientSecretBasic(service.secret),
       { execute: [client.allowInsecureRequests] },
     );
+    // The relying party that received the user's token trades it for one addressed to the service
+    // (a subject token is accepted only from the client it is addressed to).
+    const forService = await client.genericGrantRequest(
+      config,
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      {
+        subject_token: tokens.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        audience: service.id,
+      },
+    );
+    expect(decodeJwt(forService.access_token)).toMatchObject({ aud: service.id, client_id: web.id });
     const exchanged = await client.genericGrantRequest(
       conf,
       'urn:ietf:params:oauth:grant-type:token-exchange',
       {
-        subject_token: tokens.access_token,
+        subject_token: forService.access_token,
         subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
         scope: 'openid',
       },
@@ -706,19 +718,19 @@ describe('machine grants at the tenant token endpoint', () => {
       client_id: service.id,
       aud: service.id,
       tenant_id: tenant.id,
-      act: { sub: service.id, client_id: service.id },
+      act: { sub: service.id, client_id: service.id, act: { sub: web.id, client_id: web.id } },
       scope: 'openid',
     });
     await expect(
       client.genericGrantRequest(conf, 'urn:ietf:params:oauth:grant-type:token-exchange', {
-        subject_token: tokens.access_token,
+        subject_token: forService.access_token,
         subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
         scope: 'admin:write files:read',
       }),
     ).rejects.toMatchObject({ error: 'invalid_scope' });
     await expect(
       client.genericGrantRequest(conf, 'urn:ietf:params:oauth:grant-type:token-exchange', {
-        subject_token: `${tokens.access_token}x`,
+        subject_token: `${forService.access_token}x`,
         subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
       }),
     ).rejects.toMatchObject({ error: 'invalid_grant' });

@@ -4,6 +4,14 @@ import type { DatabaseHandle, Queryable } from './db/database.js';
 export const INVALIDATION_CHANNEL = 'scaikey_invalidate';
 
 /**
+ * Notifies every instance of a change on commit of the transaction `db` belongs to (for code that
+ * runs before an `Invalidation` exists, such as bootstrap; others use `Invalidation.publish`).
+ */
+export async function publishInvalidation(db: Queryable, topic: string): Promise<void> {
+  await sql`select pg_notify(${INVALIDATION_CHANNEL}, ${topic})`.execute(db);
+}
+
+/**
  * Cache invalidation across instances through PostgreSQL LISTEN/NOTIFY (PGlite has it too).
  * A service calls `publish(trx, topic)` inside the transaction of the change: the database delivers
  * it to every instance when (and only if) the transaction commits. It then calls `local(topic)`
@@ -27,7 +35,7 @@ export class Invalidation {
   }
 
   async publish(db: Queryable, topic: string): Promise<void> {
-    await sql`select pg_notify(${INVALIDATION_CHANNEL}, ${topic})`.execute(db);
+    await publishInvalidation(db, topic);
   }
 
   local(topic: string): void {

@@ -145,12 +145,20 @@ export function applicationToken(
 }
 
 /**
- * A user access token with an admin role, as the tenant's OpenID provider will issue it
- * (issue 7): sub = usr_ id, tenant_id, partner_id, role, client_id of the signing-in application.
+ * A user access token with an admin role, as the tenant's OpenID provider issues it to the console:
+ * sub = usr_ id, tenant_id, partner_id, role, client_id of the signing-in application, whose
+ * allowed_scopes include the token's scopes. By default the token carries `admin:read admin:write`
+ * (a user token acts with its role only with them, decisions.md); `scope: 'openid'` makes the
+ * identity-only token any other relying party gets.
  */
 export async function adminUserToken(
   t: TestApp,
-  options: { role: AdminRole; tenant: { id: string; slug: string; partner_id: string }; partnerId?: string },
+  options: {
+    role: AdminRole;
+    tenant: { id: string; slug: string; partner_id: string };
+    partnerId?: string;
+    scope?: string;
+  },
 ) {
   const user = await insertUser(t, options.tenant.id);
   // The verifier checks that the role is still held: give the user the assignment the token claims.
@@ -169,24 +177,26 @@ export async function adminUserToken(
         created_by: null,
       })
       .execute();
+  const scope = options.scope ?? 'openid admin:read admin:write';
   const application = await insertApplication(t, {
     scope: 'TENANT',
     partnerId: options.tenant.partner_id,
     tenantId: options.tenant.id,
     type: 'WEB',
-    allowedScopes: ['openid'],
+    allowedScopes: scope.split(' '),
   });
   const claims = {
     sub: user.id,
     aud: application.id,
     client_id: application.id,
-    scope: 'openid',
+    scope,
     tenant_id: options.tenant.id,
     partner_id: options.partnerId ?? options.tenant.partner_id,
     role: options.role,
   };
   return {
     user,
+    application,
     token: signAccessToken(
       t.app.scaikey.keys,
       tenantIssuer(t.config.publicUrl, options.tenant.slug),

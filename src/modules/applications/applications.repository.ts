@@ -188,13 +188,17 @@ export function createApplicationsRepository(db: Queryable) {
       await db.updateTable('applications').set(set).where('id', '=', id).execute();
     },
 
-    /** Replaces the secret digest: the old secret stops working with this statement's commit. */
+    /**
+     * Replaces the secret digest: the old secret stops working with this statement's commit, and
+     * tokens issued up to this moment end (TokenVerifier). The time is taken when the statement
+     * runs (clock_timestamp(), after the row lock was obtained), not when the transaction began.
+     */
     async setSecretDigest(id: string, digest: string): Promise<void> {
       await db
         .updateTable('applications')
         .set({
           client_secret_digest: digest,
-          secret_rotated_at: sql<Date>`now()`,
+          secret_rotated_at: sql<Date>`clock_timestamp()`,
           updated_at: sql<Date>`now()`,
         })
         .where('id', '=', id)

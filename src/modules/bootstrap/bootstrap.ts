@@ -4,6 +4,7 @@ import { hashPassword } from '../../lib/passwords.js';
 import { generateSecret, secretMatchesDigest, sha256Hex } from '../../lib/secrets.js';
 import type { Config } from '../../platform/config.js';
 import type { Db, Queryable } from '../../platform/db/database.js';
+import { publishInvalidation } from '../../platform/invalidation.js';
 import { type AuditOrigin, recordAudit } from '../audit/audit.repository.js';
 
 export const BOOTSTRAP_SCOPES = ['admin:read', 'admin:write', 'users:read', 'groups:read'];
@@ -125,6 +126,8 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
           resourceId: config.clientId,
           after: { source: 'SCAIKEY_BOOTSTRAP_CLIENT_SECRET' },
         });
+        // Instances already running forget the application (its old secret and tokens) on commit.
+        await publishInvalidation(trx, `application:${config.clientId}`);
       }
       result.clientId = config.clientId;
     } else if (result.firstStart) {

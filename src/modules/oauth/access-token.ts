@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { signRs256 } from '../../lib/jwt.js';
+import { issuedAtAfterRotation, issuedBeforeRotation } from '../../platform/auth/secret-rotation.js';
 import type { ApplicationScope } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
@@ -68,4 +69,18 @@ export function signAccessToken(
     { jti: newTokenId(), iat: now, exp: now + lifetimeSeconds, iss: issuer, ...claims },
     key.privateKey,
   );
+}
+
+/**
+ * `iat` and `exp` of a token oidc-provider minted for a client, moved past the second of the
+ * client's last secret rotation when needed (waits for it; see platform/auth/secret-rotation.ts).
+ */
+export async function issuedAfterRotation(
+  iat: number,
+  exp: number,
+  rotatedAtMs: number | null | undefined,
+): Promise<{ iat: number; exp: number }> {
+  if (rotatedAtMs == null || !issuedBeforeRotation(iat, rotatedAtMs)) return { iat, exp };
+  const later = await issuedAtAfterRotation(rotatedAtMs);
+  return { iat: later, exp: exp + Math.max(later - iat, 0) };
 }

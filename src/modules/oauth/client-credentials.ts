@@ -1,5 +1,6 @@
 import { isId } from '../../lib/ids.js';
 import { secretMatchesDigest } from '../../lib/secrets.js';
+import { issuedAtAfterRotation } from '../../platform/auth/secret-rotation.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { clientCredentialsClaims, signAccessToken } from './access-token.js';
@@ -100,7 +101,11 @@ export async function clientCredentialsGrant(options: {
     },
     scopes,
   );
-  const accessToken = signAccessToken(options.keys, options.issuer, claims, application.token_lifetime);
+  // Right after a secret rotation the token waits for the next second (secret-rotation.ts).
+  const now = application.secret_rotated_at
+    ? await issuedAtAfterRotation(application.secret_rotated_at.getTime())
+    : undefined;
+  const accessToken = signAccessToken(options.keys, options.issuer, claims, application.token_lifetime, now);
   return {
     clientId: application.id,
     response: {

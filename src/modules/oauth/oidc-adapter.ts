@@ -18,6 +18,7 @@ export const EXTRA_CLIENT_METADATA = [
   'scaikey_token_lifetime',
   'scaikey_application_type',
   'scaikey_assignment_required',
+  'scaikey_secret_rotated_at',
 ];
 
 /** oidc-provider client metadata of an application (the client_id of an application is its id). */
@@ -48,6 +49,8 @@ export function clientMetadata(application: ApplicationRow): AdapterPayload {
     scaikey_token_lifetime: application.token_lifetime,
     scaikey_application_type: application.application_type,
     scaikey_assignment_required: application.assignment_required,
+    // Tokens minted in the second of a rotation wait for the next one (access-token.ts).
+    scaikey_secret_rotated_at: application.secret_rotated_at?.getTime() ?? null,
   };
 }
 

@@ -1,12 +1,13 @@
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { escapeHtml } from '../../lib/html.js';
 import { secretMatchesDigest } from '../../lib/secrets.js';
+import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
 import { effectiveSettings, type TenantSettingsInput } from '../tenants/tenant-settings.js';
-import { clientCredentialsClaims } from './access-token.js';
+import { clientCredentialsClaims, issuedAfterRotation } from './access-token.js';
 import { findActiveUser, OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRole, userClaims } from './accounts.js';
 import { grantedScopes } from './client-credentials.js';
 import { MANAGEMENT_RESOURCE, providerRoutes, tenantAcceptsClient } from './endpoints.js';
@@ -22,6 +23,7 @@ interface ClientMetadataView {
   scaikey_tenant_id: string | null;
   scaikey_token_lifetime: number;
   scaikey_application_type: ApplicationType;
+  scaikey_secret_rotated_at: number | null;
 }
 
 const metadataOf = (client: { metadata(): unknown }) => client.metadata() as ClientMetadataView;
@@ -35,6 +37,8 @@ export interface OidcProviderOptions {
   /** Where this provider is mounted, as a URL path (issuer path). */
   mountPath: string;
   cookieKeys: string[];
+  /** The one access-token verifier (token exchange accepts subject tokens only through it). */
+  verifier: TokenVerifier;
 }
 
 function errorPage(title: string, message: string): string {
@@ -184,7 +188,12 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
         jwt: async (ctx, token, jwt) => {
           const client = (token as unknown as { client: { metadata(): unknown } }).client;
           const metadata = metadataOf(client);
-          const { jti, iat, exp, iss, sub, scope } = jwt.payload as Record<string, unknown>;
+          const { jti, iss, sub, scope } = jwt.payload as Record<string, unknown>;
+          const issued = await issuedAfterRotation(
+            jwt.payload.iat as number,
+            jwt.payload.exp as number,
+            metadata.scaikey_secret_rotated_at,
+          );
           const accountId = (token as unknown as { accountId?: string }).accountId;
           if (!accountId || !tenant) {
             const claims = clientCredentialsClaims(
@@ -196,7 +205,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
               },
               typeof scope === 'string' && scope ? scope.split(' ') : [],
             );
-            jwt.payload = { jti, iat, exp, iss, ...claims };
+            jwt.payload = { jti, ...issued, iss, ...claims };
             return;
           }
           const grantId = (token as unknown as { grantId?: string }).grantId;
@@ -210,8 +219,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
           const role = await tokenRole(db, tenant, accountId);
           jwt.payload = {
             jti,
-            iat,
-            exp,
+            ...issued,
             iss,
             sub,
             aud: metadata.client_id,
@@ -220,6 +228,9 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
             tenant_id: tenant.id,
             partner_id: role?.partnerId ?? tenant.partner_id,
             ...(role ? { role: role.role } : {}),
+            // The sign-in the token belongs to: the token ends with it (sign-out, a reused code or
+            // refresh token, ended sessions), see TokenVerifier.
+            ...(grantId ? { grant_id: grantId } : {}),
           };
         },
       },
@@ -253,7 +264,13 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
   };
   provider.registerGrantType(
     TOKEN_EXCHANGE,
-    tokenExchangeHandler({ db, keys: options.keys, issuer: options.issuer, tenant }),
+    tokenExchangeHandler({
+      db,
+      keys: options.keys,
+      issuer: options.issuer,
+      tenant,
+      verifier: options.verifier,
+    }),
     [
       'subject_token',
       'subject_token_type',

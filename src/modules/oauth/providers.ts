@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
 import type Provider from 'oidc-provider';
+import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
+import type { Invalidation } from '../../platform/invalidation.js';
 import { platformIssuer, tenantIssuer } from '../../platform/issuers.js';
 import type { KeyStore } from '../../platform/keys.js';
 import type { AuditBuffer } from '../audit/audit-buffer.js';
@@ -36,6 +39,9 @@ export class OidcProviders {
       publicUrl: string;
       cookieKeys: string[];
       audit: AuditBuffer;
+      verifier: TokenVerifier;
+      invalidation: Invalidation;
+      log: Pick<FastifyBaseLogger, 'warn'>;
     },
   ) {
     this.#basePath = new URL(options.publicUrl).pathname.replace(/\/+$/, '');
@@ -88,6 +94,7 @@ export class OidcProviders {
       tenant,
       mountPath,
       cookieKeys: this.options.cookieKeys,
+      verifier: this.options.verifier,
     });
     this.#auditGrants(provider, tenant);
     return { provider, callback: provider.callback(), issuer, mountPath, tenant };
@@ -133,6 +140,14 @@ export class OidcProviders {
       });
     });
     provider.on('grant.revoked', (ctx, grantId) => {
+      // The grant's JWT access tokens end with it (TokenVerifier checks the grant): forget verified
+      // tokens here before the response goes out, and on the other instances by NOTIFY.
+      const topic = `grant:${grantId}`;
+      this.options.invalidation.local(topic);
+      this.options.invalidation.publish(this.options.db, topic).catch((error: unknown) => {
+        // Other instances then keep such a token for at most the cache's 60 s (ADR 0003).
+        this.options.log.warn({ err: error, grantId }, 'publishing a revoked grant failed');
+      });
       this.options.audit.push(origin(ctx), {
         action: 'token.revoked',
         resourceType: 'grant',

@@ -1,11 +1,14 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { isId } from '../../lib/ids.js';
-import { decodeJwt, verifyRs256 } from '../../lib/jwt.js';
+import type { TokenVerifier, VerifiedToken } from '../../platform/auth/authenticate.js';
+import { issuedAtAfterRotation } from '../../platform/auth/secret-rotation.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
-import { type KeyStore, SIGNING_ALG } from '../../platform/keys.js';
+import { AppError } from '../../platform/errors.js';
+import type { KeyStore } from '../../platform/keys.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
 import { signAccessToken } from './access-token.js';
+import { OIDC_SCOPES } from './accounts.js';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
@@ -15,14 +18,17 @@ const TOKEN_OWN_CLAIMS = new Set(['jti', 'iat', 'exp', 'nbf', 'iss', 'aud', 'cli
 /**
  * RFC 8693 token exchange for confidential clients: a service that received a user's access token
  * trades it for one addressed to itself or to another application (`audience`), with the same or
- * fewer scopes, and the delegation recorded in `act` (§4.1; nested for chains). Only access tokens
- * of this issuer are accepted as subject tokens, and only live ones (not expired, not revoked).
+ * fewer scopes, and the delegation recorded in `act` (§4.1; nested for chains). The subject token
+ * must be an access token of this issuer (`typ: at+jwt`, RFC 9068: never an ID token) addressed to
+ * the calling client, and live by the one verifier's liveness check (not expired or revoked, its
+ * user, application and sign-in still there).
  */
 export function tokenExchangeHandler(options: {
   db: Db;
   keys: KeyStore;
   issuer: string;
   tenant: TenantRow | null;
+  verifier: TokenVerifier;
 }) {
   return async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
     const client = ctx.oidc.client;
@@ -36,35 +42,36 @@ export function tokenExchangeHandler(options: {
     if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
       throw new errors.InvalidRequest('only access tokens can be requested');
     }
-    const decoded = params.subject_token ? decodeJwt(params.subject_token) : null;
-    const key =
-      decoded && typeof decoded.header.kid === 'string'
-        ? await options.keys.verificationKey(decoded.header.kid)
-        : undefined;
-    const now = Math.floor(Date.now() / 1000);
-    const subject = decoded?.payload;
+    const metadata = client.metadata() as {
+      client_id: string;
+      scaikey_token_lifetime: number;
+      scaikey_allowed_scopes: string[];
+      scaikey_secret_rotated_at: number | null;
+    };
+    let verified: VerifiedToken | null = null;
+    if (params.subject_token) {
+      try {
+        verified = await options.verifier.verify(params.subject_token);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+      }
+    }
+    const subject = verified?.claims;
     if (
-      !decoded ||
-      decoded.header.alg !== SIGNING_ALG ||
-      !key ||
-      !verifyRs256(decoded, key.publicKey) ||
-      subject?.iss !== options.issuer ||
+      !verified ||
+      !subject ||
+      subject.iss !== options.issuer ||
       typeof subject.exp !== 'number' ||
-      subject.exp <= now ||
-      typeof subject.sub !== 'string'
+      subject.exp * 1000 <= Date.now()
     ) {
       throw new errors.InvalidGrant('subject_token is not a valid access token of this issuer');
     }
-    if (typeof subject.jti === 'string') {
-      const revoked = await options.db
-        .selectFrom('revoked_tokens')
-        .select('jti')
-        .where('jti', '=', subject.jti)
-        .executeTakeFirst();
-      if (revoked) throw new errors.InvalidGrant('subject_token was revoked');
+    // Only the party a token was issued to may trade it in: another client holding it got it by
+    // mistake or theft (the same rule as a resource server's audience check, RFC 9068 §4).
+    if (!verified.principal.audience.includes(metadata.client_id)) {
+      throw new errors.InvalidGrant('subject_token is not addressed to this client');
     }
 
-    const metadata = client.metadata() as { client_id: string; scaikey_token_lifetime: number };
     let audience = metadata.client_id;
     if (params.audience && params.audience !== metadata.client_id) {
       const target = isId('application', params.audience)
@@ -80,12 +87,20 @@ export function tokenExchangeHandler(options: {
       audience = params.audience;
     }
 
+    // The new token belongs to the caller: its API scopes must be within the caller's allowed_scopes
+    // (OpenID Connect scopes are every client's), as for any token it would get itself.
     const subjectScopes = typeof subject.scope === 'string' ? subject.scope.split(' ').filter(Boolean) : [];
-    let scopes = subjectScopes;
+    const callerMay = (scope: string) =>
+      OIDC_SCOPES.has(scope) || metadata.scaikey_allowed_scopes.includes(scope);
+    let scopes = subjectScopes.filter(callerMay);
     if (params.scope) {
       scopes = [...new Set(params.scope.split(' ').filter(Boolean))];
-      const refused = scopes.find((scope) => !subjectScopes.includes(scope));
-      if (refused) throw new errors.InvalidScope('scope exceeds the scope of the subject token', refused);
+      const refused = scopes.find((scope) => !subjectScopes.includes(scope) || !callerMay(scope));
+      if (refused)
+        throw new errors.InvalidScope(
+          'scope exceeds the scope of the subject token or of this client',
+          refused,
+        );
     }
 
     const carried = Object.fromEntries(
@@ -96,6 +111,7 @@ export function tokenExchangeHandler(options: {
       client_id: metadata.client_id,
       ...(subject.act && typeof subject.act === 'object' ? { act: subject.act } : {}),
     };
+    const now = await issuedAtAfterRotation(metadata.scaikey_secret_rotated_at);
     const lifetime = Math.max(1, Math.min(metadata.scaikey_token_lifetime, subject.exp - now));
     const accessToken = signAccessToken(
       options.keys,

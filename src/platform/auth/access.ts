@@ -5,31 +5,26 @@ export const PLATFORM_TOKEN_SCOPE_DETAIL = 'Platform token requires admin:read o
 
 /**
  * The admin rights of a caller on `/api/v1/admin/...` (decisions.md, "Authentication and roles").
- * A user token acts with its `role`. An application token needs `admin:read` to read and
- * `admin:write` to write (write implies read); a GLOBAL application then acts as super_admin,
- * a PARTNER one as its partner's admin, a TENANT one as its tenant's admin.
+ * Every caller needs `admin:read` to read and `admin:write` to write (write implies read), in a
+ * token addressed to its own client. A user token then acts with its `role`: it can carry those
+ * scopes only from an application whose allowed_scopes include them (the console, first-party
+ * tools); a token of any other relying party proves who the user is, not admin power. An
+ * application's token acts as super_admin (GLOBAL), its partner's admin (PARTNER) or its tenant's
+ * admin (TENANT).
  */
 export function adminRights(principal: Principal, write: boolean): AdminRights {
+  assertOwnAudience(principal);
   if (principal.kind === 'user') {
     if (!principal.role) throw new AppError('FORBIDDEN', 'Admin role required');
+    const canWrite = assertAdminScope(principal, write);
     return {
       level: principal.role,
       partnerId: principal.partnerId,
       tenantId: principal.tenantId,
-      canWrite: true,
+      canWrite,
     };
   }
-  const canWrite = principal.scopes.has('admin:write');
-  const canRead = canWrite || principal.scopes.has('admin:read');
-  if (!canRead) {
-    throw new AppError(
-      'FORBIDDEN',
-      principal.platformToken
-        ? PLATFORM_TOKEN_SCOPE_DETAIL
-        : 'Token requires admin:read or admin:write scope',
-    );
-  }
-  if (write && !canWrite) throw new AppError('FORBIDDEN', 'This operation requires the admin:write scope');
+  const canWrite = assertAdminScope(principal, write);
   switch (principal.appScope) {
     case 'GLOBAL':
       return { level: 'super_admin', partnerId: null, tenantId: null, canWrite };
@@ -43,6 +38,32 @@ export function adminRights(principal: Principal, write: boolean): AdminRights {
         canWrite,
       };
   }
+}
+
+/**
+ * A token addressed to another application (token exchange with `audience`, RFC 8693 §2.1) is that
+ * application's to use, not a credential for ScaiKey's management API.
+ */
+function assertOwnAudience(principal: Principal): void {
+  if (!principal.audience.includes(principal.clientId)) {
+    throw new AppError('FORBIDDEN', 'Token is addressed to another application');
+  }
+}
+
+/** Refuses a token without `admin:read` (any request) or `admin:write` (writes); says whether it may write. */
+function assertAdminScope(principal: Principal, write: boolean): boolean {
+  const canWrite = principal.scopes.has('admin:write');
+  const canRead = canWrite || principal.scopes.has('admin:read');
+  if (!canRead) {
+    throw new AppError(
+      'FORBIDDEN',
+      principal.platformToken
+        ? PLATFORM_TOKEN_SCOPE_DETAIL
+        : 'Token requires admin:read or admin:write scope',
+    );
+  }
+  if (write && !canWrite) throw new AppError('FORBIDDEN', 'This operation requires the admin:write scope');
+  return canWrite;
 }
 
 /** Refuses anyone but a super_admin (partners API, tenant writes). */
@@ -72,6 +93,7 @@ export const DIRECTORY_READ_SCOPES = ['users:read', 'groups:read'] as const;
  * the tenant routes only), confined to its partner or tenant like its admin scopes.
  */
 export function tenantRouteRights(principal: Principal, write: boolean): AdminRights {
+  assertOwnAudience(principal);
   if (
     principal.kind === 'application' &&
     !write &&

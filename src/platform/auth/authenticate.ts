@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { decodeJwt, verifyRs256 } from '../../lib/jwt.js';
+import { type DecodedJwt, decodeJwt, verifyRs256 } from '../../lib/jwt.js';
 import { ExpiringLru } from '../../lib/lru.js';
 import { sha256Hex } from '../../lib/secrets.js';
 import type { Db } from '../db/database.js';
@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { platformIssuer, tenantIssuerPrefix } from '../issuers.js';
 import { type KeyStore, SIGNING_ALG } from '../keys.js';
 import type { AdminRole, Principal } from './principal.js';
+import { issuedBeforeRotation } from './secret-rotation.js';
 
 const CLOCK_SKEW_SECONDS = 30;
 /** A verified token is re-checked against the database (application, tenant, user still live) this often. */
@@ -20,25 +21,52 @@ const invalidToken = (why: string) =>
 
 const optionalString = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
 
+/** RFC 9068 §2.1: access tokens are typed `at+jwt` (the `application/` prefix may be left out, RFC 7515 §4.1.9). */
+const ACCESS_TOKEN_TYPE = /^(application\/)?at\+jwt$/i;
+
+/** A token that passed the verifier: who it speaks for, and its claims as signed. */
+export interface VerifiedToken {
+  principal: Principal;
+  claims: Readonly<Record<string, unknown>>;
+}
+
+/** Where the liveness check reads what a token depends on (modules provide them; platform imports none). */
+export interface TokenLivenessSources {
+  /** A live, active application whose partner and tenant are live and active (applications repository). */
+  findUsableClient(clientId: string): Promise<ApplicationRow | undefined>;
+  /** The admin role a user holds now (admin-roles module), to check a token's `role` claim. */
+  currentRole(
+    tenantId: string,
+    userId: string,
+  ): Promise<{ role: AdminRole; partnerId: string | null; tenantId: string | null } | null>;
+  /** Whether the sign-in (oidc-provider grant) a user token came from is still there (oauth module). */
+  grantIsLive(grantId: string): Promise<boolean>;
+  /** OpenID Connect scopes (openid, profile, …): granted to any client, so never in allowed_scopes. */
+  identityScopes: ReadonlySet<string>;
+}
+
 /**
- * Verifies bearer tokens of the management API: our own RS256 signature, issuer, expiry and that
- * the application, tenant and user behind the token are still live. A bounded cache keyed by the
- * token's digest keeps all of that off the hot path; it is emptied whenever a tenant, partner,
- * application or user changes state (on this instance directly, on others by NOTIFY).
+ * The one access-token verifier (conventions.md): the management API, userinfo, introspection and
+ * token exchange all accept a token only through `verify`. It checks the token itself (our own RS256
+ * signature, `typ: at+jwt`, issuer, expiry, subject and client) and then, in one liveness check,
+ * everything the token depends on: not revoked; its application usable (live, active, owners live
+ * and active), the token's claims and scopes still within it, and not minted before the client
+ * secret was last rotated; for user tokens the user live and ACTIVE in a live, active tenant and
+ * partner, the admin role it carries still held, and the sign-in (grant) it came from not ended.
+ *
+ * A bounded cache keyed by the token's digest keeps all of that off the hot path (ADR 0003); it is
+ * emptied whenever anything a token depends on changes (on this instance directly, on others by
+ * NOTIFY), and a verification that overlapped such a change is not cached.
  */
 export class TokenVerifier {
-  readonly #cache = new ExpiringLru<string, Principal>(10_000);
+  readonly #cache = new ExpiringLru<string, VerifiedToken>(10_000);
+  /** Bumped by every invalidation: a result computed across one is not cached. */
+  #generation = 0;
   readonly #platformIssuer: string;
   readonly #tenantIssuerPrefix: string;
 
   constructor(
-    /** A live, active application whose partner and tenant are live and active (applications repository). */
-    private readonly findUsableClient: (clientId: string) => Promise<ApplicationRow | undefined>,
-    /** The admin role a user holds now (admin-roles module), to check a token's `role` claim. */
-    private readonly currentRole: (
-      tenantId: string,
-      userId: string,
-    ) => Promise<{ role: AdminRole; partnerId: string | null; tenantId: string | null } | null>,
+    private readonly sources: TokenLivenessSources,
     private readonly db: Db,
     private readonly keys: KeyStore,
     publicUrl: string,
@@ -49,6 +77,7 @@ export class TokenVerifier {
 
   /** Forgets every verified token (after any change that may end a token's validity). */
   invalidate(): void {
+    this.#generation++;
     this.#cache.clear();
   }
 
@@ -57,27 +86,55 @@ export class TokenVerifier {
     if (!header) throw new AppError('UNAUTHORIZED', 'Not authenticated');
     const match = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header);
     if (!match) throw invalidToken('Authorization header must be "Bearer <token>"');
-    const token = match[1] as string;
+    return (await this.verify(match[1] as string)).principal;
+  }
+
+  /**
+   * Verifies an access token and checks that it is live; throws a 401 AppError saying why not.
+   * Callers that serve one issuer (userinfo, introspection, token exchange) compare `claims.iss`.
+   */
+  async verify(token: string): Promise<VerifiedToken> {
     const cacheKey = sha256Hex(token);
     const now = Date.now();
     const cached = this.#cache.get(cacheKey, now);
     if (cached) return cached;
 
-    const principal = await this.#verify(token, now);
-    await this.#assertLive(principal);
-    this.#cache.set(cacheKey, principal, Math.min(principal.expiresAt, now + LIVENESS_TTL_MS));
-    return principal;
+    const generation = this.#generation;
+    const verified = await this.#verify(token, now);
+    await this.#assertLive(verified.principal);
+    if (generation === this.#generation) {
+      this.#cache.set(cacheKey, verified, Math.min(verified.principal.expiresAt, now + LIVENESS_TTL_MS));
+    }
+    return verified;
   }
 
-  async #verify(token: string, now: number): Promise<Principal> {
+  /**
+   * The claims of a token signed by us with a key we still publish (nothing else checked: not the
+   * type, issuer or expiry), or null. Revocation uses it: a dead token may still be revoked.
+   */
+  async signedClaims(token: string): Promise<Record<string, unknown> | null> {
+    const decoded = decodeJwt(token);
+    return decoded && (await this.#signedByUs(decoded)) ? decoded.payload : null;
+  }
+
+  async #signedByUs(decoded: DecodedJwt): Promise<boolean> {
+    // Algorithm allow-list: only what we sign with (no "none", no HS* with a public key).
+    if (decoded.header.alg !== SIGNING_ALG || typeof decoded.header.kid !== 'string') return false;
+    const key = await this.keys.verificationKey(decoded.header.kid);
+    return !!key && verifyRs256(decoded, key.publicKey);
+  }
+
+  async #verify(token: string, now: number): Promise<VerifiedToken> {
     const decoded = decodeJwt(token);
     if (!decoded) throw invalidToken('Malformed token');
     const { header, payload } = decoded;
-    // Algorithm allow-list: only what we sign with (no "none", no HS* with a public key).
     if (header.alg !== SIGNING_ALG) throw invalidToken('Token algorithm not accepted');
     if (typeof header.kid !== 'string') throw invalidToken('Token has no key id');
-    const key = await this.keys.verificationKey(header.kid);
-    if (!key || !verifyRs256(decoded, key.publicKey)) throw invalidToken('Invalid token signature');
+    if (!(await this.#signedByUs(decoded))) throw invalidToken('Invalid token signature');
+    // An ID token (or any other JWT we sign) is not an access token (RFC 9068 §4).
+    if (typeof header.typ !== 'string' || !ACCESS_TOKEN_TYPE.test(header.typ)) {
+      throw invalidToken('Not an access token');
+    }
 
     const iss = payload.iss;
     if (
@@ -100,22 +157,31 @@ export class TokenVerifier {
     const appScope = APP_SCOPES.includes(payload.app_scope as ApplicationScope)
       ? (payload.app_scope as ApplicationScope)
       : null;
+    const aud = payload.aud;
+    const audience =
+      typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((x) => typeof x === 'string') : [];
     return {
-      subject: sub,
-      kind: isUser ? 'user' : 'application',
-      clientId,
-      scopes: new Set(typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : []),
-      platformToken: payload.platform_token === true,
-      appScope,
-      role: isUser ? role : null,
-      partnerId: optionalString(payload.partner_id),
-      tenantId: optionalString(payload.tenant_id),
-      tokenId: optionalString(payload.jti),
-      expiresAt: exp * 1000,
+      claims: payload,
+      principal: {
+        subject: sub,
+        kind: isUser ? 'user' : 'application',
+        clientId,
+        scopes: new Set(typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : []),
+        platformToken: payload.platform_token === true,
+        appScope,
+        role: isUser ? role : null,
+        partnerId: optionalString(payload.partner_id),
+        tenantId: optionalString(payload.tenant_id),
+        tokenId: optionalString(payload.jti),
+        audience,
+        issuedAt: typeof payload.iat === 'number' ? payload.iat : null,
+        grantId: isUser ? optionalString(payload.grant_id) : null,
+        expiresAt: exp * 1000,
+      },
     };
   }
 
-  /** The application (and for user tokens the tenant and user) must still exist and be active. */
+  /** The liveness check: everything the token depends on still exists and allows it. */
   async #assertLive(principal: Principal): Promise<void> {
     if (principal.tokenId) {
       const revoked = await this.db
@@ -125,18 +191,29 @@ export class TokenVerifier {
         .executeTakeFirst();
       if (revoked) throw invalidToken('Token was revoked');
     }
-    const application = await this.findUsableClient(principal.clientId);
+    const application = await this.sources.findUsableClient(principal.clientId);
     if (!application) throw invalidToken('Token is no longer valid');
+    const rotatedAt = application.secret_rotated_at;
+    if (
+      rotatedAt &&
+      (principal.issuedAt === null || issuedBeforeRotation(principal.issuedAt, rotatedAt.getTime()))
+    ) {
+      throw invalidToken('Token was issued before the client secret was rotated');
+    }
+    // The scopes must still be allowed to the application (removing one from allowed_scopes takes it
+    // from issued tokens too); OpenID Connect scopes are granted to every client.
+    const allowed = new Set(application.allowed_scopes);
+    const identity = principal.kind === 'user' ? this.sources.identityScopes : new Set<string>();
+    if ([...principal.scopes].some((scope) => !allowed.has(scope) && !identity.has(scope))) {
+      throw invalidToken('Token does not match its application');
+    }
 
     if (principal.kind === 'application') {
-      // Claims of a client token must agree with the application they name, and its scopes must
-      // still be allowed (removing a scope from allowed_scopes takes it from issued tokens too).
-      const allowed = new Set(application.allowed_scopes);
+      // Claims of a client token must agree with the application they name.
       if (
         principal.appScope !== application.scope ||
         (principal.partnerId ?? null) !== application.partner_id ||
-        (principal.tenantId ?? null) !== application.tenant_id ||
-        [...principal.scopes].some((scope) => !allowed.has(scope))
+        (principal.tenantId ?? null) !== application.tenant_id
       ) {
         throw invalidToken('Token does not match its application');
       }
@@ -156,15 +233,21 @@ export class TokenVerifier {
       .where('t.deleted_at', 'is', null)
       .where('t.status', '=', 'ACTIVE')
       .where('p.deleted_at', 'is', null)
+      .where('p.status', '=', 'ACTIVE')
       .executeTakeFirst();
     if (!user) throw invalidToken('Token is no longer valid');
     if (principal.role) {
       // A revoked or expired admin role ends the rights of tokens that still carry it.
-      const held = await this.currentRole(principal.tenantId, principal.subject);
+      const held = await this.sources.currentRole(principal.tenantId, principal.subject);
       const same =
         held?.role === principal.role &&
         (held.role !== 'partner_admin' || held.partnerId === principal.partnerId);
       if (!same) throw invalidToken('The admin role of this token is no longer held');
+    }
+    // Signing out, an authorization code used twice (RFC 6749 §4.1.2), a refresh token presented
+    // again, or an administrator ending the user's sessions removes the grant: its tokens end too.
+    if (principal.grantId && !(await this.sources.grantIsLive(principal.grantId))) {
+      throw invalidToken('The sign-in of this token has ended');
     }
   }
 }

@@ -16,6 +16,12 @@ export interface Principal {
   partnerId: string | null;
   tenantId: string | null;
   tokenId: string | null;
+  /** `aud`: whom the token is addressed to (the client itself unless token exchange named another). */
+  audience: readonly string[];
+  /** `iat`, seconds since epoch (null when the token has none). */
+  issuedAt: number | null;
+  /** The sign-in (oidc-provider grant) a user token was issued from, if any (`grant_id`). */
+  grantId: string | null;
   /** Token expiry, ms since epoch. */
   expiresAt: number;
 }
