@@ -6,6 +6,7 @@ import {
   applicationToken,
   createPartner,
   createTenant,
+  grantAdminRole,
   insertApplication,
   insertUser,
 } from './helpers/factories.js';
@@ -31,19 +32,7 @@ afterAll(async () => {
 /** A user of `tenant` holding `role` (for partner_admin: of the tenant's partner). */
 async function userWithRole(role: AdminRole) {
   const user = await insertUser(t, tenant.id);
-  await t.database.db
-    .insertInto('admin_role_assignments')
-    .values({
-      user_tenant_id: tenant.id,
-      id: newId('roleAssignment'),
-      user_id: user.id,
-      role: role.toUpperCase() as 'SUPER_ADMIN' | 'PARTNER_ADMIN' | 'TENANT_ADMIN',
-      partner_id: role === 'partner_admin' ? partner.id : null,
-      tenant_id: role === 'tenant_admin' ? tenant.id : null,
-      expires_at: null,
-      created_by: null,
-    })
-    .execute();
+  await grantAdminRole(t, user.id, role, tenant);
   return user;
 }
 

@@ -145,6 +145,32 @@ export function applicationToken(
 }
 
 /**
+ * Stores an active admin role assignment for a user of `tenant` (for partner_admin: of `partnerId`,
+ * by default the tenant's partner; for tenant_admin: of the tenant).
+ */
+export async function grantAdminRole(
+  t: TestApp,
+  userId: string,
+  role: AdminRole,
+  tenant: { id: string; partner_id: string },
+  partnerId?: string,
+) {
+  await t.database.db
+    .insertInto('admin_role_assignments')
+    .values({
+      user_tenant_id: tenant.id,
+      id: newId('roleAssignment'),
+      user_id: userId,
+      role: role.toUpperCase() as 'SUPER_ADMIN' | 'PARTNER_ADMIN' | 'TENANT_ADMIN',
+      partner_id: role === 'partner_admin' ? (partnerId ?? tenant.partner_id) : null,
+      tenant_id: role === 'tenant_admin' ? tenant.id : null,
+      expires_at: null,
+      created_by: null,
+    })
+    .execute();
+}
+
+/**
  * A user access token with an admin role, as the tenant's OpenID provider issues it to the console:
  * sub = usr_ id, tenant_id, partner_id, role, client_id of the signing-in application, whose
  * allowed_scopes include the token's scopes. By default the token carries `admin:read admin:write`
@@ -162,21 +188,7 @@ export async function adminUserToken(
 ) {
   const user = await insertUser(t, options.tenant.id);
   // The verifier checks that the role is still held: give the user the assignment the token claims.
-  if (options.role)
-    await t.database.db
-      .insertInto('admin_role_assignments')
-      .values({
-        user_tenant_id: options.tenant.id,
-        id: newId('roleAssignment'),
-        user_id: user.id,
-        role: options.role.toUpperCase() as 'SUPER_ADMIN' | 'PARTNER_ADMIN' | 'TENANT_ADMIN',
-        partner_id:
-          options.role === 'partner_admin' ? (options.partnerId ?? options.tenant.partner_id) : null,
-        tenant_id: options.role === 'tenant_admin' ? options.tenant.id : null,
-        expires_at: null,
-        created_by: null,
-      })
-      .execute();
+  await grantAdminRole(t, user.id, options.role, options.tenant, options.partnerId);
   const scope = options.scope ?? 'openid admin:read admin:write';
   const application = await insertApplication(t, {
     scope: 'TENANT',
