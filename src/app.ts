@@ -25,6 +25,7 @@ import { interactionRoutes } from './modules/oauth/interactions.routes.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import { platformLoginRoutes } from './modules/oauth/platform-login.routes.js';
 import { OidcProviders } from './modules/oauth/providers.js';
+import { emailDiscoveryRateLimit, OAuthRateLimits, SignInRateLimits } from './modules/oauth/rate-limits.js';
 import { grantIsLive } from './modules/oauth/sessions.js';
 import { ousRoutes } from './modules/ous/ous.routes.js';
 import { OUTreeNodeSchema } from './modules/ous/ous.schemas.js';
@@ -34,6 +35,7 @@ import { createPartnersService } from './modules/partners/partners.service.js';
 import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
 import { createTenantsService } from './modules/tenants/tenants.service.js';
 import { adminUsersRoutes } from './modules/users/admin-users.routes.js';
+import { passwordLinkRateLimit } from './modules/users/password-link-limits.js';
 import { passwordLinkRoutes } from './modules/users/password-links.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { createUsersService } from './modules/users/users.service.js';
@@ -47,6 +49,7 @@ import { Invalidation } from './platform/invalidation.js';
 import { registerJsonBodyParser } from './platform/json-body.js';
 import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';
 import { Mailer, smtpTransport } from './platform/mail/mailer.js';
+import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
 
 /** What the app is made of, exposed for the CLI, tests and benchmarks. */
@@ -235,6 +238,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       if (topic.startsWith('tenant:') || topic.startsWith('partner:') || topic === 'keys') providers.clear();
     });
 
+    // Rate limits of the public endpoints, counted in a store every instance shares.
+    const rateLimits = await RateLimits.register(app, {
+      settings: config.rateLimits,
+      redisUrl: config.redisUrl,
+      database,
+    });
+
     // Public context: health, discovery, JWKS, token endpoint.
     await app.register(healthRoutes, { db });
     await app.register(oauthRoutes, {
@@ -247,11 +257,27 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       invalidation,
       publicUrl: config.publicUrl,
       nativeClientCredentials: config.nativeClientCredentials,
+      rateLimits: new OAuthRateLimits(rateLimits),
     });
-    await app.register(interactionRoutes, { db, providers, invalidation, secret: cookieKey });
-    await app.register(platformLoginRoutes, { db, publicUrl: config.publicUrl, mailer });
+    await app.register(interactionRoutes, {
+      db,
+      providers,
+      invalidation,
+      secret: cookieKey,
+      rateLimits: new SignInRateLimits(rateLimits),
+    });
+    await app.register(platformLoginRoutes, {
+      db,
+      publicUrl: config.publicUrl,
+      mailer,
+      rateLimit: emailDiscoveryRateLimit(rateLimits),
+    });
 
-    await app.register(passwordLinkRoutes, { db, invalidation });
+    await app.register(passwordLinkRoutes, {
+      db,
+      invalidation,
+      rateLimit: passwordLinkRateLimit(rateLimits, db),
+    });
 
     // Management context: every route needs a bearer token of ours.
     await app.register(async (management) => {

@@ -22,6 +22,23 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads rate limits as <count>/<window> or off, with defaults', () => {
+    const defaults = loadConfig({});
+    expect(defaults.rateLimits.clientFailuresPerClient).toEqual({ max: 10, windowMs: 300_000 });
+    expect(defaults.rateLimits.tokenPerIp).toEqual({ max: 6000, windowMs: 60_000 });
+    expect(defaults.redisUrl).toBeNull();
+    const set = loadConfig({
+      SCAIKEY_RATE_LIMIT_SIGN_IN_PER_IP: '5/m',
+      SCAIKEY_RATE_LIMIT_TOKEN_PER_IP: ' 100 / 30s ',
+      SCAIKEY_RATE_LIMIT_EMAIL_DISCOVERY_PER_IP: 'off',
+      SCAIKEY_REDIS_URL: 'redis://127.0.0.1:6379/2',
+    });
+    expect(set.rateLimits.signInPerIp).toEqual({ max: 5, windowMs: 60_000 });
+    expect(set.rateLimits.tokenPerIp).toEqual({ max: 100, windowMs: 30_000 });
+    expect(set.rateLimits.emailDiscoveryPerIp).toBeNull();
+    expect(set.redisUrl).toBe('redis://127.0.0.1:6379/2');
+  });
+
   const bad: [Record<string, string>, string][] = [
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -43,6 +60,11 @@ describe('loadConfig', () => {
     ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SCAIKEY_TRUST_PROXY: 'maybe' }, 'SCAIKEY_TRUST_PROXY'],
+    [{ SCAIKEY_RATE_LIMIT_TOKEN_PER_IP: '100' }, 'SCAIKEY_RATE_LIMIT_TOKEN_PER_IP'],
+    [{ SCAIKEY_RATE_LIMIT_SIGN_IN_PER_IP: '0/1m' }, 'SCAIKEY_RATE_LIMIT_SIGN_IN_PER_IP'],
+    [{ SCAIKEY_RATE_LIMIT_CLIENT_FAILURES_PER_IP: '10/2d' }, 'SCAIKEY_RATE_LIMIT_CLIENT_FAILURES_PER_IP'],
+    [{ SCAIKEY_RATE_LIMIT_PASSWORD_LINK_PER_IP: '10/25h' }, 'SCAIKEY_RATE_LIMIT_PASSWORD_LINK_PER_IP'],
+    [{ SCAIKEY_REDIS_URL: 'http://127.0.0.1:6379' }, 'SCAIKEY_REDIS_URL'],
   ];
   for (const [env, variable] of bad) {
     it(`names ${variable} when it is invalid (${JSON.stringify(env)})`, () => {

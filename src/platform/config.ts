@@ -29,7 +29,36 @@ export interface Config {
    * (same tokens, about 40% faster; see ../shared/notes/oidc-provider.md). On unless turned off.
    */
   nativeClientCredentials: boolean;
+  /** The rate limits (docs/configuration.md, "Rate limits"); null = that limit is off. */
+  rateLimits: Record<RateLimitName, RateLimit | null>;
+  /** Redis (redis:// or rediss://) for the rate-limit counters; null keeps them in the database. */
+  redisUrl: string | null;
 }
+
+/** At most `max` counted requests per key in a fixed window of `windowMs`. */
+export interface RateLimit {
+  max: number;
+  windowMs: number;
+}
+
+/**
+ * Every rate limit, its variable and its default (`<count>/<window>`, or `off`). The defaults
+ * follow Entra ID smart lockout (10 failures) and Keycloak brute-force detection (waits up to
+ * 15 minutes); docs/configuration.md gives the reasons.
+ */
+export const RATE_LIMITS = {
+  tokenPerIp: ['SCAIKEY_RATE_LIMIT_TOKEN_PER_IP', '6000/1m'],
+  introspectionPerIp: ['SCAIKEY_RATE_LIMIT_INTROSPECTION_PER_IP', '6000/1m'],
+  clientFailuresPerClient: ['SCAIKEY_RATE_LIMIT_CLIENT_FAILURES_PER_CLIENT', '10/5m'],
+  clientFailuresPerIp: ['SCAIKEY_RATE_LIMIT_CLIENT_FAILURES_PER_IP', '30/5m'],
+  signInPerIp: ['SCAIKEY_RATE_LIMIT_SIGN_IN_PER_IP', '60/1m'],
+  signInFailuresPerIp: ['SCAIKEY_RATE_LIMIT_SIGN_IN_FAILURES_PER_IP', '30/15m'],
+  signInFailuresPerAccount: ['SCAIKEY_RATE_LIMIT_SIGN_IN_FAILURES_PER_ACCOUNT', '10/15m'],
+  passwordLinkPerIp: ['SCAIKEY_RATE_LIMIT_PASSWORD_LINK_PER_IP', '20/15m'],
+  emailDiscoveryPerIp: ['SCAIKEY_RATE_LIMIT_EMAIL_DISCOVERY_PER_IP', '60/5m'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+export type RateLimitName = keyof typeof RATE_LIMITS;
 
 export class ConfigError extends Error {
   constructor(
@@ -71,6 +100,24 @@ function readBoolean(env: NodeJS.ProcessEnv, variable: string, fallback: boolean
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
   throw new ConfigError(variable, `must be true or false, got "${raw}"`);
+}
+
+const WINDOW_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `<count>/<window>` (`10/5m`, `60/m`, `6000/1h`; window up to 24 h) or `off`. */
+function readRateLimit(env: NodeJS.ProcessEnv, variable: string, fallback: string): RateLimit | null {
+  const raw = (optional(env, variable) ?? fallback).trim();
+  if (raw.toLowerCase() === 'off') return null;
+  const match = /^(\d{1,10})\s*\/\s*(\d{0,6})\s*([smh])$/.exec(raw);
+  const max = match ? Number(match[1]) : 0;
+  const windowMs = match ? Number(match[2] || '1') * (WINDOW_UNITS[match[3] as string] as number) : 0;
+  if (!match || max < 1 || max > 1_000_000_000 || windowMs < 1000 || windowMs > 86_400_000) {
+    throw new ConfigError(
+      variable,
+      `must be "<count>/<window>" (count 1 to 1000000000, window 1s to 24h, e.g. "10/5m") or "off", got "${raw}"`,
+    );
+  }
+  return { max, windowMs };
 }
 
 function optional(env: NodeJS.ProcessEnv, variable: string): string | null {
@@ -138,6 +185,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('SCAIKEY_MAIL_FROM', `must be an address or "Name <address>", got "${from}"`);
   }
 
+  const rateLimits = Object.fromEntries(
+    Object.entries(RATE_LIMITS).map(([name, [variable, fallback]]) => [
+      name,
+      readRateLimit(env, variable, fallback),
+    ]),
+  ) as Config['rateLimits'];
+  const redisUrl = optional(env, 'SCAIKEY_REDIS_URL');
+  if (redisUrl) readUrl('SCAIKEY_REDIS_URL', redisUrl, ['redis:', 'rediss:']);
+
   return {
     port,
     host,
@@ -149,5 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     mail: { smtpUrl, from },
     nativeClientCredentials: readBoolean(env, 'SCAIKEY_NATIVE_CLIENT_CREDENTIALS', true),
+    rateLimits,
+    redisUrl,
   };
 }

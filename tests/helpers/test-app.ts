@@ -6,7 +6,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { type BuildOptions, buildApp } from '../../src/app.js';
-import type { Config } from '../../src/platform/config.js';
+import { type Config, RATE_LIMITS, type RateLimitName } from '../../src/platform/config.js';
 import { type DatabaseHandle, openDatabase } from '../../src/platform/db/database.js';
 
 export const TEST_CLIENT_ID = 'app_bootstrap0000000test';
@@ -63,6 +63,17 @@ export async function createTestDatabase(options: { persistent?: boolean } = {})
   };
 }
 
+/**
+ * Rate limits no ordinary test reaches (every test file sends its requests from 127.0.0.1), still
+ * counted, so that the limits run in every test; tests/rate-limit.test.ts sets small ones.
+ */
+export function generousRateLimits(overrides: Partial<Config['rateLimits']> = {}): Config['rateLimits'] {
+  const limits = Object.fromEntries(
+    Object.keys(RATE_LIMITS).map((name) => [name, { max: 1_000_000, windowMs: 3_600_000 }]),
+  ) as Record<RateLimitName, { max: number; windowMs: number }>;
+  return { ...limits, ...overrides };
+}
+
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     port: 0,
@@ -80,6 +91,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     logLevel: 'silent',
     mail: { smtpUrl: null, from: 'ScaiKey <no-reply@scaikey.test>' },
     nativeClientCredentials: true,
+    rateLimits: generousRateLimits(),
+    redisUrl: null,
     ...overrides,
   };
 }

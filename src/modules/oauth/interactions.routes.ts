@@ -17,6 +17,7 @@ import { passwordChange } from '../users/passwords.js';
 import { createUsersRepository } from '../users/users.repository.js';
 import { checkPassword } from './login.js';
 import type { MountedProvider, OidcProviders } from './providers.js';
+import type { SignInRateLimits } from './rate-limits.js';
 
 const SlugUid = Type.Object({ tenant_slug: Type.String(), uid: Type.String({ maxLength: 64 }) });
 type Params = { tenant_slug: string; uid: string };
@@ -29,7 +30,13 @@ const CHANGE_WINDOW_MS = 10 * 60_000;
  */
 export async function interactionRoutes(
   app: FastifyInstance,
-  options: { db: Db; providers: OidcProviders; invalidation: Invalidation; secret: string },
+  options: {
+    db: Db;
+    providers: OidcProviders;
+    invalidation: Invalidation;
+    secret: string;
+    rateLimits: SignInRateLimits;
+  },
 ): Promise<void> {
   const { db, providers } = options;
   app.addContentTypeParser(
@@ -159,7 +166,12 @@ export async function interactionRoutes(
 
   app.post<{ Params: Params; Body: Record<string, string> }>(
     `${base}/login`,
-    { schema: { tags: ['Authentication'], summary: 'Sign in with email and password', params: SlugUid } },
+    {
+      schema: { tags: ['Authentication'], summary: 'Sign in with email and password', params: SlugUid },
+      onRequest: options.rateLimits.onRequest,
+      preHandler: options.rateLimits.preHandler,
+      onResponse: options.rateLimits.onResponse,
+    },
     async (request, reply) => {
       const { mounted, tenant, details } = await interaction(request, reply);
       const body = request.body ?? {};

@@ -22,6 +22,7 @@ import { CONFIDENTIAL_TYPES, clientCredentialsGrant, presentedClient } from './c
 import { providerRoutes, tenantAcceptsClient } from './endpoints.js';
 import { OAuthError } from './oauth-errors.js';
 import type { MountedProvider, OidcProviders } from './providers.js';
+import { type OAuthRateLimits, presentedClientId } from './rate-limits.js';
 
 export const PLATFORM_OAUTH_PREFIX = '/api/v1/platform/oauth';
 const TENANT_PREFIX = '/api/v1/auth/tenants/:tenant_slug';
@@ -37,6 +38,7 @@ export interface OAuthRoutesOptions {
   invalidation: Invalidation;
   publicUrl: string;
   nativeClientCredentials: boolean;
+  rateLimits: OAuthRateLimits;
 }
 
 type RawRequest = IncomingMessage & { baseUrl?: string; originalUrl?: string; body?: string };
@@ -103,7 +105,7 @@ const TOKEN_DESCRIPTION =
  * ScaiKey's own userinfo and the JWT-aware halves of introspection and revocation, and the JWKS.
  */
 export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOptions): Promise<void> {
-  const { db, keys, providers } = options;
+  const { db, keys, providers, rateLimits } = options;
   const publicUrl = new URL(options.publicUrl);
   const findClient = (id: string) => options.clients.find(id);
 
@@ -139,7 +141,11 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
 
   function oauthFailure(request: FastifyRequest, reply: FastifyReply, error: unknown) {
     if (!(error instanceof OAuthError)) throw error;
-    request.log.warn({ error: error.error, description: error.description }, 'OAuth request refused');
+    // Rate-limited requests are not logged one by one (a flood would flood the log too).
+    if (error.status !== 429) {
+      request.log.warn({ error: error.error, description: error.description }, 'OAuth request refused');
+    }
+    reply.headers(error.headers);
     if (error.status === 413) reply.header('connection', 'close');
     if (error.error === 'invalid_client' && /^basic /i.test(request.headers.authorization ?? '')) {
       reply.header('www-authenticate', 'Basic realm="scaikey"');
@@ -167,16 +173,27 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     target: Pick<MountedProvider, 'issuer' | 'tenant'>,
     mount: () => Promise<MountedProvider>,
   ) {
-    if (!options.nativeClientCredentials) return handOver(request, reply, await mount());
+    if (!options.nativeClientCredentials) {
+      // oidc-provider then takes HTTP Basic client authentication only: no need to read the body.
+      const clientId = presentedClientId(request.headers.authorization, null);
+      const refused = rateLimits.refusal(request, clientId);
+      if (refused) return oauthFailure(request, reply, refused);
+      rateLimits.watchHandOver(request, reply, clientId);
+      return handOver(request, reply, await mount());
+    }
     let form: { body: string; params: URLSearchParams };
     try {
       form = await formBody(request);
     } catch (error) {
       return oauthFailure(request, reply, error);
     }
+    const clientId = presentedClientId(request.headers.authorization, form.params);
+    const refused = rateLimits.refusal(request, clientId);
+    if (refused) return oauthFailure(request, reply, refused);
     const formEncoded = /^application\/x-www-form-urlencoded/i.test(request.headers['content-type'] ?? '');
     if (form.params.get('grant_type') !== 'client_credentials' || !formEncoded) {
       // Everything else is oidc-provider's; it reads the already-consumed body from req.body.
+      rateLimits.watchHandOver(request, reply, clientId);
       return handOver(request, reply, await mount(), form.body);
     }
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -202,7 +219,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       );
       return reply.send(granted.response);
     } catch (error) {
-      return oauthFailure(request, reply, error);
+      return oauthFailure(request, reply, await rateLimits.afterError(request, clientId, error));
     }
   }
 
@@ -213,6 +230,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     mounted: MountedProvider,
   ) {
     const { clientId, clientSecret } = presentedClient(request.headers.authorization, params);
+    const refused = rateLimits.refusal(request, clientId);
+    if (refused) throw refused;
     const application = isId('application', clientId) ? await findClient(clientId) : undefined;
     const usable =
       application &&
@@ -221,7 +240,13 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       application.client_secret_digest &&
       clientSecret !== null &&
       secretMatchesDigest(clientSecret, application.client_secret_digest);
-    if (!usable) throw new OAuthError('invalid_client', 'client authentication failed');
+    if (!usable) {
+      throw await rateLimits.afterError(
+        request,
+        clientId,
+        new OAuthError('invalid_client', 'client authentication failed'),
+      );
+    }
     return application;
   }
 
@@ -234,7 +259,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     try {
       const { body, params } = await formBody(request);
       const token = params.get('token');
-      if (!token || !decodeJwt(token)) return handOver(request, reply, mounted, body);
+      if (!token || !decodeJwt(token)) return clientAuthHandOver(request, reply, mounted, body, params);
       await authenticatedClient(request, params, mounted);
       reply.header('cache-control', 'no-store');
       let verified: VerifiedToken;
@@ -251,6 +276,21 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     }
   }
 
+  /** Introspection and revocation of opaque tokens: oidc-provider authenticates the client, limited as here. */
+  function clientAuthHandOver(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    mounted: MountedProvider,
+    body: string,
+    params: URLSearchParams,
+  ) {
+    const clientId = presentedClientId(request.headers.authorization, params);
+    const refused = rateLimits.refusal(request, clientId);
+    if (refused) return oauthFailure(request, reply, refused);
+    rateLimits.watchHandOver(request, reply, clientId);
+    return handOver(request, reply, mounted, body);
+  }
+
   /** RFC 7009 for JWT access tokens: their jti is refused until they expire. */
   async function revocation(request: FastifyRequest, reply: FastifyReply, mounted: MountedProvider) {
     try {
@@ -258,7 +298,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       const token = params.get('token');
       // Signature only: a token that is not live any more may still be revoked (it could come back).
       const claims = token ? await options.verifier.signedClaims(token) : null;
-      if (!claims || claims.iss !== mounted.issuer) return handOver(request, reply, mounted, body);
+      if (!claims || claims.iss !== mounted.issuer)
+        return clientAuthHandOver(request, reply, mounted, body, params);
       const client = await authenticatedClient(request, params, mounted);
       // A client revokes only its own tokens; for others the answer is the same 200 (RFC 7009 §2.2).
       if (
@@ -339,14 +380,19 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
           400: OAuthErrorSchema,
           401: OAuthErrorSchema,
           413: OAuthErrorSchema,
+          429: OAuthErrorSchema,
         },
       },
+      onRequest: rateLimits.token,
     },
     async (request, reply) => tokenEndpoint(request, reply, platformTarget, () => providers.platform()),
   );
   app.post(
     `${PLATFORM_OAUTH_PREFIX}${platformRoutes.introspection}`,
-    { schema: { tags: ['Platform OAuth'], summary: 'Introspection (RFC 7662)' } },
+    {
+      schema: { tags: ['Platform OAuth'], summary: 'Introspection (RFC 7662)' },
+      onRequest: rateLimits.introspection,
+    },
     async (request, reply) => introspection(request, reply, await providers.platform()),
   );
   app.post(
@@ -396,8 +442,10 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
           401: OAuthErrorSchema,
           404: ErrorSchema,
           413: OAuthErrorSchema,
+          429: OAuthErrorSchema,
         },
       },
+      onRequest: rateLimits.token,
     },
     async (request, reply) => {
       const mounted = await tenantProvider(request);
@@ -414,7 +462,10 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   }
   app.post(
     `${TENANT_PREFIX}${tenantRoutes.introspection}`,
-    { schema: { tags: ['OIDC'], summary: 'Introspection (RFC 7662)', params: SlugParams } },
+    {
+      schema: { tags: ['OIDC'], summary: 'Introspection (RFC 7662)', params: SlugParams },
+      onRequest: rateLimits.introspection,
+    },
     async (request, reply) => introspection(request, reply, await tenantProvider(request)),
   );
   app.post(

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { escapeHtml } from '../../lib/html.js';
@@ -22,7 +22,7 @@ const PLATFORM = { name: 'ScaiKey' };
  */
 export async function platformLoginRoutes(
   app: FastifyInstance,
-  options: { db: Db; publicUrl: string; mailer: Mailer },
+  options: { db: Db; publicUrl: string; mailer: Mailer; rateLimit: onRequestHookHandler },
 ): Promise<void> {
   const { db } = options;
   app.addContentTypeParser(
@@ -93,6 +93,7 @@ export async function platformLoginRoutes(
           email: Type.String({ maxLength: 320 }),
         }),
       },
+      onRequest: options.rateLimit,
     },
     async (request, reply) => {
       const { query: raw, email: typed } = request.body as { query: string; email: string };

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { escapeHtml } from '../../lib/html.js';
 import { errorParagraph, htmlPage } from '../../lib/html-page.js';
@@ -53,7 +53,7 @@ const SetPasswordBody = Type.Object(
  */
 export async function passwordLinkRoutes(
   app: FastifyInstance,
-  { db, invalidation }: { db: Db; invalidation: Invalidation },
+  { db, invalidation, rateLimit }: { db: Db; invalidation: Invalidation; rateLimit: onRequestHookHandler },
 ) {
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -109,8 +109,10 @@ export async function passwordLinkRoutes(
           200: Envelope(Type.Object({ user_id: Type.String(), status: Type.String() })),
           400: ErrorSchema,
           404: ErrorSchema,
+          429: ErrorSchema,
         },
       },
+      onRequest: rateLimit,
     },
     async (
       request: FastifyRequest<{ Params: { tenant_slug: string }; Body: Static<typeof SetPasswordBody> }>,

@@ -290,7 +290,14 @@ export interface TenantCountsTable {
   ous: Generated<number>;
 }
 
+export interface RateLimitsTable {
+  key: string;
+  hits: number;
+  expires_at: Timestamp;
+}
+
 export interface Database {
+  rate_limits: RateLimitsTable;
   tenant_counts: TenantCountsTable;
   instance_secrets: InstanceSecretsTable;
   revoked_tokens: RevokedTokensTable;

@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { preparedQuery } from '../db/prepared.js';
+
+/** A counter in its current window: the hits counted so far and the milliseconds the window has left. */
+export interface CounterWindow {
+  hits: number;
+  ttlMs: number;
+}
+
+/**
+ * Where rate-limit counters live: a store every instance shares (the database's `rate_limits`
+ * table, or Redis). Windows are fixed: the first hit opens one of `windowMs`, later hits add to it
+ * until it ends, and the next hit then opens a new one. Time is the store's own, so instances with
+ * skewed clocks agree on when a window ends.
+ */
+export interface CounterBackend {
+  /** Adds `amount` hits to `key` in one atomic step (opening a window when none is open). */
+  add(key: string, amount: number, windowMs: number): Promise<CounterWindow>;
+  /** Takes `amount` hits back from the open window of `key` (never below zero). */
+  subtract(key: string, amount: number): Promise<void>;
+  /** Deletes ended windows (storage only: an ended window is never counted again). */
+  sweep(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const addHits = preparedQuery(3, (db, key: string, amount: number, windowMs: number) =>
+  db
+    .insertInto('rate_limits')
+    .values({
+      key,
+      hits: amount,
+      expires_at: sql<Date>`now() + (${windowMs}::int8 * interval '1 millisecond')`,
+    })
+    .onConflict((conflict) =>
+      conflict.column('key').doUpdateSet({
+        hits: sql<number>`case when rate_limits.expires_at <= now() then excluded.hits
+          else rate_limits.hits + excluded.hits end`,
+        expires_at: sql<Date>`case when rate_limits.expires_at <= now() then excluded.expires_at
+          else rate_limits.expires_at end`,
+      }),
+    )
+    .returning(['hits', sql<number>`(extract(epoch from (expires_at - now())) * 1000)::int8`.as('ttl_ms')]),
+);
+
+/** Counters in the database's `rate_limits` table (migration 0009): one upsert per add. */
+export class PostgresCounters implements CounterBackend {
+  constructor(private readonly db: Db) {}
+
+  async add(key: string, amount: number, windowMs: number): Promise<CounterWindow> {
+    const [row] = await addHits(this.db, key, amount, windowMs);
+    return { hits: Number(row?.hits ?? amount), ttlMs: Math.max(0, Number(row?.ttl_ms ?? windowMs)) };
+  }
+
+  async subtract(key: string, amount: number): Promise<void> {
+    await this.db
+      .updateTable('rate_limits')
+      .set({ hits: sql<number>`greatest(hits - ${amount}::int8, 0)` })
+      .where('key', '=', key)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .execute();
+  }
+
+  async sweep(): Promise<void> {
+    await this.db.deleteFrom('rate_limits').where('expires_at', '<=', sql<Date>`now()`).execute();
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** INCRBY, and a TTL on a new key, in one script: atomic, as the SQL upsert is. */
+const ADD_SCRIPT = `
+local hits = redis.call('INCRBY', KEYS[1], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+return {hits, ttl}`;
+
+const SUBTRACT_SCRIPT = `
+if redis.call('PTTL', KEYS[1]) > 0 then
+  local hits = redis.call('DECRBY', KEYS[1], ARGV[1])
+  if hits < 0 then redis.call('INCRBY', KEYS[1], -hits) end
+end
+return 0`;
+
+type ScriptedRedis = Redis & {
+  scaikeyRateLimitAdd(key: string, amount: number, windowMs: number): Promise<[number, number]>;
+  scaikeyRateLimitSubtract(key: string, amount: number): Promise<number>;
+};
+
+/** The prefix of every Redis key of the installation whose namespace seed this is. */
+export function redisKeyPrefix(namespaceSeed: string): string {
+  return `scaikey:rl:${createHash('sha256').update(namespaceSeed).digest('base64url').slice(0, 12)}:`;
+}
+
+/**
+ * Counters in Redis (SCAIKEY_REDIS_URL): one script call per add, expiry by Redis itself. Keys
+ * are prefixed with a namespace of the database (`namespaceSeed`), so that several ScaiKey
+ * installations (or test runs) may share one Redis without counting each other's requests.
+ */
+export class RedisCounters implements CounterBackend {
+  private constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly prefix: string,
+  ) {}
+
+  /** Connects (a Redis that does not answer stops the start) and defines the scripts. */
+  static async connect(
+    url: string,
+    namespaceSeed: string,
+    onError: (error: Error) => void,
+  ): Promise<RedisCounters> {
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      // While Redis is unreachable, fail at once (the limits then let requests through) instead
+      // of queueing commands and holding requests until it is back.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2000,
+      connectTimeout: 5000,
+    }) as ScriptedRedis;
+    redis.on('error', onError);
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      throw new Error(`Redis at SCAIKEY_REDIS_URL does not answer: ${(error as Error).message}`);
+    }
+    redis.defineCommand('scaikeyRateLimitAdd', { numberOfKeys: 1, lua: ADD_SCRIPT });
+    redis.defineCommand('scaikeyRateLimitSubtract', { numberOfKeys: 1, lua: SUBTRACT_SCRIPT });
+    return new RedisCounters(redis, redisKeyPrefix(namespaceSeed));
+  }
+
+  async add(key: string, amount: number, windowMs: number): Promise<CounterWindow> {
+    const [hits, ttlMs] = await this.redis.scaikeyRateLimitAdd(this.prefix + key, amount, windowMs);
+    return { hits: Number(hits), ttlMs: Math.max(0, Number(ttlMs)) };
+  }
+
+  async subtract(key: string, amount: number): Promise<void> {
+    await this.redis.scaikeyRateLimitSubtract(this.prefix + key, amount);
+  }
+
+  async sweep(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
