@@ -188,7 +188,7 @@ export async function adminUserToken(
 ) {
   const user = await insertUser(t, options.tenant.id);
   // The verifier checks that the role is still held: give the user the assignment the token claims.
-  await grantAdminRole(t, user.id, options.role, options.tenant, options.partnerId);
+  if (options.role) await grantAdminRole(t, user.id, options.role, options.tenant, options.partnerId);
   const scope = options.scope ?? 'openid admin:read admin:write';
   const application = await insertApplication(t, {
     scope: 'TENANT',
