@@ -45,7 +45,7 @@ const addHits = preparedQuery(3, (db, key: string, amount: number, windowMs: num
     .returning(['hits', sql<number>`(extract(epoch from (expires_at - now())) * 1000)::int8`.as('ttl_ms')]),
 );
 
-/** Counters in the database's `rate_limits` table (migration 0009): one upsert per add. */
+/** Counters in the database's `rate_limits` table (migration 0007): one upsert per add. */
 export class PostgresCounters implements CounterBackend {
   constructor(private readonly db: Db) {}
 
