@@ -13,6 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_users_lifecycle': usersLifecycle,
   '0005_sign_in': signIn,
   '0006_tenant_counts': tenantCounts,
-  // 0007 and 0008 are reserved for work on other branches.
   '0007_rate_limits': rateLimits,
 };
