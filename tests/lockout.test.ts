@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertApplication } from './helpers/factories.js';
+import { createTenant, insertWebApplication } from './helpers/factories.js';
 import { startLiveApp } from './helpers/live-app.js';
 
 // Issue 10, items 2, 14 and 18: the lockout locks on every threshold crossing, checks at most the
@@ -23,14 +23,7 @@ beforeAll(async () => {
   tenant = await createTenant(t, {
     settings: { lockout: { max_failed_attempts: MAX_ATTEMPTS, lockout_minutes: 5 } },
   });
-  const app = await insertApplication(t, {
-    scope: 'TENANT',
-    partnerId: tenant.partner_id,
-    tenantId: tenant.id,
-    type: 'WEB',
-    allowedScopes: ['openid'],
-    redirectUris: [CALLBACK],
-  });
+  const app = await insertWebApplication(t, tenant, ['openid'], [CALLBACK]);
   conf = await client.discovery(
     new URL(`${t.origin}/api/v1/auth/tenants/${tenant.slug}`),
     app.id,

@@ -10,7 +10,7 @@ import type { DatabaseHandle } from '../src/platform/db/database.js';
 import { instanceSecret } from '../src/platform/instance-secrets.js';
 import { redisKeyPrefix } from '../src/platform/rate-limit/backends.js';
 import { REDIS_NAMESPACE_SECRET } from '../src/platform/rate-limit/limits.js';
-import { createTenant, insertApplication } from './helpers/factories.js';
+import { createTenant, type insertApplication, insertWebApplication } from './helpers/factories.js';
 import {
   createTestDatabase,
   generousRateLimits,
@@ -156,14 +156,7 @@ describe('token endpoints', () => {
 
   it('count the client authentication failures of the oidc-provider hand-over (tenant token endpoint)', async () => {
     const tenant = await createTenant(t);
-    const web = await insertApplication(t, {
-      scope: 'TENANT',
-      partnerId: tenant.partner_id,
-      tenantId: tenant.id,
-      type: 'WEB',
-      allowedScopes: ['openid'],
-      redirectUris: [CALLBACK],
-    });
+    const web = await insertWebApplication(t, tenant, ['openid'], [CALLBACK]);
     const ip = nextAddress();
     const send = () =>
       t.app.inject({
@@ -320,14 +313,7 @@ describe('hosted sign-in', () => {
 
   beforeAll(async () => {
     tenant = await createTenant(t);
-    web = await insertApplication(t, {
-      scope: 'TENANT',
-      partnerId: tenant.partner_id,
-      tenantId: tenant.id,
-      type: 'WEB',
-      allowedScopes: ['openid'],
-      redirectUris: [CALLBACK],
-    });
+    web = await insertWebApplication(t, tenant, ['openid'], [CALLBACK]);
     const token = await t.platformToken();
     for (let index = 0; index < 11; index++) {
       const email = `sprayed-${index}-${randomBytes(3).toString('hex')}@acme.example`;

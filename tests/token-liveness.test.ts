@@ -1,9 +1,14 @@
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../src/lib/ids.js';
 import { TestBrowser } from './helpers/browser.js';
-import { adminUserToken, createTenant, insertApplication } from './helpers/factories.js';
+import {
+  adminUserToken,
+  createTenant,
+  grantAdminRole,
+  insertApplication,
+  insertWebApplication,
+} from './helpers/factories.js';
 import { startLiveApp } from './helpers/live-app.js';
 import {
   onPostgres,
@@ -91,21 +96,7 @@ async function createUser(options: { admin?: boolean } = {}) {
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   const user = response.body.data as { id: string; email: string };
-  if (options.admin) {
-    await t.database.db
-      .insertInto('admin_role_assignments')
-      .values({
-        user_tenant_id: tenant.id,
-        id: newId('roleAssignment'),
-        user_id: user.id,
-        role: 'TENANT_ADMIN',
-        partner_id: null,
-        tenant_id: tenant.id,
-        expires_at: null,
-        created_by: null,
-      })
-      .execute();
-  }
+  if (options.admin) await grantAdminRole(t, user.id, 'tenant_admin', tenant);
   return user;
 }
 
@@ -222,14 +213,7 @@ describe('one liveness check for every endpoint that accepts a token (issue item
   });
 
   it("introspects a disabled application's tokens as inactive, user and client tokens alike", async () => {
-    const app = await insertApplication(t, {
-      scope: 'TENANT',
-      partnerId: tenant.partner_id,
-      tenantId: tenant.id,
-      type: 'WEB',
-      allowedScopes: ['openid', 'admin:read'],
-      redirectUris: [CALLBACK],
-    });
+    const app = await insertWebApplication(t, tenant, ['openid', 'admin:read'], [CALLBACK]);
     const conf = await discover(app);
     const { tokens } = await signIn(await createUser(), 'openid', conf);
     const machine = await client.clientCredentialsGrant(conf, { scope: 'admin:read' });
@@ -357,14 +341,7 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
   });
 
   it("ends a user's tokens obtained through a confidential client whose secret was rotated", async () => {
-    const app = await insertApplication(t, {
-      scope: 'TENANT',
-      partnerId: tenant.partner_id,
-      tenantId: tenant.id,
-      type: 'WEB',
-      allowedScopes: ['openid'],
-      redirectUris: [CALLBACK],
-    });
+    const app = await insertWebApplication(t, tenant, ['openid'], [CALLBACK]);
     const { tokens } = await signIn(await createUser(), 'openid', await discover(app));
     expect(await userinfo(tokens.access_token)).toBe(200);
     const rotated = await t.request({

@@ -119,6 +119,23 @@ export async function insertApplication(
   };
 }
 
+/** A confidential WEB application of `tenant` (TENANT scope) that signs users in at `redirectUris`. */
+export function insertWebApplication(
+  t: TestApp,
+  tenant: { id: string; partner_id: string },
+  allowedScopes: string[],
+  redirectUris: string[],
+) {
+  return insertApplication(t, {
+    scope: 'TENANT',
+    partnerId: tenant.partner_id,
+    tenantId: tenant.id,
+    type: 'WEB',
+    allowedScopes,
+    redirectUris,
+  });
+}
+
 /** A client_credentials token of an application, signed with the server's key as the token endpoint does. */
 export function applicationToken(
   t: TestApp,
