@@ -19,36 +19,47 @@ export interface PresentedClient {
 }
 
 /**
- * Reads client authentication from HTTP Basic (RFC 6749 §2.3.1: id and secret form-urlencoded
- * inside) or from client_id/client_secret form fields; using both at once is refused.
+ * The client id and secret of an HTTP Basic header (RFC 6749 §2.3.1: both form-urlencoded
+ * inside): undefined when the header is not Basic, null when it is malformed.
+ */
+export function basicCredentials(authorization: string | undefined): PresentedClient | null | undefined {
+  if (!authorization || !/^basic /i.test(authorization)) return undefined;
+  const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  try {
+    return {
+      clientId: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
+      clientSecret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reads client authentication from HTTP Basic or from client_id/client_secret form fields; using
+ * both at once is refused.
  */
 export function presentedClient(authorization: string | undefined, params: URLSearchParams): PresentedClient {
   const formId = params.get('client_id');
   const formSecret = params.get('client_secret');
-  if (authorization && /^basic /i.test(authorization)) {
+  const basic = basicCredentials(authorization);
+  if (basic !== undefined) {
     if (formSecret !== null) {
       throw new OAuthError(
         'invalid_request',
         'client authentication must only be provided using one mechanism',
       );
     }
-    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw new OAuthError('invalid_client', 'client authentication failed');
-    try {
-      const clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-      const clientSecret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
-      if (formId !== null && formId !== clientId) {
-        throw new OAuthError(
-          'invalid_request',
-          'mismatch between client_id in the body and in the Authorization header',
-        );
-      }
-      return { clientId, clientSecret };
-    } catch (error) {
-      if (error instanceof OAuthError) throw error;
-      throw new OAuthError('invalid_client', 'client authentication failed');
+    if (basic === null) throw new OAuthError('invalid_client', 'client authentication failed');
+    if (formId !== null && formId !== basic.clientId) {
+      throw new OAuthError(
+        'invalid_request',
+        'mismatch between client_id in the body and in the Authorization header',
+      );
     }
+    return basic;
   }
   if (formId === null) throw new OAuthError('invalid_request', 'no client authentication mechanism provided');
   return { clientId: formId, clientSecret: formSecret };

@@ -48,7 +48,7 @@ export async function checkPassword(
   invalidation: Invalidation,
   now: Date = new Date(),
 ): Promise<LoginResult> {
-  const { lockout } = effectiveSettings(tenant.settings as TenantSettingsInput);
+  const { lockout, password_policy } = effectiveSettings(tenant.settings as TenantSettingsInput);
   const user = await db
     .selectFrom('users')
     .selectAll()
@@ -151,7 +151,7 @@ export async function checkPassword(
   });
   if (refused) return { ok: false, message: refused, userId: user.id };
 
-  const maxAge = effectiveSettings(tenant.settings as TenantSettingsInput).password_policy.max_age_days;
+  const maxAge = password_policy.max_age_days;
   const expired =
     maxAge > 0 &&
     (!user.password_changed_at || now.getTime() - user.password_changed_at.getTime() > maxAge * 86_400_000);

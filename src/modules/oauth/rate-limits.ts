@@ -11,6 +11,7 @@ import {
   type RateLimits,
   type RequestLimit,
 } from '../../platform/rate-limit/limits.js';
+import { basicCredentials } from './client-credentials.js';
 import { OAuthError } from './oauth-errors.js';
 
 /**
@@ -34,16 +35,8 @@ export function presentedClientId(
   authorization: string | undefined,
   params: URLSearchParams | null,
 ): string | null {
-  if (authorization && /^basic /i.test(authorization)) {
-    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return null;
-    try {
-      return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-    } catch {
-      return null;
-    }
-  }
+  const basic = basicCredentials(authorization);
+  if (basic !== undefined) return basic?.clientId ?? null;
   return params?.get('client_id') ?? null;
 }
 
