@@ -20,6 +20,7 @@ import { adminGroupsRoutes } from './modules/groups/admin-groups.routes.js';
 import { groupsRoutes } from './modules/groups/groups.routes.js';
 import { createGroupsService } from './modules/groups/groups.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { homeRoutes } from './modules/health/home.routes.js';
 import { OIDC_SCOPES } from './modules/oauth/accounts.js';
 import { interactionRoutes } from './modules/oauth/interactions.routes.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
@@ -93,8 +94,6 @@ export interface BuildOptions {
 /** Builds the whole service on a database: migrations, keys, bootstrap, routes. Does not listen. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const ownsDatabase = !options.database;
-  const database = options.database ?? (await openConfiguredDatabase(config));
-  const { db } = database;
 
   const schemaCompilers = createSchemaCompilers();
   const app = Fastify({
@@ -126,6 +125,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     frameworkErrors: routingErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const database =
+    options.database ??
+    (await openConfiguredDatabase(config, {
+      onRetry: (reason, waitMs) => app.log.warn(`${reason}; trying again in ${waitMs} ms`),
+    }));
+  const { db } = database;
   database.onConnectionError((error) =>
     app.log.warn({ err: error }, 'database connection lost; the pool opens a new one when needed'),
   );
@@ -199,6 +204,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           // rewrites request.url); secret query values (mailed link tokens, hints) left out.
           url: redactUrl(request.originalUrl),
           status: reply.statusCode,
+          // request.ip honours SCAIKEY_TRUST_PROXY (X-Forwarded-For only from a trusted proxy).
+          ip: request.ip,
+          user_agent: request.headers['user-agent'],
           ms: Math.round(reply.elapsedTime),
         },
         'request completed',
@@ -247,6 +255,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
     // Public context: health, discovery, JWKS, token endpoint.
     await app.register(healthRoutes, { db });
+    await app.register(homeRoutes, { publicUrl: config.publicUrl });
     await app.register(oauthRoutes, {
       audit,
       clients,

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './platform/config.js';
-import { openConfiguredDatabase } from './platform/db/configured.js';
+import { openConfiguredDatabase, StartupError } from './platform/db/configured.js';
 import { DataDirLockedError } from './platform/db/data-dir-lock.js';
 import { migrateToLatest } from './platform/db/database.js';
 import { INITIAL_DATABASE_FILE, writeInitialDatabase } from './platform/db/initial-database.js';
@@ -44,7 +44,9 @@ async function main(args: string[]): Promise<number> {
     overlap = value;
   }
   const config = loadConfig();
-  const database = await openConfiguredDatabase(config);
+  const database = await openConfiguredDatabase(config, {
+    onRetry: (reason, waitMs) => console.error(`${reason}; trying again in ${waitMs} ms`),
+  });
   try {
     await migrateToLatest(database.db);
     await KeyStore.open(database.db);
@@ -61,7 +63,9 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
     console.error(
-      error instanceof ConfigError || error instanceof DataDirLockedError ? error.message : error,
+      error instanceof ConfigError || error instanceof DataDirLockedError || error instanceof StartupError
+        ? error.message
+        : error,
     );
     process.exit(1);
   },

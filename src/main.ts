@@ -21,11 +21,27 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const graceSeconds = config.shutdownGraceMs / 1000;
+    app.log.info({ signal, grace_seconds: graceSeconds }, 'shutting down: finishing in-flight requests');
     // A keep-alive connection whose request finishes during shutdown turns idle only then; close
     // such connections as they go idle instead of waiting for the keep-alive timeout (72 s).
     const closeIdle = setInterval(() => app.server.closeIdleConnections(), 50);
     closeIdle.unref();
+    // The grace period (SCAIKEY_SHUTDOWN_GRACE): requests still running then (a client that stopped
+    // sending its body, a stuck upstream) lose their connections, and the shutdown goes on.
+    const grace = setTimeout(() => {
+      app.log.warn(
+        { grace_seconds: graceSeconds },
+        'shutdown grace period ended with requests in flight: closing their connections',
+      );
+      app.server.closeAllConnections();
+      // Whatever still holds the process after that (a database that does not answer) gets 5 s.
+      setTimeout(() => {
+        app.log.error('shutdown did not finish 5 s after the grace period: exiting');
+        process.exit(1);
+      }, 5000).unref();
+    }, config.shutdownGraceMs);
+    grace.unref();
     // Fastify stops accepting, waits for in-flight requests, then closes the database (onClose).
     app.close().then(
       () => process.exit(0),

@@ -22,6 +22,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it('accepts addresses and host names as HOST, and reads the wait and grace periods', () => {
+    for (const host of ['0.0.0.0', '::', '::1', '10.1.2.3', 'localhost', 'idp-1.internal.example']) {
+      expect(loadConfig({ HOST: host }).host).toBe(host);
+    }
+    expect(loadConfig({ HOST: '::1', PORT: '9000' }).publicUrl).toBe('http://[::1]:9000');
+    const defaults = loadConfig({});
+    expect(defaults.databaseWaitMs).toBe(30_000);
+    expect(defaults.shutdownGraceMs).toBe(20_000);
+    const set = loadConfig({ SCAIKEY_DATABASE_WAIT: '0', SCAIKEY_SHUTDOWN_GRACE: '5' });
+    expect(set.databaseWaitMs).toBe(0);
+    expect(set.shutdownGraceMs).toBe(5000);
+  });
+
   it('reads rate limits as <count>/<window> or off, with defaults', () => {
     const defaults = loadConfig({});
     expect(defaults.rateLimits.clientFailuresPerClient).toEqual({ max: 10, windowMs: 300_000 });
@@ -65,6 +78,12 @@ describe('loadConfig', () => {
     [{ SCAIKEY_RATE_LIMIT_CLIENT_FAILURES_PER_IP: '10/2d' }, 'SCAIKEY_RATE_LIMIT_CLIENT_FAILURES_PER_IP'],
     [{ SCAIKEY_RATE_LIMIT_PASSWORD_LINK_PER_IP: '10/25h' }, 'SCAIKEY_RATE_LIMIT_PASSWORD_LINK_PER_IP'],
     [{ SCAIKEY_REDIS_URL: 'http://127.0.0.1:6379' }, 'SCAIKEY_REDIS_URL'],
+    [{ HOST: '999.1.1.1' }, 'HOST'],
+    [{ HOST: 'bad host' }, 'HOST'],
+    [{ HOST: 'http://example.com' }, 'HOST'],
+    [{ SCAIKEY_DATABASE_WAIT: '-1' }, 'SCAIKEY_DATABASE_WAIT'],
+    [{ SCAIKEY_SHUTDOWN_GRACE: '0' }, 'SCAIKEY_SHUTDOWN_GRACE'],
+    [{ SCAIKEY_SHUTDOWN_GRACE: '10s' }, 'SCAIKEY_SHUTDOWN_GRACE'],
   ];
   for (const [env, variable] of bad) {
     it(`names ${variable} when it is invalid (${JSON.stringify(env)})`, () => {

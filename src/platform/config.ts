@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { isId } from '../lib/ids.js';
 
@@ -33,6 +34,10 @@ export interface Config {
   rateLimits: Record<RateLimitName, RateLimit | null>;
   /** Redis (redis:// or rediss://) for the rate-limit counters; null keeps them in the database. */
   redisUrl: string | null;
+  /** How long the start waits for an unreachable PostgreSQL (retrying with backoff), in ms; 0 = no wait. */
+  databaseWaitMs: number;
+  /** How long a shutdown lets in-flight requests finish before closing their connections, in ms. */
+  shutdownGraceMs: number;
 }
 
 /** At most `max` counted requests per key in a fixed window of `windowMs`. */
@@ -79,6 +84,31 @@ function readPort(env: NodeJS.ProcessEnv): number {
     throw new ConfigError('PORT', `must be a whole number from 0 to 65535, got "${raw}"`);
   }
   return Number(raw);
+}
+
+/** `HOST`: an IPv4 or IPv6 address, or a host name (resolved by the system when listening). */
+function readHost(env: NodeJS.ProcessEnv): string {
+  const host = optional(env, 'HOST') ?? '127.0.0.1';
+  if (isIP(host)) return host;
+  // A host name: DNS labels of letters, digits and hyphens. Anything else that looks numeric
+  // (999.1.1.1, 1.2.3) is a mistyped address, not a name.
+  const label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+  const labels = host.split('.');
+  if (host.length <= 253 && labels.every((part) => label.test(part)) && !/^[\d.]+$/.test(host)) return host;
+  throw new ConfigError(
+    'HOST',
+    `must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::) or a host name, got "${host}"`,
+  );
+}
+
+/** A whole number of seconds from `min` to `max`, returned in milliseconds. */
+function readSeconds(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number) {
+  const raw = optional(env, variable);
+  if (raw === null) return fallback * 1000;
+  if (!/^\d{1,7}$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(variable, `must be a whole number of seconds from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw) * 1000;
 }
 
 function readUrl(variable: string, raw: string, protocols: string[]): string {
@@ -128,7 +158,7 @@ function optional(env: NodeJS.ProcessEnv, variable: string): string | null {
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = readPort(env);
-  const host = optional(env, 'HOST') ?? '127.0.0.1';
+  const host = readHost(env);
   const databaseUrl = optional(env, 'DATABASE_URL');
   if (databaseUrl) readUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
   const dataDir = resolve(optional(env, 'SCAIKEY_DATA_DIR') ?? './data');
@@ -207,5 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nativeClientCredentials: readBoolean(env, 'SCAIKEY_NATIVE_CLIENT_CREDENTIALS', true),
     rateLimits,
     redisUrl,
+    databaseWaitMs: readSeconds(env, 'SCAIKEY_DATABASE_WAIT', 30, 0, 3600),
+    shutdownGraceMs: readSeconds(env, 'SCAIKEY_SHUTDOWN_GRACE', 20, 1, 3600),
   };
 }

@@ -93,6 +93,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     nativeClientCredentials: true,
     rateLimits: generousRateLimits(),
     redisUrl: null,
+    databaseWaitMs: 0,
+    shutdownGraceMs: 20_000,
     ...overrides,
   };
 }
