@@ -19,7 +19,6 @@ let t: Live;
 let tenant: Awaited<ReturnType<typeof createTenant>>;
 let issuer: string;
 let spa: Awaited<ReturnType<typeof insertApplication>>;
-let web: Awaited<ReturnType<typeof insertApplication>>;
 let service: Awaited<ReturnType<typeof insertApplication>>;
 let spaConfig: client.Configuration;
 let pages: { allowed: Server; other: Server };
@@ -73,7 +72,7 @@ beforeAll(async () => {
   });
   // Another application of the tenant registers the other origin: that origin may pass a
   // preflight here, but never reads the SPA's answers.
-  web = await create({
+  await create({
     application_type: 'WEB',
     redirect_uris: [CALLBACK],
     allowed_origins: [OTHER],
