@@ -326,7 +326,7 @@ describe.runIf(existsSync('/usr/bin/chromium'))('CORS in chromium', () => {
               client_id: clientId,
             }),
           });
-          const tokens = await response.json();
+          const tokens = (await response.json()) as { access_token: string; token_type: string };
           const info = await fetch(`${issuer}/oauth/userinfo`, {
             headers: { authorization: `Bearer ${tokens.access_token}` },
           });
