@@ -180,6 +180,23 @@ describe('POST /api/v1/admin/applications/', () => {
     });
   });
 
+  it('keeps require_pushed_authorization_requests, false unless asked (issue 11, item 2)', async () => {
+    const { a1 } = await landscape();
+    const plain = await created({ application_type: 'SPA', scope: 'TENANT', tenant_id: a1.id });
+    expect(plain.require_pushed_authorization_requests).toBe(false);
+    const pushed = await created({
+      application_type: 'WEB',
+      scope: 'TENANT',
+      tenant_id: a1.id,
+      require_pushed_authorization_requests: true,
+    });
+    expect(pushed.require_pushed_authorization_requests).toBe(true);
+    const changed = await patch(pushed.id, { require_pushed_authorization_requests: false });
+    expect(changed.status).toBe(200);
+    expect((await get(pushed.id)).body.data.require_pushed_authorization_requests).toBe(false);
+    expect((await patch(pushed.id, { require_pushed_authorization_requests: 'yes' })).status).toBe(422);
+  });
+
   it('creates a PARTNER application for a live partner and 404s an unknown one', async () => {
     const { partnerA } = await landscape();
     const app = await created({ application_type: 'SERVICE', scope: 'PARTNER', partner_id: partnerA.id });

@@ -117,6 +117,49 @@ export function createApplicationsRepository(db: Queryable) {
         .executeTakeFirst();
     },
 
+    /**
+     * Whether a usable application that signs in at this place lists `origin` in its
+     * allowed_origins: for a tenant (`place` given) its own, its partner's and GLOBAL ones; for the
+     * platform (null) GLOBAL ones. Answers CORS preflights, which carry no client (docs/security.md).
+     */
+    async originRegistered(
+      origin: string,
+      place: { tenantId: string; partnerId: string } | null,
+    ): Promise<boolean> {
+      const row = await db
+        .selectFrom('applications as a')
+        .leftJoin('partners as p', 'p.id', 'a.partner_id')
+        .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+        .select('a.id')
+        .where(sql<boolean>`a.allowed_origins @> ${JSON.stringify([origin])}::jsonb`)
+        .where('a.deleted_at', 'is', null)
+        .where('a.status', '=', 'ACTIVE')
+        .where((eb) =>
+          place
+            ? eb.or([
+                eb('a.scope', '=', 'GLOBAL'),
+                eb.and([eb('a.scope', '=', 'PARTNER'), eb('a.partner_id', '=', place.partnerId)]),
+                eb.and([eb('a.scope', '=', 'TENANT'), eb('a.tenant_id', '=', place.tenantId)]),
+              ])
+            : eb('a.scope', '=', 'GLOBAL'),
+        )
+        .where((eb) =>
+          eb.and([
+            eb.or([
+              eb('a.partner_id', 'is', null),
+              eb.and([eb('p.deleted_at', 'is', null), eb('p.status', '=', 'ACTIVE')]),
+            ]),
+            eb.or([
+              eb('a.tenant_id', 'is', null),
+              eb.and([eb('t.deleted_at', 'is', null), eb('t.status', '=', 'ACTIVE')]),
+            ]),
+          ]),
+        )
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
     async findById(id: string): Promise<ApplicationRow | undefined> {
       return db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
     },

@@ -49,6 +49,11 @@ const TokenLifetime = Type.Integer({
   maximum: 86400,
   description: 'Access-token lifetime in seconds (default 3600)',
 });
+const RequirePushedAuthorizationRequests = Type.Boolean({
+  description:
+    'Sign-in requests of this application must be pushed to the pushed_authorization_request_endpoint ' +
+    'first (RFC 9126 §6); the authorization endpoint then refuses plain ones. Default false.',
+});
 
 export const ApplicationCreate = Type.Object(
   {
@@ -76,6 +81,7 @@ export const ApplicationCreate = Type.Object(
     assignment_required: Type.Optional(
       Type.Boolean({ description: 'Only assigned users (directly or through a group) may sign in' }),
     ),
+    require_pushed_authorization_requests: Type.Optional(RequirePushedAuthorizationRequests),
     status: Type.Optional(ApplicationStatusEnum),
   },
   { additionalProperties: false, title: 'ApplicationCreate' },
@@ -92,6 +98,7 @@ export const ApplicationUpdate = Type.Object(
     allowed_scopes: Type.Optional(AllowedScopes),
     token_lifetime: Type.Optional(TokenLifetime),
     assignment_required: Type.Optional(Type.Boolean()),
+    require_pushed_authorization_requests: Type.Optional(RequirePushedAuthorizationRequests),
     status: Type.Optional(ApplicationStatusEnum),
   },
   {
@@ -122,6 +129,9 @@ const applicationFields = {
   allowed_scopes: Type.Array(Type.String()),
   token_lifetime: Type.Integer(),
   assignment_required: Type.Boolean(),
+  require_pushed_authorization_requests: Type.Boolean({
+    description: 'Whether sign-in requests must be pushed first (RFC 9126)',
+  }),
   status: ApplicationStatusEnum,
   secret_rotated_at: Nullable(Timestamp, { description: 'When the client secret was last rotated' }),
   created_at: Timestamp,

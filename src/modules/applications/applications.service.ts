@@ -49,6 +49,7 @@ export function toApplicationResponse(row: ApplicationView): ApplicationResponse
     allowed_scopes: row.allowed_scopes,
     token_lifetime: row.token_lifetime,
     assignment_required: row.assignment_required,
+    require_pushed_authorization_requests: row.require_pushed_authorization_requests,
     status: row.status,
     secret_rotated_at: iso(row.secret_rotated_at),
     created_at: row.created_at.toISOString(),
@@ -62,6 +63,7 @@ const TOKEN_FIELDS = new Set([
   'allowed_scopes',
   'token_lifetime',
   'assignment_required',
+  'require_pushed_authorization_requests',
   'redirect_uris',
   'post_logout_redirect_uris',
   'allowed_origins',
@@ -262,6 +264,7 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
           allowed_scopes: distinct(input.allowed_scopes ?? []),
           token_lifetime: input.token_lifetime ?? 3600,
           assignment_required: input.assignment_required ?? false,
+          require_pushed_authorization_requests: input.require_pushed_authorization_requests ?? false,
           status: input.status ?? 'ACTIVE',
         };
         await createApplicationsRepository(trx).insert({
@@ -297,6 +300,7 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
           'description',
           'token_lifetime',
           'assignment_required',
+          'require_pushed_authorization_requests',
           'status',
         ] as const) {
           if (input[key] !== undefined && input[key] !== before[key]) changes[key] = input[key];

@@ -84,3 +84,31 @@ export function checkClientMetadata(input: ClientMetadataInput, type: Applicatio
   });
   if (issues.length > 0) throw new RequestValidationError(issues);
 }
+
+/**
+ * A loopback IP redirect URI without its port: `http://127.0.0.1[:port]rest` or
+ * `http://[::1][:port]rest` becomes `http://127.0.0.1rest` / `http://[::1]rest`; anything else
+ * (other hosts, `localhost`, credentials, https) gives null.
+ */
+function withoutLoopbackPort(uri: string): string | null {
+  const match = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::\d{1,5})?([/?].*)?$/.exec(uri);
+  return match ? `http://${match[1]}${match[2] ?? ''}` : null;
+}
+
+/**
+ * Whether `requested` is one of the `registered` redirect URIs. Matching is exact (RFC 9700
+ * §2.1), except that a NATIVE application's loopback IP redirect URI takes any port (RFC 8252
+ * §7.3: the app listens on a port the operating system picks at run time). Only the IP literals
+ * `127.0.0.1` and `[::1]` count as loopback here, not `localhost` (RFC 8252 §8.3: a name can
+ * resolve elsewhere); scheme, host, path and query must still match exactly.
+ */
+export function redirectUriAllowed(
+  type: ApplicationType,
+  registered: readonly string[],
+  requested: string,
+): boolean {
+  if (registered.includes(requested)) return true;
+  if (type !== 'NATIVE') return false;
+  const bare = withoutLoopbackPort(requested);
+  return bare !== null && registered.some((uri) => withoutLoopbackPort(uri) === bare);
+}

@@ -90,6 +90,8 @@ export async function clientCredentialsGrant(options: {
   keys: KeyStore;
   issuer: string;
   acceptsClient: (application: ApplicationRow) => boolean;
+  /** Runs once the client is authenticated, before anything is issued (CORS, cors.ts). */
+  checkClient?: (application: ApplicationRow) => void;
 }): Promise<{ clientId: string; response: TokenResponse }> {
   const { clientId, clientSecret } = presentedClient(options.authorization, options.params);
   const application = isId('application', clientId) ? await options.findClient(clientId) : undefined;
@@ -99,6 +101,7 @@ export async function clientCredentialsGrant(options: {
   if (!secretMatchesDigest(clientSecret, application.client_secret_digest)) {
     throw new OAuthError('invalid_client', 'client authentication failed');
   }
+  options.checkClient?.(application);
   if (!CONFIDENTIAL_TYPES.has(application.application_type) || !options.acceptsClient(application)) {
     throw new OAuthError('unauthorized_client', 'requested grant type is not allowed for this client');
   }

@@ -28,5 +28,7 @@ export function providerRoutes(tenant: boolean) {
     introspection: `${prefix}/introspect`,
     userinfo: `${prefix}/userinfo`,
     jwks: `${prefix}/jwks`,
+    // RFC 9126 names no path; `par` as most providers have it.
+    pushed_authorization_request: `${prefix}/par`,
   };
 }

@@ -13,12 +13,14 @@ import { platformIssuer } from '../../platform/issuers.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { discardRequestBody } from '../../platform/request-body.js';
 import { ErrorSchema } from '../../platform/schemas.js';
+import { createApplicationsRepository } from '../applications/applications.repository.js';
 import type { UsableClientCache } from '../applications/client-cache.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { AuditBuffer } from '../audit/audit-buffer.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import { findActiveUser, userClaims } from './accounts.js';
 import { CONFIDENTIAL_TYPES, clientCredentialsGrant, presentedClient } from './client-credentials.js';
+import { answerPreflight, CORS_EXPOSED_HEADERS, checkCors } from './cors.js';
 import { providerRoutes, tenantAcceptsClient } from './endpoints.js';
 import { OAuthError } from './oauth-errors.js';
 import type { MountedProvider, OidcProviders } from './providers.js';
@@ -95,6 +97,11 @@ const OAuthErrorSchema = Type.Object(
 );
 const SlugParams = Type.Object({ tenant_slug: Type.String() });
 
+const PREFLIGHT_DESCRIPTION =
+  "Answers a browser's CORS preflight: Access-Control-Allow-Origin for an origin that an application signing in " +
+  'here lists in allowed_origins, no CORS headers otherwise. The actual request is then allowed only for its own ' +
+  "application's allowed_origins (docs/security.md).";
+
 const TOKEN_DESCRIPTION =
   'OAuth 2.0 token endpoint (RFC 6749), application/x-www-form-urlencoded. Grants: client_credentials (HTTP ' +
   'Basic or client_id/client_secret form fields; optional scope, default all allowed scopes)';
@@ -163,6 +170,22 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       ? tenantAcceptsClient(mounted.tenant, application) && application.scope !== 'GLOBAL'
       : application.scope === 'GLOBAL';
 
+  /** Whether an application that signs in at this provider lists the origin (CORS preflights). */
+  const originRegistered = (mounted: Pick<MountedProvider, 'tenant'>) => (origin: string) =>
+    createApplicationsRepository(db).originRegistered(
+      origin,
+      mounted.tenant ? { tenantId: mounted.tenant.id, partnerId: mounted.tenant.partner_id } : null,
+    );
+
+  /** The CORS preflight of a browser-callable endpoint (cors.ts). */
+  const preflight =
+    (
+      methods: readonly string[],
+      target: (request: FastifyRequest) => Promise<Pick<MountedProvider, 'tenant'>>,
+    ) =>
+    async (request: FastifyRequest, reply: FastifyReply) =>
+      answerPreflight(request, reply, methods, originRegistered(await target(request)));
+
   /**
    * A token URL. `target` says whose it is; the provider itself is only built when the request
    * goes to it (client_credentials never does, unless the native path is off).
@@ -205,6 +228,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         keys,
         issuer: target.issuer,
         acceptsClient: accepts(target),
+        checkClient: (application) => checkCors(request, reply, application),
       });
       options.audit.pushCounted(
         { actorType: 'api', actorId: granted.clientId, ipAddress: request.ip, requestId: request.id },
@@ -260,7 +284,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       const { body, params } = await formBody(request);
       const token = params.get('token');
       if (!token || !decodeJwt(token)) return clientAuthHandOver(request, reply, mounted, body, params);
-      await authenticatedClient(request, params, mounted);
+      checkCors(request, reply, await authenticatedClient(request, params, mounted));
       reply.header('cache-control', 'no-store');
       let verified: VerifiedToken;
       try {
@@ -301,6 +325,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       if (!claims || claims.iss !== mounted.issuer)
         return clientAuthHandOver(request, reply, mounted, body, params);
       const client = await authenticatedClient(request, params, mounted);
+      checkCors(request, reply, client);
       // A client revokes only its own tokens; for others the answer is the same 200 (RFC 7009 §2.2).
       if (
         claims.client_id === client.id &&
@@ -337,11 +362,21 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
 
   /** OIDC Core §5.3 userinfo for the JWT access tokens this tenant issues. */
   async function userinfo(request: FastifyRequest, reply: FastifyReply, mounted: MountedProvider) {
-    const invalid = (description: string) =>
-      reply
+    const invalid = async (description: string) => {
+      // The client is not known: like a preflight, a registered origin of this tenant may read why.
+      const origin = request.headers.origin;
+      if (origin !== undefined) {
+        reply.header('vary', 'Origin');
+        if (await originRegistered(mounted)(origin)) {
+          reply.header('access-control-allow-origin', origin);
+          reply.header('access-control-expose-headers', CORS_EXPOSED_HEADERS);
+        }
+      }
+      return reply
         .code(401)
         .header('www-authenticate', `Bearer error="invalid_token", error_description="${description}"`)
         .send({ error: 'invalid_token', error_description: description });
+    };
     let principal: Awaited<ReturnType<TokenVerifier['authenticate']>>;
     try {
       principal = await options.verifier.authenticate(request.headers.authorization);
@@ -350,6 +385,14 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     }
     if (principal.kind !== 'user' || !mounted.tenant || principal.tenantId !== mounted.tenant.id) {
       return invalid('not a user access token of this tenant');
+    }
+    // From here the answer is about the token's application: only its allowed origins may read it.
+    const application = await findClient(principal.clientId);
+    if (!application) return invalid('the application is no longer active');
+    try {
+      checkCors(request, reply, application);
+    } catch (error) {
+      return oauthFailure(request, reply, error);
     }
     if (!principal.scopes.has('openid')) {
       return reply.code(403).header('www-authenticate', 'Bearer error="insufficient_scope"').send({
@@ -400,6 +443,17 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     { schema: { tags: ['Platform OAuth'], summary: 'Revocation (RFC 7009)' } },
     async (request, reply) => revocation(request, reply, await providers.platform()),
   );
+  for (const [route, methods] of [
+    [platformRoutes.token, ['POST']],
+    [platformRoutes.introspection, ['POST']],
+    [platformRoutes.revocation, ['POST']],
+  ] as const) {
+    app.options(
+      `${PLATFORM_OAUTH_PREFIX}${route}`,
+      { schema: { tags: ['Platform OAuth'], summary: 'CORS preflight', description: PREFLIGHT_DESCRIPTION } },
+      preflight(methods, async () => platformTarget),
+    );
+  }
   app.get(
     `${PLATFORM_OAUTH_PREFIX}/.well-known/openid-configuration`,
     {
@@ -473,6 +527,51 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     { schema: { tags: ['OIDC'], summary: 'Revocation (RFC 7009)', params: SlugParams } },
     async (request, reply) => revocation(request, reply, await tenantProvider(request)),
   );
+  app.post(
+    `${TENANT_PREFIX}${tenantRoutes.pushed_authorization_request}`,
+    {
+      schema: {
+        tags: ['OIDC'],
+        summary: 'Pushed authorization request (RFC 9126)',
+        description:
+          'application/x-www-form-urlencoded: the parameters of an authorization request, with client ' +
+          'authentication as at the token endpoint (HTTP Basic or client_secret in the body; public clients ' +
+          'send client_id). Answers 201 {request_uri, expires_in}; the authorization endpoint then takes ' +
+          'client_id and request_uri.',
+        params: SlugParams,
+      },
+      onRequest: rateLimits.token,
+    },
+    async (request, reply) => {
+      const mounted = await tenantProvider(request);
+      try {
+        const { body, params } = await formBody(request);
+        return clientAuthHandOver(request, reply, mounted, body, params);
+      } catch (error) {
+        return oauthFailure(request, reply, error);
+      }
+    },
+  );
+  for (const [route, methods] of [
+    [tenantRoutes.token, ['POST']],
+    [tenantRoutes.pushed_authorization_request, ['POST']],
+    [tenantRoutes.introspection, ['POST']],
+    [tenantRoutes.revocation, ['POST']],
+    [tenantRoutes.userinfo, ['GET', 'POST']],
+  ] as const) {
+    app.options(
+      `${TENANT_PREFIX}${route}`,
+      {
+        schema: {
+          tags: ['OIDC'],
+          summary: 'CORS preflight',
+          description: PREFLIGHT_DESCRIPTION,
+          params: SlugParams,
+        },
+      },
+      preflight(methods, tenantProvider),
+    );
+  }
   app.all(`${TENANT_PREFIX}/oauth/*`, { schema: { hide: true } }, async (request, reply) =>
     handOver(request, reply, await tenantProvider(request)),
   );

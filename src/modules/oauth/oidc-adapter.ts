@@ -19,6 +19,7 @@ export const EXTRA_CLIENT_METADATA = [
   'scaikey_application_type',
   'scaikey_assignment_required',
   'scaikey_secret_rotated_at',
+  'scaikey_allowed_origins',
 ];
 
 /** oidc-provider client metadata of an application (the client_id of an application is its id). */
@@ -39,6 +40,8 @@ export function clientMetadata(application: ApplicationRow): AdapterPayload {
     redirect_uris: application.redirect_uris,
     post_logout_redirect_uris: application.post_logout_redirect_uris,
     token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
+    // RFC 9126 §6: the authorization endpoint then takes only pushed requests of this client.
+    require_pushed_authorization_requests: application.require_pushed_authorization_requests,
     // allowed_scopes are free-form (downstream products define their own), which the standard
     // `scope` metadata does not allow; they travel as extra metadata and are enforced by
     // getResourceServerInfo (platform-provider.ts).
@@ -49,6 +52,9 @@ export function clientMetadata(application: ApplicationRow): AdapterPayload {
     scaikey_token_lifetime: application.token_lifetime,
     scaikey_application_type: application.application_type,
     scaikey_assignment_required: application.assignment_required,
+    // Browser origins whose requests to the token, PAR, revocation, introspection and userinfo
+    // endpoints get CORS headers (cors.ts).
+    scaikey_allowed_origins: application.allowed_origins,
     // Tokens minted in the second of a rotation wait for the next one (access-token.ts).
     scaikey_secret_rotated_at: application.secret_rotated_at?.getTime() ?? null,
   };

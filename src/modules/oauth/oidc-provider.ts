@@ -6,10 +6,12 @@ import type { Db } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
+import { redirectUriAllowed } from '../applications/client-metadata.js';
 import { effectiveSettings, type TenantSettingsInput } from '../tenants/tenant-settings.js';
 import { clientCredentialsClaims, issuedAfterRotation } from './access-token.js';
 import { findActiveUser, OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRole, userClaims } from './accounts.js';
 import { grantedScopes } from './client-credentials.js';
+import { originAllowed } from './cors.js';
 import { MANAGEMENT_RESOURCE, providerRoutes, tenantAcceptsClient } from './endpoints.js';
 import { OAuthError } from './oauth-errors.js';
 import { createOidcAdapterClass, EXTRA_CLIENT_METADATA, TOKEN_EXCHANGE } from './oidc-adapter.js';
@@ -24,9 +26,16 @@ interface ClientMetadataView {
   scaikey_token_lifetime: number;
   scaikey_application_type: ApplicationType;
   scaikey_secret_rotated_at: number | null;
+  scaikey_allowed_origins: string[];
 }
 
 const metadataOf = (client: { metadata(): unknown }) => client.metadata() as ClientMetadataView;
+
+/** Routes whose CORS follows the client's allowed_origins (cors.ts); oidc-provider's route names. */
+const CLIENT_CORS_ROUTES = new Set(['token', 'pushed_authorization_request', 'revocation', 'introspection']);
+
+/** The grants the platform issuer itself answers: user sign-in ends at a tenant's issuer (docs/api-decisions.md). */
+const PLATFORM_GRANT_TYPES = new Set(['client_credentials', TOKEN_EXCHANGE]);
 
 export interface OidcProviderOptions {
   issuer: string;
@@ -66,7 +75,12 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     ),
     jwks: { keys: options.keys.privateJwks() as never },
     routes,
-    responseTypes: ['code', 'none'],
+    // Only the code flow: `none` was never registered for any client (docs/api-decisions.md).
+    responseTypes: ['code'],
+    // What the applications table can back: secrets (as digests) in the Basic header or the form
+    // body, and public clients. No client JWTs: applications register no keys, and HS256 needs the
+    // secret in clear.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     scopes: [...OIDC_SCOPES],
     claims: OIDC_SCOPE_CLAIMS,
     // ID tokens carry the claims of their scopes (email, name, groups), not only sub.
@@ -130,8 +144,12 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      // RFC 9126; the platform's authorization endpoint is a page that continues at a tenant's
+      // issuer, where a request pushed to the platform would not be valid (docs/api-decisions.md).
+      pushedAuthorizationRequests: { enabled: !!tenant, requirePushedAuthorizationRequests: false },
       rpInitiatedLogout: {
-        enabled: true,
+        // Sessions exist only at tenants' issuers.
+        enabled: !!tenant,
         logoutSource: async (ctx, form) => {
           ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
@@ -249,7 +267,8 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       ctx.type = 'html';
       ctx.body = errorPage('Sign-in error', `${out.error}: ${out.error_description ?? ''}`);
     },
-    clientBasedCORS: () => false,
+    clientBasedCORS: (_ctx, origin, client) =>
+      originAllowed(metadataOf(client).scaikey_allowed_origins, origin),
   };
 
   const provider = new Provider(options.issuer, configuration);
@@ -261,6 +280,19 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     actual: string,
   ) {
     return secretMatchesDigest(actual, this.clientSecret);
+  };
+  // Redirect URIs match exactly, except NATIVE applications' loopback ports (RFC 8252 §7.3).
+  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowedByType(value: string) {
+    return redirectUriAllowed(metadataOf(this).scaikey_application_type, this.redirectUris ?? [], value);
+  };
+  provider.Client.prototype.postLogoutRedirectUriAllowed = function postLogoutRedirectUriAllowedByType(
+    value: string,
+  ) {
+    return redirectUriAllowed(
+      metadataOf(this).scaikey_application_type,
+      this.postLogoutRedirectUris ?? [],
+      value,
+    );
   };
   provider.registerGrantType(
     TOKEN_EXCHANGE,
@@ -284,13 +316,31 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
   );
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
+    const route = ctx.oidc?.route;
+    const origin = ctx.get('Origin');
+    if (origin && route && CLIENT_CORS_ROUTES.has(route)) {
+      // oidc-provider allows the origin before it knows the client, and keeps it on answers where
+      // no client was found (unknown client, broken authentication): only the client's own
+      // allowed origins may read an answer.
+      const client = ctx.oidc.client;
+      if (!client || !originAllowed(metadataOf(client).scaikey_allowed_origins, origin)) {
+        ctx.remove('Access-Control-Allow-Origin');
+        ctx.remove('Access-Control-Expose-Headers');
+      }
+    }
+    if (route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
       const body = ctx.body as Record<string, unknown>;
       // The JWKS and userinfo are served by ScaiKey itself (same keys; JWT access tokens).
       body.jwks_uri = tenant
         ? `${options.issuer}/.well-known/jwks.json`
         : options.issuer.replace(/\/oauth$/, '/.well-known/jwks.json');
-      body.userinfo_endpoint = `${options.issuer}${routes.userinfo}`;
+      if (tenant) body.userinfo_endpoint = `${options.issuer}${routes.userinfo}`;
+      else {
+        // The platform issuer issues no user tokens: no userinfo, and only the machine grants.
+        body.grant_types_supported = (body.grant_types_supported as string[]).filter((grant) =>
+          PLATFORM_GRANT_TYPES.has(grant),
+        );
+      }
       body.claims_supported = [
         ...new Set([...Object.values(OIDC_SCOPE_CLAIMS).flat(), 'tenant_id', 'partner_id', 'role']),
       ];

@@ -9,6 +9,7 @@ import { htmlPageHeaders } from '../../platform/http.js';
 import { tenantIssuer } from '../../platform/issuers.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
+import { redirectUriAllowed } from '../applications/client-metadata.js';
 import { tenantDisplayName } from '../tenants/tenant-settings.js';
 
 const PLATFORM = { name: 'ScaiKey' };
@@ -46,7 +47,7 @@ export async function platformLoginRoutes(
       ? await createApplicationsRepository(db).findUsableClient(clientId)
       : undefined;
     if (application?.scope !== 'GLOBAL') return 'client_id is not a platform (GLOBAL) application.';
-    if (!application.redirect_uris.includes(redirectUri))
+    if (!redirectUriAllowed(application.application_type, application.redirect_uris, redirectUri))
       return 'redirect_uri is not registered for this application.';
     if (query.get('response_type') !== 'code') return 'response_type must be code.';
     return null;

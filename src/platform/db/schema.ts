@@ -146,6 +146,7 @@ export interface ApplicationsTable {
   allowed_scopes: Json<string[]>;
   token_lifetime: Generated<number>;
   assignment_required: Generated<boolean>;
+  require_pushed_authorization_requests: Generated<boolean>;
   status: Generated<'ACTIVE' | 'DISABLED'>;
   created_at: DefaultTimestamp;
   updated_at: Timestamp | null;

@@ -5,6 +5,7 @@ import * as usersLifecycle from './0003_users_lifecycle.js';
 import * as signIn from './0005_sign_in.js';
 import * as tenantCounts from './0006_tenant_counts.js';
 import * as rateLimits from './0007_rate_limits.js';
+import * as pushedAuthorizationRequests from './0008_pushed_authorization_requests.js';
 
 /** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0005_sign_in': signIn,
   '0006_tenant_counts': tenantCounts,
   '0007_rate_limits': rateLimits,
+  '0008_pushed_authorization_requests': pushedAuthorizationRequests,
 };
