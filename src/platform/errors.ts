@@ -135,6 +135,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (error instanceof RequestValidationError) {
       return reply.code(422).send({ detail: error.issues });
     }
+    if (error.validation && error.validationContext === 'params') {
+      // A path segment of the wrong form (a NUL, a lone surrogate, over its length) names nothing
+      // that can exist: 404, as an id of the wrong shape is (decisions.md, "IDs"), also on the
+      // OAuth and page routes, which answer no FastAPI 422.
+      return sendAppError(reply, new AppError('NOT_FOUND', 'Resource not found'));
+    }
     if (error.validation) {
       return reply
         .code(422)
