@@ -51,6 +51,7 @@ const PENDING_DOCUMENTATION = new Set<string>([
   'POST /api/v1/platform/oauth/authorize 422',
   'GET /api/v1/auth/tenants/{tenant_slug}/reset-password 400',
   'GET /api/v1/auth/tenants/{tenant_slug}/reset-password 404',
+  'GET /api/v1/auth/tenants/{tenant_slug}/reset-password 422',
   'POST /api/v1/auth/tenants/{tenant_slug}/reset-password 422',
 ]);
 
@@ -362,7 +363,12 @@ const undocumented = new Map<string, string>();
 async function check(entry: Operation, generated: GeneratedRequest): Promise<string | null> {
   const { method, path, operation } = entry;
   const url =
-    path.replace(/\{([^}]+)\}/g, (_all, name: string) => encodeSegment(generated.path[name] ?? 'x')) +
+    path.replace(/\{([^}]+)\}/g, (_all, name: string) => {
+      // `.` and `..` are dot segments that every URL parser (and so every client) removes, even
+      // percent-encoded: no request can carry them as a value.
+      const value = generated.path[name] ?? 'x';
+      return encodeSegment(value === '.' || value === '..' ? `${value}x` : value);
+    }) +
     (() => {
       const search = new URLSearchParams();
       for (const [key, value] of Object.entries(generated.query)) {
