@@ -44,7 +44,7 @@ import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
 import { type DatabaseHandle, migrateToLatest } from './platform/db/database.js';
-import { registerErrorHandler, routingErrorHandler } from './platform/errors.js';
+import { clientErrorHandler, registerErrorHandler, routingErrorHandler } from './platform/errors.js';
 import { instanceSecret } from './platform/instance-secrets.js';
 import { Invalidation } from './platform/invalidation.js';
 import { registerJsonBodyParser } from './platform/json-body.js';
@@ -123,6 +123,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // FastAPI redirects the other slash form (307); serving it directly is the same for clients.
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: routingErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const database =

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { discardRequestBody } from './request-body.js';
 import { fastApiValidationDetail, type ValidationIssue } from './validation.js';
@@ -27,9 +29,12 @@ export const ErrorCodes = {
   INVALID_STATUS_TRANSITION: 400,
   INVALID_REDIRECT_URI: 400,
   INVALID_TOKEN: 400,
+  METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
   PUBLIC_CLIENT: 400,
@@ -130,6 +135,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (error instanceof RequestValidationError) {
       return reply.code(422).send({ detail: error.issues });
     }
+    if (error.validation && error.validationContext === 'params') {
+      // A path segment of the wrong form (a NUL, a lone surrogate, over its length) names nothing
+      // that can exist: 404, as an id of the wrong shape is (decisions.md, "IDs"), also on the
+      // OAuth and page routes, which answer no FastAPI 422.
+      return sendAppError(reply, new AppError('NOT_FOUND', 'Resource not found'));
+    }
     if (error.validation) {
       return reply
         .code(422)
@@ -163,10 +174,68 @@ export function registerErrorHandler(app: FastifyInstance): void {
     return reply.code(500).send({ detail: 'Internal server error', code: 'INTERNAL_ERROR' });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendAppError(
-      reply,
-      new AppError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`),
-    ),
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] as string;
+    const allowed = allowedMethods(app, request.method, path);
+    if (allowed.length > 0) {
+      return sendAppError(
+        reply,
+        new AppError(
+          'METHOD_NOT_ALLOWED',
+          `Method ${request.method} not allowed; use ${allowed.join(', ')}`,
+          {
+            allow: allowed.join(', '),
+          },
+        ),
+      );
+    }
+    return sendAppError(reply, new AppError('NOT_FOUND', `No route for ${request.method} ${path}`));
+  });
+}
+
+/**
+ * The methods routed for `path` other than `method` (RFC 9110 §15.5.6: a 405 names them in
+ * `Allow`). Fastify answers a known path with an unrouted method like an unknown path; the
+ * not-found handler asks the router, for every method Fastify supports, whether it would serve
+ * the path. A path that is not valid percent-encoding matches no method.
+ */
+export function allowedMethods(app: FastifyInstance, method: string, path: string): string[] {
+  try {
+    decodeURIComponent(path);
+  } catch {
+    return [];
+  }
+  return app.supportedMethods.filter(
+    (candidate) => candidate !== method && app.findRoute({ method: candidate as never, url: path }) !== null,
   );
+}
+
+/** Answers of errors Node's HTTP parser meets before there is a request (Fastify's `clientErrorHandler`). */
+const CLIENT_ERRORS: Record<string, [number, ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'Request headers are larger than the server accepts'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request was not received in time'],
+  ERR_HTTP_HEADERS_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request headers were not received in time'],
+};
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node cannot parse (a malformed request line or header,
+ * an unknown method, headers over the size limit, a timeout) never reaches a route or the error
+ * handler; Node only hands over the socket. The answer is written on the socket in the same
+ * `{detail, code}` envelope as every other error (431, 408, else 400), and the connection closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, detail] = CLIENT_ERRORS[error.code ?? ''] ?? [
+    400,
+    'BAD_REQUEST',
+    'The request could not be parsed as HTTP/1.1',
+  ];
+  const body = JSON.stringify({ detail, code });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -11,6 +11,12 @@ export function Nullable<T extends TSchema>(schema: T, options: Record<string, u
   return Type.Unsafe<Static<T> | null>({ ...base, type: [raw.type, 'null'] });
 }
 
+/**
+ * An email address, the same everywhere one is accepted: the `email` format (one @, a dot in the
+ * domain, no spaces) and at most 320 characters (RFC 5321's 64 + 1 + 255).
+ */
+export const EmailAddress = Type.String({ format: 'email', maxLength: 320 });
+
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 UTC with milliseconds' });
 
 export const MetaSchema = Type.Object({

@@ -27,7 +27,56 @@ function makeAjv(coerceTypes: boolean | 'array'): Ajv {
   addFormats(ajv);
   // An email as Pydantic's EmailStr accepts it in practice: one @, a dot in the domain, no spaces.
   ajv.addFormat('email', /^[^\s@]+@[^\s@]+\.[^\s@.]+$/);
+  ajv.addFormat('uri', { type: 'string', validate: isHttpUrl });
+  ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime });
   return ajv;
+}
+
+/**
+ * The `uri` format of every schema: what a browser or a mailer can open, so exactly what the code
+ * behind it can use. RFC 3986 allows `http://` (no host) or `foo:bar`, which `new URL()` then
+ * refuses or which no page can link to; the format parses with the WHATWG URL parser (the one
+ * `new URL()` uses) and requires http or https and a host.
+ */
+export function isHttpUrl(value: string): boolean {
+  if (!/^https?:\/\//i.test(value)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+const RFC3339_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * The `date-time` format of every schema: an RFC 3339 date-time that JavaScript's Date and both
+ * databases read as the same instant. Beyond the grammar: the date exists (no 30 February), no
+ * leap second (Date cannot hold one), a UTC offset of at most 14 hours (the widest in use;
+ * PostgreSQL refuses some the grammar allows), at most nanosecond digits, and an instant within
+ * the years 1 to 9999. Anything else is a 422 `date-time_parsing`, never a database error.
+ */
+export function isStorableDateTime(value: string): boolean {
+  const match = RFC3339_DATE_TIME.exec(value);
+  if (!match) return false;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = match
+    .slice(1, 7)
+    .map(Number) as number[];
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return false;
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day < 1 || day > (month === 2 && !leap ? 28 : daysInMonth)) return false;
+  if (match[8]) {
+    const offsetHours = Number(match[9]);
+    const offsetMinutes = Number(match[10]);
+    if (offsetMinutes > 59 || offsetHours * 60 + offsetMinutes > 14 * 60) return false;
+  }
+  const instant = Date.parse(value);
+  return Number.isFinite(instant) && instant >= EARLIEST && instant <= LATEST;
 }
 
 // Bodies are JSON and keep their types; query strings, path and headers arrive as text and are coerced.

@@ -37,6 +37,13 @@ export function toAdminRoleAssignment(row: RoleAssignmentRow): AdminRoleAssignme
 const invalid = (field: string, msg: string, type = 'value_error') =>
   new RequestValidationError([{ loc: ['body', field], msg, type }]);
 
+/**
+ * An expiry as stored and audited: the instant in UTC with milliseconds (the schema's `date-time`
+ * format guarantees it parses), so the database never reads an offset or precision of its own.
+ */
+const canonicalInstant = (value: string | null | undefined) =>
+  value === undefined ? undefined : value === null ? null : new Date(value).toISOString();
+
 /** An expiry must lie ahead: an assignment that expired on arrival would grant nothing. */
 function checkExpiry(expiresAt: string | null | undefined): void {
   if (expiresAt && new Date(expiresAt).getTime() <= Date.now()) {
@@ -168,7 +175,7 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
           role: input.role,
           partner_id: where.partnerId,
           tenant_id: where.tenantId,
-          expires_at: input.expires_at ?? null,
+          expires_at: canonicalInstant(input.expires_at) ?? null,
           created_by: ctx.principal.subject,
         };
         await repository.insert(row);
@@ -199,7 +206,7 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
           input.expires_at !== undefined &&
           iso(input.expires_at === null ? null : new Date(input.expires_at)) !== iso(before.expires_at)
         ) {
-          changes.expires_at = input.expires_at;
+          changes.expires_at = canonicalInstant(input.expires_at);
         }
         if (input.is_active !== undefined && input.is_active !== before.stored_active) {
           changes.is_active = input.is_active;

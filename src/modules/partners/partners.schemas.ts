@@ -1,13 +1,13 @@
 import { type Static, Type } from 'typebox';
 import { SLUG_PATTERN } from '../../lib/slug.js';
-import { Nullable, PageQuery, Timestamp } from '../../platform/schemas.js';
+import { EmailAddress, Nullable, PageQuery, Timestamp } from '../../platform/schemas.js';
 
 export const PartnerStatus = Type.Union([Type.Literal('ACTIVE'), Type.Literal('SUSPENDED')]);
 const StatusEnum = Type.Unsafe<'ACTIVE' | 'SUSPENDED'>({ type: 'string', enum: ['ACTIVE', 'SUSPENDED'] });
 const Limit = Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000_000 }));
 const Name = Type.String({ minLength: 1, maxLength: 255 });
 const Slug = Type.String({ pattern: SLUG_PATTERN, description: '3–63 characters of [a-z0-9-]' });
-const Email = Type.String({ format: 'email', maxLength: 320 });
+const Email = EmailAddress;
 
 export const PartnerCreate = Type.Object(
   {

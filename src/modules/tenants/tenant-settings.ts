@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { EmailAddress } from '../../platform/schemas.js';
 
 const MfaMethod = Type.Unsafe<'totp' | 'sms' | 'email' | 'webauthn'>({
   type: 'string',
@@ -127,7 +128,7 @@ export const TenantBranding = Type.Object(
     background_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
     text_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
     custom_domain: Type.Optional(Type.String({ pattern: DOMAIN_PATTERN })),
-    support_email: Type.Optional(Type.String({ format: 'email' })),
+    support_email: Type.Optional(EmailAddress),
   },
   { additionalProperties: false, title: 'TenantBranding' },
 );

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { SLUG_PATTERN } from '../../lib/slug.js';
-import { Nullable, PageQuery, Timestamp } from '../../platform/schemas.js';
+import { EmailAddress, Nullable, PageQuery, Timestamp } from '../../platform/schemas.js';
 import { TenantBranding, TenantSettings, TenantSettingsInput } from './tenant-settings.js';
 
 const StatusEnum = Type.Unsafe<'ACTIVE' | 'SUSPENDED'>({ type: 'string', enum: ['ACTIVE', 'SUSPENDED'] });
@@ -9,7 +9,7 @@ const Slug = Type.String({
   pattern: SLUG_PATTERN,
   description: '3–63 characters of [a-z0-9-], unique among live tenants',
 });
-const Email = Type.String({ format: 'email', maxLength: 320 });
+const Email = EmailAddress;
 
 export const TenantCreate = Type.Object(
   {

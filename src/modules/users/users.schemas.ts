@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Nullable, PageQuery, Timestamp } from '../../platform/schemas.js';
+import { EmailAddress, Nullable, PageQuery, Timestamp } from '../../platform/schemas.js';
 
 export const UserStatusEnum = Type.Unsafe<
   'ACTIVE' | 'PENDING_EMAIL_VERIFICATION' | 'PENDING_APPROVAL' | 'DISABLED' | 'LOCKED'
@@ -29,7 +29,7 @@ export const UserListItem = Type.Object(
 );
 export type UserListItem = Static<typeof UserListItem>;
 
-const Email = Type.String({ format: 'email', maxLength: 320 });
+const Email = EmailAddress;
 const ShortText = (maxLength = 255) => Nullable(Type.String({ maxLength }));
 /** A BCP 47 language tag (checked against Intl by the service). */
 const Locale = Type.String({ minLength: 2, maxLength: 35, pattern: '^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$' });
