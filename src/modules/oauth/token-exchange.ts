@@ -64,12 +64,14 @@ export function tokenExchangeHandler(options: {
       typeof subject.exp !== 'number' ||
       subject.exp * 1000 <= Date.now()
     ) {
-      throw new errors.InvalidGrant('subject_token is not a valid access token of this issuer');
+      // RFC 8693 §2.2.2: an invalid or unacceptable subject_token is `invalid_request`, not
+      // `invalid_grant` (the grant is the exchange itself).
+      throw new errors.InvalidRequest('subject_token is not a valid access token of this issuer');
     }
     // Only the party a token was issued to may trade it in: another client holding it got it by
     // mistake or theft (the same rule as a resource server's audience check, RFC 9068 §4).
     if (!verified.principal.audience.includes(metadata.client_id)) {
-      throw new errors.InvalidGrant('subject_token is not addressed to this client');
+      throw new errors.InvalidRequest('subject_token is not addressed to this client');
     }
 
     let audience = metadata.client_id;
