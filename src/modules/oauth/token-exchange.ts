@@ -12,8 +12,22 @@ import { OIDC_SCOPES } from './accounts.js';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
-/** Claims that describe the token itself, not the subject: a new token gets its own. */
-const TOKEN_OWN_CLAIMS = new Set(['jti', 'iat', 'exp', 'nbf', 'iss', 'aud', 'client_id', 'act', 'scope']);
+/**
+ * Claims that describe the token itself, not the subject: a new token gets its own. `cnf` among
+ * them: the subject token's DPoP key is its holder's, not the caller's (RFC 9449 §6.1).
+ */
+const TOKEN_OWN_CLAIMS = new Set([
+  'jti',
+  'iat',
+  'exp',
+  'nbf',
+  'iss',
+  'aud',
+  'client_id',
+  'act',
+  'scope',
+  'cnf',
+]);
 
 /**
  * RFC 8693 token exchange for confidential clients: a service that received a user's access token
