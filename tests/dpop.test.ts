@@ -494,6 +494,32 @@ describe('using DPoP-bound tokens (RFC 9449 §4.3, §7)', () => {
     expect((await get(adminUrl(), 'DPoP', bound)).status).toBe(401);
     expect((await get(adminUrl(), 'Bearer', bound)).status).toBe(401);
   });
+
+  it('answers userinfo for a bound token without the openid scope with a DPoP insufficient_scope challenge', async () => {
+    const user = await insertUser(t, tenant.id);
+    const bound = signAccessToken(
+      t.app.scaikey.keys,
+      tenantIssuer(t.config.publicUrl, tenant.slug),
+      {
+        sub: user.id,
+        aud: consoleApp.id,
+        client_id: consoleApp.id,
+        scope: 'email',
+        tenant_id: tenant.id,
+        partner_id: tenant.partner_id,
+        cnf: { jkt: key.thumbprint },
+      },
+      3600,
+    );
+    const response = await get(
+      userinfoUrl(),
+      'DPoP',
+      bound,
+      await proof(key, { htm: 'GET', htu: userinfoUrl(), accessToken: bound }),
+    );
+    expect(response.status).toBe(403);
+    expect(response.challenge).toBe('DPoP error="insufficient_scope"');
+  });
 });
 
 describe.runIf(onPostgres)('on every instance (PostgreSQL)', () => {

@@ -374,7 +374,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       return invalid('not a user access token of this tenant');
     }
     if (!principal.scopes.has('openid')) {
-      return reply.code(403).header('www-authenticate', 'Bearer error="insufficient_scope"').send({
+      return reply.code(403).header('www-authenticate', `${scheme} error="insufficient_scope"`).send({
         error: 'insufficient_scope',
         error_description: 'the openid scope is required',
       });
