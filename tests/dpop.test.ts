@@ -331,19 +331,58 @@ describe('issuing DPoP-bound tokens (RFC 9449 §5, §6)', () => {
     });
   });
 
-  it('does not carry the DPoP binding of a subject token into a token exchange', async () => {
-    const { tokens } = await boundUserToken(await newKey());
-    const exchanged = await client.genericGrantRequest(
-      consoleConfig,
-      'urn:ietf:params:oauth:grant-type:token-exchange',
-      {
-        subject_token: tokens.access_token,
-        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        audience: service.id,
-      },
-    );
-    expect(exchanged.token_type.toLowerCase()).toBe('bearer');
-    expect(decodeJwt(exchanged.access_token).cnf).toBeUndefined();
+  it("binds an exchanged token to the proof of the exchange, never to the subject token's key", async () => {
+    const userKey = await newKey();
+    const { user, tokens } = await boundUserToken(userKey);
+    const exchange = (subject: string, options?: client.DPoPOptions) =>
+      client.genericGrantRequest(
+        consoleConfig,
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        {
+          subject_token: subject,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        },
+        options,
+      );
+    // Without a proof: a bearer token, without the subject's cnf.
+    const plain = await exchange(tokens.access_token);
+    expect(plain.token_type.toLowerCase()).toBe('bearer');
+    expect(decodeJwt(plain.access_token)).toMatchObject({ sub: user.id });
+    expect(decodeJwt(plain.access_token).cnf).toBeUndefined();
+
+    // With the caller's own proof: bound to the caller's key, usable only with its proofs.
+    const callerKey = await newKey();
+    const dpop = client.getDPoPHandle(consoleConfig, callerKey.pair);
+    const bound = await exchange(tokens.access_token, { DPoP: dpop });
+    expect(bound.token_type.toLowerCase()).toBe('dpop');
+    expect(decodeJwt(bound.access_token).cnf).toEqual({ jkt: callerKey.thumbprint });
+    const info = await client.fetchUserInfo(consoleConfig, bound.access_token, user.id, { DPoP: dpop });
+    expect(info.sub).toBe(user.id);
+    expect((await get(userinfoUrl(), 'Bearer', bound.access_token)).status).toBe(401);
+
+    // A bad proof at the token endpoint is invalid_dpop_proof; a replayed one too.
+    const tokenUrl = `${issuer}/oauth/token`;
+    const send = (proofJwt: string) =>
+      fetch(tokenUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${consoleApp.id}:${consoleApp.secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          dpop: proofJwt,
+        },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: tokens.access_token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        }).toString(),
+      });
+    const once = await proof(callerKey, { htm: 'POST', htu: tokenUrl });
+    expect((await send(once)).status).toBe(200);
+    for (const wrong of [once, await proof(callerKey, { htm: 'POST', htu: userinfoUrl() })]) {
+      const response = await send(wrong);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: 'invalid_dpop_proof' });
+    }
   });
 });
 

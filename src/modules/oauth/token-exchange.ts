@@ -1,6 +1,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { isId } from '../../lib/ids.js';
 import type { TokenVerifier, VerifiedToken } from '../../platform/auth/authenticate.js';
+import { DpopProofError } from '../../platform/auth/dpop.js';
 import { issuedAtAfterRotation } from '../../platform/auth/secret-rotation.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
@@ -127,6 +128,28 @@ export function tokenExchangeHandler(options: {
       client_id: metadata.client_id,
       ...(subject.act && typeof subject.act === 'object' ? { act: subject.act } : {}),
     };
+    // RFC 9449 §5: a DPoP proof binds the new token to its key, as oidc-provider does for the
+    // grants it answers itself (this one is ScaiKey's); checked last, so that only a request that
+    // is otherwise good uses up its proof.
+    let boundKey: string | null = null;
+    if (ctx.get('DPoP')) {
+      try {
+        boundKey = await options.verifier.checkProof({
+          header: ctx.req.headers.dpop,
+          method: ctx.method,
+          url: ctx.oidc.urlFor('token'),
+        });
+      } catch (error) {
+        if (error instanceof DpopProofError) throw new errors.InvalidDpopProof(error.message);
+        if (error instanceof AppError && error.status === 503) {
+          const unavailable = new errors.TemporarilyUnavailable(error.detail);
+          unavailable.status = unavailable.statusCode = 503;
+          throw unavailable;
+        }
+        throw error;
+      }
+    }
+
     const now = await issuedAtAfterRotation(metadata.scaikey_secret_rotated_at);
     const lifetime = Math.max(1, Math.min(metadata.scaikey_token_lifetime, subject.exp - now));
     const accessToken = signAccessToken(
@@ -138,6 +161,7 @@ export function tokenExchangeHandler(options: {
         client_id: metadata.client_id,
         ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
         act,
+        ...(boundKey ? { cnf: { jkt: boundKey } } : {}),
       },
       lifetime,
       now,
@@ -146,7 +170,7 @@ export function tokenExchangeHandler(options: {
     ctx.body = {
       access_token: accessToken,
       issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
+      token_type: boundKey ? 'DPoP' : 'Bearer',
       expires_in: lifetime,
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
     };

@@ -166,22 +166,41 @@ export class TokenVerifier {
         'This access token is not DPoP-bound: present it as "Bearer <token>"',
       );
     }
-    if (!this.#replay) throw new AppError('SERVICE_UNAVAILABLE', 'DPoP proofs cannot be checked yet');
     try {
-      await verifyDpopProof({
+      await this.checkProof({
         header: request.headers.dpop,
         method: request.method,
         url: this.#publicBase + requestPath(request.url),
-        accessToken: token,
-        boundKey,
-        replay: this.#replay,
+        accessToken: { token, boundKey },
       });
     } catch (error) {
       if (error instanceof DpopProofError) throw new DpopChallenge('invalid_dpop_proof', error.message);
+      throw error;
+    }
+    return verified.principal;
+  }
+
+  /**
+   * Checks a DPoP proof against the shared replay memory (dpop.ts `verifyDpopProof`; `url` is the
+   * absolute public URL of the request) and returns its key's thumbprint. Throws DpopProofError for
+   * a bad proof, a 503 AppError when the replay memory does not answer (a proof is never accepted
+   * unchecked). Token endpoints that ScaiKey answers itself (token exchange) use it too.
+   */
+  async checkProof(options: {
+    header: string | string[] | undefined;
+    method: string;
+    url: string;
+    accessToken?: { token: string; boundKey: string };
+  }): Promise<string> {
+    const replay = this.#replay;
+    if (!replay) throw new AppError('SERVICE_UNAVAILABLE', 'DPoP proofs cannot be checked yet');
+    try {
+      return await verifyDpopProof({ ...options, replay });
+    } catch (error) {
+      if (error instanceof DpopProofError) throw error;
       // The replay check could not be made: refuse rather than accept a proof that may be replayed.
       throw new AppError('SERVICE_UNAVAILABLE', 'DPoP proofs cannot be checked right now; try again');
     }
-    return verified.principal;
   }
 
   /**

@@ -51,13 +51,14 @@ function comparableUrl(value: string): string | null {
 }
 
 /**
- * Checks a DPoP proof presented with an access token at a protected resource (RFC 9449 §4.3, §7):
- * one `DPoP` header holding a JWT typed `dpop+jwt`, signed with one of DPOP_SIGNING_ALGS by the
- * public key embedded in its `jwk` header; `htm` the request's method, `htu` the request's URL
- * (without query and fragment; built by the caller from SCAIKEY_PUBLIC_URL, never from Host),
- * `iat` within DPOP_PROOF_WINDOW_SECONDS of now, `ath` the hash of the access token, the key's
- * thumbprint the token's `cnf.jkt`, and `jti` never seen before. The `jti` is recorded last, in
- * the shared store, for as long as the proof could still be accepted.
+ * Checks a DPoP proof (RFC 9449 §4.3): one `DPoP` header holding a JWT typed `dpop+jwt`, signed
+ * with one of DPOP_SIGNING_ALGS by the public key embedded in its `jwk` header; `htm` the
+ * request's method, `htu` the request's URL (without query and fragment; built by the caller from
+ * SCAIKEY_PUBLIC_URL, never from Host), `iat` within DPOP_PROOF_WINDOW_SECONDS of now, and `jti`
+ * never seen before. With an access token (at a protected resource, §7) also `ath`, the hash of
+ * the token, and the key's thumbprint must be the token's `cnf.jkt`. The `jti` is recorded last,
+ * in the shared store, for as long as the proof could still be accepted. Returns the thumbprint
+ * of the proof's key (what a token issued with this proof is bound to).
  *
  * Throws DpopProofError for a proof that does not hold; rejects with the store's error when the
  * replay check cannot be made (the caller refuses the request: no proof is accepted unchecked).
@@ -67,12 +68,11 @@ export async function verifyDpopProof(options: {
   header: string | string[] | undefined;
   method: string;
   url: string;
-  accessToken: string;
-  /** The token's `cnf.jkt`. */
-  boundKey: string;
+  /** The access token presented with the proof, and the key it is bound to (its `cnf.jkt`). */
+  accessToken?: { token: string; boundKey: string };
   replay: ProofReplayStore;
   now?: number;
-}): Promise<void> {
+}): Promise<string> {
   const { header } = options;
   if (header === undefined || header === '') throw new DpopProofError('DPoP proof missing');
   if (typeof header !== 'string' || header.includes(',')) {
@@ -108,12 +108,14 @@ export async function verifyDpopProof(options: {
   if (Math.abs(now / 1000 - iat) > DPOP_PROOF_WINDOW_SECONDS) {
     throw new DpopProofError('DPoP proof iat is not recent enough');
   }
-  if (payload.ath !== sha256Base64url(options.accessToken)) {
-    throw new DpopProofError('DPoP proof ath mismatch');
-  }
   const thumbprint = await calculateJwkThumbprint(jwk, 'sha256');
-  if (thumbprint !== options.boundKey) {
-    throw new DpopProofError('DPoP proof key does not match the key the access token is bound to');
+  if (options.accessToken) {
+    if (payload.ath !== sha256Base64url(options.accessToken.token)) {
+      throw new DpopProofError('DPoP proof ath mismatch');
+    }
+    if (thumbprint !== options.accessToken.boundKey) {
+      throw new DpopProofError('DPoP proof key does not match the key the access token is bound to');
+    }
   }
 
   // Replay (RFC 9449 §11.1): the jti of this key is remembered until the proof's window has
@@ -123,4 +125,5 @@ export async function verifyDpopProof(options: {
   if (!(await options.replay.firstUse(key, ttlMs))) {
     throw new DpopProofError('DPoP proof was already used');
   }
+  return thumbprint;
 }
