@@ -253,6 +253,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       redisUrl: config.redisUrl,
       database,
     });
+    // DPoP proofs' jti are remembered in the same shared store (RFC 9449 §11.1).
+    verifier.useReplayStore(rateLimits.replayStore());
 
     // Public context: health, discovery, JWKS, token endpoint.
     await app.register(healthRoutes, { db });
@@ -295,7 +297,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
       });
       management.addHook('onRequest', async (request) => {
-        request.principal = await verifier.authenticate(request.headers.authorization);
+        request.principal = await verifier.authenticate(request);
       });
       await management.register(partnersRoutes, { partners: createPartnersService(db, invalidation) });
       await management.register(tenantsRoutes, { tenants: createTenantsService(db, invalidation) });

@@ -733,7 +733,7 @@ describe('machine grants at the tenant token endpoint', () => {
         subject_token: `${forService.access_token}x`,
         subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
       }),
-    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    ).rejects.toMatchObject({ error: 'invalid_request' });
   });
 });
 

@@ -239,7 +239,18 @@ describe('one liveness check for every endpoint that accepts a token (issue item
     const { tokens } = await signIn(await createUser(), 'openid');
     await expect(
       exchange(consoleConfig, tokens.id_token as string, { audience: service.id }),
-    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    ).rejects.toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('answers invalid_request, not invalid_grant, for a subject token it cannot verify (RFC 8693 §2.2.2, issue 11 item 6)', async () => {
+    const { tokens } = await signIn(await createUser(), 'openid');
+    const [header, payload] = tokens.access_token.split('.');
+    for (const subject of ['not-a-jwt', `${header}.${payload}.AAAA`, `${tokens.access_token}x`]) {
+      await expect(exchange(consoleConfig, subject, { audience: service.id })).rejects.toMatchObject({
+        error: 'invalid_request',
+        status: 400,
+      });
+    }
   });
 
   it("refuses a disabled user's access token as the subject token of a token exchange", async () => {
@@ -251,7 +262,7 @@ describe('one liveness check for every endpoint that accepts a token (issue item
     await expect(
       exchange(consoleConfig, tokens.access_token, { audience: service.id }),
     ).rejects.toMatchObject({
-      error: 'invalid_grant',
+      error: 'invalid_request',
     });
     // The token it was exchanged for ends with the user too.
     expect(await introspect(exchanged.access_token)).toEqual({ active: false });
@@ -263,7 +274,7 @@ describe('one liveness check for every endpoint that accepts a token (issue item
     const serviceConfig = await discover(service);
     // The service did not receive this token from ScaiKey: it is the console's.
     await expect(exchange(serviceConfig, tokens.access_token)).rejects.toMatchObject({
-      error: 'invalid_grant',
+      error: 'invalid_request',
     });
     // The console trades it for one addressed to the service, which the service may trade on.
     const forService = await exchange(consoleConfig, tokens.access_token, { audience: service.id });

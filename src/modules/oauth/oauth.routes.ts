@@ -4,7 +4,12 @@ import { Type } from 'typebox';
 import { isId } from '../../lib/ids.js';
 import { decodeJwt } from '../../lib/jwt.js';
 import { secretMatchesDigest } from '../../lib/secrets.js';
-import type { TokenVerifier, VerifiedToken } from '../../platform/auth/authenticate.js';
+import {
+  boundKeyOf,
+  DpopChallenge,
+  type TokenVerifier,
+  type VerifiedToken,
+} from '../../platform/auth/authenticate.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
@@ -214,7 +219,13 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     const refused = rateLimits.refusal(request, clientId);
     if (refused) return oauthFailure(request, reply, refused);
     const formEncoded = /^application\/x-www-form-urlencoded/i.test(request.headers['content-type'] ?? '');
-    if (form.params.get('grant_type') !== 'client_credentials' || !formEncoded) {
+    // A client_credentials request with a DPoP proof goes to oidc-provider too: it checks the proof
+    // and binds the token to its key (RFC 9449 §5); the native path issues bearer tokens only.
+    if (
+      form.params.get('grant_type') !== 'client_credentials' ||
+      !formEncoded ||
+      request.headers.dpop !== undefined
+    ) {
       // Everything else is oidc-provider's; it reads the already-consumed body from req.body.
       rateLimits.watchHandOver(request, reply, clientId);
       return handOver(request, reply, await mount(), form.body);
@@ -294,7 +305,9 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         throw error;
       }
       if (verified.claims.iss !== mounted.issuer) return reply.send({ active: false });
-      return reply.send({ active: true, token_type: 'Bearer', ...verified.claims });
+      // RFC 7662 §2.2 token_type, and the key a DPoP-bound token is bound to (`cnf`, RFC 9449 §6.2).
+      const tokenType = boundKeyOf(verified.claims) ? 'DPoP' : 'Bearer';
+      return reply.send({ active: true, ...verified.claims, token_type: tokenType });
     } catch (error) {
       return oauthFailure(request, reply, error);
     }
@@ -362,25 +375,37 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
 
   /** OIDC Core §5.3 userinfo for the JWT access tokens this tenant issues. */
   async function userinfo(request: FastifyRequest, reply: FastifyReply, mounted: MountedProvider) {
-    const invalid = async (description: string) => {
-      // The client is not known: like a preflight, a registered origin of this tenant may read why.
+    const scheme = /^dpop /i.test(request.headers.authorization ?? '') ? 'DPoP' : 'Bearer';
+    // Before the client is known: like a preflight, a registered origin of this tenant may read why.
+    const exposeToTenantOrigins = async () => {
       const origin = request.headers.origin;
-      if (origin !== undefined) {
-        reply.header('vary', 'Origin');
-        if (await originRegistered(mounted)(origin)) {
-          reply.header('access-control-allow-origin', origin);
-          reply.header('access-control-expose-headers', CORS_EXPOSED_HEADERS);
-        }
+      if (origin === undefined) return;
+      reply.header('vary', 'Origin');
+      if (await originRegistered(mounted)(origin)) {
+        reply.header('access-control-allow-origin', origin);
+        reply.header('access-control-expose-headers', CORS_EXPOSED_HEADERS);
       }
+    };
+    const invalid = async (description: string) => {
+      await exposeToTenantOrigins();
       return reply
         .code(401)
-        .header('www-authenticate', `Bearer error="invalid_token", error_description="${description}"`)
+        .header('www-authenticate', `${scheme} error="invalid_token", error_description="${description}"`)
         .send({ error: 'invalid_token', error_description: description });
     };
     let principal: Awaited<ReturnType<TokenVerifier['authenticate']>>;
     try {
-      principal = await options.verifier.authenticate(request.headers.authorization);
-    } catch {
+      principal = await options.verifier.authenticate(request);
+    } catch (error) {
+      // DPoP refusals say what to fix (RFC 9449 §7.1): the proof, or the scheme.
+      if (error instanceof DpopChallenge) {
+        await exposeToTenantOrigins();
+        return reply
+          .code(401)
+          .headers(error.headers)
+          .send({ error: error.error, error_description: error.detail });
+      }
+      if (error instanceof AppError && error.status === 503) throw error;
       return invalid('access token missing, invalid or expired');
     }
     if (principal.kind !== 'user' || !mounted.tenant || principal.tenantId !== mounted.tenant.id) {
@@ -395,7 +420,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       return oauthFailure(request, reply, error);
     }
     if (!principal.scopes.has('openid')) {
-      return reply.code(403).header('www-authenticate', 'Bearer error="insufficient_scope"').send({
+      return reply.code(403).header('www-authenticate', `${scheme} error="insufficient_scope"`).send({
         error: 'insufficient_scope',
         error_description: 'the openid scope is required',
       });

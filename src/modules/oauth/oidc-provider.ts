@@ -2,6 +2,7 @@ import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'o
 import { escapeHtml } from '../../lib/html.js';
 import { secretMatchesDigest } from '../../lib/secrets.js';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
+import { DPOP_SIGNING_ALGS } from '../../platform/auth/dpop.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
@@ -81,6 +82,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     // body, and public clients. No client JWTs: applications register no keys, and HS256 needs the
     // secret in clear.
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    enabledJWA: { dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS] as never },
     scopes: [...OIDC_SCOPES],
     claims: OIDC_SCOPE_CLAIMS,
     // ID tokens carry the claims of their scopes (email, name, groups), not only sub.
@@ -141,6 +143,9 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     },
     features: {
       devInteractions: { enabled: false },
+      // RFC 9449: the token endpoint binds tokens to the key of a DPoP proof (and a public client's
+      // refresh tokens, §5); TokenVerifier checks the proofs wherever access tokens are used.
+      dPoP: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -206,7 +211,9 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
         jwt: async (ctx, token, jwt) => {
           const client = (token as unknown as { client: { metadata(): unknown } }).client;
           const metadata = metadataOf(client);
-          const { jti, iss, sub, scope } = jwt.payload as Record<string, unknown>;
+          const { jti, iss, sub, scope, cnf } = jwt.payload as Record<string, unknown>;
+          // RFC 9449 §6.1: a DPoP-bound token keeps its confirmation (`cnf.jkt`) whatever else changes.
+          const binding = cnf ? { cnf } : {};
           const issued = await issuedAfterRotation(
             jwt.payload.iat as number,
             jwt.payload.exp as number,
@@ -223,7 +230,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
               },
               typeof scope === 'string' && scope ? scope.split(' ') : [],
             );
-            jwt.payload = { jti, ...issued, iss, ...claims };
+            jwt.payload = { jti, ...issued, iss, ...claims, ...binding };
             return;
           }
           const grantId = (token as unknown as { grantId?: string }).grantId;
@@ -249,6 +256,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
             // The sign-in the token belongs to: the token ends with it (sign-out, a reused code or
             // refresh token, ended sessions), see TokenVerifier.
             ...(grantId ? { grant_id: grantId } : {}),
+            ...binding,
           };
         },
       },

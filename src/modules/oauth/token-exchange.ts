@@ -1,6 +1,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { isId } from '../../lib/ids.js';
 import type { TokenVerifier, VerifiedToken } from '../../platform/auth/authenticate.js';
+import { DpopProofError } from '../../platform/auth/dpop.js';
 import { issuedAtAfterRotation } from '../../platform/auth/secret-rotation.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
@@ -12,8 +13,22 @@ import { OIDC_SCOPES } from './accounts.js';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
-/** Claims that describe the token itself, not the subject: a new token gets its own. */
-const TOKEN_OWN_CLAIMS = new Set(['jti', 'iat', 'exp', 'nbf', 'iss', 'aud', 'client_id', 'act', 'scope']);
+/**
+ * Claims that describe the token itself, not the subject: a new token gets its own. `cnf` among
+ * them: the subject token's DPoP key is its holder's, not the caller's (RFC 9449 §6.1).
+ */
+const TOKEN_OWN_CLAIMS = new Set([
+  'jti',
+  'iat',
+  'exp',
+  'nbf',
+  'iss',
+  'aud',
+  'client_id',
+  'act',
+  'scope',
+  'cnf',
+]);
 
 /**
  * RFC 8693 token exchange for confidential clients: a service that received a user's access token
@@ -64,12 +79,14 @@ export function tokenExchangeHandler(options: {
       typeof subject.exp !== 'number' ||
       subject.exp * 1000 <= Date.now()
     ) {
-      throw new errors.InvalidGrant('subject_token is not a valid access token of this issuer');
+      // RFC 8693 §2.2.2: an invalid or unacceptable subject_token is `invalid_request`, not
+      // `invalid_grant` (the grant is the exchange itself).
+      throw new errors.InvalidRequest('subject_token is not a valid access token of this issuer');
     }
     // Only the party a token was issued to may trade it in: another client holding it got it by
     // mistake or theft (the same rule as a resource server's audience check, RFC 9068 §4).
     if (!verified.principal.audience.includes(metadata.client_id)) {
-      throw new errors.InvalidGrant('subject_token is not addressed to this client');
+      throw new errors.InvalidRequest('subject_token is not addressed to this client');
     }
 
     let audience = metadata.client_id;
@@ -111,6 +128,28 @@ export function tokenExchangeHandler(options: {
       client_id: metadata.client_id,
       ...(subject.act && typeof subject.act === 'object' ? { act: subject.act } : {}),
     };
+    // RFC 9449 §5: a DPoP proof binds the new token to its key, as oidc-provider does for the
+    // grants it answers itself (this one is ScaiKey's); checked last, so that only a request that
+    // is otherwise good uses up its proof.
+    let boundKey: string | null = null;
+    if (ctx.get('DPoP')) {
+      try {
+        boundKey = await options.verifier.checkProof({
+          header: ctx.req.headers.dpop,
+          method: ctx.method,
+          url: ctx.oidc.urlFor('token'),
+        });
+      } catch (error) {
+        if (error instanceof DpopProofError) throw new errors.InvalidDpopProof(error.message);
+        if (error instanceof AppError && error.status === 503) {
+          const unavailable = new errors.TemporarilyUnavailable(error.detail);
+          unavailable.status = unavailable.statusCode = 503;
+          throw unavailable;
+        }
+        throw error;
+      }
+    }
+
     const now = await issuedAtAfterRotation(metadata.scaikey_secret_rotated_at);
     const lifetime = Math.max(1, Math.min(metadata.scaikey_token_lifetime, subject.exp - now));
     const accessToken = signAccessToken(
@@ -122,6 +161,7 @@ export function tokenExchangeHandler(options: {
         client_id: metadata.client_id,
         ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
         act,
+        ...(boundKey ? { cnf: { jkt: boundKey } } : {}),
       },
       lifetime,
       now,
@@ -130,7 +170,7 @@ export function tokenExchangeHandler(options: {
     ctx.body = {
       access_token: accessToken,
       issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
+      token_type: boundKey ? 'DPoP' : 'Bearer',
       expires_in: lifetime,
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
     };

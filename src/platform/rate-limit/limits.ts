@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { ProofReplayStore } from '../auth/dpop.js';
 import type { Config, RateLimit, RateLimitName } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { instanceSecret } from '../instance-secrets.js';
@@ -121,6 +122,18 @@ export class RateLimits {
 
   failures(name: RateLimitName): FailureLimit {
     return new FailureLimit(this.counters, name, this.settings[name], this.onError);
+  }
+
+  /**
+   * The shared store as a memory of one-time values (the `jti` of DPoP proofs): a key's first use
+   * opens a window of `ttlMs`, any later use within it is a replay. Straight to the store, on every
+   * call (no local leases): a replay on another instance must be seen. Store errors reject.
+   */
+  replayStore(): ProofReplayStore {
+    const backend = this.counters.backend;
+    return {
+      firstUse: async (key, ttlMs) => (await backend.add(key, 1, ttlMs)).hits === 1,
+    };
   }
 
   /**
