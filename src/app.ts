@@ -233,10 +233,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       invalidation,
       log: app.log,
     });
-    // Providers bake in tenant settings and keys: rebuild them after any such change.
-    invalidation.on((topic) => {
-      if (topic.startsWith('tenant:') || topic.startsWith('partner:') || topic === 'keys') providers.clear();
-    });
+    // Keys are baked into the providers (rebuilt); tenants' rows are read again after a change.
+    invalidation.on((topic) => providers.invalidate(topic));
 
     // Rate limits of the public endpoints, counted in a store every instance shares.
     const rateLimits = await RateLimits.register(app, {
