@@ -35,6 +35,7 @@ import { createPartnersService } from './modules/partners/partners.service.js';
 import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
 import { createTenantsService } from './modules/tenants/tenants.service.js';
 import { adminUsersRoutes } from './modules/users/admin-users.routes.js';
+import { forgotPasswordRoutes } from './modules/users/forgot-password.routes.js';
 import { passwordLinkRateLimit } from './modules/users/password-link-limits.js';
 import { passwordLinkRoutes } from './modules/users/password-links.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
@@ -276,6 +277,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       invalidation,
       rateLimit: passwordLinkRateLimit(rateLimits, db),
     });
+    await app.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
 
     // Management context: every route needs a bearer token of ours.
     await app.register(async (management) => {

@@ -165,6 +165,23 @@ describe.runIf(existsSync(CHROMIUM))('hosted pages in chromium', () => {
     await context.close();
   });
 
+  it('links "Forgot password?" from the login page to a working, branded page', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    const [response] = await Promise.all([
+      page.waitForResponse(/\/forgot-password/),
+      page.getByRole('link', { name: 'Forgot password?' }).click(),
+    ]);
+    expectPageHeaders(response);
+    await expectBranded(page);
+    await page.getByLabel('Email address').fill(email);
+    await page.getByRole('button', { name: 'Send link' }).click();
+    expect(await page.getByRole('status').textContent()).toContain('we sent it a link');
+    await page.getByRole('link', { name: 'Back to sign-in' }).click();
+    await page.getByLabel('Password').waitFor();
+    await context.close();
+  });
+
   it('branded sign-out confirmation without script; clicking "Sign out" ends the session', async () => {
     const { context, page, callbacks } = await newPage();
     await signIn(page);

@@ -57,6 +57,10 @@ export async function interactionRoutes(
   const page = (tenant: TenantRow, title: string, body: string) =>
     htmlPage(pageBranding(tenant), title, body);
 
+  /** The tenant's "Forgot password?" page (users/forgot-password.routes.ts), with a way back here. */
+  const forgotPasswordUrl = (action: string, uid: string) =>
+    `${action.slice(0, action.lastIndexOf('/interaction/'))}/forgot-password?interaction=${encodeURIComponent(uid)}`;
+
   function loginForm(action: string, uid: string, email: string, error?: string) {
     return `${error ? errorParagraph(error) : ''}
 <form method="post" action="${escapeHtml(action)}/login">
@@ -66,7 +70,8 @@ export async function interactionRoutes(
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required ${email ? 'autofocus' : ''}>
 <button type="submit">Sign in</button>
-</form>`;
+</form>
+<p class="note"><a href="${escapeHtml(forgotPasswordUrl(action, uid))}">Forgot password?</a></p>`;
   }
 
   function changeForm(action: string, uid: string, userId: string, error?: string) {
