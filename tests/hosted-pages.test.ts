@@ -182,6 +182,39 @@ describe.runIf(existsSync(CHROMIUM))('hosted pages in chromium', () => {
     await context.close();
   });
 
+  it('answers response_mode=form_post with a page whose only script is allowed by its hash', async () => {
+    const { context, page, callbacks } = await newPage();
+    const posted: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(CALLBACK) && request.method() === 'POST')
+        posted.push(request.postData() ?? '');
+    });
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: CALLBACK,
+      scope: 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+      response_mode: 'form_post',
+      state: 'form-post',
+    });
+    await page.goto(url.href);
+    await page.getByLabel('Email address').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    const [formPage] = await Promise.all([
+      page.waitForResponse((response) => /\/oauth\/authorize\/[^/?]+$/.test(response.url())),
+      page.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
+    await page.waitForURL(CALLBACK);
+    expect(callbacks.at(-1)).toBe(CALLBACK);
+    expect(new URLSearchParams(posted.at(-1)).get('state')).toBe('form-post');
+    expect(new URLSearchParams(posted.at(-1)).get('code')).toBeTruthy();
+    const csp = (await formPage.allHeaders())['content-security-policy'] ?? '';
+    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'$/);
+    expect(csp).not.toContain("unsafe-inline' script");
+    expect(csp).toContain("frame-ancestors 'none'");
+    await context.close();
+  });
+
   it('branded sign-out confirmation without script; clicking "Sign out" ends the session', async () => {
     const { context, page, callbacks } = await newPage();
     await signIn(page);

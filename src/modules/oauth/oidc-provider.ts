@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { escapeHtml } from '../../lib/html.js';
 import { errorParagraph, HTML_PAGE_HEADERS, htmlPage } from '../../lib/html-page.js';
@@ -51,6 +52,25 @@ export interface OidcProviderOptions {
 function sendPage(ctx: KoaContextWithOIDC, tenant: TenantRow | null, title: string, body: string): void {
   for (const [name, value] of Object.entries(HTML_PAGE_HEADERS)) ctx.set(name, value);
   ctx.body = htmlPage(pageBranding(tenant), title, body);
+}
+
+/**
+ * The library's self-submitting form (response_mode=form_post, and the sign-out of a previous
+ * account at resume): a moment's page whose one inline script posts the form. It gets the hosted
+ * pages' headers, its script allowed by its SHA-256 only (never 'unsafe-inline'), and the form
+ * may post only to where it posts.
+ */
+function formPostHeaders(ctx: KoaContextWithOIDC): void {
+  const body = ctx.body as string;
+  if (!body.includes('<title>Submitting Callback</title>')) return;
+  const script = /<script>([\s\S]*?)<\/script>/.exec(body)?.[1];
+  if (script === undefined) return;
+  for (const [name, value] of Object.entries(HTML_PAGE_HEADERS)) ctx.set(name, value);
+  const digest = createHash('sha256').update(script).digest('base64');
+  ctx.set(
+    'content-security-policy',
+    `${HTML_PAGE_HEADERS['content-security-policy']}; script-src 'sha256-${digest}'`,
+  );
 }
 
 /**
@@ -319,6 +339,8 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     const oidc = ctx as unknown as KoaContextWithOIDC;
     if (oidc.oidc?.route === 'end_session' && ctx.status === 200 && !oidc.oidc.session?.accountId) {
       sendPage(oidc, current(), 'Sign out', logoutForm(oidc, false));
+    } else if (typeof ctx.body === 'string') {
+      formPostHeaders(oidc);
     }
   });
   provider.use(async (ctx, next) => {
