@@ -57,8 +57,8 @@ function sendPage(ctx: KoaContextWithOIDC, tenant: TenantRow | null, title: stri
 /**
  * The library's self-submitting form (response_mode=form_post, and the sign-out of a previous
  * account at resume): a moment's page whose one inline script posts the form. It gets the hosted
- * pages' headers, its script allowed by its SHA-256 only (never 'unsafe-inline'), and the form
- * may post only to where it posts.
+ * pages' headers, its script allowed by its SHA-256 only (never 'unsafe-inline'), so that
+ * form_post clients keep working without a click.
  */
 function formPostHeaders(ctx: KoaContextWithOIDC): void {
   const body = ctx.body as string;
