@@ -36,6 +36,7 @@ import { createPartnersService } from './modules/partners/partners.service.js';
 import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
 import { createTenantsService } from './modules/tenants/tenants.service.js';
 import { adminUsersRoutes } from './modules/users/admin-users.routes.js';
+import { forgotPasswordRoutes } from './modules/users/forgot-password.routes.js';
 import { passwordLinkRateLimit } from './modules/users/password-link-limits.js';
 import { passwordLinkRoutes } from './modules/users/password-links.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
@@ -242,10 +243,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       invalidation,
       log: app.log,
     });
-    // Providers bake in tenant settings and keys: rebuild them after any such change.
-    invalidation.on((topic) => {
-      if (topic.startsWith('tenant:') || topic.startsWith('partner:') || topic === 'keys') providers.clear();
-    });
+    // Keys are baked into the providers (rebuilt); tenants' rows are read again after a change.
+    invalidation.on((topic) => providers.invalidate(topic));
 
     // Rate limits of the public endpoints, counted in a store every instance shares.
     const rateLimits = await RateLimits.register(app, {
@@ -290,6 +289,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       invalidation,
       rateLimit: passwordLinkRateLimit(rateLimits, db),
     });
+    await app.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
 
     // Management context: every route needs a bearer token of ours.
     await app.register(async (management) => {

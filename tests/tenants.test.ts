@@ -220,6 +220,39 @@ describe('POST /api/v1/admin/tenants/', () => {
         ['body', 'branding', 'logo_url'],
         'string_pattern_mismatch',
       ],
+      // Issue 11, item 7: every branding field is rendered on the hosted pages or refused.
+      [
+        { branding: { logo_url: 'http://cdn.example/logo.png' } },
+        ['body', 'branding', 'logo_url'],
+        'string_pattern_mismatch',
+      ],
+      [
+        { branding: { favicon_url: 'http://cdn.example/favicon.ico' } },
+        ['body', 'branding', 'favicon_url'],
+        'string_pattern_mismatch',
+      ],
+      [
+        { branding: { logo_url: 'https://cdn.example/a b"><script>' } },
+        ['body', 'branding', 'logo_url'],
+        'string_pattern_mismatch',
+      ],
+      [
+        { branding: { background_color: '#12345' } },
+        ['body', 'branding', 'background_color'],
+        'string_pattern_mismatch',
+      ],
+      [{ branding: { text_color: 'black' } }, ['body', 'branding', 'text_color'], 'string_pattern_mismatch'],
+      [
+        { branding: { custom_domain: 'login.acme.example' } },
+        ['body', 'branding', 'custom_domain'],
+        'extra_forbidden',
+      ],
+      [{ branding: { footer_html: '<b>hi</b>' } }, ['body', 'branding', 'footer_html'], 'extra_forbidden'],
+      [
+        { branding: { support_email: 'not-an-address' } },
+        ['body', 'branding', 'support_email'],
+        'value_error',
+      ],
       [{ slug: 'UPPER-case' }, ['body', 'slug'], 'string_pattern_mismatch'],
       [{ slug: 'x'.repeat(64) }, ['body', 'slug'], 'string_pattern_mismatch'],
       [{ status: 'DELETED' }, ['body', 'status'], 'enum'],

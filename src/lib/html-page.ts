@@ -1,43 +1,97 @@
 import { escapeHtml } from './html.js';
 
 const HEX = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
+const EMAIL = /^[^\s@<>"'&]{1,64}@[^\s@<>"'&]{1,255}$/;
 
-/** Branding a hosted page may use (validated tenant branding; anything else falls back). */
+/**
+ * Branding a hosted page shows (a tenant's `branding`, see tenant-settings.ts `pageBranding`).
+ * The API validates every field; the page checks each again and leaves out what does not pass
+ * (rows written before a rule existed), so that no value can leave its HTML attribute or CSS
+ * declaration: colours are hex only, URLs https only.
+ */
 export interface PageBranding {
   name: string;
   primaryColor?: unknown;
+  backgroundColor?: unknown;
+  textColor?: unknown;
+  logoUrl?: unknown;
+  faviconUrl?: unknown;
+  supportEmail?: unknown;
 }
 
 /**
- * A complete, self-contained HTML page for the hosted sign-in pages: no external assets, no
- * script, the tenant's name and primary colour, readable at any width. `body` is trusted HTML.
+ * Headers of every hosted HTML page (sign-in, sign-out, provider errors, password links): no
+ * framing, no referrer (tokens travel in URLs), no caching, and a CSP without any script. Images
+ * (the tenant's logo and favicon) may come from any https origin; styles are the page's own inline
+ * `<style>` (no script can run, so inline style cannot be used to inject one).
+ */
+export const HTML_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https:; form-action 'self' https: http:; " +
+    "frame-ancestors 'none'; base-uri 'none'",
+};
+
+const color = (value: unknown, fallback: string) =>
+  typeof value === 'string' && HEX.test(value) ? value : fallback;
+
+/** An absolute https URL, normalized, or null. */
+function httpsUrl(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > 2048) return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A complete HTML page for the hosted pages: no script, no external asset but the tenant's logo
+ * and favicon; the tenant's name, colours, logo, favicon and support address; readable at any
+ * width. `body` is trusted HTML.
  */
 export function htmlPage(branding: PageBranding, title: string, body: string): string {
-  const primary =
-    typeof branding.primaryColor === 'string' && HEX.test(branding.primaryColor)
-      ? branding.primaryColor
-      : '#1f5fbf';
+  const primary = color(branding.primaryColor, '#1f5fbf');
+  const background = color(branding.backgroundColor, '#ffffff');
+  const text = color(branding.textColor, '#1a1a1a');
+  const logo = httpsUrl(branding.logoUrl);
+  const favicon = httpsUrl(branding.faviconUrl);
+  const support =
+    typeof branding.supportEmail === 'string' && EMAIL.test(branding.supportEmail)
+      ? branding.supportEmail
+      : null;
+  const name = escapeHtml(branding.name);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} · ${escapeHtml(branding.name)}</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem; color: #1a1a1a; }
+<title>${escapeHtml(title)} · ${name}</title>
+${favicon ? `<link rel="icon" href="${escapeHtml(favicon)}">\n` : ''}<style>
+body { font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem; color: ${text}; background: ${background}; }
 h1 { font-size: 1.4rem; }
 label { display: block; margin-top: 1rem; font-weight: 600; }
 input { width: 100%; box-sizing: border-box; padding: .6rem; margin-top: .3rem; font-size: 1rem; }
-button { margin-top: 1.5rem; padding: .7rem 1.2rem; font-size: 1rem; color: #fff; background: ${primary}; border: 0; border-radius: 4px; }
+button { margin-top: 1.5rem; margin-right: .5rem; padding: .7rem 1.2rem; font-size: 1rem; color: #fff; background: ${primary}; border: 2px solid ${primary}; border-radius: 4px; }
+button.secondary { color: ${primary}; background: transparent; }
+a { color: ${primary}; }
+.brand { display: flex; align-items: center; gap: .6rem; }
+.brand img { max-height: 3rem; max-width: 12rem; }
 .error { color: #a40000; background: #fdecec; padding: .7rem; border-radius: 4px; }
+.note { font-size: .9rem; }
 </style>
 </head>
 <body>
 <main>
-<p>${escapeHtml(branding.name)}</p>
+<p class="brand">${logo ? `<img src="${escapeHtml(logo)}" alt="">` : ''}<span>${name}</span></p>
 <h1>${escapeHtml(title)}</h1>
 ${body}
-</main>
+${support ? `<p class="note">Need help? <a href="mailto:${escapeHtml(support)}">${escapeHtml(support)}</a></p>\n` : ''}</main>
 </body>
 </html>`;
 }

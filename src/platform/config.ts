@@ -61,6 +61,8 @@ export const RATE_LIMITS = {
   signInFailuresPerAccount: ['SCAIKEY_RATE_LIMIT_SIGN_IN_FAILURES_PER_ACCOUNT', '10/15m'],
   passwordLinkPerIp: ['SCAIKEY_RATE_LIMIT_PASSWORD_LINK_PER_IP', '20/15m'],
   emailDiscoveryPerIp: ['SCAIKEY_RATE_LIMIT_EMAIL_DISCOVERY_PER_IP', '60/5m'],
+  forgotPasswordPerIp: ['SCAIKEY_RATE_LIMIT_FORGOT_PASSWORD_PER_IP', '20/15m'],
+  forgotPasswordPerAddress: ['SCAIKEY_RATE_LIMIT_FORGOT_PASSWORD_PER_ADDRESS', '5/1h'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

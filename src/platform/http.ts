@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HTML_PAGE_HEADERS } from '../lib/html-page.js';
 import type { PaginationMeta } from '../lib/pagination.js';
 import type { AuditOrigin } from '../modules/audit/audit.repository.js';
 import { auditActor, type Principal } from './auth/principal.js';
@@ -56,16 +57,7 @@ export function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
 }
 
-/** Headers of hosted HTML pages: no framing, no referrer (tokens travel in URLs), no caching, no script. */
+/** Headers of hosted HTML pages (lib/html-page.ts): no framing, no referrer, no caching, no script. */
 export function htmlPageHeaders(reply: FastifyReply): FastifyReply {
-  return reply
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .header('x-frame-options', 'DENY')
-    .header('x-content-type-options', 'nosniff')
-    .header(
-      'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
-    );
+  return reply.headers(HTML_PAGE_HEADERS);
 }

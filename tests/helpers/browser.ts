@@ -48,22 +48,11 @@ export class TestBrowser {
     return current;
   }
 
-  /** Confirms oidc-provider's sign-out page (its form is `op.logoutForm`, the button sends logout=yes). */
+  /** Confirms the sign-out page (its form posts the XSRF secret; the "Sign out" button sends logout=yes). */
   async submitLogout(page: { body: string; url: string }) {
-    const action =
-      /<form[^>]*id="op\.logoutForm"[^>]*action="([^"]+)"|<form[^>]*action="([^"]+)"[^>]*id="op\.logoutForm"/.exec(
-        page.body,
-      );
-    if (!action) throw new Error(`no logout form:\n${page.body.slice(0, 500)}`);
-    const hidden = Object.fromEntries(
-      [...page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/?>/g)].map((m) => [
-        m[1],
-        decode(m[2] as string),
-      ]),
-    );
-    return this.follow(new URL(decode(action[1] ?? action[2] ?? ''), page.url).toString(), {
-      form: { ...hidden, logout: 'yes' },
-    });
+    if (!/<button type="submit" name="logout" value="yes"/.test(page.body))
+      throw new Error(`no sign-out button:\n${page.body.slice(0, 500)}`);
+    return this.submitForm(page, { logout: 'yes' });
   }
 
   /** Reads the login form of a page and submits it. */

@@ -12,7 +12,7 @@ import type { Invalidation } from '../../platform/invalidation.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
 import { isUserAssigned } from '../applications/assignments.js';
 import { recordAudit } from '../audit/audit.repository.js';
-import { tenantDisplayName } from '../tenants/tenant-settings.js';
+import { pageBranding } from '../tenants/tenant-settings.js';
 import { passwordChange } from '../users/passwords.js';
 import { createUsersRepository } from '../users/users.repository.js';
 import { checkPassword } from './login.js';
@@ -55,7 +55,11 @@ export async function interactionRoutes(
     timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 
   const page = (tenant: TenantRow, title: string, body: string) =>
-    htmlPage({ name: tenantDisplayName(tenant), primaryColor: tenant.branding.primary_color }, title, body);
+    htmlPage(pageBranding(tenant), title, body);
+
+  /** The tenant's "Forgot password?" page (users/forgot-password.routes.ts), with a way back here. */
+  const forgotPasswordUrl = (action: string, uid: string) =>
+    `${action.slice(0, action.lastIndexOf('/interaction/'))}/forgot-password?interaction=${encodeURIComponent(uid)}`;
 
   function loginForm(action: string, uid: string, email: string, error?: string) {
     return `${error ? errorParagraph(error) : ''}
@@ -66,7 +70,8 @@ export async function interactionRoutes(
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required ${email ? 'autofocus' : ''}>
 <button type="submit">Sign in</button>
-</form>`;
+</form>
+<p class="note"><a href="${escapeHtml(forgotPasswordUrl(action, uid))}">Forgot password?</a></p>`;
   }
 
   function changeForm(action: string, uid: string, userId: string, error?: string) {
@@ -119,11 +124,10 @@ export async function interactionRoutes(
   app.setErrorHandler(async (error, request, reply) => {
     if (error instanceof AppError) {
       const mounted = await providers.forSlug((request.params as Params).tenant_slug).catch(() => null);
-      const name = mounted?.tenant ? tenantDisplayName(mounted.tenant) : 'ScaiKey';
       return sendPage(
         reply,
         error.status,
-        htmlPage({ name }, 'Sign-in problem', errorParagraph(error.detail)),
+        htmlPage(pageBranding(mounted?.tenant ?? null), 'Sign-in problem', errorParagraph(error.detail)),
       );
     }
     throw error;

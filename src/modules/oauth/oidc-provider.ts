@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { escapeHtml } from '../../lib/html.js';
+import { errorParagraph, HTML_PAGE_HEADERS, htmlPage } from '../../lib/html-page.js';
 import { secretMatchesDigest } from '../../lib/secrets.js';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import { DPOP_SIGNING_ALGS } from '../../platform/auth/dpop.js';
@@ -8,7 +10,7 @@ import type { ApplicationScope, ApplicationType, TenantRow } from '../../platfor
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
 import { redirectUriAllowed } from '../applications/client-metadata.js';
-import { effectiveSettings, type TenantSettingsInput } from '../tenants/tenant-settings.js';
+import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../tenants/tenant-settings.js';
 import { clientCredentialsClaims, issuedAfterRotation } from './access-token.js';
 import { findActiveUser, OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRole, userClaims } from './accounts.js';
 import { grantedScopes } from './client-credentials.js';
@@ -44,6 +46,11 @@ export interface OidcProviderOptions {
   keys: KeyStore;
   /** The tenant of a tenant provider; null for the platform provider. */
   tenant: TenantRow | null;
+  /**
+   * The tenant's row as now (providers.ts keeps it current): settings and branding are read from
+   * it per request, so that a change applies at once without rebuilding the provider.
+   */
+  currentTenant?: () => TenantRow | null;
   /** Where this provider is mounted, as a URL path (issuer path). */
   mountPath: string;
   cookieKeys: string[];
@@ -51,11 +58,49 @@ export interface OidcProviderOptions {
   verifier: TokenVerifier;
 }
 
-function errorPage(title: string, message: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem">
-<h1>${escapeHtml(title)}</h1><p role="alert">${escapeHtml(message)}</p></body></html>`;
+/** A hosted page from inside oidc-provider: the sign-in pages' shell, branding and headers. */
+function sendPage(ctx: KoaContextWithOIDC, tenant: TenantRow | null, title: string, body: string): void {
+  for (const [name, value] of Object.entries(HTML_PAGE_HEADERS)) ctx.set(name, value);
+  ctx.body = htmlPage(pageBranding(tenant), title, body);
+}
+
+/**
+ * The library's self-submitting form (response_mode=form_post, and the sign-out of a previous
+ * account at resume): a moment's page whose one inline script posts the form. It gets the hosted
+ * pages' headers, its script allowed by its SHA-256 only (never 'unsafe-inline'), so that
+ * form_post clients keep working without a click.
+ */
+function formPostHeaders(ctx: KoaContextWithOIDC): void {
+  const body = ctx.body as string;
+  if (!body.includes('<title>Submitting Callback</title>')) return;
+  const script = /<script>([\s\S]*?)<\/script>/.exec(body)?.[1];
+  if (script === undefined) return;
+  for (const [name, value] of Object.entries(HTML_PAGE_HEADERS)) ctx.set(name, value);
+  const digest = createHash('sha256').update(script).digest('base64');
+  ctx.set(
+    'content-security-policy',
+    `${HTML_PAGE_HEADERS['content-security-policy']}; script-src 'sha256-${digest}'`,
+  );
+}
+
+/**
+ * The sign-out confirmation (RP-initiated logout): a plain form to the confirm endpoint with the
+ * session's XSRF secret, without the library's inline script. `signedIn` false: there is no
+ * session to end, the button only completes the flow (back to the application).
+ */
+function logoutForm(ctx: KoaContextWithOIDC, signedIn: boolean): string {
+  const action = ctx.oidc.urlFor('end_session_confirm');
+  const secret = String((ctx.oidc.session?.state as { secret?: unknown } | undefined)?.secret ?? '');
+  const hidden = `<input type="hidden" name="xsrf" value="${escapeHtml(secret)}">`;
+  if (!signedIn) {
+    return `<p>You are signed out.</p>
+<form method="post" action="${escapeHtml(action)}">${hidden}<input type="hidden" name="logout" value="yes">
+<button type="submit" autofocus>Continue</button></form>`;
+  }
+  return `<p>Do you want to sign out?</p>
+<form method="post" action="${escapeHtml(action)}">${hidden}
+<button type="submit" name="logout" value="yes" autofocus>Sign out</button>
+<button type="submit" class="secondary">Stay signed in</button></form>`;
 }
 
 /**
@@ -66,8 +111,12 @@ function errorPage(title: string, message: string): string {
  */
 export function createOidcProvider(options: OidcProviderOptions): Provider {
   const { db, tenant } = options;
-  const settings = tenant ? effectiveSettings(tenant.settings as TenantSettingsInput) : null;
-  const sessionSeconds = (settings?.session_timeout ?? 480) * 60;
+  const current = () => options.currentTenant?.() ?? tenant;
+  /** The tenant's session_timeout as of this request (minutes → seconds). */
+  const sessionSeconds = () => {
+    const row = current();
+    return (row ? effectiveSettings(row.settings as TenantSettingsInput).session_timeout : 480) * 60;
+  };
   const routes = providerRoutes(!!tenant);
 
   const configuration: Configuration = {
@@ -111,9 +160,9 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 600,
-      Session: sessionSeconds,
-      Grant: sessionSeconds,
-      RefreshToken: sessionSeconds,
+      Session: () => sessionSeconds(),
+      Grant: () => sessionSeconds(),
+      RefreshToken: () => sessionSeconds(),
     },
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client, code) => {
@@ -155,15 +204,11 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       rpInitiatedLogout: {
         // Sessions exist only at tenants' issuers.
         enabled: !!tenant,
-        logoutSource: async (ctx, form) => {
-          ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem">
-<h1>Sign out?</h1>${form}<button form="op.logoutForm" value="yes" name="logout">Sign out</button>
-<button form="op.logoutForm">Stay signed in</button></body></html>`;
+        logoutSource: async (ctx) => {
+          sendPage(ctx, current(), 'Sign out', logoutForm(ctx, true));
         },
         postLogoutSuccessSource: async (ctx) => {
-          ctx.body = errorPage('Signed out', 'You are signed out.');
+          sendPage(ctx, current(), 'Signed out', '<p role="status">You are signed out.</p>');
         },
       },
       // userinfo is ScaiKey's own (oauth.routes.ts): it reads the JWT access tokens issued here.
@@ -272,8 +317,13 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     },
     extraTokenClaims: async () => undefined,
     renderError: async (ctx, out) => {
-      ctx.type = 'html';
-      ctx.body = errorPage('Sign-in error', `${out.error}: ${out.error_description ?? ''}`);
+      const message = out.error_description ? `${out.error_description}.` : 'The request is not valid.';
+      sendPage(
+        ctx,
+        current(),
+        'Sign-in problem',
+        `${errorParagraph(message)}\n<p class="note">Error: ${escapeHtml(String(out.error))}. Start again from the application.</p>`,
+      );
     },
     clientBasedCORS: (_ctx, origin, client) =>
       originAllowed(metadataOf(client).scaikey_allowed_origins, origin),
@@ -322,6 +372,17 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       'requested_token_type',
     ],
   );
+  provider.use(async (ctx, next) => {
+    await next();
+    // Without a signed-in session the library answers end_session with a self-submitting form
+    // (inline script): the same page as the confirmation instead, with a button.
+    const oidc = ctx as unknown as KoaContextWithOIDC;
+    if (oidc.oidc?.route === 'end_session' && ctx.status === 200 && !oidc.oidc.session?.accountId) {
+      sendPage(oidc, current(), 'Sign out', logoutForm(oidc, false));
+    } else if (typeof ctx.body === 'string') {
+      formPostHeaders(oidc);
+    }
+  });
   provider.use(async (ctx, next) => {
     await next();
     const route = ctx.oidc?.route;

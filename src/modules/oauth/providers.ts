@@ -16,21 +16,40 @@ export interface MountedProvider {
   issuer: string;
   /** URL path the provider is mounted at (the issuer's path). */
   mountPath: string;
+  /**
+   * The tenant's row as last read (null for the platform). Replaced in place when the tenant
+   * changes: the provider and the sign-in pages read settings and branding from it per request.
+   */
   tenant: TenantRow | null;
 }
 
 const MAX_TENANT_PROVIDERS = 500;
 
+interface CachedProvider {
+  mounted: MountedProvider;
+  /** False once the tenant changed: the next request reads its row again before it is served. */
+  fresh: boolean;
+}
+
+/** What a provider is built from (issuer, cookie path, clients it accepts): a change rebuilds it. */
+const sameIdentity = (a: TenantRow, b: TenantRow) =>
+  a.id === b.id && a.slug === b.slug && a.partner_id === b.partner_id;
+
 /**
  * The platform provider and one provider per tenant, built lazily (~0.5 ms) and kept in a
  * bounded LRU (../shared/notes/oidc-provider.md). Evicting is safe: all provider state is in
- * SQL. Any change to a tenant or the signing keys empties the cache (tenant settings, slug and
- * keys are baked into a Provider); a suspended or deleted tenant has no provider.
+ * SQL. A provider is built from its tenant's identity (id, slug, partner) and the signing keys;
+ * everything else of the tenant (settings, branding, name) is read per request from the cached
+ * row, which any change of the tenant invalidates on every instance (`invalidate`, fed by
+ * the `tenant:<id>` topic of platform/invalidation.ts): the next request reads the row again.
+ * A suspended or deleted tenant has no provider.
  */
 export class OidcProviders {
-  readonly #tenants = new Map<string, MountedProvider>();
+  readonly #tenants = new Map<string, CachedProvider>();
   #platform: MountedProvider | null = null;
   readonly #basePath: string;
+  /** Bumped by every invalidation: a row read across one is used once, not cached as fresh. */
+  #generation = 0;
 
   constructor(
     private readonly options: {
@@ -48,8 +67,27 @@ export class OidcProviders {
   }
 
   clear(): void {
+    this.#generation++;
     this.#tenants.clear();
     this.#platform = null;
+  }
+
+  /**
+   * An invalidation topic: `keys` rebuilds every provider; `tenant:<id>` and `partner:<id>` make
+   * the rows of that tenant (or of the partner's tenants) be read again at their next request.
+   */
+  invalidate(topic: string): void {
+    if (topic === 'keys') {
+      this.clear();
+      return;
+    }
+    const [kind, id] = topic.split(':', 2);
+    if (kind !== 'tenant' && kind !== 'partner') return;
+    this.#generation++;
+    for (const cached of this.#tenants.values()) {
+      const tenant = cached.mounted.tenant;
+      if (kind === 'tenant' ? tenant?.id === id : tenant?.partner_id === id) cached.fresh = false;
+    }
   }
 
   async platform(): Promise<MountedProvider> {
@@ -60,26 +98,36 @@ export class OidcProviders {
     return this.#platform;
   }
 
-  /** The provider of a live, ACTIVE tenant by slug, or null. */
+  /** The provider of a live, ACTIVE tenant by slug, or null; its `tenant` is the current row. */
   async forSlug(slug: string): Promise<MountedProvider | null> {
     const cached = this.#tenants.get(slug);
     if (cached) {
       this.#tenants.delete(slug);
       this.#tenants.set(slug, cached);
-      return cached;
+      if (cached.fresh) return cached.mounted;
     }
+    const generation = this.#generation;
     const tenant = await createTenantsRepository(this.options.db).findLiveBySlug(slug);
-    if (tenant?.status !== 'ACTIVE') return null;
-    const mounted = await this.#mount(
-      tenantIssuer(this.options.publicUrl, slug),
-      `${this.#basePath}/api/v1/auth/tenants/${slug}`,
-      tenant,
-    );
-    if (this.#tenants.size >= MAX_TENANT_PROVIDERS) {
+    if (tenant?.status !== 'ACTIVE') {
+      if (this.#tenants.get(slug) === cached) this.#tenants.delete(slug);
+      return null;
+    }
+    let mounted: MountedProvider;
+    if (cached?.mounted.tenant && sameIdentity(cached.mounted.tenant, tenant)) {
+      mounted = cached.mounted;
+      mounted.tenant = tenant;
+    } else {
+      mounted = await this.#mount(
+        tenantIssuer(this.options.publicUrl, slug),
+        `${this.#basePath}/api/v1/auth/tenants/${slug}`,
+        tenant,
+      );
+    }
+    if (!this.#tenants.has(slug) && this.#tenants.size >= MAX_TENANT_PROVIDERS) {
       const oldest = this.#tenants.keys().next();
       if (!oldest.done) this.#tenants.delete(oldest.value);
     }
-    this.#tenants.set(slug, mounted);
+    this.#tenants.set(slug, { mounted, fresh: generation === this.#generation });
     return mounted;
   }
 
@@ -87,17 +135,21 @@ export class OidcProviders {
     // Loaded on first use: a process that only answers client_credentials and the management API
     // never pays for oidc-provider's memory and start-up time.
     const { createOidcProvider } = await import('./oidc-provider.js');
+    const mounted = { issuer, mountPath, tenant } as MountedProvider;
     const provider = createOidcProvider({
       issuer,
       db: this.options.db,
       keys: this.options.keys,
       tenant,
+      currentTenant: () => mounted.tenant,
       mountPath,
       cookieKeys: this.options.cookieKeys,
       verifier: this.options.verifier,
     });
     this.#auditGrants(provider, tenant);
-    return { provider, callback: provider.callback(), issuer, mountPath, tenant };
+    mounted.provider = provider;
+    mounted.callback = provider.callback();
+    return mounted;
   }
 
   /** Token issue, refusal and revocation events of oidc-provider, into the audit log. */

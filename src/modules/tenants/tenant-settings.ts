@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import type { PageBranding } from '../../lib/html-page.js';
 import { EmailAddress } from '../../platform/schemas.js';
 
 const MfaMethod = Type.Unsafe<'totp' | 'sms' | 'email' | 'webauthn'>({
@@ -114,21 +115,30 @@ export function mergeSettings(stored: TenantSettingsInput, patch: TenantSettings
 }
 
 const HEX_COLOR = '^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$';
+const HttpsUrl = (description: string) =>
+  Type.String({ format: 'uri', pattern: '^https://[^\\s]+$', maxLength: 2048, description });
+const Color = (description: string) =>
+  Type.String({ pattern: HEX_COLOR, description: `${description}: #rgb or #rrggbb` });
 
 /**
- * Branding of the tenant's login pages. Validated because it is rendered into HTML and CSS:
- * colours are hex only, URLs https (or http for development), no free-form keys.
+ * Branding of the tenant's hosted pages (sign-in, sign-out, errors, password links); each field is
+ * rendered there (`pageBranding`). Validated because it is rendered into HTML and CSS: colours
+ * are hex only, URLs https only (the pages' CSP allows https images), no free-form keys; a key
+ * the pages would not show (such as a custom domain) is refused, not stored and ignored.
  */
 export const TenantBranding = Type.Object(
   {
-    display_name: Type.Optional(Type.String({ maxLength: 100 })),
-    logo_url: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
-    favicon_url: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
-    primary_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
-    background_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
-    text_color: Type.Optional(Type.String({ pattern: HEX_COLOR })),
-    custom_domain: Type.Optional(Type.String({ pattern: DOMAIN_PATTERN })),
-    support_email: Type.Optional(EmailAddress),
+    display_name: Type.Optional(
+      Type.String({ maxLength: 100, description: 'Shown on the pages instead of the tenant name' }),
+    ),
+    logo_url: Type.Optional(HttpsUrl('Logo shown above each page (an https image URL)')),
+    favicon_url: Type.Optional(HttpsUrl('Icon of the pages (an https image URL)')),
+    primary_color: Type.Optional(Color('Buttons and links')),
+    background_color: Type.Optional(Color('Page background')),
+    text_color: Type.Optional(Color('Page text')),
+    support_email: Type.Optional(
+      Type.String({ ...EmailAddress, description: 'Shown as "Need help?" on each page' }),
+    ),
   },
   { additionalProperties: false, title: 'TenantBranding' },
 );
@@ -140,4 +150,20 @@ export function tenantDisplayName(
 ): string {
   if (!tenant) return 'ScaiKey';
   return typeof tenant.branding.display_name === 'string' ? tenant.branding.display_name : tenant.name;
+}
+
+/** What a hosted page shows of a tenant (null: the platform's pages). */
+export function pageBranding(
+  tenant: { name: string; branding: Record<string, unknown> } | null,
+): PageBranding {
+  const branding = tenant?.branding ?? {};
+  return {
+    name: tenantDisplayName(tenant),
+    primaryColor: branding.primary_color,
+    backgroundColor: branding.background_color,
+    textColor: branding.text_color,
+    logoUrl: branding.logo_url,
+    faviconUrl: branding.favicon_url,
+    supportEmail: branding.support_email,
+  };
 }

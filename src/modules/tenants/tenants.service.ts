@@ -124,7 +124,7 @@ export function createTenantsService(db: Db, invalidation: Invalidation) {
     async update(ctx: CallContext, id: string, input: TenantUpdate): Promise<TenantResponse> {
       requireSuperAdmin(adminRights(ctx.principal, true));
       if (!isId('tenant', id)) throw notFound('Tenant');
-      let stateChanged = false;
+      let changed = false;
       await db.transaction().execute(async (trx) => {
         const tenants = createTenantsRepository(trx);
         const before = await tenants.lockLive(id);
@@ -169,10 +169,12 @@ export function createTenantsService(db: Db, invalidation: Invalidation) {
           ),
           after: changes,
         });
-        stateChanged = 'status' in changes || 'partner_id' in changes || 'slug' in changes;
-        if (stateChanged) await invalidation.publish(trx, `tenant:${id}`);
+        // Every change reaches every instance at once: sign-in reads settings and branding
+        // from cached tenant rows, tokens and clients depend on status and partner.
+        changed = true;
+        await invalidation.publish(trx, `tenant:${id}`);
       });
-      if (stateChanged) invalidation.local(`tenant:${id}`);
+      if (changed) invalidation.local(`tenant:${id}`);
       return toTenantResponse((await createTenantsRepository(db).findLive(id)) as TenantWithCounts);
     },
 

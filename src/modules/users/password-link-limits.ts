@@ -4,7 +4,7 @@ import type { Db } from '../../platform/db/database.js';
 import { AppError } from '../../platform/errors.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import { describeWait, type RateLimits } from '../../platform/rate-limit/limits.js';
-import { tenantDisplayName } from '../tenants/tenant-settings.js';
+import { pageBranding } from '../tenants/tenant-settings.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 
 /**
@@ -26,13 +26,7 @@ export function passwordLinkRateLimit(limits: RateLimits, db: Db): onRequestHook
     htmlPageHeaders(reply)
       .code(429)
       .header('retry-after', String(wait))
-      .send(
-        htmlPage(
-          { name: tenantDisplayName(tenant), primaryColor: tenant?.branding.primary_color },
-          'Choose a new password',
-          errorParagraph(message),
-        ),
-      );
+      .send(htmlPage(pageBranding(tenant), 'Choose a new password', errorParagraph(message)));
     return reply;
   };
 }

@@ -10,7 +10,7 @@ import type { Invalidation } from '../../platform/invalidation.js';
 import { Envelope, ErrorSchema } from '../../platform/schemas.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { revokeUserSessions } from '../oauth/sessions.js';
-import { tenantDisplayName } from '../tenants/tenant-settings.js';
+import { pageBranding } from '../tenants/tenant-settings.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import { consumeActionToken, peekActionToken } from './action-tokens.js';
 import { passwordChange } from './passwords.js';
@@ -19,11 +19,7 @@ import { createUsersRepository } from './users.repository.js';
 const INVALID_LINK = 'This link is invalid, was already used or has expired. Ask for a new one.';
 
 function page(tenant: TenantRow | null, title: string, body: string): string {
-  return htmlPage(
-    { name: tenantDisplayName(tenant), primaryColor: tenant?.branding.primary_color },
-    title,
-    body,
-  );
+  return htmlPage(pageBranding(tenant), title, body);
 }
 
 function form(token: string, error?: string): string {

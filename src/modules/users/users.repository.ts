@@ -189,6 +189,17 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
         .executeTakeFirst();
     },
 
+    /** A live user by email address, whatever its case (sign-in and password reset requests). */
+    async findLiveByEmail(email: string): Promise<UserRow | undefined> {
+      return db
+        .selectFrom('users')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where(sql`lower(email)`, '=', email.trim().toLowerCase())
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+    },
+
     async liveCount(): Promise<number> {
       const row = await (live() as UsersQuery)
         .select(sql<number>`count(*)::int`.as('n'))

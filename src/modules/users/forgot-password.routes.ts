@@ -1,0 +1,211 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { escapeHtml } from '../../lib/html.js';
+import { errorParagraph, htmlPage } from '../../lib/html-page.js';
+import type { Db } from '../../platform/db/database.js';
+import type { TenantRow } from '../../platform/db/schema.js';
+import { AppError } from '../../platform/errors.js';
+import { htmlPageHeaders, ok } from '../../platform/http.js';
+import type { Mailer } from '../../platform/mail/mailer.js';
+import { describeWait, hashedSubject, type RateLimits } from '../../platform/rate-limit/limits.js';
+import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
+import { type AuditOrigin, recordAudit } from '../audit/audit.repository.js';
+import { pageBranding } from '../tenants/tenant-settings.js';
+import { createTenantsRepository } from '../tenants/tenants.repository.js';
+import { issueActionToken } from './action-tokens.js';
+import { passwordLink, passwordResetMail } from './user-mail.js';
+import { createUsersRepository } from './users.repository.js';
+
+const UID = /^[A-Za-z0-9_-]{1,64}$/;
+const ANSWER =
+  'If this address has an account here, we sent it a link to choose a new password. The link works for one hour.';
+
+const ForgotPasswordBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 320, description: 'The address of the account' }),
+    interaction: Type.Optional(
+      Type.String({
+        pattern: UID.source,
+        description: 'The sign-in the page was opened from (its "Back to sign-in" link)',
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'ForgotPasswordRequest' },
+);
+type ForgotPasswordBody = Static<typeof ForgotPasswordBody>;
+
+const SlugParams = Type.Object({ tenant_slug: Type.String() });
+
+/**
+ * "Forgot password?" of the hosted sign-in: a page asking for the email address, and its POST
+ * (form from the page, or JSON). Every address gets the same answer, at once; the lookup and the
+ * mail happen after it, so that neither the answer nor its time says whether an account exists
+ * (docs/security.md). An ACTIVE or LOCKED account gets a PASSWORD_RESET link (one hour, a newer
+ * one voids older ones), the same link as an administrator's EMAIL reset, opening the
+ * set-password page (password-links.routes.ts). Requesting a link ends no session: anyone may
+ * ask for any address; the link's use does. Limited per IP and per address (mail flooding).
+ */
+export async function forgotPasswordRoutes(
+  app: FastifyInstance,
+  options: { db: Db; mailer: Mailer; publicUrl: string; rateLimits: RateLimits },
+): Promise<void> {
+  const { db, mailer, publicUrl } = options;
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 64 * 1024 },
+    (_r, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    },
+  );
+  const perIp = options.rateLimits.perIp('forgotPasswordPerIp');
+  const perAddress = options.rateLimits.failures('forgotPasswordPerAddress');
+
+  const path = '/api/v1/auth/tenants/:tenant_slug/forgot-password';
+  const activeTenant = async (slug: string) => {
+    const tenant = await createTenantsRepository(db).findLiveBySlug(slug);
+    return tenant?.status === 'ACTIVE' ? tenant : null;
+  };
+  const wantsHtml = (request: FastifyRequest) =>
+    !String(request.headers['content-type'] ?? '').includes('json');
+
+  function backLink(tenant: TenantRow, interaction: string | undefined): string {
+    if (!interaction || !UID.test(interaction)) return '';
+    const base = new URL(publicUrl).pathname.replace(/\/+$/, '');
+    const href = `${base}/api/v1/auth/tenants/${encodeURIComponent(tenant.slug)}/interaction/${interaction}`;
+    return `<p><a href="${escapeHtml(href)}">Back to sign-in</a></p>`;
+  }
+
+  function form(tenant: TenantRow, interaction: string | undefined, email = '', error?: string): string {
+    return `${error ? errorParagraph(error) : '<p>Enter the email address of your account. We will send it a link to choose a new password.</p>'}
+<form method="post">
+${interaction && UID.test(interaction) ? `<input type="hidden" name="interaction" value="${escapeHtml(interaction)}">` : ''}
+<label for="email">Email address</label>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${escapeHtml(email)}">
+<button type="submit">Send link</button>
+</form>
+${backLink(tenant, interaction)}`;
+  }
+
+  function sendPage(reply: FastifyReply, tenant: TenantRow | null, status: number, body: string) {
+    return htmlPageHeaders(reply)
+      .code(status)
+      .send(htmlPage(pageBranding(tenant), 'Reset your password', body));
+  }
+
+  function refuse(request: FastifyRequest, reply: FastifyReply, tenant: TenantRow, seconds: number) {
+    const message = `Too many requests. Wait ${describeWait(seconds)}, then try again.`;
+    reply.header('retry-after', String(seconds));
+    if (!wantsHtml(request)) throw new AppError('RATE_LIMITED', message, { 'retry-after': String(seconds) });
+    return sendPage(reply, tenant, 429, errorParagraph(message));
+  }
+
+  app.get(
+    path,
+    {
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Forgot password page',
+        description:
+          'The HTML page behind "Forgot password?" on the sign-in page: asks for the email address of the account.',
+        params: SlugParams,
+        querystring: Type.Object({
+          interaction: Type.Optional(Type.String({ maxLength: 64 })),
+        }),
+      },
+    },
+    async (
+      request: FastifyRequest<{ Params: { tenant_slug: string }; Querystring: { interaction?: string } }>,
+      reply,
+    ) => {
+      const tenant = await activeTenant(request.params.tenant_slug);
+      if (!tenant) return sendPage(reply, null, 404, errorParagraph('This organization does not exist.'));
+      return sendPage(reply, tenant, 200, form(tenant, request.query.interaction));
+    },
+  );
+
+  app.post<{ Params: { tenant_slug: string }; Body: ForgotPasswordBody }>(
+    path,
+    {
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Request a password reset link',
+        description:
+          'Mails a link to choose a new password to the address when it has an account in the tenant (ACTIVE or ' +
+          'LOCKED). The answer is the same for every address. A form post answers with the HTML page.',
+        params: SlugParams,
+        body: ForgotPasswordBody,
+        response: {
+          202: Envelope(Type.Object({ message: Type.String() }), 'ForgotPasswordResponse'),
+          404: ErrorSchema,
+          422: ValidationErrorSchema,
+          429: ErrorSchema,
+        },
+      },
+      onRequest: async (request, reply) => {
+        const wait = await perIp(request);
+        if (wait === 0) return;
+        const tenant = await activeTenant((request.params as { tenant_slug: string }).tenant_slug);
+        if (!tenant) throw new AppError('NOT_FOUND', 'Tenant not found');
+        return refuse(request, reply, tenant, wait);
+      },
+    },
+    async (request: FastifyRequest<{ Params: { tenant_slug: string }; Body: ForgotPasswordBody }>, reply) => {
+      const html = wantsHtml(request);
+      const tenant = await activeTenant(request.params.tenant_slug);
+      if (!tenant) {
+        if (html) return sendPage(reply, null, 404, errorParagraph('This organization does not exist.'));
+        throw new AppError('NOT_FOUND', 'Tenant not found');
+      }
+      const email = request.body.email.trim();
+      const wait = await perAddress.count(hashedSubject(tenant.id, email.toLowerCase()));
+      if (wait > 0) return refuse(request, reply, tenant, wait);
+
+      const origin: AuditOrigin = {
+        actorType: 'user',
+        actorId: null,
+        ipAddress: request.ip,
+        requestId: request.id,
+      };
+      // After the answer: its time must not depend on whether the address has an account.
+      setImmediate(() => {
+        mailResetLink(tenant, email, origin).catch((error) =>
+          request.log.error({ err: error }, 'mailing a password reset link failed'),
+        );
+      });
+      if (!html) return reply.code(202).send(ok(request, { message: ANSWER }));
+      return sendPage(
+        reply,
+        tenant,
+        200,
+        `<p role="status">${escapeHtml(ANSWER)}</p>${backLink(tenant, request.body.interaction)}`,
+      );
+    },
+  );
+
+  /** Issues a reset link to the account of `email` in `tenant`, if it has one that may use it. */
+  async function mailResetLink(tenant: TenantRow, email: string, origin: AuditOrigin): Promise<void> {
+    const mailed = await db.transaction().execute(async (trx) => {
+      const user = await createUsersRepository(trx, tenant.id).findLiveByEmail(email);
+      if (user?.status !== 'ACTIVE' && user?.status !== 'LOCKED') return false;
+      const issued = await issueActionToken(trx, tenant.id, user.id, 'PASSWORD_RESET');
+      await mailer.enqueue(
+        trx,
+        passwordResetMail(tenant, user, passwordLink(publicUrl, tenant, issued.token), issued.expiresAt),
+      );
+      await recordAudit(
+        trx,
+        { ...origin, actorType: 'user', actorId: user.id },
+        {
+          action: 'user.password_reset_requested',
+          resourceType: 'user',
+          resourceId: user.id,
+          tenantId: tenant.id,
+          partnerId: tenant.partner_id,
+          after: { method: 'SELF_SERVICE', expires_at: issued.expiresAt.toISOString() },
+        },
+      );
+      return true;
+    });
+    if (mailed) void mailer.flush();
+  }
+}
