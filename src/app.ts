@@ -45,7 +45,12 @@ import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
 import { type DatabaseHandle, migrateToLatest } from './platform/db/database.js';
-import { clientErrorHandler, registerErrorHandler, routingErrorHandler } from './platform/errors.js';
+import {
+  AppError,
+  clientErrorHandler,
+  registerErrorHandler,
+  routingErrorHandler,
+} from './platform/errors.js';
 import { instanceSecret } from './platform/instance-secrets.js';
 import { Invalidation } from './platform/invalidation.js';
 import { registerJsonBodyParser } from './platform/json-body.js';
@@ -125,6 +130,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: routingErrorHandler,
     clientErrorHandler,
+    // Requests arriving while the server drains get the error model's 503 (onRequest hook below).
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const database =
@@ -192,8 +199,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.setValidatorCompiler(schemaCompilers.validatorCompiler);
     registerErrorHandler(app);
     registerJsonBodyParser(app);
+    let draining = false;
+    app.addHook('preClose', async () => {
+      draining = true;
+    });
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
+      // A request on a kept-alive connection after shutdown began: answered at once, connection
+      // closed, so that the client retries elsewhere (what Fastify's own 503 does, in our envelope).
+      if (draining) {
+        reply.header('connection', 'close').header('retry-after', '1');
+        throw new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry the request');
+      }
     });
     const accessLog = LOG_LEVEL_ORDER.indexOf(config.logLevel) <= LOG_LEVEL_ORDER.indexOf('info');
     app.addHook('onResponse', async (request, reply) => {

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from './helpers/factories.js';
-import { freePort } from './helpers/live-app.js';
+import { freePort, startLiveApp } from './helpers/live-app.js';
 import { spawnScript, startServer } from './helpers/process.js';
 import { createTestDatabase, startTestApp, type TestApp, type TestDatabase } from './helpers/test-app.js';
 
@@ -93,6 +93,55 @@ describe('item 8: shutdown has a deadline', () => {
     expect(code, server.output()).toBe(0);
     expect(server.output()).toContain('shutdown grace period ended with requests in flight');
   }, 90_000);
+});
+
+describe('item 11: a request that arrives while the server drains', () => {
+  it('gets a 503 in the {detail, code} envelope and Connection: close', async () => {
+    const live = await startLiveApp();
+    const url = new URL(live.origin);
+    const socket = connect(Number(url.port), url.hostname);
+    await once(socket, 'connect');
+    let received = '';
+    const waitFor = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!received.includes(text)) return;
+          socket.off('data', check);
+          resolve();
+        };
+        socket.on('data', (chunk) => {
+          received += chunk;
+        });
+        socket.on('data', check);
+        check();
+      });
+    // A request in flight (its body not yet sent) keeps the connection open through the shutdown.
+    const body = '{"name":"Drained"}';
+    socket.write(
+      'POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+        `Content-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    await waitFor('100 Continue');
+    const closed = live.app.close();
+    // The shutdown has begun once the server stops listening (preClose hooks ran before that).
+    while (live.app.server.listening) await new Promise((resolve) => setImmediate(resolve));
+    // The rest of the first request, and a second one pipelined behind it.
+    socket.write(`${body}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await once(socket, 'close');
+    await closed;
+    await live.close().catch(() => {});
+    const responses = received.split(/(?=HTTP\/1\.1 )/);
+    expect(responses[0]).toMatch(/^HTTP\/1\.1 100 Continue/);
+    // The request in flight was finished as usual (no token: 401).
+    expect(responses[1]).toMatch(/^HTTP\/1\.1 401 /);
+    const drained = responses[2] ?? '';
+    expect(drained).toMatch(/^HTTP\/1\.1 503 /);
+    expect(drained.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(drained.slice(drained.indexOf('\r\n\r\n') + 4))).toEqual({
+      detail: 'The server is shutting down; retry the request',
+      code: 'SERVICE_UNAVAILABLE',
+    });
+  }, 60_000);
 });
 
 describe('item 9: the access log', () => {
