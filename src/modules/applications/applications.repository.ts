@@ -36,6 +36,19 @@ type AppQueryEb = ExpressionBuilder<
   'a' | 't' | 'p'
 >;
 
+/** The application's partner and tenant, where it has them, are live and ACTIVE. */
+const ownersLive = (eb: AppQueryEb) =>
+  eb.and([
+    eb.or([
+      eb('a.partner_id', 'is', null),
+      eb.and([eb('p.deleted_at', 'is', null), eb('p.status', '=', 'ACTIVE')]),
+    ]),
+    eb.or([
+      eb('a.tenant_id', 'is', null),
+      eb.and([eb('t.deleted_at', 'is', null), eb('t.status', '=', 'ACTIVE')]),
+    ]),
+  ]);
+
 /** The partner an application belongs to: a TENANT application follows its tenant (tenants can move). */
 const ownerPartner = sql<string | null>`coalesce(t.partner_id, a.partner_id)`;
 
@@ -102,18 +115,7 @@ export function createApplicationsRepository(db: Queryable) {
         .where('a.id', '=', id)
         .where('a.deleted_at', 'is', null)
         .where('a.status', '=', 'ACTIVE')
-        .where((eb) =>
-          eb.and([
-            eb.or([
-              eb('a.partner_id', 'is', null),
-              eb.and([eb('p.deleted_at', 'is', null), eb('p.status', '=', 'ACTIVE')]),
-            ]),
-            eb.or([
-              eb('a.tenant_id', 'is', null),
-              eb.and([eb('t.deleted_at', 'is', null), eb('t.status', '=', 'ACTIVE')]),
-            ]),
-          ]),
-        )
+        .where(ownersLive)
         .executeTakeFirst();
     },
 
@@ -143,18 +145,7 @@ export function createApplicationsRepository(db: Queryable) {
               ])
             : eb('a.scope', '=', 'GLOBAL'),
         )
-        .where((eb) =>
-          eb.and([
-            eb.or([
-              eb('a.partner_id', 'is', null),
-              eb.and([eb('p.deleted_at', 'is', null), eb('p.status', '=', 'ACTIVE')]),
-            ]),
-            eb.or([
-              eb('a.tenant_id', 'is', null),
-              eb.and([eb('t.deleted_at', 'is', null), eb('t.status', '=', 'ACTIVE')]),
-            ]),
-          ]),
-        )
+        .where(ownersLive)
         .limit(1)
         .executeTakeFirst();
       return row !== undefined;
