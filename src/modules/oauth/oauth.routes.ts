@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 import { isId } from '../../lib/ids.js';
 import { decodeJwt } from '../../lib/jwt.js';
 import { secretMatchesDigest } from '../../lib/secrets.js';
@@ -20,6 +19,26 @@ import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import { findActiveUser, userClaims } from './accounts.js';
 import { CONFIDENTIAL_TYPES, clientCredentialsGrant, presentedClient } from './client-credentials.js';
 import { providerRoutes, tenantAcceptsClient } from './endpoints.js';
+import {
+  AuthorizationParamsSchema,
+  BearerErrorSchema,
+  browserEndpointResponses,
+  CLIENT_AUTH_NOTE,
+  clientAuthentication,
+  DiscoverySchema,
+  EndSessionParamsSchema,
+  FORM,
+  IntrospectionRequestSchema,
+  IntrospectionResponseSchema,
+  JwksSchema,
+  OAuthErrorSchema,
+  RevocationRequestSchema,
+  RevocationResponse,
+  SlugParams,
+  TokenRequestSchema,
+  TokenResponseSchema,
+  UserinfoResponseSchema,
+} from './oauth.schemas.js';
 import { OAuthError } from './oauth-errors.js';
 import type { MountedProvider, OidcProviders } from './providers.js';
 import { type OAuthRateLimits, presentedClientId } from './rate-limits.js';
@@ -73,31 +92,48 @@ function readBody(raw: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-const JwksSchema = Type.Object(
-  { keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) },
-  { title: 'JWKS', description: 'RFC 7517 JSON Web Key Set' },
-);
-const TokenResponseSchema = Type.Object(
-  {
-    access_token: Type.String(),
-    token_type: Type.String(),
-    expires_in: Type.Integer(),
-    scope: Type.Optional(Type.String()),
-    refresh_token: Type.Optional(Type.String()),
-    id_token: Type.Optional(Type.String()),
-    issued_token_type: Type.Optional(Type.String()),
-  },
-  { title: 'TokenResponse' },
-);
-const OAuthErrorSchema = Type.Object(
-  { error: Type.String(), error_description: Type.Optional(Type.String()) },
-  { title: 'OAuthError' },
-);
-const SlugParams = Type.Object({ tenant_slug: Type.String() });
-
 const TOKEN_DESCRIPTION =
   'OAuth 2.0 token endpoint (RFC 6749), application/x-www-form-urlencoded. Grants: client_credentials (HTTP ' +
   'Basic or client_id/client_secret form fields; optional scope, default all allowed scopes)';
+
+/** Introspection and revocation as documented: a form body, client authentication, RFC 6749 errors. */
+const introspectionSchema = (tags: string[], params?: typeof SlugParams) => ({
+  tags,
+  summary: 'Introspection (RFC 7662)',
+  description: `Whether a token is live, and its claims. ${CLIENT_AUTH_NOTE}`,
+  ...(params ? { params } : {}),
+  consumes: [FORM],
+  documentedBody: IntrospectionRequestSchema,
+  security: clientAuthentication,
+  response: {
+    200: IntrospectionResponseSchema,
+    400: OAuthErrorSchema,
+    401: OAuthErrorSchema,
+    ...(params ? { 404: ErrorSchema } : {}),
+    413: OAuthErrorSchema,
+    429: OAuthErrorSchema,
+  },
+});
+const revocationSchema = (tags: string[], params?: typeof SlugParams) => ({
+  tags,
+  summary: 'Revocation (RFC 7009)',
+  description: `Revokes an access or refresh token of the client. ${CLIENT_AUTH_NOTE}`,
+  ...(params ? { params } : {}),
+  consumes: [FORM],
+  documentedBody: RevocationRequestSchema,
+  security: clientAuthentication,
+  response: {
+    200: {
+      description: RevocationResponse.description,
+      content: { 'text/plain': { schema: RevocationResponse } },
+    },
+    400: OAuthErrorSchema,
+    401: OAuthErrorSchema,
+    ...(params ? { 404: ErrorSchema } : {}),
+    413: OAuthErrorSchema,
+    429: OAuthErrorSchema,
+  },
+});
 
 /**
  * Public OAuth routes: the platform provider and the tenants' providers (oidc-provider, mounted by
@@ -374,7 +410,10 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['Platform OAuth'],
         summary: 'Token',
-        description: `${TOKEN_DESCRIPTION}.`,
+        description: `${TOKEN_DESCRIPTION}. ${CLIENT_AUTH_NOTE}`,
+        consumes: [FORM],
+        documentedBody: TokenRequestSchema,
+        security: clientAuthentication,
         response: {
           200: TokenResponseSchema,
           400: OAuthErrorSchema,
@@ -390,14 +429,14 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   app.post(
     `${PLATFORM_OAUTH_PREFIX}${platformRoutes.introspection}`,
     {
-      schema: { tags: ['Platform OAuth'], summary: 'Introspection (RFC 7662)' },
+      schema: introspectionSchema(['Platform OAuth']),
       onRequest: rateLimits.introspection,
     },
     async (request, reply) => introspection(request, reply, await providers.platform()),
   );
   app.post(
     `${PLATFORM_OAUTH_PREFIX}${platformRoutes.revocation}`,
-    { schema: { tags: ['Platform OAuth'], summary: 'Revocation (RFC 7009)' } },
+    { schema: revocationSchema(['Platform OAuth']) },
     async (request, reply) => revocation(request, reply, await providers.platform()),
   );
   app.get(
@@ -406,7 +445,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['Platform OAuth'],
         summary: 'Platform OpenID Provider configuration',
-        response: { 200: Type.Record(Type.String(), Type.Unknown()) },
+        operationId: 'platformDiscovery',
+        response: { 200: DiscoverySchema },
       },
     },
     async (request, reply) => handOver(request, reply, await providers.platform()),
@@ -422,8 +462,9 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['OIDC'],
         summary: 'Tenant OpenID Provider configuration',
+        operationId: 'tenantDiscovery',
         params: SlugParams,
-        response: { 200: Type.Record(Type.String(), Type.Unknown()), 404: ErrorSchema },
+        response: { 200: DiscoverySchema, 404: ErrorSchema },
       },
     },
     async (request, reply) => handOver(request, reply, await tenantProvider(request)),
@@ -434,8 +475,11 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['OIDC'],
         summary: 'Token',
-        description: `${TOKEN_DESCRIPTION}; authorization_code (PKCE), refresh_token (rotated), token exchange (RFC 8693).`,
+        description: `${TOKEN_DESCRIPTION}; authorization_code (PKCE), refresh_token (rotated), token exchange (RFC 8693). ${CLIENT_AUTH_NOTE}`,
         params: SlugParams,
+        consumes: [FORM],
+        documentedBody: TokenRequestSchema,
+        security: clientAuthentication,
         response: {
           200: TokenResponseSchema,
           400: OAuthErrorSchema,
@@ -456,23 +500,77 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     app.route({
       method,
       url: `${TENANT_PREFIX}${tenantRoutes.userinfo}`,
-      schema: { tags: ['OIDC'], summary: 'UserInfo', params: SlugParams },
+      schema: {
+        tags: ['OIDC'],
+        summary: 'UserInfo',
+        operationId: method === 'GET' ? 'userInfo' : 'userInfoPost',
+        description:
+          'OIDC Core §5.3: the claims of the user a tenant access token (scope openid) belongs to.',
+        params: SlugParams,
+        security: [{ bearerAuth: [] }],
+        response: {
+          200: UserinfoResponseSchema,
+          401: {
+            ...BearerErrorSchema,
+            description: 'Missing, invalid or expired access token (WWW-Authenticate)',
+          },
+          403: { ...BearerErrorSchema, description: 'The token lacks the openid scope' },
+          404: ErrorSchema,
+        },
+      },
       handler: async (request, reply) => userinfo(request, reply, await tenantProvider(request)),
     });
   }
   app.post(
     `${TENANT_PREFIX}${tenantRoutes.introspection}`,
     {
-      schema: { tags: ['OIDC'], summary: 'Introspection (RFC 7662)', params: SlugParams },
+      schema: introspectionSchema(['OIDC'], SlugParams),
       onRequest: rateLimits.introspection,
     },
     async (request, reply) => introspection(request, reply, await tenantProvider(request)),
   );
   app.post(
     `${TENANT_PREFIX}${tenantRoutes.revocation}`,
-    { schema: { tags: ['OIDC'], summary: 'Revocation (RFC 7009)', params: SlugParams } },
+    { schema: revocationSchema(['OIDC'], SlugParams) },
     async (request, reply) => revocation(request, reply, await tenantProvider(request)),
   );
+  // The browser endpoints oidc-provider serves, declared so that the document shows them; the
+  // provider reads and checks their parameters (errors go back to the client, never a 422).
+  const browserEndpoints = [
+    [
+      tenantRoutes.authorization,
+      'authorize',
+      AuthorizationParamsSchema,
+      'OIDC Core §3.1.2: starts a sign-in.',
+    ],
+    [
+      tenantRoutes.end_session,
+      'logout',
+      EndSessionParamsSchema,
+      'OIDC RP-Initiated Logout 1.0: ends the session.',
+    ],
+  ] as const;
+  for (const [path, operationId, parameters, description] of browserEndpoints) {
+    const summary = operationId === 'authorize' ? 'Authorize' : 'Logout';
+    for (const method of ['GET', 'POST'] as const) {
+      app.route({
+        method,
+        url: `${TENANT_PREFIX}${path}`,
+        schema: {
+          tags: ['OIDC'],
+          summary: method === 'GET' ? summary : `${summary} (form post)`,
+          operationId: method === 'GET' ? operationId : `${operationId}Post`,
+          description,
+          params: SlugParams,
+          ...(method === 'GET'
+            ? { documentedQuery: parameters }
+            : { consumes: [FORM], documentedBody: parameters }),
+          response: browserEndpointResponses,
+        },
+        handler: async (request, reply) => handOver(request, reply, await tenantProvider(request)),
+      });
+    }
+  }
   app.all(`${TENANT_PREFIX}/oauth/*`, { schema: { hide: true } }, async (request, reply) =>
     handOver(request, reply, await tenantProvider(request)),
   );
@@ -484,7 +582,14 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   };
   app.get(
     '/api/v1/platform/.well-known/jwks.json',
-    { schema: { tags: ['Platform OAuth'], summary: 'Platform JWKS', response: { 200: JwksSchema } } },
+    {
+      schema: {
+        tags: ['Platform OAuth'],
+        summary: 'Platform JWKS',
+        operationId: 'platformJwks',
+        response: { 200: JwksSchema },
+      },
+    },
     jwks,
   );
   app.get(
@@ -493,6 +598,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['OIDC'],
         summary: 'Tenant JWKS',
+        operationId: 'tenantJwks',
         description: 'The same keys as the platform JWKS; 404 for a slug that is not a live tenant.',
         params: SlugParams,
         response: { 200: JwksSchema, 404: ErrorSchema },
