@@ -50,6 +50,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 
 /** Facts about routes that the finished document no longer shows, keyed `METHOD /path/{param}`. */
 const unvalidatedBodies = new Set<string>();
+const unvalidatedQueries = new Set<string>();
 const operationKey = (method: string, url: string) =>
   `${method.toLowerCase()} ${url.replace(/:(\w+)/g, '{$1}')}`;
 
@@ -65,8 +66,9 @@ export function documentationTransform({
 }): { schema: FastifySchema; url: string } {
   if (!schema || (!schema.documentedBody && !schema.documentedQuery)) return { schema, url };
   const { documentedBody, documentedQuery, ...rest } = schema;
-  if (documentedBody) {
-    for (const method of [route.method].flat()) unvalidatedBodies.add(operationKey(method, url));
+  for (const method of [route.method].flat()) {
+    if (documentedBody) unvalidatedBodies.add(operationKey(method, url));
+    if (documentedQuery) unvalidatedQueries.add(operationKey(method, url));
   }
   return {
     schema: {
@@ -308,8 +310,11 @@ function addKindResponses(operation: Operation, method: string, path: string): v
   }
   const pathParams = (operation.parameters ?? []).filter((parameter) => parameter.in === 'path');
   if (pathParams.length > 0) add('404', () => errorJson('404'));
-  const validatedBody = operation.requestBody && !unvalidatedBodies.has(`${method} ${path}`);
-  if ((operation.parameters ?? []).length > 0 || validatedBody) add('422', validationJson);
+  const key = `${method} ${path}`;
+  const validatedBody = operation.requestBody && !unvalidatedBodies.has(key);
+  const validatedQuery =
+    !unvalidatedQueries.has(key) && (operation.parameters ?? []).some((parameter) => parameter.in === 'query');
+  if (pathParams.length > 0 || validatedQuery || validatedBody) add('422', validationJson);
   if (validatedBody && operation.requestBody?.content['application/json']) {
     add('400', () => errorJson('400'));
     add('413', () => errorJson('413'));
