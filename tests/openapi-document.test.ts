@@ -278,5 +278,5 @@ describe.runIf(existsSync(CHROMIUM))('the docs page in chromium', () => {
       await browser.close();
       await live.close();
     }
-  });
+  }, 120_000);
 });

@@ -313,7 +313,8 @@ function addKindResponses(operation: Operation, method: string, path: string): v
   const key = `${method} ${path}`;
   const validatedBody = operation.requestBody && !unvalidatedBodies.has(key);
   const validatedQuery =
-    !unvalidatedQueries.has(key) && (operation.parameters ?? []).some((parameter) => parameter.in === 'query');
+    !unvalidatedQueries.has(key) &&
+    (operation.parameters ?? []).some((parameter) => parameter.in === 'query');
   if (pathParams.length > 0 || validatedQuery || validatedBody) add('422', validationJson);
   if (validatedBody && operation.requestBody?.content['application/json']) {
     add('400', () => errorJson('400'));
@@ -418,6 +419,30 @@ const STRING_EXAMPLES: Record<string, string> = {
   query:
     'response_type=code&client_id=app_7k2m9q4x8c1v5b3n6z0w&redirect_uri=https%3A%2F%2Fapp.acme.example%2Fcallback&scope=openid',
   detail: 'Resource not found',
+  allowed_scope: 'admin:read',
+  application_name: 'Acme Portal',
+  avatar_url: 'https://acme.example/avatars/ada.png',
+  cursor: 'eyJpZCI6InVzcl83azJtOXE0eDhjMXY1YjNuNnowdyJ9',
+  next_cursor: 'eyJpZCI6InVzcl83azJtOXE0eDhjMXY1YjNuNnowdyJ9',
+  email_domain: 'acme.example',
+  expires: '1768470000000',
+  id_token_hint:
+    'eyJhbGciOiJSUzI1NiIsImtpZCI6ImtleS0xIn0.eyJzdWIiOiJ1c3JfN2sybTlxNHg4YzF2NWIzbjZ6MHcifQ.c2lnbmF0dXJl',
+  issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+  subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+  login_hint: 'ada.lovelace@example.com',
+  logout_hint: 'ada.lovelace@example.com',
+  message: 'A password reset link was sent to the user’s email address',
+  method: 'EMAIL',
+  parent_group_path: '/Engineering',
+  proof: 'c2lnbmVkLWNoYW5nZS1wcm9vZi1vZi10aGUtZm9ybQ',
+  resource: 'urn:scaikey:api',
+  audience: 'app_7k2m9q4x8c1v5b3n6z0w',
+  search: 'ada',
+  user: 'usr_7k2m9q4x8c1v5b3n6z0w',
+  users_to_add: 'usr_7k2m9q4x8c1v5b3n6z0w',
+  users_to_remove: 'usr_3p8r1t6y0u4i9o2a5s7d',
+  version: '0.1.0',
   msg: 'Field required',
   issuer: 'https://id.acme.example/api/v1/auth/tenants/acme',
   sub: 'usr_7k2m9q4x8c1v5b3n6z0w',
@@ -448,6 +473,13 @@ const INTEGER_EXAMPLES: Record<string, number> = {
   max_tenants: 50,
   max_users_per_tenant: 1000,
   max_applications_per_tenant: 20,
+  min_length: 12,
+  history: 3,
+  max_age_days: 90,
+  session_timeout: 480,
+  max_failed_attempts: 5,
+  lockout_minutes: 15,
+  max_age: 3600,
 };
 
 /** Id kinds by property name; `id` itself by the title of the object it is in. */
@@ -576,6 +608,7 @@ function stringGuess(schema: Json, name: string, title: string): string {
     (name === 'id' ? TITLE_ID_KINDS.find(([re]) => re.test(title))?.[1] : undefined);
   if (idKind) return exampleId(idKind);
   if (name === 'name') return NAME_BY_TITLE.find(([re]) => re.test(title))?.[1] ?? 'Acme Corp';
+  if (name === 'display_name' && /tenant|partner|branding/i.test(title)) return 'Acme Corp';
   if (name.endsWith('_at') || schema.format === 'date-time') return EXAMPLE_TIME;
   const known = STRING_EXAMPLES[name];
   if (known) return known;
@@ -593,6 +626,7 @@ function stringGuess(schema: Json, name: string, title: string): string {
     return 'https://app.acme.example/callback';
   if (name.includes('origin')) return 'https://app.acme.example';
   if (name.endsWith('scopes')) return 'openid';
+  if (name.endsWith('_url')) return 'https://acme.example/';
   if (name.endsWith('_id') || name.endsWith('_ids')) return exampleId('user');
   if (name === 'status') return 'ok';
   if (name === 'type') return 'missing';

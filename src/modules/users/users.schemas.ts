@@ -180,7 +180,11 @@ export const UserPasswordReset = Type.Object(
     new_password: Type.Optional(Nullable(Password)),
     redirect_uri: Type.Optional(Nullable(Type.String({ format: 'uri', maxLength: 2048 }))),
   },
-  { additionalProperties: false, title: 'UserPasswordReset' },
+  {
+    additionalProperties: false,
+    title: 'UserPasswordReset',
+    examples: [{ method: 'EMAIL', redirect_uri: 'https://app.acme.example/signed-in' }],
+  },
 );
 export type UserPasswordReset = Static<typeof UserPasswordReset>;
 
