@@ -199,6 +199,7 @@ describe('the OpenAPI document', () => {
     );
     expect(document.paths[`${tenant}/oauth/authorize`].post.requestBody.content[form]).toBeDefined();
     expect(document.paths[`${tenant}/oauth/logout`].get).toBeDefined();
+    expect(document.paths['/api/v1/platform/oauth/logout'].post.requestBody.content[form]).toBeDefined();
     expect(document.paths['/api/v1/platform/oauth/authorize'].post.requestBody.content[form]).toBeDefined();
   });
 

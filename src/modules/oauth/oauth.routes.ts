@@ -536,41 +536,64 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   );
   // The browser endpoints oidc-provider serves, declared so that the document shows them; the
   // provider reads and checks their parameters (errors go back to the client, never a 422).
-  const browserEndpoints = [
-    [
-      tenantRoutes.authorization,
-      'authorize',
-      AuthorizationParamsSchema,
-      'OIDC Core §3.1.2: starts a sign-in.',
-    ],
-    [
-      tenantRoutes.end_session,
-      'logout',
-      EndSessionParamsSchema,
-      'OIDC RP-Initiated Logout 1.0: ends the session.',
-    ],
-  ] as const;
-  for (const [path, operationId, parameters, description] of browserEndpoints) {
-    const summary = operationId === 'authorize' ? 'Authorize' : 'Logout';
+  const browserEndpoint = (
+    url: string,
+    operationId: string,
+    tags: string[],
+    parameters: typeof AuthorizationParamsSchema | typeof EndSessionParamsSchema,
+    description: string,
+    mount: (request: FastifyRequest) => Promise<MountedProvider>,
+  ) => {
+    const tenantFlavour = url.startsWith(TENANT_PREFIX);
+    const summary = operationId
+      .replace(/^(platform|tenant)/, '')
+      .replace(/^./, (first) => first.toUpperCase());
     for (const method of ['GET', 'POST'] as const) {
       app.route({
         method,
-        url: `${TENANT_PREFIX}${path}`,
+        url,
         schema: {
-          tags: ['OIDC'],
+          tags,
           summary: method === 'GET' ? summary : `${summary} (form post)`,
           operationId: method === 'GET' ? operationId : `${operationId}Post`,
           description,
-          params: SlugParams,
+          ...(tenantFlavour ? { params: SlugParams } : {}),
           ...(method === 'GET'
             ? { documentedQuery: parameters }
             : { consumes: [FORM], documentedBody: parameters }),
-          response: browserEndpointResponses,
+          response: tenantFlavour ? browserEndpointResponses : platformBrowserResponses,
         },
-        handler: async (request, reply) => handOver(request, reply, await tenantProvider(request)),
+        handler: async (request, reply) => handOver(request, reply, await mount(request)),
       });
     }
-  }
+  };
+  const { 404: _noTenant, ...platformBrowserResponses } = browserEndpointResponses;
+  const SIGN_IN = 'OIDC Core §3.1.2: starts a sign-in.';
+  const LOG_OUT = 'OIDC RP-Initiated Logout 1.0: ends the session.';
+  browserEndpoint(
+    `${TENANT_PREFIX}${tenantRoutes.authorization}`,
+    'authorize',
+    ['OIDC'],
+    AuthorizationParamsSchema,
+    SIGN_IN,
+    tenantProvider,
+  );
+  browserEndpoint(
+    `${TENANT_PREFIX}${tenantRoutes.end_session}`,
+    'logout',
+    ['OIDC'],
+    EndSessionParamsSchema,
+    LOG_OUT,
+    tenantProvider,
+  );
+  browserEndpoint(
+    `${PLATFORM_OAUTH_PREFIX}${platformRoutes.end_session}`,
+    'platformLogout',
+    ['Platform OAuth'],
+    EndSessionParamsSchema,
+    LOG_OUT,
+    () => providers.platform(),
+  );
   app.all(`${TENANT_PREFIX}/oauth/*`, { schema: { hide: true } }, async (request, reply) =>
     handOver(request, reply, await tenantProvider(request)),
   );
