@@ -131,6 +131,15 @@ describe('the OpenAPI document', () => {
     expect(problems).toEqual([]);
   });
 
+  it('states what the server accepts as an email address', () => {
+    const create =
+      document.paths['/api/v1/tenants/{tenant_id}/users'].post.requestBody.content['application/json'];
+    const email = create.schema.properties.email;
+    expect(email).toMatchObject({ format: 'email', maxLength: 320 });
+    expect(new RegExp(email.pattern).test('ada@localhost')).toBe(false); // refused by the server too
+    expect(new RegExp(email.pattern).test('ada.lovelace@example.com')).toBe(true);
+  });
+
   it('declares no query parameter nullable', () => {
     for (const op of operations) {
       for (const parameter of op.operation.parameters ?? []) {

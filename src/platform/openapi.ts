@@ -2,6 +2,7 @@ import type { FastifySchema } from 'fastify';
 import { ID_PREFIXES, type IdKind } from '../lib/ids.js';
 import { SLUG_PATTERN } from '../lib/slug.js';
 import { ErrorCodes } from './errors.js';
+import { EMAIL_PATTERN } from './validation.js';
 
 /**
  * The finishing of the OpenAPI document (docs/api-decisions.md, "OpenAPI document"). Routes declare
@@ -221,6 +222,25 @@ function withoutNull(schema: Json): Json {
     }
   }
   return result;
+}
+
+/** Every schema object in `value` (request and response schemas, parameters, components). */
+function forEachSchema(value: unknown, visit: (schema: Json) => void): void {
+  if (Array.isArray(value)) {
+    for (const item of value) forEachSchema(item, visit);
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const object = value as Json;
+  if (typeof object.type === 'string' || Array.isArray(object.type)) visit(object);
+  for (const child of Object.values(object)) forEachSchema(child, visit);
+}
+
+/** Email fields state what the server's `format: email` accepts (src/platform/validation.ts). */
+function statedEmailPatterns(document: OpenApiDocument): void {
+  forEachSchema(document, (schema) => {
+    if (schema.format === 'email' && schema.pattern === undefined) schema.pattern = EMAIL_PATTERN;
+  });
 }
 
 /** Moves the inline error schemas into components (one model for generated clients) and refers to them. */
@@ -699,6 +719,7 @@ Decisions behind this API: docs/api-decisions.md.`;
 export function finishDocument(document: OpenApiDocument): OpenApiDocument {
   document.info = { ...document.info, description: INFO_DESCRIPTION };
   hoistErrorSchemas(document);
+  statedEmailPatterns(document);
   const seen = new Map<string, string>();
   forEachOperation(document, (operation, method, path) => {
     operation.operationId ??= deriveOperationId(method, path, operation.summary);
