@@ -327,6 +327,8 @@ function addKindResponses(operation: Operation, method: string, path: string): v
   if (authenticated) {
     add('401', () => errorJson('401'));
     add('403', () => errorJson('403'));
+    // Any write may meet a concurrent one (serialization failure, deadlock): 409 CONFLICT, retry.
+    if (method !== 'get') add('409', () => errorJson('409'));
   }
   const pathParams = (operation.parameters ?? []).filter((parameter) => parameter.in === 'path');
   if (pathParams.length > 0) add('404', () => errorJson('404'));
@@ -343,9 +345,26 @@ function addKindResponses(operation: Operation, method: string, path: string): v
   }
 }
 
+const RESPONSE_HEADERS: Record<string, Json> = {
+  '429': {
+    'Retry-After': {
+      description: 'Seconds until the limit’s window ends',
+      schema: { type: 'integer', minimum: 1 },
+    },
+  },
+  '401': {
+    'WWW-Authenticate': {
+      description: 'The scheme to authenticate with (RFC 6750 §3)',
+      schema: { type: 'string' },
+    },
+  },
+};
+
 /** Descriptions instead of @fastify/swagger's "Default Response", error codes named per status. */
 function describeResponses(operation: Operation): void {
   for (const [status, response] of Object.entries(operation.responses)) {
+    const headers = RESPONSE_HEADERS[status];
+    if (headers) response.headers = { ...headers, ...response.headers };
     if (response.description && response.description !== 'Default Response') continue;
     const text = STATUS_TEXT[status] ?? 'Response';
     const json = response.content?.['application/json']?.schema;
@@ -689,17 +708,52 @@ function addExamples(document: OpenApiDocument, operation: Operation): void {
       parameter.example = exampleOf(parameter.schema, parameter.name, context(true));
     }
   }
-  const medias: [Media, boolean, string][] = [];
+  const medias: [Media, boolean, string, string | null][] = [];
   for (const [type, media] of Object.entries(operation.requestBody?.content ?? {}))
-    medias.push([media, true, type]);
-  for (const response of Object.values(operation.responses)) {
-    for (const [type, media] of Object.entries(response.content ?? {})) medias.push([media, false, type]);
+    medias.push([media, true, type, null]);
+  for (const [status, response] of Object.entries(operation.responses)) {
+    for (const [type, media] of Object.entries(response.content ?? {}))
+      medias.push([media, false, type, status]);
   }
-  for (const [media, request, type] of medias) {
+  for (const [media, request, type, status] of medias) {
     if (media.example !== undefined || media.examples !== undefined) continue;
+    const errorExample = status ? errorExampleOf(media.schema, status) : undefined;
     if (type === 'text/html') media.example = HTML_EXAMPLE;
+    else if (errorExample) media.example = errorExample;
     else if (media.schema) media.example = exampleOf(media.schema, '', context(request));
   }
+}
+
+/** The code an error example of a status shows (the general one where a status has several). */
+const EXAMPLE_CODES: Record<string, string> = { '400': 'BAD_REQUEST', '409': 'CONFLICT' };
+const EXAMPLE_DETAILS: Record<string, string> = {
+  UNAUTHORIZED: 'Missing or invalid bearer token',
+  FORBIDDEN: 'Token requires admin:read or admin:write scope',
+  NOT_FOUND: 'Resource not found',
+  CONFLICT: 'The request conflicts with existing data',
+  BAD_REQUEST: 'The request is not valid here',
+  PAYLOAD_TOO_LARGE: 'Request body is larger than 1 MiB',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type; send application/json',
+  RATE_LIMITED: 'Too many requests; retry after 60 seconds',
+};
+const OAUTH_EXAMPLES: Record<string, Json> = {
+  '400': { error: 'invalid_request', error_description: 'missing required parameter: grant_type' },
+  '401': { error: 'invalid_client', error_description: 'client authentication failed' },
+  '403': { error: 'insufficient_scope', error_description: 'the openid scope is required' },
+  '413': { error: 'invalid_request', error_description: 'request body too large' },
+  '429': { error: 'temporarily_unavailable', error_description: 'too many requests; retry after 60 seconds' },
+};
+
+/** An error body that fits its status (a 401 example says UNAUTHORIZED, not NOT_FOUND). */
+function errorExampleOf(schema: Json | undefined, status: string): Json | undefined {
+  if (schema?.$ref === ref(ERROR_RESPONSE).$ref) {
+    const code = EXAMPLE_CODES[status] ?? codesOf(status)[0];
+    if (!code) return undefined;
+    return { detail: EXAMPLE_DETAILS[code] ?? STATUS_TEXT[status] ?? 'Error', code };
+  }
+  const isOAuthError = schema?.$ref === ref(OAUTH_ERROR).$ref || schema?.title === OAUTH_ERROR;
+  if (isOAuthError) return OAUTH_EXAMPLES[status];
+  return undefined;
 }
 
 const INFO_DESCRIPTION = `Identity provider and directory service: partners, tenants, users, groups, OUs, applications.

@@ -513,8 +513,15 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
           401: {
             ...BearerErrorSchema,
             description: 'Missing, invalid or expired access token (WWW-Authenticate)',
+            examples: [
+              { error: 'invalid_token', error_description: 'access token missing, invalid or expired' },
+            ],
           },
-          403: { ...BearerErrorSchema, description: 'The token lacks the openid scope' },
+          403: {
+            ...BearerErrorSchema,
+            description: 'The token lacks the openid scope',
+            examples: [{ error: 'insufficient_scope', error_description: 'the openid scope is required' }],
+          },
           404: ErrorSchema,
         },
       },
