@@ -150,6 +150,21 @@ describe('the OpenAPI document', () => {
     expect(document.info.description).toContain('Unknown query parameters are ignored');
   });
 
+  it('keeps validating query filters as before: an empty boolean filter is absent, an empty enum a 422', async () => {
+    const token = await t.platformToken();
+    const roles = await t.request({ method: 'GET', url: '/api/v1/admin/admin-roles/?is_active=', token });
+    expect(roles.status).toBe(200);
+    const partners = await t.request({ method: 'GET', url: '/api/v1/admin/partners/?status=', token });
+    expect(partners.status).toBe(422);
+    expect(partners.body.detail[0]).toMatchObject({ loc: ['query', 'status'], type: 'enum' });
+    const search = await t.request({
+      method: 'GET',
+      url: '/api/v1/admin/partners/?search=&unknown=1',
+      token,
+    });
+    expect(search.status).toBe(200);
+  });
+
   it('gives path ids their fixed shape as a pattern', () => {
     const idParameters = operations.flatMap((op) =>
       (op.operation.parameters ?? []).filter((p: Json) => p.in === 'path' && /_id$/.test(p.name)),
