@@ -13,9 +13,10 @@ import { EMAIL_PATTERN } from './validation.js';
  *   parameters a route documents but does not let Fastify validate (`documentedBody`,
  *   `documentedQuery`: form posts read by oidc-provider or by the handler itself).
  * - `finishDocument` (the whole document, `transformObject`): operation ids, the responses every
- *   route of a kind can give (401/403 with a token, 404 with ids in the path, 422 when anything is
- *   validated, 400/413/415 with a JSON body), response descriptions, the error envelope with its
- *   `code` values, path id patterns, query parameters without `null`, security schemes and examples.
+ *   route of a kind can give (401/403, and 409 on writes, with a token; 404 with ids in the path;
+ *   422 when anything is validated; 400/413/415 with a JSON body), response descriptions and
+ *   headers, the error envelope with its `code` values, path id patterns, the server's email rule,
+ *   query parameters without `null`, the client credentials alternative to bearer tokens, examples.
  */
 
 declare module 'fastify' {
@@ -571,7 +572,7 @@ function firstType(schema: Json): string | undefined {
 }
 
 /** A realistic example of `schema`: its own `examples`, then the property name, the format, the bounds. */
-export function exampleOf(schema: Json, name: string, context: ExampleContext): unknown {
+function exampleOf(schema: Json, name: string, context: ExampleContext): unknown {
   const resolved = resolveRef(schema, context);
   const title = typeof resolved.title === 'string' ? resolved.title : context.title;
   const inner = { ...context, title, depth: context.depth + 1 };
