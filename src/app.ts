@@ -45,6 +45,7 @@ import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
 import { type DatabaseHandle, migrateToLatest } from './platform/db/database.js';
+import { docsPageOptions } from './platform/docs-page.js';
 import {
   AppError,
   clientErrorHandler,
@@ -56,6 +57,12 @@ import { Invalidation } from './platform/invalidation.js';
 import { registerJsonBodyParser } from './platform/json-body.js';
 import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';
 import { Mailer, smtpTransport } from './platform/mail/mailer.js';
+import {
+  documentationTransform,
+  finishDocument,
+  type OpenApiDocument,
+  SECURITY_SCHEMES,
+} from './platform/openapi.js';
 import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
 
@@ -235,18 +242,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
-        info: {
-          title: 'ScaiKey',
-          version: '0.1.0',
-          description:
-            'Identity provider and directory service: partners, tenants, users, groups, OUs, applications.',
-        },
-        components: {
-          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-        },
+        info: { title: 'ScaiKey', version: '0.1.0' },
+        components: { securitySchemes: SECURITY_SCHEMES as never },
       },
+      // Descriptions every route of a kind shares are added once (src/platform/openapi.ts).
+      transform: documentationTransform as never,
+      transformObject: (documentObject) =>
+        finishDocument(
+          (documentObject as { openapiObject: unknown }).openapiObject as OpenApiDocument,
+        ) as never,
     });
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+    await app.register(swaggerUi, docsPageOptions);
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
     const cookieKey = await instanceSecret(db, 'cookie_signing_key');

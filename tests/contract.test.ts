@@ -23,38 +23,6 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 /** Tags whose answers are HTML pages or RFC 6749/OIDC bodies: checked for status only. */
 const STATUS_ONLY_TAGS = new Set(['Authentication', 'OIDC', 'Platform OAuth']);
 
-/**
- * Statuses a route can answer that docs/openapi.json does not list yet, each with why. The OpenAPI
- * document's completeness is another branch's work (issue 11 item 12: OAuth endpoints' client
- * authentication errors, the pages' 400/404/422); this list holds what the fuzzer found until that
- * lands, and must shrink to nothing. Answers still have to be below 500.
- */
-const PENDING_DOCUMENTATION = new Set<string>([
-  'POST /api/v1/platform/oauth/introspect 400',
-  'POST /api/v1/platform/oauth/revoke 400',
-  'GET /api/v1/auth/tenants/{tenant_slug}/oauth/userinfo 404',
-  'GET /api/v1/auth/tenants/{tenant_slug}/oauth/userinfo 401',
-  'POST /api/v1/auth/tenants/{tenant_slug}/oauth/userinfo 401',
-  'POST /api/v1/auth/tenants/{tenant_slug}/oauth/userinfo 404',
-  'POST /api/v1/auth/tenants/{tenant_slug}/oauth/introspect 404',
-  'POST /api/v1/auth/tenants/{tenant_slug}/oauth/introspect 400',
-  'POST /api/v1/auth/tenants/{tenant_slug}/oauth/revoke 404',
-  'POST /api/v1/auth/tenants/{tenant_slug}/oauth/revoke 400',
-  'GET /api/v1/auth/tenants/{tenant_slug}/interaction/{uid} 404',
-  'GET /api/v1/auth/tenants/{tenant_slug}/interaction/{uid} 400',
-  'POST /api/v1/auth/tenants/{tenant_slug}/interaction/{uid}/login 404',
-  'POST /api/v1/auth/tenants/{tenant_slug}/interaction/{uid}/login 400',
-  'POST /api/v1/auth/tenants/{tenant_slug}/interaction/{uid}/password 404',
-  'POST /api/v1/auth/tenants/{tenant_slug}/interaction/{uid}/password 400',
-  'GET /api/v1/platform/oauth/authorize 400',
-  'POST /api/v1/platform/oauth/authorize 400',
-  'POST /api/v1/platform/oauth/authorize 422',
-  'GET /api/v1/auth/tenants/{tenant_slug}/reset-password 400',
-  'GET /api/v1/auth/tenants/{tenant_slug}/reset-password 404',
-  'GET /api/v1/auth/tenants/{tenant_slug}/reset-password 422',
-  'POST /api/v1/auth/tenants/{tenant_slug}/reset-password 422',
-]);
-
 interface Operation {
   method: (typeof METHODS)[number];
   path: string;
@@ -566,9 +534,7 @@ describe('issue 11 item 12: every operation of docs/openapi.json under generated
       const prefix = `${entry.method.toUpperCase()} ${entry.path} `;
       const found = [...undocumented.entries()].filter(([name]) => name.startsWith(prefix));
       expect(
-        found
-          .filter(([name]) => !PENDING_DOCUMENTATION.has(name))
-          .map(([name, example]) => `${name}: ${example}`),
+        found.map(([name, example]) => `${name}: ${example}`),
         'statuses the operation answers but docs/openapi.json does not list',
       ).toEqual([]);
     });

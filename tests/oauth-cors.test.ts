@@ -286,6 +286,30 @@ describe('CORS over HTTP', () => {
     expect(unknown.status).toBe(401);
     expect(allowOrigin(unknown)).toBeNull();
   });
+
+  it("treats ScaiKey's own origin as same-origin (its API reference page fetches tokens)", async () => {
+    const basic = `Basic ${Buffer.from(`${service.id}:${service.secret}`).toString('base64')}`;
+    const own = new URL(t.origin).origin;
+    const native = await post(
+      `${issuer}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { origin: own, authorization: basic },
+    );
+    expect(native.status).toBe(200);
+    const pushed = await post(
+      `${issuer}/oauth/par`,
+      {
+        client_id: spa.id,
+        response_type: 'code',
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      },
+      { origin: own },
+    );
+    expect(pushed.status).toBe(201);
+  });
 });
 
 describe.runIf(existsSync('/usr/bin/chromium'))('CORS in chromium', () => {

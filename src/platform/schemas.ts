@@ -46,7 +46,8 @@ export function PaginatedEnvelope<T extends TSchema>(item: T, title?: string) {
 
 export const ErrorSchema = Type.Object(
   { detail: Type.String(), code: Type.String() },
-  { title: 'ErrorResponse', description: 'Every error but request validation' },
+  // The document's component ErrorResponse (src/platform/openapi.ts) describes it and lists the codes.
+  { title: 'ErrorResponse' },
 );
 
 export const ValidationErrorSchema = Type.Object(
@@ -84,3 +85,34 @@ export const managementErrors = {
 
 /** A JSON object of free-form attributes (custom_attributes, branding). */
 export const FreeObject = Type.Record(Type.String(), Type.Unknown());
+
+/**
+ * A browser page answered as HTML (a response with its own content type: OpenAPI shows
+ * `text/html`, not untyped JSON). Fastify sends the page string as it is.
+ */
+export function HtmlPage(description: string) {
+  return {
+    description,
+    content: { 'text/html': { schema: Type.String({ description: 'A complete HTML page' }) } },
+  };
+}
+
+/**
+ * Responses of a hosted page's form post whose body the handler reads itself: a wrong field is
+ * answered on the page, while the body parser's own refusals are JSON errors.
+ */
+export const pageFormErrors = {
+  413: ErrorSchema,
+  415: ErrorSchema,
+} as const;
+
+/** A response of a route that answers a form post from its page with HTML and a JSON client with JSON. */
+export function JsonOrHtml<T extends TSchema>(description: string, json: T) {
+  return {
+    description,
+    content: {
+      'application/json': { schema: json },
+      'text/html': { schema: Type.String({ description: 'A complete HTML page' }) },
+    },
+  };
+}

@@ -10,6 +10,12 @@ export interface ValidationIssue {
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
+/**
+ * What `format: "email"` accepts here (one @, a dot in the domain, no spaces): the OpenAPI document
+ * states it as the `pattern` of every email field, so clients check what the server checks.
+ */
+export const EMAIL_PATTERN = '^[^\\s@]+@[^\\s@]+\\.[^\\s@.]+$';
+
 /** The keyword of the errors for strings holding a NUL character or an unpaired surrogate. */
 export const UNSTORABLE_TEXT_KEYWORD = 'storableText';
 
@@ -26,7 +32,7 @@ function makeAjv(coerceTypes: boolean | 'array'): Ajv {
   });
   addFormats(ajv);
   // An email as Pydantic's EmailStr accepts it in practice: one @, a dot in the domain, no spaces.
-  ajv.addFormat('email', /^[^\s@]+@[^\s@]+\.[^\s@.]+$/);
+  ajv.addFormat('email', new RegExp(EMAIL_PATTERN));
   ajv.addFormat('uri', { type: 'string', validate: isHttpUrl });
   ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime });
   return ajv;

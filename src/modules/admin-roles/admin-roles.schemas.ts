@@ -59,8 +59,8 @@ export type AdminRoleAssignment = Static<typeof AdminRoleAssignment>;
 
 export const AdminRoleListQuery = Type.Object({
   ...PageQuery,
-  role: Type.Optional(Nullable(AdminRoleEnum)),
-  user_id: Type.Optional(Nullable(Type.String())),
+  role: Type.Optional(AdminRoleEnum),
+  user_id: Type.Optional(Type.String()),
   is_active: Type.Optional(Nullable(Type.Boolean())),
 });
 export type AdminRoleListQuery = Static<typeof AdminRoleListQuery>;

@@ -155,17 +155,15 @@ export type ApplicationWithSecret = Static<typeof ApplicationWithSecret>;
 
 export const ApplicationListQuery = Type.Object({
   ...PageQuery,
-  tenant_id: Type.Optional(Nullable(Type.String({ description: 'TENANT applications of this tenant' }))),
+  tenant_id: Type.Optional(Type.String({ description: 'TENANT applications of this tenant' })),
   partner_id: Type.Optional(
-    Nullable(
-      Type.String({ description: 'PARTNER applications of this partner and TENANT ones of its tenants' }),
-    ),
+    Type.String({ description: 'PARTNER applications of this partner and TENANT ones of its tenants' }),
   ),
-  scope: Type.Optional(Nullable(ApplicationScopeEnum)),
-  application_type: Type.Optional(Nullable(ApplicationTypeEnum)),
-  status: Type.Optional(Nullable(ApplicationStatusEnum)),
+  scope: Type.Optional(ApplicationScopeEnum),
+  application_type: Type.Optional(ApplicationTypeEnum),
+  status: Type.Optional(ApplicationStatusEnum),
   search: Type.Optional(
-    Nullable(Type.String({ maxLength: 255, description: 'Substring of the name, or an exact client_id' })),
+    Type.String({ maxLength: 255, description: 'Substring of the name, or an exact client_id' }),
   ),
 });
 export type ApplicationListQuery = Static<typeof ApplicationListQuery>;

@@ -126,35 +126,31 @@ export type GroupResponse = Static<typeof GroupResponse>;
 
 export const GroupListQuery = Type.Object({
   ...PageQuery,
-  search: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  type: Type.Optional(Nullable(GroupTypeEnum)),
-  parent_group_id: Type.Optional(Nullable(Type.String({ description: 'Direct children in the hierarchy' }))),
+  search: Type.Optional(Type.String({ maxLength: 255 })),
+  type: Type.Optional(GroupTypeEnum),
+  parent_group_id: Type.Optional(Type.String({ description: 'Direct children in the hierarchy' })),
   user_id: Type.Optional(
-    Nullable(Type.String({ description: 'Groups the user is an effective member of (direct or inherited)' })),
+    Type.String({ description: 'Groups the user is an effective member of (direct or inherited)' }),
   ),
 });
 export type GroupListQuery = Static<typeof GroupListQuery>;
 
 export const AdminGroupListQuery = Type.Object({
   ...PageQuery,
-  search: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  tenant_id: Type.Optional(Nullable(Type.String())),
-  partner_id: Type.Optional(
-    Nullable(Type.String({ description: 'Filter by partner (all tenants in partner)' })),
-  ),
-  group_type: Type.Optional(Nullable(GroupTypeEnum)),
+  search: Type.Optional(Type.String({ maxLength: 255 })),
+  tenant_id: Type.Optional(Type.String()),
+  partner_id: Type.Optional(Type.String({ description: 'Filter by partner (all tenants in partner)' })),
+  group_type: Type.Optional(GroupTypeEnum),
 });
 export type AdminGroupListQuery = Static<typeof AdminGroupListQuery>;
 
 export const GroupGetQuery = Type.Object({
   include: Type.Optional(
-    Nullable(
-      Type.String({
-        pattern: '^\\s*(members|nested_groups)\\s*(,\\s*(members|nested_groups)\\s*)*$',
-        description:
-          'Comma list of members (direct members, at most 1,000), nested_groups (direct child groups)',
-      }),
-    ),
+    Type.String({
+      pattern: '^\\s*(members|nested_groups)\\s*(,\\s*(members|nested_groups)\\s*)*$',
+      description:
+        'Comma list of members (direct members, at most 1,000), nested_groups (direct child groups)',
+    }),
   ),
 });
 

@@ -17,9 +17,17 @@ export const CORS_EXPOSED_HEADERS = 'WWW-Authenticate, DPoP-Nonce';
 /** How long a browser may keep a preflight's answer, in seconds. */
 const PREFLIGHT_MAX_AGE = 600;
 
-/** Whether a browser page at `origin` may read this application's answers. `null` (opaque origins) never. */
-export function originAllowed(allowedOrigins: readonly string[] | undefined, origin: string): boolean {
-  return origin !== 'null' && (allowedOrigins ?? []).includes(origin);
+/**
+ * Whether a browser page at `origin` may read this application's answers. `null` (opaque origins)
+ * never. ScaiKey's own origin (`selfOrigin`, from SCAIKEY_PUBLIC_URL) always: such a request is not
+ * cross-origin (browsers send Origin on every POST), e.g. the API reference page's token button.
+ */
+export function originAllowed(
+  allowedOrigins: readonly string[] | undefined,
+  origin: string,
+  selfOrigin: string,
+): boolean {
+  return origin === selfOrigin || (origin !== 'null' && (allowedOrigins ?? []).includes(origin));
 }
 
 /**
@@ -31,11 +39,12 @@ export function checkCors(
   request: FastifyRequest,
   reply: FastifyReply,
   application: { id: string; allowed_origins: readonly string[] },
+  selfOrigin: string,
 ): void {
   const origin = request.headers.origin;
   if (origin === undefined) return;
   reply.header('vary', 'Origin');
-  if (!originAllowed(application.allowed_origins, origin)) {
+  if (!originAllowed(application.allowed_origins, origin, selfOrigin)) {
     throw new OAuthError('invalid_request', `origin ${origin} not allowed for client: ${application.id}`);
   }
   reply.header('access-control-allow-origin', origin);

@@ -9,6 +9,7 @@ import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
+import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
 import { isUserAssigned } from '../applications/assignments.js';
 import { recordAudit } from '../audit/audit.repository.js';
@@ -22,6 +23,27 @@ import type { SignInRateLimits } from './rate-limits.js';
 const SlugUid = Type.Object({ tenant_slug: Type.String(), uid: Type.String({ maxLength: 64 }) });
 type Params = { tenant_slug: string; uid: string };
 const CHANGE_WINDOW_MS = 10 * 60_000;
+
+// What the document shows of the pages (their forms are read by the handlers, which answer a
+// wrong field on the page itself: the bodies are documented, not validated by the schema).
+const Redirect = { description: 'Back into the authorization flow (Location)', type: 'null' } as const;
+const NotValidHere = HtmlPage('The sign-in attempt expired or belongs to another browser (a page)');
+const NoTenant = HtmlPage('No live tenant has this slug (a page)');
+const LoginForm = Type.Object(
+  { email: Type.String(), password: Type.String(), csrf: Type.String({ description: 'From the page' }) },
+  { title: 'SignInForm' },
+);
+const PasswordChangeForm = Type.Object(
+  {
+    user: Type.String({ description: 'From the page' }),
+    expires: Type.String({ description: 'From the page' }),
+    proof: Type.String({ description: 'From the page' }),
+    new_password: Type.String(),
+    confirm_password: Type.String(),
+  },
+  { title: 'RequiredPasswordChangeForm' },
+);
+const FORM = 'application/x-www-form-urlencoded';
 
 /**
  * The hosted sign-in pages of a tenant (oidc-provider interactions): email and password, then a
@@ -140,7 +162,14 @@ export async function interactionRoutes(
 
   app.get<{ Params: Params }>(
     base,
-    { schema: { tags: ['Authentication'], summary: 'Sign-in page', params: SlugUid } },
+    {
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Sign-in page',
+        params: SlugUid,
+        response: { 200: HtmlPage('The sign-in form'), 303: Redirect, 400: NotValidHere, 404: NoTenant },
+      },
+    },
     async (request, reply) => {
       const { mounted, tenant, details } = await interaction(request, reply);
       const uid = request.params.uid;
@@ -171,7 +200,23 @@ export async function interactionRoutes(
   app.post<{ Params: Params; Body: Record<string, string> }>(
     `${base}/login`,
     {
-      schema: { tags: ['Authentication'], summary: 'Sign in with email and password', params: SlugUid },
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Sign in with email and password',
+        params: SlugUid,
+        consumes: [FORM],
+        documentedBody: LoginForm,
+        response: {
+          200: HtmlPage('The password must be changed first: the change form'),
+          303: Redirect,
+          400: NotValidHere,
+          401: HtmlPage('Wrong email or password: the form again, with the message'),
+          403: HtmlPage('The form expired (CSRF token): the form again'),
+          404: NoTenant,
+          ...pageFormErrors,
+          429: HtmlPage('Too many sign-in attempts; retry after the seconds in Retry-After (a page)'),
+        },
+      },
       onRequest: options.rateLimits.onRequest,
       preHandler: options.rateLimits.preHandler,
       onResponse: options.rateLimits.onResponse,
@@ -258,6 +303,16 @@ export async function interactionRoutes(
         tags: ['Authentication'],
         summary: 'Change a required password during sign-in',
         params: SlugUid,
+        consumes: [FORM],
+        documentedBody: PasswordChangeForm,
+        response: {
+          303: Redirect,
+          400: HtmlPage(
+            'The form expired, the passwords differ or break the policy: the form again (a page)',
+          ),
+          404: NoTenant,
+          ...pageFormErrors,
+        },
       },
     },
     async (request, reply) => {

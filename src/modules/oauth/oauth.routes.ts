@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 import { isId } from '../../lib/ids.js';
 import { decodeJwt } from '../../lib/jwt.js';
 import { secretMatchesDigest } from '../../lib/secrets.js';
@@ -27,6 +26,27 @@ import { findActiveUser, userClaims } from './accounts.js';
 import { CONFIDENTIAL_TYPES, clientCredentialsGrant, presentedClient } from './client-credentials.js';
 import { answerPreflight, CORS_EXPOSED_HEADERS, checkCors } from './cors.js';
 import { providerRoutes, tenantAcceptsClient } from './endpoints.js';
+import {
+  AuthorizationParamsSchema,
+  BearerErrorSchema,
+  browserEndpointResponses,
+  CLIENT_AUTH_NOTE,
+  clientAuthentication,
+  DiscoverySchema,
+  EndSessionParamsSchema,
+  FORM,
+  IntrospectionRequestSchema,
+  IntrospectionResponseSchema,
+  JwksSchema,
+  OAuthErrorSchema,
+  PushedAuthorizationResponseSchema,
+  RevocationRequestSchema,
+  RevocationResponse,
+  SlugParams,
+  TokenRequestSchema,
+  TokenResponseSchema,
+  UserinfoResponseSchema,
+} from './oauth.schemas.js';
 import { OAuthError } from './oauth-errors.js';
 import type { MountedProvider, OidcProviders } from './providers.js';
 import { type OAuthRateLimits, presentedClientId } from './rate-limits.js';
@@ -80,27 +100,9 @@ function readBody(raw: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-const JwksSchema = Type.Object(
-  { keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) },
-  { title: 'JWKS', description: 'RFC 7517 JSON Web Key Set' },
-);
-const TokenResponseSchema = Type.Object(
-  {
-    access_token: Type.String(),
-    token_type: Type.String(),
-    expires_in: Type.Integer(),
-    scope: Type.Optional(Type.String()),
-    refresh_token: Type.Optional(Type.String()),
-    id_token: Type.Optional(Type.String()),
-    issued_token_type: Type.Optional(Type.String()),
-  },
-  { title: 'TokenResponse' },
-);
-const OAuthErrorSchema = Type.Object(
-  { error: Type.String(), error_description: Type.Optional(Type.String()) },
-  { title: 'OAuthError' },
-);
-const SlugParams = Type.Object({ tenant_slug: Type.String() });
+/** `/oauth/token` → `TokenPreflight`: the operation id of an endpoint's CORS preflight. */
+const preflightName = (route: string) =>
+  `${(route.split('/').pop() ?? '').replace(/^./, (first) => first.toUpperCase())}Preflight`;
 
 const PREFLIGHT_DESCRIPTION =
   "Answers a browser's CORS preflight: Access-Control-Allow-Origin for an origin that an application signing in " +
@@ -110,6 +112,45 @@ const PREFLIGHT_DESCRIPTION =
 const TOKEN_DESCRIPTION =
   'OAuth 2.0 token endpoint (RFC 6749), application/x-www-form-urlencoded. Grants: client_credentials (HTTP ' +
   'Basic or client_id/client_secret form fields; optional scope, default all allowed scopes)';
+
+/** Introspection and revocation as documented: a form body, client authentication, RFC 6749 errors. */
+const introspectionSchema = (tags: string[], params?: typeof SlugParams) => ({
+  tags,
+  summary: 'Introspection (RFC 7662)',
+  description: `Whether a token is live, and its claims. ${CLIENT_AUTH_NOTE}`,
+  ...(params ? { params } : {}),
+  consumes: [FORM],
+  documentedBody: IntrospectionRequestSchema,
+  security: clientAuthentication,
+  response: {
+    200: IntrospectionResponseSchema,
+    400: OAuthErrorSchema,
+    401: OAuthErrorSchema,
+    ...(params ? { 404: ErrorSchema } : {}),
+    413: OAuthErrorSchema,
+    429: OAuthErrorSchema,
+  },
+});
+const revocationSchema = (tags: string[], params?: typeof SlugParams) => ({
+  tags,
+  summary: 'Revocation (RFC 7009)',
+  description: `Revokes an access or refresh token of the client. ${CLIENT_AUTH_NOTE}`,
+  ...(params ? { params } : {}),
+  consumes: [FORM],
+  documentedBody: RevocationRequestSchema,
+  security: clientAuthentication,
+  response: {
+    200: {
+      description: RevocationResponse.description,
+      content: { 'text/plain': { schema: RevocationResponse } },
+    },
+    400: OAuthErrorSchema,
+    401: OAuthErrorSchema,
+    ...(params ? { 404: ErrorSchema } : {}),
+    413: OAuthErrorSchema,
+    429: OAuthErrorSchema,
+  },
+});
 
 /**
  * Public OAuth routes: the platform provider and the tenants' providers (oidc-provider, mounted by
@@ -239,7 +280,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         keys,
         issuer: target.issuer,
         acceptsClient: accepts(target),
-        checkClient: (application) => checkCors(request, reply, application),
+        checkClient: (application) => checkCors(request, reply, application, publicUrl.origin),
       });
       options.audit.pushCounted(
         { actorType: 'api', actorId: granted.clientId, ipAddress: request.ip, requestId: request.id },
@@ -295,7 +336,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       const { body, params } = await formBody(request);
       const token = params.get('token');
       if (!token || !decodeJwt(token)) return clientAuthHandOver(request, reply, mounted, body, params);
-      checkCors(request, reply, await authenticatedClient(request, params, mounted));
+      checkCors(request, reply, await authenticatedClient(request, params, mounted), publicUrl.origin);
       reply.header('cache-control', 'no-store');
       let verified: VerifiedToken;
       try {
@@ -338,7 +379,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       if (!claims || claims.iss !== mounted.issuer)
         return clientAuthHandOver(request, reply, mounted, body, params);
       const client = await authenticatedClient(request, params, mounted);
-      checkCors(request, reply, client);
+      checkCors(request, reply, client, publicUrl.origin);
       // A client revokes only its own tokens; for others the answer is the same 200 (RFC 7009 §2.2).
       if (
         claims.client_id === client.id &&
@@ -415,7 +456,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     const application = await findClient(principal.clientId);
     if (!application) return invalid('the application is no longer active');
     try {
-      checkCors(request, reply, application);
+      checkCors(request, reply, application, publicUrl.origin);
     } catch (error) {
       return oauthFailure(request, reply, error);
     }
@@ -442,7 +483,10 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['Platform OAuth'],
         summary: 'Token',
-        description: `${TOKEN_DESCRIPTION}.`,
+        description: `${TOKEN_DESCRIPTION}. ${CLIENT_AUTH_NOTE}`,
+        consumes: [FORM],
+        documentedBody: TokenRequestSchema,
+        security: clientAuthentication,
         response: {
           200: TokenResponseSchema,
           400: OAuthErrorSchema,
@@ -458,14 +502,14 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   app.post(
     `${PLATFORM_OAUTH_PREFIX}${platformRoutes.introspection}`,
     {
-      schema: { tags: ['Platform OAuth'], summary: 'Introspection (RFC 7662)' },
+      schema: introspectionSchema(['Platform OAuth']),
       onRequest: rateLimits.introspection,
     },
     async (request, reply) => introspection(request, reply, await providers.platform()),
   );
   app.post(
     `${PLATFORM_OAUTH_PREFIX}${platformRoutes.revocation}`,
-    { schema: { tags: ['Platform OAuth'], summary: 'Revocation (RFC 7009)' } },
+    { schema: revocationSchema(['Platform OAuth']) },
     async (request, reply) => revocation(request, reply, await providers.platform()),
   );
   for (const [route, methods] of [
@@ -475,7 +519,14 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   ] as const) {
     app.options(
       `${PLATFORM_OAUTH_PREFIX}${route}`,
-      { schema: { tags: ['Platform OAuth'], summary: 'CORS preflight', description: PREFLIGHT_DESCRIPTION } },
+      {
+        schema: {
+          tags: ['Platform OAuth'],
+          summary: `CORS preflight of ${route}`,
+          operationId: `platform${preflightName(route)}`,
+          description: PREFLIGHT_DESCRIPTION,
+        },
+      },
       preflight(methods, async () => platformTarget),
     );
   }
@@ -485,7 +536,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['Platform OAuth'],
         summary: 'Platform OpenID Provider configuration',
-        response: { 200: Type.Record(Type.String(), Type.Unknown()) },
+        operationId: 'platformDiscovery',
+        response: { 200: DiscoverySchema },
       },
     },
     async (request, reply) => handOver(request, reply, await providers.platform()),
@@ -501,8 +553,9 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['OIDC'],
         summary: 'Tenant OpenID Provider configuration',
+        operationId: 'tenantDiscovery',
         params: SlugParams,
-        response: { 200: Type.Record(Type.String(), Type.Unknown()), 404: ErrorSchema },
+        response: { 200: DiscoverySchema, 404: ErrorSchema },
       },
     },
     async (request, reply) => handOver(request, reply, await tenantProvider(request)),
@@ -513,8 +566,11 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['OIDC'],
         summary: 'Token',
-        description: `${TOKEN_DESCRIPTION}; authorization_code (PKCE), refresh_token (rotated), token exchange (RFC 8693).`,
+        description: `${TOKEN_DESCRIPTION}; authorization_code (PKCE), refresh_token (rotated), token exchange (RFC 8693). ${CLIENT_AUTH_NOTE}`,
         params: SlugParams,
+        consumes: [FORM],
+        documentedBody: TokenRequestSchema,
+        security: clientAuthentication,
         response: {
           200: TokenResponseSchema,
           400: OAuthErrorSchema,
@@ -535,21 +591,45 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     app.route({
       method,
       url: `${TENANT_PREFIX}${tenantRoutes.userinfo}`,
-      schema: { tags: ['OIDC'], summary: 'UserInfo', params: SlugParams },
+      schema: {
+        tags: ['OIDC'],
+        summary: 'UserInfo',
+        operationId: method === 'GET' ? 'userInfo' : 'userInfoPost',
+        description:
+          'OIDC Core §5.3: the claims of the user a tenant access token (scope openid) belongs to.',
+        params: SlugParams,
+        security: [{ bearerAuth: [] }],
+        response: {
+          200: UserinfoResponseSchema,
+          401: {
+            ...BearerErrorSchema,
+            description: 'Missing, invalid or expired access token (WWW-Authenticate)',
+            examples: [
+              { error: 'invalid_token', error_description: 'access token missing, invalid or expired' },
+            ],
+          },
+          403: {
+            ...BearerErrorSchema,
+            description: 'The token lacks the openid scope',
+            examples: [{ error: 'insufficient_scope', error_description: 'the openid scope is required' }],
+          },
+          404: ErrorSchema,
+        },
+      },
       handler: async (request, reply) => userinfo(request, reply, await tenantProvider(request)),
     });
   }
   app.post(
     `${TENANT_PREFIX}${tenantRoutes.introspection}`,
     {
-      schema: { tags: ['OIDC'], summary: 'Introspection (RFC 7662)', params: SlugParams },
+      schema: introspectionSchema(['OIDC'], SlugParams),
       onRequest: rateLimits.introspection,
     },
     async (request, reply) => introspection(request, reply, await tenantProvider(request)),
   );
   app.post(
     `${TENANT_PREFIX}${tenantRoutes.revocation}`,
-    { schema: { tags: ['OIDC'], summary: 'Revocation (RFC 7009)', params: SlugParams } },
+    { schema: revocationSchema(['OIDC'], SlugParams) },
     async (request, reply) => revocation(request, reply, await tenantProvider(request)),
   );
   app.post(
@@ -559,11 +639,21 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         tags: ['OIDC'],
         summary: 'Pushed authorization request (RFC 9126)',
         description:
-          'application/x-www-form-urlencoded: the parameters of an authorization request, with client ' +
-          'authentication as at the token endpoint (HTTP Basic or client_secret in the body; public clients ' +
-          'send client_id). Answers 201 {request_uri, expires_in}; the authorization endpoint then takes ' +
-          'client_id and request_uri.',
+          'The parameters of an authorization request, pushed by the client with its authentication ' +
+          '(public clients send client_id). Answers 201 {request_uri, expires_in}; the authorization ' +
+          `endpoint then takes client_id and request_uri. ${CLIENT_AUTH_NOTE}`,
         params: SlugParams,
+        consumes: [FORM],
+        documentedBody: AuthorizationParamsSchema,
+        security: clientAuthentication,
+        response: {
+          201: PushedAuthorizationResponseSchema,
+          400: OAuthErrorSchema,
+          401: OAuthErrorSchema,
+          404: ErrorSchema,
+          413: OAuthErrorSchema,
+          429: OAuthErrorSchema,
+        },
       },
       onRequest: rateLimits.token,
     },
@@ -589,7 +679,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       {
         schema: {
           tags: ['OIDC'],
-          summary: 'CORS preflight',
+          summary: `CORS preflight of ${route}`,
+          operationId: `tenant${preflightName(route)}`,
           description: PREFLIGHT_DESCRIPTION,
           params: SlugParams,
         },
@@ -597,6 +688,58 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       preflight(methods, tenantProvider),
     );
   }
+  // The browser endpoints oidc-provider serves, declared so that the document shows them; the
+  // provider reads and checks their parameters (errors go back to the client, never a 422).
+  const browserEndpoint = (
+    url: string,
+    operationId: string,
+    tags: string[],
+    parameters: typeof AuthorizationParamsSchema | typeof EndSessionParamsSchema,
+    description: string,
+    mount: (request: FastifyRequest) => Promise<MountedProvider>,
+  ) => {
+    const tenantFlavour = url.startsWith(TENANT_PREFIX);
+    const summary = operationId
+      .replace(/^(platform|tenant)/, '')
+      .replace(/^./, (first) => first.toUpperCase());
+    for (const method of ['GET', 'POST'] as const) {
+      app.route({
+        method,
+        url,
+        schema: {
+          tags,
+          summary: method === 'GET' ? summary : `${summary} (form post)`,
+          operationId: method === 'GET' ? operationId : `${operationId}Post`,
+          description,
+          ...(tenantFlavour ? { params: SlugParams } : {}),
+          ...(method === 'GET'
+            ? { documentedQuery: parameters }
+            : { consumes: [FORM], documentedBody: parameters }),
+          response: tenantFlavour ? browserEndpointResponses : platformBrowserResponses,
+        },
+        handler: async (request, reply) => handOver(request, reply, await mount(request)),
+      });
+    }
+  };
+  const { 404: _noTenant, ...platformBrowserResponses } = browserEndpointResponses;
+  const SIGN_IN = 'OIDC Core §3.1.2: starts a sign-in.';
+  const LOG_OUT = 'OIDC RP-Initiated Logout 1.0: ends the session.';
+  browserEndpoint(
+    `${TENANT_PREFIX}${tenantRoutes.authorization}`,
+    'authorize',
+    ['OIDC'],
+    AuthorizationParamsSchema,
+    SIGN_IN,
+    tenantProvider,
+  );
+  browserEndpoint(
+    `${TENANT_PREFIX}${tenantRoutes.end_session}`,
+    'logout',
+    ['OIDC'],
+    EndSessionParamsSchema,
+    LOG_OUT,
+    tenantProvider,
+  );
   app.all(`${TENANT_PREFIX}/oauth/*`, { schema: { hide: true } }, async (request, reply) =>
     handOver(request, reply, await tenantProvider(request)),
   );
@@ -608,7 +751,14 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   };
   app.get(
     '/api/v1/platform/.well-known/jwks.json',
-    { schema: { tags: ['Platform OAuth'], summary: 'Platform JWKS', response: { 200: JwksSchema } } },
+    {
+      schema: {
+        tags: ['Platform OAuth'],
+        summary: 'Platform JWKS',
+        operationId: 'platformJwks',
+        response: { 200: JwksSchema },
+      },
+    },
     jwks,
   );
   app.get(
@@ -617,6 +767,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       schema: {
         tags: ['OIDC'],
         summary: 'Tenant JWKS',
+        operationId: 'tenantJwks',
         description: 'The same keys as the platform JWKS; 404 for a slug that is not a live tenant.',
         params: SlugParams,
         response: { 200: JwksSchema, 404: ErrorSchema },

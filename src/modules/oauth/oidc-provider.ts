@@ -118,6 +118,8 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     return (row ? effectiveSettings(row.settings as TenantSettingsInput).session_timeout : 480) * 60;
   };
   const routes = providerRoutes(!!tenant);
+  // ScaiKey's own origin: its pages calling these endpoints are not cross-origin requests.
+  const selfOrigin = new URL(options.issuer).origin;
 
   const configuration: Configuration = {
     adapter: createOidcAdapterClass(db, (application) =>
@@ -326,7 +328,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       );
     },
     clientBasedCORS: (_ctx, origin, client) =>
-      originAllowed(metadataOf(client).scaikey_allowed_origins, origin),
+      originAllowed(metadataOf(client).scaikey_allowed_origins, origin, selfOrigin),
   };
 
   const provider = new Provider(options.issuer, configuration);
@@ -392,7 +394,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       // no client was found (unknown client, broken authentication): only the client's own
       // allowed origins may read an answer.
       const client = ctx.oidc.client;
-      if (!client || !originAllowed(metadataOf(client).scaikey_allowed_origins, origin)) {
+      if (!client || !originAllowed(metadataOf(client).scaikey_allowed_origins, origin, selfOrigin)) {
         ctx.remove('Access-Control-Allow-Origin');
         ctx.remove('Access-Control-Expose-Headers');
       }

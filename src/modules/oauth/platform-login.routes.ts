@@ -8,9 +8,11 @@ import type { Db } from '../../platform/db/database.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import { tenantIssuer } from '../../platform/issuers.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
+import { HtmlPage } from '../../platform/schemas.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
 import { redirectUriAllowed } from '../applications/client-metadata.js';
 import { tenantDisplayName } from '../tenants/tenant-settings.js';
+import { AuthorizationParamsSchema, FORM } from './oauth.schemas.js';
 
 const PLATFORM = { name: 'ScaiKey' };
 
@@ -73,6 +75,11 @@ export async function platformLoginRoutes(
           'Asks for the email address and continues at /api/v1/auth/tenants/{slug}/oauth/authorize: at once for a ' +
           "domain in a tenant's settings.email_domains, otherwise through a link mailed to the address. " +
           'Required: response_type=code, client_id (a GLOBAL application), redirect_uri, scope; optional state, nonce, PKCE.',
+        documentedQuery: AuthorizationParamsSchema,
+        response: {
+          200: HtmlPage('The email form'),
+          400: HtmlPage('Not a request of a platform application (client_id, redirect_uri, response_type)'),
+        },
       },
     },
     async (request, reply) => {
@@ -89,10 +96,26 @@ export async function platformLoginRoutes(
       schema: {
         tags: ['Platform OAuth'],
         summary: 'Authorize (platform): email step',
-        body: Type.Object({
-          query: Type.String({ maxLength: 8192 }),
-          email: Type.String({ maxLength: 320 }),
-        }),
+        description:
+          'The email form posted (application/x-www-form-urlencoded; JSON is read the same way). `query` is the ' +
+          'query string of the authorization request; `email` any text (an address of no account gets the same answer).',
+        consumes: [FORM, 'application/json'],
+        body: Type.Object(
+          {
+            query: Type.String({ maxLength: 8192 }),
+            email: Type.String({ maxLength: 320 }),
+          },
+          { title: 'PlatformEmailStep' },
+        ),
+        response: {
+          200: HtmlPage('The answer: a link was mailed if the address has an account'),
+          303: {
+            description: "Continue at the tenant's authorization endpoint (a domain one tenant lists)",
+            type: 'null',
+          },
+          400: HtmlPage('Not a request of a platform application (client_id, redirect_uri, response_type)'),
+          429: HtmlPage('Too many requests; retry after the seconds in Retry-After'),
+        },
       },
       onRequest: options.rateLimit,
     },

@@ -92,8 +92,8 @@ export const OUTreeNodeSchema: TSchema = Type.Unsafe<OUTreeNode>({
 
 export const OUListQuery = Type.Object({
   ...PageQuery,
-  search: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  parent_id: Type.Optional(Nullable(Type.String())),
+  search: Type.Optional(Type.String({ maxLength: 255 })),
+  parent_id: Type.Optional(Type.String()),
 });
 export type OUListQuery = Static<typeof OUListQuery>;
 

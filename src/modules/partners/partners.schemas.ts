@@ -57,8 +57,8 @@ export type PartnerResponse = Static<typeof PartnerResponse>;
 
 export const PartnerListQuery = Type.Object({
   ...PageQuery,
-  search: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  status: Type.Optional(Nullable(StatusEnum)),
+  search: Type.Optional(Type.String({ maxLength: 255 })),
+  status: Type.Optional(StatusEnum),
 });
 export type PartnerListQuery = Static<typeof PartnerListQuery>;
 

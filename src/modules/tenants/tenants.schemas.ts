@@ -65,9 +65,9 @@ export type TenantResponse = Static<typeof TenantResponse>;
 
 export const TenantListQuery = Type.Object({
   ...PageQuery,
-  search: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  status: Type.Optional(Nullable(StatusEnum)),
-  partner_id: Type.Optional(Nullable(Type.String())),
+  search: Type.Optional(Type.String({ maxLength: 255 })),
+  status: Type.Optional(StatusEnum),
+  partner_id: Type.Optional(Type.String()),
 });
 export type TenantListQuery = Static<typeof TenantListQuery>;
 

@@ -7,7 +7,13 @@ import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError, RequestValidationError } from '../../platform/errors.js';
 import { htmlPageHeaders, ok } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
-import { Envelope, ErrorSchema } from '../../platform/schemas.js';
+import {
+  Envelope,
+  ErrorSchema,
+  HtmlPage,
+  JsonOrHtml,
+  ValidationErrorSchema,
+} from '../../platform/schemas.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { revokeUserSessions } from '../oauth/sessions.js';
 import { pageBranding } from '../tenants/tenant-settings.js';
@@ -71,6 +77,11 @@ export async function passwordLinkRoutes(
         description: 'The HTML page a mailed invitation or password-reset link opens.',
         params: Type.Object({ tenant_slug: Type.String() }),
         querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 512 })) }),
+        response: {
+          200: HtmlPage('The set-password form'),
+          400: HtmlPage('The link is invalid, used or expired (a page)'),
+          404: HtmlPage('No live tenant has this slug (a page)'),
+        },
       },
     },
     async (
@@ -100,12 +111,23 @@ export async function passwordLinkRoutes(
           'Sets the password of the user a mailed link belongs to (form post from the page, or JSON). An invitation ' +
           'activates the account.',
         params: Type.Object({ tenant_slug: Type.String() }),
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: SetPasswordBody,
         response: {
-          200: Envelope(Type.Object({ user_id: Type.String(), status: Type.String() })),
-          400: ErrorSchema,
-          404: ErrorSchema,
-          429: ErrorSchema,
+          200: JsonOrHtml(
+            'Password set (JSON for a JSON request, else the page)',
+            Envelope(Type.Object({ user_id: Type.String(), status: Type.String() })),
+          ),
+          400: JsonOrHtml(
+            'The link is invalid, used or expired, or the password breaks the policy',
+            ErrorSchema,
+          ),
+          404: JsonOrHtml('No live tenant has this slug', ErrorSchema),
+          422: JsonOrHtml(
+            'Request validation failed (the passwords differ, a field is missing)',
+            ValidationErrorSchema,
+          ),
+          429: JsonOrHtml('Too many requests; retry after the seconds in Retry-After', ErrorSchema),
         },
       },
       onRequest: rateLimit,

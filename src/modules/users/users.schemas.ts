@@ -133,10 +133,10 @@ export const SortOrder = Type.Unsafe<'asc' | 'desc'>({
 
 export const UserListQuery = Type.Object({
   ...PageQuery,
-  search: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  status: Type.Optional(Nullable(UserStatusEnum)),
-  ou_id: Type.Optional(Nullable(Type.String())),
-  group_id: Type.Optional(Nullable(Type.String())),
+  search: Type.Optional(Type.String({ maxLength: 255 })),
+  status: Type.Optional(UserStatusEnum),
+  ou_id: Type.Optional(Type.String()),
+  group_id: Type.Optional(Type.String()),
   mfa_enabled: Type.Optional(Nullable(Type.Boolean())),
   sort_by: Type.Optional(SortBy),
   sort_order: Type.Optional(SortOrder),
@@ -152,21 +152,19 @@ export type UserListQuery = Static<typeof UserListQuery>;
 
 export const AdminUserListQuery = Type.Object({
   ...PageQuery,
-  search: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  status: Type.Optional(Nullable(UserStatusEnum)),
-  tenant_id: Type.Optional(Nullable(Type.String())),
-  partner_id: Type.Optional(Nullable(Type.String())),
+  search: Type.Optional(Type.String({ maxLength: 255 })),
+  status: Type.Optional(UserStatusEnum),
+  tenant_id: Type.Optional(Type.String()),
+  partner_id: Type.Optional(Type.String()),
 });
 export type AdminUserListQuery = Static<typeof AdminUserListQuery>;
 
 export const UserGetQuery = Type.Object({
   include: Type.Optional(
-    Nullable(
-      Type.String({
-        pattern: '^\\s*(groups|ou)\\s*(,\\s*(groups|ou)\\s*)*$',
-        description: 'Comma list of groups, ou',
-      }),
-    ),
+    Type.String({
+      pattern: '^\\s*(groups|ou)\\s*(,\\s*(groups|ou)\\s*)*$',
+      description: 'Comma list of groups, ou',
+    }),
   ),
 });
 
@@ -180,7 +178,11 @@ export const UserPasswordReset = Type.Object(
     new_password: Type.Optional(Nullable(Password)),
     redirect_uri: Type.Optional(Nullable(Type.String({ format: 'uri', maxLength: 2048 }))),
   },
-  { additionalProperties: false, title: 'UserPasswordReset' },
+  {
+    additionalProperties: false,
+    title: 'UserPasswordReset',
+    examples: [{ method: 'EMAIL', redirect_uri: 'https://app.acme.example/signed-in' }],
+  },
 );
 export type UserPasswordReset = Static<typeof UserPasswordReset>;
 
