@@ -9,6 +9,7 @@ import { redactUrl } from './lib/redact-url.js';
 import { adminRolesRoutes } from './modules/admin-roles/admin-roles.routes.js';
 import { createAdminRolesService } from './modules/admin-roles/admin-roles.service.js';
 import { effectiveAdminRole } from './modules/admin-roles/effective-role.js';
+import { createApplicationsRepository } from './modules/applications/applications.repository.js';
 import { applicationsRoutes } from './modules/applications/applications.routes.js';
 import { createApplicationsService } from './modules/applications/applications.service.js';
 import { assignmentsRoutes } from './modules/applications/assignments.routes.js';
@@ -27,12 +28,12 @@ import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import { platformLoginRoutes } from './modules/oauth/platform-login.routes.js';
 import { OidcProviders } from './modules/oauth/providers.js';
 import { emailDiscoveryRateLimit, OAuthRateLimits, SignInRateLimits } from './modules/oauth/rate-limits.js';
-import { grantIsLive } from './modules/oauth/sessions.js';
 import { ousRoutes } from './modules/ous/ous.routes.js';
 import { OUTreeNodeSchema } from './modules/ous/ous.schemas.js';
 import { createOusService } from './modules/ous/ous.service.js';
 import { partnersRoutes } from './modules/partners/partners.routes.js';
 import { createPartnersService } from './modules/partners/partners.service.js';
+import { grantIsLive } from './modules/sessions/sessions.js';
 import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
 import { createTenantsService } from './modules/tenants/tenants.service.js';
 import { adminUsersRoutes } from './modules/users/admin-users.routes.js';
@@ -323,7 +324,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         request.principal = await verifier.authenticate(request);
       });
       await management.register(partnersRoutes, { partners: createPartnersService(db, invalidation) });
-      await management.register(tenantsRoutes, { tenants: createTenantsService(db, invalidation) });
+      const tenants = createTenantsService(db, invalidation, {
+        moved: (trx, tenantId, partnerId) =>
+          createApplicationsRepository(trx).moveTenantApplications(tenantId, partnerId),
+      });
+      await management.register(tenantsRoutes, { tenants });
       await management.register(ousRoutes, { ous: createOusService(db) });
       const groups = createGroupsService(db);
       await management.register(groupsRoutes, { groups });

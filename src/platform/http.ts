@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HTML_PAGE_HEADERS } from '../lib/html-page.js';
 import type { PaginationMeta } from '../lib/pagination.js';
-import type { AuditOrigin } from '../modules/audit/audit.repository.js';
 import { auditActor, type Principal } from './auth/principal.js';
 
 declare module 'fastify' {
@@ -23,6 +22,14 @@ export function ok<T>(request: FastifyRequest, data: T) {
 /** `{ data: [...], pagination, meta }` */
 export function paged<T, P extends PaginationMeta>(request: FastifyRequest, data: T[], pagination: P) {
   return { data, pagination, meta: meta(request) };
+}
+
+/** Who made a change and from where: the facts every audit entry carries. */
+export interface AuditOrigin {
+  actorType: string;
+  actorId: string | null;
+  ipAddress: string | null;
+  requestId: string | null;
 }
 
 /** The caller and request facts every audited service call needs. */

@@ -15,6 +15,14 @@ export function Nullable<T extends TSchema>(schema: T, options: Record<string, u
  * An email address, the same everywhere one is accepted: the `email` format (one @, a dot in the
  * domain, no spaces) and at most 320 characters (RFC 5321's 64 + 1 + 255).
  */
+/** A user's status (users.md), as the users table stores it; shared by every schema that shows users. */
+export const UserStatusEnum = Type.Unsafe<
+  'ACTIVE' | 'PENDING_EMAIL_VERIFICATION' | 'PENDING_APPROVAL' | 'DISABLED' | 'LOCKED'
+>({
+  type: 'string',
+  enum: ['ACTIVE', 'PENDING_EMAIL_VERIFICATION', 'PENDING_APPROVAL', 'DISABLED', 'LOCKED'],
+});
+
 export const EmailAddress = Type.String({ format: 'email', maxLength: 320 });
 
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 UTC with milliseconds' });

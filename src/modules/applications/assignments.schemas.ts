@@ -1,6 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Nullable, PageQuery, Timestamp } from '../../platform/schemas.js';
-import { UserStatusEnum } from '../users/users.schemas.js';
+import { Nullable, PageQuery, Timestamp, UserStatusEnum } from '../../platform/schemas.js';
 import { ApplicationScopeEnum, ApplicationStatusEnum, ApplicationTypeEnum } from './applications.schemas.js';
 
 const AssignmentTypeEnum = Type.Unsafe<'DIRECT' | 'GROUP'>({

@@ -1,5 +1,6 @@
 import { newId } from '../../lib/ids.js';
 import type { Queryable } from '../../platform/db/database.js';
+import type { AuditOrigin } from '../../platform/http.js';
 
 export interface AuditEvent {
   action: string;
@@ -13,12 +14,8 @@ export interface AuditEvent {
 }
 
 /** Who did it and from where: taken from the request once, passed to every audited write. */
-export interface AuditOrigin {
-  actorType: string;
-  actorId: string | null;
-  ipAddress: string | null;
-  requestId: string | null;
-}
+/** Who made a change and from where (defined by the platform's request context). */
+export type { AuditOrigin };
 
 /** Writes one audit event; call it inside the transaction of the change it describes. */
 export async function recordAudit(db: Queryable, origin: AuditOrigin, event: AuditEvent): Promise<void> {

@@ -5,8 +5,8 @@ import { AppError, notFound } from '../../platform/errors.js';
 import { type CallContext, iso } from '../../platform/http.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { accessibleTenant } from '../tenants/tenant-access.js';
-import { createUsersRepository, type UserListRow } from '../users/users.repository.js';
-import type { UserListItem } from '../users/users.schemas.js';
+import { toUserListItem } from '../users/user-list-item.js';
+import { createUsersRepository } from '../users/users.repository.js';
 import { createOusRepository, type OURow } from './ous.repository.js';
 import type { OUCreate, OUListItem, OUResponse, OUTreeNode, OUUpdate } from './ous.schemas.js';
 
@@ -14,19 +14,6 @@ export type OUDeleteStrategy = 'BLOCK' | 'MOVE_UP' | 'CASCADE';
 
 const ouNotFound = () => notFound('Organizational unit');
 const parentNotFound = () => notFound('Parent organizational unit');
-
-export function toUserListItem(row: UserListRow): UserListItem {
-  return {
-    id: row.id,
-    email: row.email,
-    display_name: row.display_name,
-    status: row.status,
-    ou_path: row.ou_path,
-    identity_source: row.identity_source,
-    mfa_enabled: row.mfa_enabled,
-    last_login_at: iso(row.last_login_at),
-  };
-}
 
 function childPath(parentPath: string | null, name: string): string {
   return `${parentPath ?? ''}/${name}`;

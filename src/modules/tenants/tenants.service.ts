@@ -8,7 +8,6 @@ import type { PartnerRow } from '../../platform/db/schema.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { type CallContext, iso } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
-import { createApplicationsRepository } from '../applications/applications.repository.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { createPartnersRepository } from '../partners/partners.repository.js';
 import { effectiveSettings, mergeSettings, type TenantSettingsInput } from './tenant-settings.js';
@@ -56,7 +55,16 @@ async function assertPartnerHasRoom(trx: Tx, partnerId: string): Promise<Partner
 }
 
 /** Tenants (tenants.md): super_admin writes; partner and tenant admins read what is in their scope. */
-export function createTenantsService(db: Db, invalidation: Invalidation) {
+/**
+ * What other modules do when a tenant changes, inside the same transaction (wired by app.ts, so
+ * that tenants, which every module builds on, imports none of them).
+ */
+export interface TenantChangeHooks {
+  /** The tenant moved to another partner: its own (TENANT scope) applications follow it. */
+  moved(trx: Tx, tenantId: string, partnerId: string): Promise<void>;
+}
+
+export function createTenantsService(db: Db, invalidation: Invalidation, hooks: TenantChangeHooks) {
   async function findVisible(rights: AdminRights, id: string): Promise<TenantWithCounts> {
     const tenant = isId('tenant', id) ? await createTenantsRepository(db).findLive(id) : undefined;
     if (!tenant || !canSeeTenant(rights, tenant)) throw notFound('Tenant');
@@ -144,7 +152,7 @@ export function createTenantsService(db: Db, invalidation: Invalidation) {
           await assertPartnerHasRoom(trx, input.partner_id);
           changes.partner_id = input.partner_id;
           // The tenant's own applications belong to its new partner too.
-          await createApplicationsRepository(trx).moveTenantApplications(id, input.partner_id);
+          await hooks.moved(trx, id, input.partner_id);
         }
         if (input.settings !== undefined) {
           changes.settings = mergeSettings(before.settings as TenantSettingsInput, input.settings);

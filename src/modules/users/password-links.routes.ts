@@ -15,7 +15,7 @@ import {
   ValidationErrorSchema,
 } from '../../platform/schemas.js';
 import { recordAudit } from '../audit/audit.repository.js';
-import { revokeUserSessions } from '../oauth/sessions.js';
+import { revokeUserSessions } from '../sessions/sessions.js';
 import { pageBranding } from '../tenants/tenant-settings.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import { consumeActionToken, peekActionToken } from './action-tokens.js';

@@ -1,12 +1,7 @@
 import { type Static, Type } from 'typebox';
-import { EmailAddress, Nullable, PageQuery, Timestamp } from '../../platform/schemas.js';
+import { EmailAddress, Nullable, PageQuery, Timestamp, UserStatusEnum } from '../../platform/schemas.js';
 
-export const UserStatusEnum = Type.Unsafe<
-  'ACTIVE' | 'PENDING_EMAIL_VERIFICATION' | 'PENDING_APPROVAL' | 'DISABLED' | 'LOCKED'
->({
-  type: 'string',
-  enum: ['ACTIVE', 'PENDING_EMAIL_VERIFICATION', 'PENDING_APPROVAL', 'DISABLED', 'LOCKED'],
-});
+export { UserStatusEnum };
 
 export const IdentitySourceEnum = Type.Unsafe<'LOCAL' | 'OIDC' | 'SAML' | 'SCIM' | 'LDAP'>({
   type: 'string',

@@ -13,12 +13,12 @@ import { effectiveAdminRole } from '../admin-roles/effective-role.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { userGroupMemberships } from '../groups/group-memberships.js';
 import { createGroupsRepository } from '../groups/groups.repository.js';
-import { revokeUserSessions } from '../oauth/sessions.js';
-import { toUserListItem } from '../ous/ous.service.js';
+import { revokeUserSessions } from '../sessions/sessions.js';
 import { accessibleTenant } from '../tenants/tenant-access.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import { issueActionToken, voidActionTokens } from './action-tokens.js';
 import { passwordChange } from './passwords.js';
+import { toUserListItem } from './user-list-item.js';
 import { invitationMail, passwordLink, passwordResetMail, welcomeMail } from './user-mail.js';
 import {
   createUsersRepository,
