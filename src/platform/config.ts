@@ -80,15 +80,14 @@ const protocolsKeyword: KeywordDefinition = {
   keyword: 'protocols',
   type: 'string',
   schemaType: 'array',
-  errors: 'full',
+  errors: false,
   validate: (protocols: string[], value: string) => urlProblem(value, protocols) === null,
 };
 
 /**
- * The Ajv instance env-schema validates with: env-schema's own options, but with ScaiKey's
- * keywords and formats, and no type coercion
- * (Ajv's would take `0x1F90` or `1e3` for numbers and only `true`/`false` for booleans; the
- * environment is read by `environmentData` instead).
+ * The Ajv instance env-schema validates with: env-schema's own options, ScaiKey's keywords and
+ * formats, and no type coercion (Ajv's would take `0x1F90` or `1e3` for numbers, and only
+ * `true`/`false` for booleans); `environmentData` reads integers and booleans instead.
  */
 const ajv = new Ajv({
   allErrors: true,
@@ -147,7 +146,6 @@ function configError(error: ErrorObject, env: NodeJS.ProcessEnv): ConfigError {
       `must be ${expectation(schema)}, got one starting with "${new URL(raw).protocol}"`,
     );
   }
-  if (error.keyword === 'minLength') return new ConfigError(variable, `must be ${expectation(schema)}`);
   return new ConfigError(variable, `must be ${expectation(schema)}${got}`);
 }
 
