@@ -52,6 +52,70 @@ describe('loadConfig', () => {
     expect(set.redisUrl).toBe('redis://127.0.0.1:6379/2');
   });
 
+  it('never shows a value that may hold a password in its message', () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ DATABASE_URL: 'postgres://scaikey:s3cretPassw0rd@db:99999/scaikey' }, 'DATABASE_URL'],
+      [{ SCAIKEY_SMTP_URL: 'smtp://mailer:s3cretPassw0rd@mail host' }, 'SCAIKEY_SMTP_URL'],
+      [{ SCAIKEY_REDIS_URL: 'http://:s3cretPassw0rd@cache' }, 'SCAIKEY_REDIS_URL'],
+      [
+        {
+          SCAIKEY_BOOTSTRAP_CLIENT_ID: 'app_00000000000000000000',
+          SCAIKEY_BOOTSTRAP_CLIENT_SECRET: 's3cretPassw0rd',
+        },
+        'SCAIKEY_BOOTSTRAP_CLIENT_SECRET',
+      ],
+      [
+        {
+          SCAIKEY_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
+          SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD: 's3cretPassw',
+        },
+        'SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD',
+      ],
+    ];
+    for (const [env, variable] of cases) {
+      const error = (() => {
+        try {
+          loadConfig(env);
+        } catch (caught) {
+          return caught as ConfigError;
+        }
+        throw new Error(`${variable} was accepted`);
+      })();
+      expect(error.variable).toBe(variable);
+      expect(error.message).not.toContain('s3cret');
+    }
+    expect(() => loadConfig({ SCAIKEY_REDIS_URL: 'http://:s3cretPassw0rd@cache' })).toThrow(
+      'SCAIKEY_REDIS_URL must be a URL starting with redis:// or rediss://, got one starting with "http:"',
+    );
+  });
+
+  it('takes whole numbers in decimal digits only, and says what it expects', () => {
+    for (const port of ['0x1F90', '1e3', '8080.0', '-1']) {
+      expect(() => loadConfig({ PORT: port })).toThrow(
+        `PORT must be a whole number from 0 to 65535, got "${port}"`,
+      );
+    }
+    expect(loadConfig({ SCAIKEY_DATABASE_WAIT: ' 5 ' }).databaseWaitMs).toBe(5000);
+    expect(() => loadConfig({ SCAIKEY_SHUTDOWN_GRACE: '3601' })).toThrow(
+      'SCAIKEY_SHUTDOWN_GRACE must be a whole number of seconds from 1 to 3600, got "3601"',
+    );
+    expect(
+      loadConfig({ SCAIKEY_TRUST_PROXY: 'YES', SCAIKEY_NATIVE_CLIENT_CREDENTIALS: 'Off' }),
+    ).toMatchObject({
+      trustProxy: true,
+      nativeClientCredentials: false,
+    });
+  });
+
+  it('names the missing partner of a pair, and the variable set without the one it needs', () => {
+    expect(() => loadConfig({ SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD: 'long enough password' })).toThrow(
+      'SCAIKEY_BOOTSTRAP_ADMIN_EMAIL must be set together with SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD',
+    );
+    expect(() => loadConfig({ SCAIKEY_BOOTSTRAP_CLIENT_SECRET: 'x'.repeat(32) })).toThrow(
+      'SCAIKEY_BOOTSTRAP_CLIENT_SECRET is set but SCAIKEY_BOOTSTRAP_CLIENT_ID is not',
+    );
+  });
+
   const bad: [Record<string, string>, string][] = [
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
