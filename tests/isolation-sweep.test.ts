@@ -82,37 +82,131 @@ let t: TestApp;
 let superToken: string;
 const unique = () => randomBytes(4).toString('hex');
 
-// Tenant A (partner P) holds one of every object; B1 lives under another partner, B2 under P.
+// Tenant A (partner P) holds one of every object; B1 lives under another partner, B2 under P, and
+// each of them holds the same objects (a caller's own objects fill the rest of a request).
 let partnerOfA: { id: string };
 let otherPartner: { id: string };
 let tenantA: Tenant;
 let tenantB1: Tenant;
 let tenantB2: Tenant;
-const a = {
-  ou: '',
-  user: '',
-  userEmail: '',
-  member: '',
-  memberEmail: '',
-  group: '',
-  nestedGroup: '',
-  application: '',
-  roleAssignment: '',
+
+/** One tenant's objects: one of every kind the management API addresses. */
+interface World {
+  tenant: Tenant;
+  ou: string;
+  user: string;
+  userEmail: string;
+  member: string;
+  memberEmail: string;
+  group: string;
+  nestedGroup: string;
+  application: string;
+  roleAssignment: string;
+}
+let a: World;
+const worlds = new Map<string, World>();
+
+/** The object of a world for each path parameter name. A parameter missing here fails the sweep. */
+const PATH_FILLERS: Record<string, (w: World) => string> = {
+  tenant_id: (w) => w.tenant.id,
+  partner_id: (w) => w.tenant.partner_id,
+  user_id: (w) => w.user,
+  group_id: (w) => w.group,
+  child_group_id: (w) => w.nestedGroup,
+  ou_id: (w) => w.ou,
+  application_id: (w) => w.application,
+  app_id: (w) => w.application,
+  assignment_id: (w) => w.roleAssignment,
 };
 
-/** A's object for each path parameter name. A route with a parameter missing here fails the sweep. */
-let fillers: Record<string, string>;
+/**
+ * Body fields that reference objects, filled from a world (required ones always, optional ones
+ * too); the values of the caller's own world are ones its requests may legitimately use.
+ */
+const BODY_REFERENCES: Record<string, (w: World) => unknown> = {
+  tenant_id: (w) => w.tenant.id,
+  user_id: (w) => w.user,
+  user_ids: (w) => [w.member],
+  group_ids: (w) => [w.nestedGroup],
+  ou_id: (w) => w.ou,
+  parent_id: (w) => w.ou,
+  parent_group_id: (w) => w.group,
+  application_id: (w) => w.application,
+  initial_members: (w) => [w.member],
+  users_to_add: (w) => [w.member],
+  users_to_remove: (w) => [w.user],
+};
 
-/** Body fields the sweep fills with a value of A (required ones always, these optional ones too). */
-let bodyIds: Record<string, unknown>;
-/** Query values for required query parameters and for filters that name A's objects. */
-let queryValues: Record<string, string>;
+/** Query filters that reference objects (sent only when they are the probe's foreign reference). */
+const QUERY_REFERENCES: Record<string, (w: World) => string> = {
+  tenant_id: (w) => w.tenant.id,
+  partner_id: (w) => w.tenant.partner_id,
+  user_id: (w) => w.user,
+  group_id: (w) => w.group,
+  ou_id: (w) => w.ou,
+  application_id: (w) => w.application,
+};
+
+/** Values for other query parameters: the most destructive choice, so that a leak shows. */
+const QUERY_VALUES: Record<string, string> = { strategy: 'CASCADE', fix: 'true' };
 
 async function api(method: string, url: string, body?: unknown, token = superToken) {
   const response = await t.request({ method: method as never, url, token, body });
   if (response.status >= 300)
     throw new Error(`${method} ${url}: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body?.data;
+}
+
+/** One of every object in `tenant`, through the API as a super admin. */
+async function populate(tenant: Tenant): Promise<World> {
+  const base = `/api/v1/tenants/${tenant.id}`;
+  const ou = (await api('POST', `${base}/ous`, { name: `OU ${unique()}` })).id;
+  const user = await api('POST', `${base}/users`, {
+    email: `user-${unique()}@example.com`,
+    password: `User-password-${unique()}!`,
+    ou_id: ou,
+    send_welcome_email: false,
+  });
+  const member = await api('POST', `${base}/users`, {
+    email: `member-${unique()}@example.com`,
+    send_welcome_email: false,
+  });
+  const group = (
+    await api('POST', `${base}/groups`, { name: `Group ${unique()}`, initial_members: [member.id, user.id] })
+  ).id;
+  const nestedGroup = (await api('POST', `${base}/groups`, { name: `Nested ${unique()}` })).id;
+  await api('POST', `/api/v1/admin/groups/${group}/nested-groups`, { group_ids: [nestedGroup] });
+  await api('PUT', `${base}/groups/${nestedGroup}/members`, { users_to_add: [user.id] });
+  const application = (
+    await api('POST', '/api/v1/admin/applications/', {
+      name: `App ${unique()}`,
+      application_type: 'WEB',
+      scope: 'TENANT',
+      tenant_id: tenant.id,
+      redirect_uris: ['https://app.example.com/callback'],
+    })
+  ).id;
+  await api('POST', `${base}/applications/${application}/users`, { user_id: user.id });
+  await api('POST', `${base}/groups/${group}/applications`, { application_id: application });
+  const roleAssignment = (
+    await api('POST', '/api/v1/admin/admin-roles/', {
+      user_id: member.id,
+      role: 'TENANT_ADMIN',
+      tenant_id: tenant.id,
+    })
+  ).id;
+  return {
+    tenant,
+    ou,
+    user: user.id,
+    userEmail: user.email,
+    member: member.id,
+    memberEmail: member.email,
+    group,
+    nestedGroup,
+    application,
+    roleAssignment,
+  };
 }
 
 beforeAll(async () => {
@@ -123,82 +217,8 @@ beforeAll(async () => {
   tenantA = await createTenant(t, { partner_id: partnerOfA.id });
   tenantB1 = await createTenant(t, { partner_id: otherPartner.id });
   tenantB2 = await createTenant(t, { partner_id: partnerOfA.id });
-
-  const base = `/api/v1/tenants/${tenantA.id}`;
-  a.ou = (await api('POST', `${base}/ous`, { name: `OU ${unique()}` })).id;
-  const user = await api('POST', `${base}/users`, {
-    email: `a-user-${unique()}@example.com`,
-    password: `A-user-password-${unique()}!`,
-    ou_id: a.ou,
-    send_welcome_email: false,
-  });
-  a.user = user.id;
-  a.userEmail = user.email;
-  const member = await api('POST', `${base}/users`, {
-    email: `a-member-${unique()}@example.com`,
-    send_welcome_email: false,
-  });
-  a.member = member.id;
-  a.memberEmail = member.email;
-  a.group = (
-    await api('POST', `${base}/groups`, { name: `Group ${unique()}`, initial_members: [a.member] })
-  ).id;
-  a.nestedGroup = (await api('POST', `${base}/groups`, { name: `Nested ${unique()}` })).id;
-  await api('POST', `/api/v1/admin/groups/${a.group}/nested-groups`, { group_ids: [a.nestedGroup] });
-  await api('PUT', `${base}/groups/${a.nestedGroup}/members`, { users_to_add: [a.user] });
-  a.application = (
-    await api('POST', '/api/v1/admin/applications/', {
-      name: `App ${unique()}`,
-      application_type: 'WEB',
-      scope: 'TENANT',
-      tenant_id: tenantA.id,
-      redirect_uris: ['https://a.example.com/callback'],
-    })
-  ).id;
-  await api('POST', `${base}/applications/${a.application}/users`, { user_id: a.user });
-  await api('POST', `${base}/groups/${a.group}/applications`, { application_id: a.application });
-  a.roleAssignment = (
-    await api('POST', '/api/v1/admin/admin-roles/', {
-      user_id: a.member,
-      role: 'TENANT_ADMIN',
-      tenant_id: tenantA.id,
-    })
-  ).id;
-
-  fillers = {
-    tenant_id: tenantA.id,
-    partner_id: partnerOfA.id,
-    user_id: a.user,
-    group_id: a.group,
-    child_group_id: a.nestedGroup,
-    ou_id: a.ou,
-    application_id: a.application,
-    app_id: a.application,
-    assignment_id: a.roleAssignment,
-  };
-  bodyIds = {
-    tenant_id: tenantA.id,
-    user_id: a.user,
-    user_ids: [a.member],
-    group_ids: [a.nestedGroup],
-    ou_id: a.ou,
-    parent_id: a.ou,
-    parent_group_id: a.group,
-    application_id: a.application,
-    initial_members: [a.member],
-    users_to_add: [a.member],
-    users_to_remove: [a.user],
-  };
-  queryValues = {
-    confirm_email: a.userEmail,
-    strategy: 'CASCADE',
-    fix: 'true',
-    tenant_id: tenantA.id,
-    user_id: a.user,
-    group_id: a.group,
-    ou_id: a.ou,
-    application_id: a.application,
-  };
+  a = await populate(tenantA);
+  for (const tenant of [tenantB1, tenantB2]) worlds.set(tenant.id, await populate(tenant));
 });
 
 afterAll(async () => {
@@ -227,12 +247,27 @@ interface Schema {
 /** Enum values that change the most when a write leaks (a leaked disable shows in the snapshot). */
 const PREFERRED_ENUM_VALUES = ['DISABLED', 'SUSPENDED', 'TENANT', 'TENANT_ADMIN', 'WEB', 'DIRECT'];
 
-function sample(schema: Schema, field: string, includeIds: boolean): unknown {
-  if (field in bodyIds) return includeIds ? bodyIds[field] : undefined;
+/** Where a probe puts its one foreign reference (an object of A among the caller's own). */
+interface Slot {
+  in: 'path' | 'body' | 'query';
+  name: string;
+}
+
+/** Fills requests from `own`, except the slot (or, without a slot, everything) from A. */
+interface Filling {
+  own: World;
+  slot: Slot | null;
+}
+const pick = (filling: Filling, where: Slot['in'], name: string) =>
+  !filling.slot || (filling.slot.in === where && filling.slot.name === name) ? a : filling.own;
+
+function sample(schema: Schema, field: string, filling: Filling): unknown {
+  const reference = BODY_REFERENCES[field];
+  if (reference) return reference(pick(filling, 'body', field));
   const variants = schema.anyOf ?? schema.oneOf;
   if (variants) {
     const variant = variants.find((one) => one.type !== 'null') ?? variants[0];
-    return variant ? sample(variant, field, includeIds) : null;
+    return variant ? sample(variant, field, filling) : null;
   }
   if (schema.const !== undefined) return schema.const;
   if (schema.enum)
@@ -240,11 +275,9 @@ function sample(schema: Schema, field: string, includeIds: boolean): unknown {
   const type = Array.isArray(schema.type) ? schema.type.find((one) => one !== 'null') : schema.type;
   switch (type) {
     case 'object':
-      return objectSample(schema, includeIds);
+      return objectSample(schema, filling);
     case 'array':
-      return Array.from({ length: schema.minItems ?? 0 }, () =>
-        sample(schema.items ?? {}, field, includeIds),
-      );
+      return Array.from({ length: schema.minItems ?? 0 }, () => sample(schema.items ?? {}, field, filling));
     case 'boolean':
       return false;
     case 'integer':
@@ -266,39 +299,58 @@ function stringSample(schema: Schema, field: string): string {
   return `Swept ${unique()}`.padEnd(schema.minLength ?? 0, 'x');
 }
 
-function objectSample(schema: Schema, includeIds: boolean): Json {
-  const body: Json = {};
+/** Required fields, plus the optional ones that reference objects or change what a user sees. */
+function sentFields(schema: Schema): [string, Schema][] {
   const required = new Set(schema.required ?? []);
-  for (const [field, property] of Object.entries(schema.properties ?? {})) {
-    // Required fields, plus the optional ones that name A's objects or change what a user sees.
-    if (
-      !required.has(field) &&
-      !(field in bodyIds) &&
-      !['name', 'display_name', 'description'].includes(field)
-    )
-      continue;
-    const value = sample(property, field, includeIds);
-    if (value !== undefined) body[field] = value;
-  }
-  return body;
+  return Object.entries(schema.properties ?? {}).filter(
+    ([field]) =>
+      required.has(field) ||
+      field in BODY_REFERENCES ||
+      ['name', 'display_name', 'description'].includes(field),
+  );
 }
 
-function querySample(
-  route: RegisteredRoute,
-  withFilters: boolean,
-  includeIds: boolean,
-): Record<string, string> {
+function objectSample(schema: Schema, filling: Filling): Json {
+  return Object.fromEntries(
+    sentFields(schema).map(([field, property]) => [field, sample(property, field, filling)]),
+  );
+}
+
+function querySample(route: RegisteredRoute, filling: Filling, path: string): Record<string, string> {
   const schema = (route.schema?.querystring ?? {}) as Schema;
-  const query: Record<string, string> = {};
   const required = new Set(schema.required ?? []);
+  const query: Record<string, string> = {};
   for (const [name, property] of Object.entries(schema.properties ?? {})) {
-    const namesA = name in fillers;
-    if (namesA && !includeIds) continue;
-    if (!required.has(name) && !(withFilters && name in queryValues)) continue;
-    if (name in queryValues) query[name] = queryValues[name] as string;
-    else query[name] = String(sample(property, name, includeIds));
+    const reference = QUERY_REFERENCES[name];
+    if (reference) {
+      if (filling.slot?.in === 'query' && filling.slot.name === name) query[name] = reference(a);
+      else if (required.has(name)) query[name] = reference(filling.own);
+    } else if (name === 'confirm_email') {
+      // The email of the user the path names, so that a leaked delete would go through.
+      query[name] = path.includes(a.user) ? a.userEmail : filling.own.userEmail;
+    } else if (name in QUERY_VALUES) {
+      query[name] = QUERY_VALUES[name] as string;
+    } else if (required.has(name)) {
+      query[name] = String(sample(property, name, filling));
+    }
   }
   return query;
+}
+
+/** The places of a route where a probe can put a foreign reference. */
+function slotsOf(route: RegisteredRoute): Slot[] {
+  const path = pathParams(route.url)
+    .filter((name) => !(name === 'tenant_id' && kindOf(route) === 'tenant'))
+    .map((name) => ({ in: 'path' as const, name }));
+  const body = sentFields((route.schema?.body ?? {}) as Schema)
+    .filter(([field]) => field in BODY_REFERENCES)
+    .map(([name]) => ({ in: 'body' as const, name }));
+  const query = READS.has(route.method)
+    ? Object.keys(((route.schema?.querystring ?? {}) as Schema).properties ?? {})
+        .filter((name) => name in QUERY_REFERENCES)
+        .map((name) => ({ in: 'query' as const, name }))
+    : [];
+  return [...path, ...body, ...query];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,7 +406,13 @@ const CALLERS: Caller[] = [
 
 /** The ids and emails of A nobody outside A's reach may read. */
 function secretsOfA(caller: Caller): string[] {
-  return [tenantA.id, tenantA.slug, ...Object.values(a), ...(caller.partnerIsForeign ? [partnerOfA.id] : [])];
+  const { tenant, ...objects } = a;
+  return [
+    tenant.id,
+    tenant.slug,
+    ...Object.values(objects),
+    ...(caller.partnerIsForeign ? [partnerOfA.id] : []),
+  ];
 }
 
 /** Every row of A's tenant, of A itself and of its partner, as text, to compare before and after. */
@@ -392,93 +450,42 @@ interface Probe {
   route: RegisteredRoute;
   url: string;
   body: Json | undefined;
-  /** Allowed statuses; `list` adds: 2xx bodies carry none of A's ids. */
   expect: number[];
   why: string;
 }
 
-function fillPath(route: RegisteredRoute, own: Tenant | null): string {
-  return route.url.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) =>
-    name === 'tenant_id' && own ? own.id : (fillers[name] as string),
-  );
+function build(route: RegisteredRoute, filling: Filling, expect: number[], why: string): Probe {
+  const path = route.url.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => {
+    const filler = PATH_FILLERS[name];
+    return filler ? filler(pick(filling, 'path', name)) : `:${name}`;
+  });
+  const search = new URLSearchParams(querySample(route, filling, path)).toString();
+  const body = route.schema?.body ? objectSample(route.schema.body as Schema, filling) : undefined;
+  return { route, url: search ? `${path}?${search}` : path, body, expect, why };
 }
 
-function withQuery(url: string, query: Record<string, string>) {
-  const search = new URLSearchParams(query).toString();
-  return search ? `${url}?${search}` : url;
-}
+/**
+ * The requests for one route and one caller: first everything naming A (A's tenant, A's objects),
+ * then the caller's own tenant and objects with one reference at a time pointing into A.
+ */
+function probesFor(route: RegisteredRoute, own: World): Probe[] {
+  const forbidden = superAdminOnly(route);
+  const isRead = READS.has(route.method);
+  const probes: Probe[] = [];
+  const everythingOfA: Filling = { own, slot: null };
+  if (forbidden) probes.push(build(route, everythingOfA, [403], 'super_admin only'));
+  else if (kindOf(route) === 'admin' && isRead && pathParams(route.url).length === 0)
+    probes.push(build(route, { own, slot: { in: 'query', name: '(none)' } }, [200], 'a list'));
+  else probes.push(build(route, everythingOfA, [404], "A's tenant and objects"));
 
-/** The requests of pass 1: A's tenant or A's objects in the path. */
-function foreignPathProbes(route: RegisteredRoute): Probe[] {
-  const kind = kindOf(route);
-  const url = fillPath(route, null);
-  const body = route.schema?.body ? objectSample(route.schema.body as Schema, true) : undefined;
-  const isList = kind === 'admin' && READS.has(route.method) && pathParams(route.url).length === 0;
-  if (superAdminOnly(route)) {
-    return [
-      {
-        route,
-        url: withQuery(url, querySample(route, true, true)),
-        body,
-        expect: [403],
-        why: 'super_admin only',
-      },
-    ];
+  const slots = slotsOf(route);
+  for (const slot of slots) {
+    const expect = forbidden ? [403] : slot.in === 'query' ? [200, 404] : [404];
+    probes.push(build(route, { own, slot }, expect, `own objects, ${slot.in} ${slot.name} of A`));
   }
-  if (isList) {
-    return [
-      { route, url: withQuery(url, querySample(route, false, true)), body, expect: [200], why: 'a list' },
-      {
-        route,
-        url: withQuery(url, querySample(route, true, true)),
-        body,
-        expect: [200, 404],
-        why: 'a list filtered by A',
-      },
-    ];
-  }
-  return [
-    { route, url: withQuery(url, querySample(route, true, true)), body, expect: [404], why: "A's objects" },
-  ];
-}
-
-/** The requests of pass 2: the caller's own tenant in the path, A's objects everywhere else. */
-function ownTenantProbes(route: RegisteredRoute, own: Tenant): Probe[] {
-  const url = fillPath(route, own);
-  const body = route.schema?.body ? objectSample(route.schema.body as Schema, true) : undefined;
-  const namesObjectOfA = pathParams(route.url).some((name) => name !== 'tenant_id');
-  if (namesObjectOfA) {
-    return [
-      {
-        route,
-        url: withQuery(url, querySample(route, true, true)),
-        body,
-        expect: [404],
-        why: "A's object in own tenant",
-      },
-    ];
-  }
-  if (READS.has(route.method)) {
-    return [
-      { route, url: withQuery(url, querySample(route, false, true)), body, expect: [200], why: 'own list' },
-      {
-        route,
-        url: withQuery(url, querySample(route, true, true)),
-        body,
-        expect: [200, 404],
-        why: 'own list filtered by A',
-      },
-    ];
-  }
-  return [
-    {
-      route,
-      url: withQuery(url, querySample(route, true, true)),
-      body,
-      expect: [200, 201, 204, 404],
-      why: "own create naming A's objects",
-    },
-  ];
+  if (kindOf(route) === 'tenant' && isRead && slots.every((slot) => slot.in === 'query'))
+    probes.push(build(route, { own, slot: { in: 'query', name: '(none)' } }, [200], 'own list'));
+  return probes;
 }
 
 async function run(probe: Probe, token: string, secrets: string[]): Promise<string | null> {
@@ -531,9 +538,9 @@ describe('tenant isolation sweep over every registered route', () => {
           `${route.method} ${route.url}: a wildcard route cannot be swept; give it named parameters`,
         );
       for (const name of pathParams(route.url)) {
-        if (!(name in fillers))
+        if (!(name in PATH_FILLERS))
           problems.push(
-            `${route.method} ${route.url}: no filler for path parameter "${name}"; add one (an object of tenant A) to \`fillers\` in tests/isolation-sweep.test.ts`,
+            `${route.method} ${route.url}: no filler for path parameter "${name}"; add one (the object of a world it names) to PATH_FILLERS in tests/isolation-sweep.test.ts`,
           );
       }
     }
@@ -546,7 +553,10 @@ describe('tenant isolation sweep over every registered route', () => {
   it('every management route requires a bearer token', async () => {
     const open: string[] = [];
     for (const route of management()) {
-      const response = await t.app.inject({ method: route.method as never, url: fillPath(route, null) });
+      const response = await t.app.inject({
+        method: route.method as never,
+        url: build(route, { own: a, slot: null }, [], '').url,
+      });
       if (response.statusCode !== 401) open.push(`${route.method} ${route.url} → ${response.statusCode}`);
     }
     expect(open).toEqual([]);
@@ -558,12 +568,9 @@ describe('tenant isolation sweep over every registered route', () => {
       const before = await snapshotOfA();
       const failures: string[] = [];
       let probes = 0;
-      const own = caller.tenant();
+      const own = worlds.get(caller.tenant().id) as World;
       for (const route of management()) {
-        const plan = [
-          ...foreignPathProbes(route),
-          ...(kindOf(route) === 'tenant' ? ownTenantProbes(route, own) : []),
-        ];
+        const plan = probesFor(route, own);
         for (const probe of plan) {
           probes++;
           const failure = await run(probe, token, secretsOfA(caller));
