@@ -17,12 +17,12 @@
  *   (docs/security.md: "Partners, tenant writes and admin role assignments are super_admin only";
  *   docs/api-decisions.md: "Writes a caller may never make answer 403 whatever the target"). For
  *   everything else, a path naming A's objects answers 404.
- * - Admin GET routes without an object id are lists: 200, and none of A's ids or emails in them,
- *   also when their filters name A's objects (then 404 is allowed too).
- * - Tenant routes are also swept with the caller's own tenant in the path and A's objects
- *   everywhere else (the per-object tenant predicate, not only the tenant check): 404 when the
- *   path names an object of A; lists 200 without A's ids; creates may succeed, but what they
- *   answer refers to none of A's objects.
+ * - Admin GET routes without an object id are lists: 200 with none of A's ids or emails in them.
+ * - Every route is also called with the caller's own tenant and objects (its tenant is populated
+ *   like A) and one reference at a time pointing into A: a path parameter, a body field that names
+ *   an object, or a query filter. A path or body reference of A answers 404 (the per-object tenant
+ *   predicate, not only the tenant check); a query filter naming A answers 404 or an empty-of-A 200.
+ * - HEAD routes (Fastify's twins of the GET routes) are swept like their GET routes.
  * - No response of any status to these callers carries an id or email of A that the request did
  *   not name, and after the sweep every row of A's tenant (and of its partner) is as it was.
  */
@@ -364,6 +364,7 @@ interface Caller {
   partnerIsForeign: boolean;
 }
 
+// A partner_admin of A's own partner is not among them: A is within its reach by definition.
 const CALLERS: Caller[] = [
   {
     name: 'the tenant_admin of a tenant of another partner',
@@ -566,6 +567,20 @@ describe('tenant isolation sweep over every registered route', () => {
     it(`${caller.name} finds nothing of A on any management route, and changes nothing of A`, async () => {
       const token = await caller.token();
       const before = await snapshotOfA();
+      // The snapshot holds A's directory: every kind of object the setup made is in it.
+      const tablesOfA = new Set(before.map((row) => row.split(' ')[0]));
+      for (const table of [
+        'tenants',
+        'partners',
+        'ous',
+        'users',
+        'groups',
+        'group_edges',
+        'group_memberships',
+      ])
+        expect(tablesOfA).toContain(table);
+      for (const table of ['applications', 'application_assignments', 'admin_role_assignments'])
+        expect(tablesOfA).toContain(table);
       const failures: string[] = [];
       let probes = 0;
       const own = worlds.get(caller.tenant().id) as World;
