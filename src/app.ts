@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifySchema,
+  LogController,
+} from 'fastify';
 import type { DestinationStream } from 'pino';
 import { redactUrl } from './lib/redact-url.js';
 import { adminRolesRoutes } from './modules/admin-roles/admin-roles.routes.js';
@@ -77,8 +82,16 @@ export interface ScaiKey {
   mailer: Mailer;
   audit: AuditBuffer;
   bootstrap: BootstrapResult;
+  /** Every route registered at startup, as declared (tests/isolation-sweep.test.ts walks them). */
+  routes: readonly RegisteredRoute[];
   /** Compiles every route schema still waiting for its route's first request (tests). */
   compileSchemas(): number;
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  schema: FastifySchema | undefined;
 }
 
 declare module 'fastify' {
@@ -189,6 +202,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     void mailer.flush();
     const audit = new AuditBuffer(db, app.log);
     audit.start();
+    const routes: RegisteredRoute[] = [];
+    app.addHook('onRoute', ({ method, url, schema }) => {
+      for (const one of [method].flat()) routes.push({ method: one, url, schema });
+    });
     app.decorate('scaikey', {
       audit,
       config,
@@ -198,6 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       invalidation,
       mailer,
       bootstrap: bootstrapResult,
+      routes,
       compileSchemas: () => schemaCompilers.compileAll(),
     });
 
