@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './platform/config.js';
 import { openConfiguredDatabase, StartupError } from './platform/db/configured.js';
 import { DataDirLockedError } from './platform/db/data-dir-lock.js';
@@ -22,27 +23,51 @@ keys rotate uses the same environment as the server (DATABASE_URL or SCAIKEY_DAT
 PGlite database, stop the server first: one process at a time may open the data folder, and keys rotate
 is refused while a server holds it.`;
 
+const OPTIONS = { 'overlap-seconds': { type: 'string' } } as const;
+const OVERLAP_ERROR = '--overlap-seconds must be a whole number of seconds';
+
+/** The command and its options, or the exit code of a misuse (its message already printed). */
+function parse(
+  args: string[],
+): { command: 'initial-database' } | { command: 'keys rotate'; overlap: number } | number {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    // A value missing after --overlap-seconds, or one that looks like an option (-1).
+    if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      console.error(OVERLAP_ERROR);
+      return 2;
+    }
+    console.error(USAGE); // an unknown option
+    return 2;
+  }
+  const command = parsed.positionals.join(' ');
+  if (command === 'initial-database' && args.length === 1) return { command };
+  if (command !== 'keys rotate') {
+    console.error(USAGE);
+    return 2;
+  }
+  const given = parsed.values['overlap-seconds'];
+  if (given === undefined) return { command, overlap: DEFAULT_RETIRED_KEY_OVERLAP_SECONDS };
+  const overlap = Number(given);
+  if (!Number.isInteger(overlap) || overlap < 0) {
+    console.error(OVERLAP_ERROR);
+    return 2;
+  }
+  return { command, overlap };
+}
+
 async function main(args: string[]): Promise<number> {
-  if (args[0] === 'initial-database' && args.length === 1) {
+  const parsed = parse(args);
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.command === 'initial-database') {
     // Quiet when up to date: npm start runs the build (and so this) every time.
     if (await writeInitialDatabase())
       console.log(`Wrote ${INITIAL_DATABASE_FILE} (the first start's database)`);
     return 0;
   }
-  if (args[0] !== 'keys' || args[1] !== 'rotate') {
-    console.error(USAGE);
-    return 2;
-  }
-  let overlap = DEFAULT_RETIRED_KEY_OVERLAP_SECONDS;
-  const flag = args.indexOf('--overlap-seconds');
-  if (flag >= 0) {
-    const value = Number(args[flag + 1]);
-    if (!Number.isInteger(value) || value < 0) {
-      console.error('--overlap-seconds must be a whole number of seconds');
-      return 2;
-    }
-    overlap = value;
-  }
+  const { overlap } = parsed;
   const config = loadConfig();
   const database = await openConfiguredDatabase(config, {
     onRetry: (reason, waitMs) => console.error(`${reason}; trying again in ${waitMs} ms`),

@@ -108,12 +108,21 @@ describe.skipIf(onPostgres)('prebuilt initial PGlite database', () => {
       block.write('0000644\0', 100, 'latin1');
       block.write('00000000000\0', 124, 'latin1');
       block.write(type, 156, 'latin1');
+      if (type === '2') block.write('target', 157, 'latin1'); // a link names its target
+      // The header checksum: the byte sum with the checksum field read as spaces.
+      block.fill(' ', 148, 156, 'latin1');
+      const sum = block.subarray(0, 512).reduce((total, byte) => total + byte, 0);
+      block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
       return block;
     };
     const target = join(scratch, 'untar');
     mkdirSync(target);
     expect(() => untar(header('../escape', '0'), target)).toThrow(/outside the target/);
     expect(() => untar(header('/link', '2'), target)).toThrow(/unsupported tar entry type "2"/);
+    const damaged = header('/damaged', '0');
+    damaged.write('X', 1, 'latin1'); // the name changed, the checksum not
+    expect(() => untar(damaged, target)).toThrow();
+    expect(existsSync(join(target, 'damaged'))).toBe(false);
     untar(header('/empty-file', '0'), target);
     expect(existsSync(join(target, 'empty-file'))).toBe(true);
   });

@@ -1,10 +1,5 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
 import { sql } from 'kysely';
 import type { Db } from './db/database.js';
 import type { SigningKeyRow } from './db/schema.js';
@@ -34,16 +29,11 @@ export type JWK = Record<string, string | undefined> & {
   use?: string;
 };
 
-/** RFC 7638 JWK thumbprint (SHA-256, base64url) of an RSA public key: the key id. */
-function rsaThumbprint(jwk: JWK): string {
-  const canonical = JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n });
-  return createHash('sha256').update(canonical).digest('base64url');
-}
-
 async function generateKeyRow(): Promise<{ kid: string; publicJwk: JWK; privatePem: string }> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
-  const kid = rsaThumbprint(jwk);
+  // The key id is its RFC 7638 thumbprint (SHA-256, base64url).
+  const kid = await calculateJwkThumbprint(jwk, 'sha256');
   return {
     kid,
     publicJwk: { ...jwk, kid, alg: SIGNING_ALG, use: 'sig' },

@@ -1,4 +1,4 @@
-import { ExpiringLru } from '../../lib/lru.js';
+import { expiringLru, setUntil } from '../../lib/lru.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
 import { createApplicationsRepository } from './applications.repository.js';
@@ -13,7 +13,7 @@ const TTL_MS = 30_000;
  * cached, so a new application works immediately.
  */
 export class UsableClientCache {
-  readonly #clients = new ExpiringLru<string, ApplicationRow>(5_000);
+  readonly #clients = expiringLru<string, ApplicationRow>(5_000);
 
   constructor(private readonly db: Db) {}
 
@@ -21,7 +21,7 @@ export class UsableClientCache {
     const cached = this.#clients.get(id);
     if (cached) return cached;
     const application = await createApplicationsRepository(this.db).findUsableClient(id);
-    if (application) this.#clients.set(id, application, Date.now() + TTL_MS);
+    if (application) setUntil(this.#clients, id, application, Date.now() + TTL_MS);
     return application;
   }
 

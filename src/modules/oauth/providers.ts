@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type Provider from 'oidc-provider';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import type { Db } from '../../platform/db/database.js';
@@ -45,7 +46,7 @@ const sameIdentity = (a: TenantRow, b: TenantRow) =>
  * A suspended or deleted tenant has no provider.
  */
 export class OidcProviders {
-  readonly #tenants = new Map<string, CachedProvider>();
+  readonly #tenants = new LRUCache<string, CachedProvider>({ max: MAX_TENANT_PROVIDERS });
   #platform: MountedProvider | null = null;
   readonly #basePath: string;
   /** Bumped by every invalidation: a row read across one is used once, not cached as fresh. */
@@ -101,15 +102,11 @@ export class OidcProviders {
   /** The provider of a live, ACTIVE tenant by slug, or null; its `tenant` is the current row. */
   async forSlug(slug: string): Promise<MountedProvider | null> {
     const cached = this.#tenants.get(slug);
-    if (cached) {
-      this.#tenants.delete(slug);
-      this.#tenants.set(slug, cached);
-      if (cached.fresh) return cached.mounted;
-    }
+    if (cached?.fresh) return cached.mounted;
     const generation = this.#generation;
     const tenant = await createTenantsRepository(this.options.db).findLiveBySlug(slug);
     if (tenant?.status !== 'ACTIVE') {
-      if (this.#tenants.get(slug) === cached) this.#tenants.delete(slug);
+      if (this.#tenants.peek(slug) === cached) this.#tenants.delete(slug);
       return null;
     }
     let mounted: MountedProvider;
@@ -122,10 +119,6 @@ export class OidcProviders {
         `${this.#basePath}/api/v1/auth/tenants/${slug}`,
         tenant,
       );
-    }
-    if (!this.#tenants.has(slug) && this.#tenants.size >= MAX_TENANT_PROVIDERS) {
-      const oldest = this.#tenants.keys().next();
-      if (!oldest.done) this.#tenants.delete(oldest.value);
     }
     this.#tenants.set(slug, { mounted, fresh: generation === this.#generation });
     return mounted;

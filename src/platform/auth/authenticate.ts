@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { type DecodedJwt, decodeJwt, verifyRs256 } from '../../lib/jwt.js';
-import { ExpiringLru } from '../../lib/lru.js';
+import { expiringLru, setUntil } from '../../lib/lru.js';
 import { sha256Hex } from '../../lib/secrets.js';
 import type { Db } from '../db/database.js';
 import type { ApplicationRow, ApplicationScope } from '../db/schema.js';
@@ -92,7 +92,7 @@ export interface TokenLivenessSources {
  * NOTIFY), and a verification that overlapped such a change is not cached.
  */
 export class TokenVerifier {
-  readonly #cache = new ExpiringLru<string, VerifiedToken>(10_000);
+  readonly #cache = expiringLru<string, VerifiedToken>(10_000);
   /** Bumped by every invalidation: a result computed across one is not cached. */
   #generation = 0;
   readonly #platformIssuer: string;
@@ -210,14 +210,20 @@ export class TokenVerifier {
   async verify(token: string): Promise<VerifiedToken> {
     const cacheKey = sha256Hex(token);
     const now = Date.now();
-    const cached = this.#cache.get(cacheKey, now);
+    const cached = this.#cache.get(cacheKey);
     if (cached) return cached;
 
     const generation = this.#generation;
     const verified = await this.#verify(token, now);
     await this.#assertLive(verified.principal);
     if (generation === this.#generation) {
-      this.#cache.set(cacheKey, verified, Math.min(verified.principal.expiresAt, now + LIVENESS_TTL_MS));
+      setUntil(
+        this.#cache,
+        cacheKey,
+        verified,
+        Math.min(verified.principal.expiresAt, now + LIVENESS_TTL_MS),
+        now,
+      );
     }
     return verified;
   }

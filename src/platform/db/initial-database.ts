@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UnpackSync } from 'tar';
 import { migrateToLatest, openDatabase } from './database.js';
 import { migrations } from './migrations/index.js';
 
@@ -86,39 +87,38 @@ export function unpackInitialDatabase(
   return true;
 }
 
-/** Reads a POSIX ustar header field: NUL-terminated text, or an octal number. */
-function field(block: Buffer, offset: number, length: number): string {
-  const end = block.indexOf(0, offset);
-  return block.toString('latin1', offset, end >= offset && end < offset + length ? end : offset + length);
-}
+/** The entry types PGlite's dumpDataDir writes: regular files (`0`, or NUL in old archives) and directories. */
+const UNPACKED_TYPES = new Set(['File', 'OldFile', 'Directory']);
 
 /**
- * Unpacks a ustar archive of directories and regular files (what PGlite's dumpDataDir writes)
- * into `target`. Any other entry type, or a path leaving `target`, is an error.
+ * Unpacks a tar archive of directories and regular files (what PGlite's dumpDataDir writes) into
+ * `target`, with node-tar. Any other entry type, a path leaving `target`, or an entry node-tar
+ * refuses (a damaged header, say) is an error; the names' leading `/` (PGlite writes absolute
+ * names) is dropped, as node-tar always does. Owners and modification times are not restored.
  */
 export function untar(archive: Buffer, target: string): void {
   const root = resolve(target);
-  let offset = 0;
-  while (offset + 512 <= archive.length) {
-    const header = archive.subarray(offset, offset + 512);
-    if (header.every((byte) => byte === 0)) break; // end-of-archive marker
-    const prefix = field(header, 345, 155);
-    const name = (prefix ? `${prefix}/` : '') + field(header, 0, 100);
-    const size = Number.parseInt(field(header, 124, 12).trim() || '0', 8);
-    const mode = Number.parseInt(field(header, 100, 8).trim() || '0', 8) & 0o777;
-    const type = String.fromCharCode(header[156] ?? 0);
-    const path = resolve(root, `.${name.startsWith('/') ? '' : '/'}${name}`);
-    if (path !== root && !path.startsWith(`${root}${sep}`))
-      throw new Error(`tar entry outside the target: ${name}`);
-    offset += 512;
-    if (type === '5') {
-      mkdirSync(path, { recursive: true, mode: mode || 0o700 });
-    } else if (type === '0' || type === '\0') {
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, archive.subarray(offset, offset + size), { mode: mode || 0o600 });
-      offset += Math.ceil(size / 512) * 512;
-    } else {
-      throw new Error(`unsupported tar entry type "${type}" for ${name}`);
-    }
-  }
+  let failure: Error | undefined;
+  const unpack = new UnpackSync({
+    cwd: root,
+    preserveOwner: false,
+    noMtime: true,
+    // Checked before node-tar looks at the entry (it would skip, not refuse, what it does not unpack).
+    filter: (name, entry) => {
+      const path = resolve(root, `.${name.startsWith('/') ? '' : '/'}${name}`);
+      if (path !== root && !path.startsWith(`${root}${sep}`))
+        throw new Error(`tar entry outside the target: ${name}`);
+      if (!('type' in entry) || !UNPACKED_TYPES.has(entry.type))
+        throw new Error(
+          `unsupported tar entry type "${'header' in entry ? entry.header.typeKey : '?'}" for ${name}`,
+        );
+      return true;
+    },
+    // TAR_ENTRY_INFO is only the note that a leading `/` was dropped; anything else skipped an entry.
+    onwarn: (code, message) => {
+      if (code !== 'TAR_ENTRY_INFO') failure ??= new Error(`tar: ${message}`);
+    },
+  });
+  unpack.end(archive);
+  if (failure) throw failure;
 }
