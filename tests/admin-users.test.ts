@@ -1,20 +1,12 @@
 import { once } from 'node:events';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Mailer, smtpTransport } from '../src/platform/mail/mailer.js';
 import { adminUserToken, createPartner, createTenant, insertUser } from './helpers/factories.js';
 import { lastMailTo, linkIn } from './helpers/mail.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const STRONG = 'Correct-Horse-Battery-9';
 let n = 0;
@@ -24,7 +16,7 @@ async function adminCreate(tenantId: string, fields: Record<string, unknown> = {
   const response = await t.request({
     method: 'POST',
     url: '/api/v1/admin/users/',
-    token,
+    token: t.token,
     body: { tenant_id: tenantId, email: email(), send_welcome_email: false, ...fields },
   });
   if (response.status !== 201)
@@ -37,25 +29,25 @@ describe('admin user routes', () => {
     const tenant = await createTenant(t);
     const user = await adminCreate(tenant.id, { display_name: 'Admin Made', password: STRONG });
     expect(user.tenant_id).toBe(tenant.id);
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/users/${user.id}`, token });
+    const read = await t.request({ method: 'GET', url: `/api/v1/admin/users/${user.id}`, token: t.token });
     expect(read.body.data).toMatchObject({ id: user.id, display_name: 'Admin Made', status: 'ACTIVE' });
     const patched = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/users/${user.id}`,
-      token,
+      token: t.token,
       body: { display_name: 'Renamed' },
     });
     expect(patched.body.data.display_name).toBe('Renamed');
-    expect((await t.request({ method: 'DELETE', url: `/api/v1/admin/users/${user.id}`, token })).status).toBe(
-      204,
-    );
-    expect((await t.request({ method: 'GET', url: `/api/v1/admin/users/${user.id}`, token })).status).toBe(
-      404,
-    );
+    expect(
+      (await t.request({ method: 'DELETE', url: `/api/v1/admin/users/${user.id}`, token: t.token })).status,
+    ).toBe(204);
+    expect(
+      (await t.request({ method: 'GET', url: `/api/v1/admin/users/${user.id}`, token: t.token })).status,
+    ).toBe(404);
     const missingTenant = await t.request({
       method: 'POST',
       url: '/api/v1/admin/users/',
-      token,
+      token: t.token,
       body: { email: email() },
     });
     expect(missingTenant.status).toBe(422);
@@ -63,7 +55,7 @@ describe('admin user routes', () => {
     const unknownTenant = await t.request({
       method: 'POST',
       url: '/api/v1/admin/users/',
-      token,
+      token: t.token,
       body: { email: email(), tenant_id: 'tnt_00000000000000000000' },
     });
     expect(unknownTenant.status).toBe(404);
@@ -76,7 +68,7 @@ describe('admin user routes', () => {
     const a = await adminCreate(inPartner.id, { first_name: 'Quentin', password: STRONG });
     const b = await adminCreate(inPartner.id);
     const c = await adminCreate(other.id, { first_name: 'Quentin' });
-    const list = async (query: string, bearer = token) =>
+    const list = async (query: string, bearer = t.token) =>
       (await t.request({ method: 'GET', url: `/api/v1/admin/users/?${query}`, token: bearer })).body;
     expect((await list(`tenant_id=${inPartner.id}`)).pagination.total_items).toBe(2);
     expect((await list(`partner_id=${partner.id}`)).data.map((u: { id: string }) => u.id).sort()).toEqual(
@@ -133,14 +125,18 @@ describe('admin user routes', () => {
         await t.request({
           method: 'POST',
           url: `/api/v1/tenants/${tenant.id}/groups`,
-          token,
+          token: t.token,
           body: { name, ...(parent ? { parent_group_id: parent } : {}) },
         })
       ).body.data.id as string;
     const top = await mk('Top');
     const mid = await mk('Mid', top);
     const user = await adminCreate(tenant.id, { group_ids: [mid] });
-    const groups = await t.request({ method: 'GET', url: `/api/v1/admin/users/${user.id}/groups`, token });
+    const groups = await t.request({
+      method: 'GET',
+      url: `/api/v1/admin/users/${user.id}/groups`,
+      token: t.token,
+    });
     expect(groups.status).toBe(200);
     expect(groups.body.data).toEqual(
       expect.arrayContaining([
@@ -171,14 +167,22 @@ describe('admin user routes', () => {
       })
       .execute();
 
-    const mfa = await t.request({ method: 'POST', url: `/api/v1/admin/users/${user.id}/mfa/disable`, token });
+    const mfa = await t.request({
+      method: 'POST',
+      url: `/api/v1/admin/users/${user.id}/mfa/disable`,
+      token: t.token,
+    });
     expect(mfa.status).toBe(200);
     expect(mfa.body.data.mfa_enabled).toBe(false);
     expect(
       await t.database.db.selectFrom('mfa_factors').selectAll().where('user_id', '=', user.id).execute(),
     ).toEqual([]);
 
-    const unlocked = await t.request({ method: 'POST', url: `/api/v1/admin/users/${user.id}/unlock`, token });
+    const unlocked = await t.request({
+      method: 'POST',
+      url: `/api/v1/admin/users/${user.id}/unlock`,
+      token: t.token,
+    });
     expect(unlocked.body.data.status).toBe('ACTIVE');
     const row = await t.database.db
       .selectFrom('users')
@@ -190,21 +194,21 @@ describe('admin user routes', () => {
     const direct = await t.request({
       method: 'POST',
       url: `/api/v1/admin/users/${user.id}/reset-password`,
-      token,
+      token: t.token,
       body: { method: 'DIRECT', new_password: 'Brand-New-Secret-7' },
     });
     expect(direct.status).toBe(200);
     const weak = await t.request({
       method: 'POST',
       url: `/api/v1/admin/users/${user.id}/reset-password`,
-      token,
+      token: t.token,
       body: { method: 'DIRECT', new_password: 'weak' },
     });
     expect(weak.status).toBe(400);
     const mailed = await t.request({
       method: 'POST',
       url: `/api/v1/admin/users/${user.id}/reset-password`,
-      token,
+      token: t.token,
       body: {},
     });
     expect(mailed.body.data.method).toBe('EMAIL');
@@ -232,7 +236,7 @@ describe('admin user routes', () => {
           await t.request({
             method: 'POST',
             url: `/api/v1/admin/users/usr_00000000000000000000/${path}`,
-            token,
+            token: t.token,
           })
         ).status,
       ).toBe(404);
@@ -275,7 +279,7 @@ describe('admin user routes', () => {
     const report = await t.request({
       method: 'GET',
       url: `/api/v1/admin/users/identity-source/mismatches?tenant_id=${tenant.id}`,
-      token,
+      token: t.token,
     });
     expect(report.status).toBe(200);
     expect(report.body.data.total).toBe(2);
@@ -291,7 +295,7 @@ describe('admin user routes', () => {
     const fixed = await t.request({
       method: 'GET',
       url: `/api/v1/admin/users/identity-source/mismatches?tenant_id=${tenant.id}&fix=true`,
-      token,
+      token: t.token,
     });
     expect(fixed.body.data.fixed).toBe(1);
     const row = await t.database.db
@@ -303,7 +307,7 @@ describe('admin user routes', () => {
     const after = await t.request({
       method: 'GET',
       url: `/api/v1/admin/users/identity-source/mismatches?tenant_id=${tenant.id}`,
-      token,
+      token: t.token,
     });
     expect(after.body.data.mismatches.map((m: { user_id: string }) => m.user_id)).toEqual([mixedUser.id]);
     const readOnly = await t.platformToken('admin:read');

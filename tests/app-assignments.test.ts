@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isUserAssigned } from '../src/modules/applications/assignments.js';
 import {
   adminUserToken,
@@ -7,20 +7,12 @@ import {
   createPartner,
   createTenant,
   insertApplication,
+  type Tenant,
 } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 interface User {
   id: string;
   email: string;
@@ -31,7 +23,7 @@ async function createUser(tenant: Tenant, name: string): Promise<User> {
   const response = await t.request({
     method: 'POST',
     url: `/api/v1/tenants/${tenant.id}/users`,
-    token,
+    token: t.token,
     body: { email: `${name}.${unique()}@example.com`, display_name: name, send_welcome_email: false },
   });
   if (response.status !== 201)
@@ -43,7 +35,7 @@ async function createGroup(tenant: Tenant, fields: Record<string, unknown>): Pro
   const response = await t.request({
     method: 'POST',
     url: `/api/v1/tenants/${tenant.id}/groups`,
-    token,
+    token: t.token,
     body: { name: `Group ${unique()}`, ...fields },
   });
   if (response.status !== 201)
@@ -55,7 +47,7 @@ async function createApp(fields: Record<string, unknown>): Promise<string> {
   const response = await t.request({
     method: 'POST',
     url: '/api/v1/admin/applications/',
-    token,
+    token: t.token,
     body: { name: `App ${unique()}`, application_type: 'WEB', ...fields },
   });
   if (response.status !== 201)
@@ -68,20 +60,20 @@ const appUrl = (tenant: Tenant, appId: string, rest = '') =>
 const groupAppsUrl = (tenant: Tenant, groupId: string, rest = '') =>
   `/api/v1/tenants/${tenant.id}/groups/${groupId}/applications${rest}`;
 
-const assignGroup = (tenant: Tenant, groupId: string, appId: string, as = token) =>
+const assignGroup = (tenant: Tenant, groupId: string, appId: string, as = t.token) =>
   t.request({
     method: 'POST',
     url: groupAppsUrl(tenant, groupId),
     token: as,
     body: { application_id: appId },
   });
-const unassignGroup = (tenant: Tenant, groupId: string, appId: string, as = token) =>
+const unassignGroup = (tenant: Tenant, groupId: string, appId: string, as = t.token) =>
   t.request({ method: 'DELETE', url: groupAppsUrl(tenant, groupId, `/${appId}`), token: as });
-const assignUser = (tenant: Tenant, appId: string, userId: string, as = token) =>
+const assignUser = (tenant: Tenant, appId: string, userId: string, as = t.token) =>
   t.request({ method: 'POST', url: appUrl(tenant, appId, '/users'), token: as, body: { user_id: userId } });
-const unassignUser = (tenant: Tenant, appId: string, userId: string, as = token) =>
+const unassignUser = (tenant: Tenant, appId: string, userId: string, as = t.token) =>
   t.request({ method: 'DELETE', url: appUrl(tenant, appId, `/users/${userId}`), token: as });
-const effectiveUsers = (tenant: Tenant, appId: string, query = '', as = token) =>
+const effectiveUsers = (tenant: Tenant, appId: string, query = '', as = t.token) =>
   t.request({ method: 'GET', url: appUrl(tenant, appId, `/effective-users${query}`), token: as });
 
 /**
@@ -157,7 +149,11 @@ describe('assigning groups and users', () => {
     await assignGroup(tenant, groups.middle, app);
     await assignUser(tenant, app, users.ada.id);
 
-    const assignees = await t.request({ method: 'GET', url: appUrl(tenant, app, '/assignees'), token });
+    const assignees = await t.request({
+      method: 'GET',
+      url: appUrl(tenant, app, '/assignees'),
+      token: t.token,
+    });
     expect(assignees.status).toBe(200);
     expect(assignees.body.data.application_id).toBe(app);
     expect(assignees.body.data.users).toEqual([
@@ -166,20 +162,24 @@ describe('assigning groups and users', () => {
     expect(assignees.body.data.groups).toEqual([expect.objectContaining({ group_id: groups.middle })]);
     expect(assignees.body.data.users[0].assigned_at).toMatch(/Z$/);
 
-    const groupApps = await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.middle), token });
+    const groupApps = await t.request({
+      method: 'GET',
+      url: groupAppsUrl(tenant, groups.middle),
+      token: t.token,
+    });
     expect(groupApps.status).toBe(200);
     expect(groupApps.body.data).toEqual([
       expect.objectContaining({ application_id: app, principal_type: 'GROUP', principal_id: groups.middle }),
     ]);
     // Assignments are not inherited upwards: top's own list is empty.
     expect(
-      (await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.top), token })).body.data,
+      (await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.top), token: t.token })).body.data,
     ).toEqual([]);
 
     const cydApps = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/users/${users.cyd.id}/applications`,
-      token,
+      token: t.token,
     });
     expect(cydApps.status).toBe(200);
     expect(cydApps.body.data).toEqual([
@@ -193,7 +193,7 @@ describe('assigning groups and users', () => {
     const adaApps = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/users/${users.ada.id}/applications`,
-      token,
+      token: t.token,
     });
     expect(adaApps.body.data).toEqual([
       expect.objectContaining({ application_id: app, assignment_type: 'DIRECT', group_ids: [] }),
@@ -201,12 +201,12 @@ describe('assigning groups and users', () => {
     const danApps = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/users/${users.dan.id}/applications`,
-      token,
+      token: t.token,
     });
     expect(danApps.body.data).toEqual([]);
 
     const check = (userId: string) =>
-      t.request({ method: 'GET', url: appUrl(tenant, app, `/users/${userId}`), token });
+      t.request({ method: 'GET', url: appUrl(tenant, app, `/users/${userId}`), token: t.token });
     expect((await check(users.cyd.id)).body.data).toEqual({
       application_id: app,
       user_id: users.cyd.id,
@@ -261,7 +261,7 @@ describe('assigning groups and users', () => {
     const deleted = await t.request({
       method: 'DELETE',
       url: `/api/v1/tenants/${tenant.id}/users/${users.cyd.id}?confirm_email=${encodeURIComponent(users.cyd.email)}`,
-      token,
+      token: t.token,
     });
     expect(deleted.status).toBe(204);
     const names = async () =>
@@ -273,15 +273,19 @@ describe('assigning groups and users', () => {
     const groupDeleted = await t.request({
       method: 'DELETE',
       url: `/api/v1/tenants/${tenant.id}/groups/${groups.middle}?strategy=CASCADE`,
-      token,
+      token: t.token,
     });
     expect(groupDeleted.status).toBe(204);
     expect(await names()).toEqual(['dan']);
-    const assignees = await t.request({ method: 'GET', url: appUrl(tenant, app, '/assignees'), token });
+    const assignees = await t.request({
+      method: 'GET',
+      url: appUrl(tenant, app, '/assignees'),
+      token: t.token,
+    });
     expect(assignees.body.data.groups).toEqual([]);
-    expect((await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.middle), token })).status).toBe(
-      404,
-    );
+    expect(
+      (await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.middle), token: t.token })).status,
+    ).toBe(404);
     expect((await assignGroup(tenant, groups.middle, app)).status).toBe(404);
     // The deleted group's assignment rows go with it, as a deleted user's do.
     const rows = await t.database.db
@@ -297,7 +301,8 @@ describe('assigning groups and users', () => {
     await assignGroup(tenant, groups.top, app);
     await assignUser(tenant, app, users.dan.id);
     expect(
-      (await t.request({ method: 'DELETE', url: `/api/v1/admin/applications/${app}`, token })).status,
+      (await t.request({ method: 'DELETE', url: `/api/v1/admin/applications/${app}`, token: t.token }))
+        .status,
     ).toBe(204);
     expect((await effectiveUsers(tenant, app)).status).toBe(404);
     const rows = await t.database.db
@@ -325,7 +330,7 @@ describe('isUserAssigned', () => {
     await t.request({
       method: 'PUT',
       url: `/api/v1/tenants/${tenant.id}/groups/${groups.bottom}/members`,
-      token,
+      token: t.token,
       body: { users_to_remove: [users.cyd.id] },
     });
     expect(await isUserAssigned(db, tenant.id, app, users.cyd.id)).toBe(false);
@@ -363,7 +368,7 @@ describe('which applications a tenant may assign', () => {
       expect(response.body.detail).toBe('Application not found');
       expect((await effectiveUsers(tenant, app)).status).toBe(404);
     }
-    const listed = await t.request({ method: 'GET', url: groupAppsUrl(tenant, group), token });
+    const listed = await t.request({ method: 'GET', url: groupAppsUrl(tenant, group), token: t.token });
     expect(listed.body.data.map((item: { application_id: string }) => item.application_id).sort()).toEqual(
       [...usable].sort(),
     );
@@ -427,7 +432,7 @@ describe('access to the assignment routes', () => {
     const missing = await t.request({
       method: 'POST',
       url: groupAppsUrl(tenant, groups.top),
-      token,
+      token: t.token,
       body: {},
     });
     expect(missing.status).toBe(422);
@@ -435,7 +440,7 @@ describe('access to the assignment routes', () => {
     const extra = await t.request({
       method: 'POST',
       url: appUrl(tenant, app, '/users'),
-      token,
+      token: t.token,
       body: { user_id: users.ada.id, role: 'owner' },
     });
     expect(extra.status).toBe(422);
@@ -443,7 +448,7 @@ describe('access to the assignment routes', () => {
     const wrongType = await t.request({
       method: 'POST',
       url: appUrl(tenant, app, '/users'),
-      token,
+      token: t.token,
       body: { user_id: 42 },
     });
     expect(wrongType.status).toBe(422);
@@ -456,15 +461,20 @@ describe('access to the assignment routes', () => {
     const stranger = await createUser(await createTenant(t), 'stranger');
     expect((await assignUser(tenant, app, stranger.id)).status).toBe(404);
     expect(
-      (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users/bad/applications`, token }))
-        .status,
+      (
+        await t.request({
+          method: 'GET',
+          url: `/api/v1/tenants/${tenant.id}/users/bad/applications`,
+          token: t.token,
+        })
+      ).status,
     ).toBe(404);
     expect(
       (
         await t.request({
           method: 'GET',
           url: `/api/v1/tenants/tnt_bad/applications/${app}/assignees`,
-          token,
+          token: t.token,
         })
       ).status,
     ).toBe(404);

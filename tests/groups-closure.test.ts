@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { groupClosureDrift, rebuildGroupClosure } from '../src/modules/groups/group-closure.js';
 import { userGroupMemberships, usersInGroupSubquery } from '../src/modules/groups/group-memberships.js';
-import { createTenant, insertUser } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { createTenant, insertUser, type Tenant } from './helpers/factories.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp();
 
 /** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
 function seeded(seed: number) {
@@ -109,7 +99,7 @@ async function effectiveViaApi(groupId: string) {
     const response = await t.request({
       method: 'GET',
       url: `/api/v1/admin/groups/${groupId}/effective-members?per_page=100&page=${page}`,
-      token,
+      token: t.token,
     });
     expect(response.status).toBe(200);
     for (const member of response.body.data) {
@@ -142,7 +132,7 @@ async function checkInvariants(tenant: Tenant, sample: string[]) {
   for (const id of sample.filter((group) => live.has(group))) {
     const expected = state.effective(id);
     expect(Object.fromEntries(await effectiveViaApi(id))).toEqual(Object.fromEntries(expected));
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/groups/${id}`, token });
+    const read = await t.request({ method: 'GET', url: `/api/v1/admin/groups/${id}`, token: t.token });
     expect(read.body.data).toMatchObject({
       member_count: state.direct.get(id)?.size ?? 0,
       effective_member_count: expected.size,
@@ -169,7 +159,7 @@ describe('maintained closure equals the recursive definition', () => {
         const response = await t.request({
           method: 'POST',
           url: `/api/v1/tenants/${tenant.id}/groups`,
-          token,
+          token: t.token,
           body: {
             name: `G${counter++}`,
             parent_group_id: parent,
@@ -194,7 +184,7 @@ describe('maintained closure equals the recursive definition', () => {
           const response = await t.request({
             method: 'POST',
             url: `/api/v1/admin/groups/${a}/nested-groups`,
-            token,
+            token: t.token,
             body: { group_ids: [b] },
           });
           expect(response.status, `step ${step}: nest ${b} in ${a}`).toBe(closesCycle ? 400 : 200);
@@ -204,7 +194,7 @@ describe('maintained closure equals the recursive definition', () => {
           const response = await t.request({
             method: 'DELETE',
             url: `/api/v1/admin/groups/${edge.parent_group_id}/nested-groups/${edge.child_group_id}`,
-            token,
+            token: t.token,
           });
           expect(response.status).toBe(204);
         } else if (roll < 58) {
@@ -212,7 +202,7 @@ describe('maintained closure equals the recursive definition', () => {
           const response = await t.request({
             method: 'PATCH',
             url: `/api/v1/tenants/${tenant.id}/groups/${b}`,
-            token,
+            token: t.token,
             body: { parent_group_id: parent },
           });
           const cycle = parent !== null && (parent === b || state.descendants(b).has(parent));
@@ -223,7 +213,7 @@ describe('maintained closure equals the recursive definition', () => {
           const response = await t.request({
             method: 'PUT',
             url: `/api/v1/tenants/${tenant.id}/groups/${a}/members`,
-            token,
+            token: t.token,
             body: { users_to_add: toAdd, users_to_remove: toRemove },
           });
           // Users deleted along the way are unknown now: the whole request is refused.
@@ -233,7 +223,7 @@ describe('maintained closure equals the recursive definition', () => {
           const response = await t.request({
             method: 'DELETE',
             url: `/api/v1/tenants/${tenant.id}/groups/${a}?strategy=${strategy}`,
-            token,
+            token: t.token,
           });
           const empty = (state.direct.get(a)?.size ?? 0) === 0 && (state.children.get(a)?.length ?? 0) === 0;
           expect(response.status).toBe(strategy === 'BLOCK' && !empty ? 409 : 204);
@@ -278,7 +268,7 @@ describe('maintained closure equals the recursive definition', () => {
       const response = await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/groups`,
-        token,
+        token: t.token,
         body: { name: `C${i}`, parent_group_id: i > 0 && i % 2 === 0 ? groupIds[i - 1] : null },
       });
       groupIds.push(response.body.data.id);
@@ -291,7 +281,7 @@ describe('maintained closure equals the recursive definition', () => {
           return t.request({
             method: 'POST',
             url: `/api/v1/admin/groups/${a}/nested-groups`,
-            token,
+            token: t.token,
             body: { group_ids: [b] },
           });
         }
@@ -299,14 +289,14 @@ describe('maintained closure equals the recursive definition', () => {
           return t.request({
             method: 'PATCH',
             url: `/api/v1/tenants/${tenant.id}/groups/${b}`,
-            token,
+            token: t.token,
             body: { parent_group_id: random.chance(0.3) ? null : a },
           });
         }
         return t.request({
           method: 'PUT',
           url: `/api/v1/tenants/${tenant.id}/groups/${a}/members`,
-          token,
+          token: t.token,
           body: { users_to_add: random.some(userIds, 5), users_to_remove: [] },
         });
       });
@@ -323,7 +313,7 @@ describe('maintained closure equals the recursive definition', () => {
         await t.request({
           method: 'POST',
           url: `/api/v1/tenants/${tenant.id}/groups`,
-          token,
+          token: t.token,
           body: { name, ...extra },
         })
       ).body.data.id as string;
@@ -361,7 +351,7 @@ describe('functions for the Users module', () => {
         await t.request({
           method: 'POST',
           url: `/api/v1/tenants/${tenant.id}/groups`,
-          token,
+          token: t.token,
           body: { name, ...extra },
         })
       ).body.data.id as string;
@@ -372,7 +362,7 @@ describe('functions for the Users module', () => {
     await t.request({
       method: 'POST',
       url: `/api/v1/admin/groups/${right}/nested-groups`,
-      token,
+      token: t.token,
       body: { group_ids: [bottom] },
     });
     await create('Unrelated', { initial_members: [other.id] });

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { groupClosureDrift } from '../src/modules/groups/group-closure.js';
 import {
   adminUserToken,
@@ -8,20 +8,12 @@ import {
   createTenant,
   insertApplication,
   insertUser,
+  type Tenant,
 } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 interface Group {
   id: string;
   name: string;
@@ -38,7 +30,7 @@ async function createGroup(
   const response = await t.request({
     method: 'POST',
     url: tenantUrl(tenant),
-    token,
+    token: t.token,
     body: { name, ...extra },
   });
   if (response.status !== 201)
@@ -47,19 +39,19 @@ async function createGroup(
 }
 
 const getGroup = async (tenant: Tenant, id: string, query = '') =>
-  (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${id}${query}`), token })).body.data;
+  (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${id}${query}`), token: t.token })).body.data;
 
-const putMembers = (tenant: Tenant, id: string, body: unknown, as = token) =>
+const putMembers = (tenant: Tenant, id: string, body: unknown, as = t.token) =>
   t.request({ method: 'PUT', url: tenantUrl(tenant, `/${id}/members`), token: as, body });
 
 const patchGroup = (tenant: Tenant, id: string, body: unknown) =>
-  t.request({ method: 'PATCH', url: tenantUrl(tenant, `/${id}`), token, body });
+  t.request({ method: 'PATCH', url: tenantUrl(tenant, `/${id}`), token: t.token, body });
 
 const nest = (parentId: string, childIds: string[]) =>
   t.request({
     method: 'POST',
     url: `/api/v1/admin/groups/${parentId}/nested-groups`,
-    token,
+    token: t.token,
     body: { group_ids: childIds },
   });
 
@@ -67,14 +59,14 @@ const deleteGroup = (tenant: Tenant, id: string, strategy?: string) =>
   t.request({
     method: 'DELETE',
     url: tenantUrl(tenant, `/${id}${strategy ? `?strategy=${strategy}` : ''}`),
-    token,
+    token: t.token,
   });
 
 async function effective(groupId: string, query = '?per_page=100') {
   const response = await t.request({
     method: 'GET',
     url: `/api/v1/admin/groups/${groupId}/effective-members${query}`,
-    token,
+    token: t.token,
   });
   expect(response.status).toBe(200);
   return response.body as {
@@ -122,7 +114,7 @@ describe('create and read', () => {
     const response = await t.request({
       method: 'POST',
       url: tenantUrl(tenant),
-      token,
+      token: t.token,
       body: {
         name: 'Backend',
         description: 'Servers',
@@ -187,7 +179,7 @@ describe('create and read', () => {
     const clash = await t.request({
       method: 'POST',
       url: tenantUrl(tenant),
-      token,
+      token: t.token,
       body: { name: 'ADMINS' },
     });
     expect(clash.status).toBe(409);
@@ -212,7 +204,7 @@ describe('create and read', () => {
       [{ name: 'x', custom_attributes: [1] }, ['body', 'custom_attributes'], 'dict_type'],
     ];
     for (const [body, loc, type] of cases) {
-      const response = await t.request({ method: 'POST', url: tenantUrl(tenant), token, body });
+      const response = await t.request({ method: 'POST', url: tenantUrl(tenant), token: t.token, body });
       expect(response.status, JSON.stringify(body)).toBe(422);
       expect(response.body.detail).toContainEqual(expect.objectContaining({ loc, type }));
     }
@@ -223,7 +215,7 @@ describe('create and read', () => {
     const include = await t.request({
       method: 'GET',
       url: tenantUrl(tenant, `/${group.id}?include=owners`),
-      token,
+      token: t.token,
     });
     expect(include.status).toBe(422);
     expect(include.body.detail[0].loc).toEqual(['query', 'include']);
@@ -254,16 +246,18 @@ describe('create and read', () => {
       const response = await t.request({
         method: 'POST',
         url: tenantUrl(tenant),
-        token,
+        token: t.token,
         body: { name: 'X', ...body },
       });
       expect(response.status, JSON.stringify(body)).toBe(404);
       expect(response.body.code).toBe('NOT_FOUND');
     }
-    const list = await t.request({ method: 'GET', url: tenantUrl(tenant), token });
+    const list = await t.request({ method: 'GET', url: tenantUrl(tenant), token: t.token });
     expect(list.body.pagination.total_items).toBe(0);
     for (const id of ['grp_00000000000000000000', 'nope', foreignGroup.id]) {
-      expect((await t.request({ method: 'GET', url: tenantUrl(tenant, `/${id}`), token })).status).toBe(404);
+      expect(
+        (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${id}`), token: t.token })).status,
+      ).toBe(404);
     }
   });
 });
@@ -279,7 +273,7 @@ describe('list', () => {
     const doomed = await createGroup(tenant, 'bravo');
     await deleteGroup(tenant, doomed.id);
     const list = async (query: string) =>
-      (await t.request({ method: 'GET', url: tenantUrl(tenant, query), token })).body;
+      (await t.request({ method: 'GET', url: tenantUrl(tenant, query), token: t.token })).body;
 
     const page = await list('?per_page=2&page=2');
     expect(page.pagination).toEqual({ page: 2, per_page: 2, total_items: 4, total_pages: 2 });
@@ -305,9 +299,10 @@ describe('list', () => {
     expect((await list('?user_id=nope')).data).toEqual([]);
     expect((await list('?parent_group_id=nope')).data).toEqual([]);
     for (const query of ['?type=ROLE', '?per_page=101', '?page=0']) {
-      expect((await t.request({ method: 'GET', url: tenantUrl(tenant, query), token })).status, query).toBe(
-        422,
-      );
+      expect(
+        (await t.request({ method: 'GET', url: tenantUrl(tenant, query), token: t.token })).status,
+        query,
+      ).toBe(422);
     }
   });
 });
@@ -429,7 +424,7 @@ describe('cycles', () => {
     const create = await t.request({
       method: 'POST',
       url: tenantUrl(tenant),
-      token,
+      token: t.token,
       body: { name: 'F', parent_group_id: c.id },
     });
     expect(create.status).toBe(201);
@@ -587,7 +582,7 @@ describe('effective members', () => {
     const unnest = await t.request({
       method: 'DELETE',
       url: `/api/v1/admin/groups/${right.id}/nested-groups/${bottom.id}`,
-      token,
+      token: t.token,
     });
     expect(unnest.status).toBe(204);
     expect(await effectiveMap(top.id)).toEqual({ [user]: 'INHERITED', [other]: 'INHERITED' });
@@ -622,16 +617,20 @@ describe('effective members', () => {
     const members = await t.request({
       method: 'GET',
       url: `/api/v1/admin/groups/${child.id}/members`,
-      token,
+      token: t.token,
     });
     expect(members.body.data.map((member: { user_id: string }) => member.user_id)).toEqual([live]);
     expect(members.body.pagination.total_items).toBe(1);
-    const list = await t.request({ method: 'GET', url: tenantUrl(tenant, `?user_id=${doomed}`), token });
+    const list = await t.request({
+      method: 'GET',
+      url: tenantUrl(tenant, `?user_id=${doomed}`),
+      token: t.token,
+    });
     expect(list.body.data).toEqual([]);
     const nested = await t.request({
       method: 'GET',
       url: `/api/v1/admin/groups/${parent.id}/nested-groups`,
-      token,
+      token: t.token,
     });
     expect(nested.body.data).toEqual([{ group_id: child.id, name: 'Child', member_count: 1 }]);
   });
@@ -681,7 +680,8 @@ describe('delete strategies', () => {
       .execute();
     expect((await deleteGroup(tenant, lonely.id)).status).toBe(204);
     expect(
-      (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${grandchild.id}`), token })).status,
+      (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${grandchild.id}`), token: t.token }))
+        .status,
     ).toBe(404);
     expect(nested).toBeDefined();
     await expectNoDrift(tenant);
@@ -707,7 +707,11 @@ describe('delete strategies', () => {
       nested_group_count: 0,
       effective_member_count: 0,
     });
-    const list = await t.request({ method: 'GET', url: tenantUrl(tenant, `?user_id=${inDoomed}`), token });
+    const list = await t.request({
+      method: 'GET',
+      url: tenantUrl(tenant, `?user_id=${inDoomed}`),
+      token: t.token,
+    });
     expect(list.body.data).toEqual([]);
     const event = (await auditEvents(doomed.id)).at(-1);
     expect(event).toMatchObject({
@@ -745,7 +749,9 @@ describe('delete strategies', () => {
       await fixture();
     expect((await deleteGroup(tenant, doomed.id, 'CASCADE')).status).toBe(204);
     for (const id of [doomed.id, child.id, grandchild.id]) {
-      expect((await t.request({ method: 'GET', url: tenantUrl(tenant, `/${id}`), token })).status).toBe(404);
+      expect(
+        (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${id}`), token: t.token })).status,
+      ).toBe(404);
     }
     expect(await getGroup(tenant, nested.id)).toMatchObject({ member_count: 1, effective_member_count: 1 });
     expect(await getGroup(tenant, parent.id)).toMatchObject({
@@ -756,13 +762,13 @@ describe('delete strategies', () => {
     const inherited = await t.request({
       method: 'GET',
       url: tenantUrl(tenant, `?user_id=${inChild}`),
-      token,
+      token: t.token,
     });
     expect(inherited.body.data).toEqual([]);
     const stillNested = await t.request({
       method: 'GET',
       url: tenantUrl(tenant, `?user_id=${inNested}`),
-      token,
+      token: t.token,
     });
     expect(stillNested.body.data.map((group: Group) => group.id)).toEqual([nested.id]);
     expect((await auditEvents(doomed.id)).at(-1)).toMatchObject({
@@ -800,7 +806,7 @@ describe('admin routes', () => {
     const marker = `Zq${Date.now().toString(36)}`;
     const g1 = await createGroup(inPartner, `${marker} one`, { group_type: 'DISTRIBUTION' });
     const g2 = await createGroup(elsewhere, `${marker} two`);
-    const list = async (query: string, as = token) =>
+    const list = async (query: string, as = t.token) =>
       (await t.request({ method: 'GET', url: `/api/v1/admin/groups/${query}`, token: as })).body;
 
     const all = await list(`?search=${marker}`);
@@ -828,7 +834,11 @@ describe('admin routes', () => {
     const { token: tenantAdmin } = await adminUserToken(t, { role: 'tenant_admin', tenant: elsewhere });
     expect((await list(`?search=${marker}`, tenantAdmin)).data.map((g: Group) => g.id)).toEqual([g2.id]);
     expect((await list(`?search=${marker}&tenant_id=${inPartner.id}`, tenantAdmin)).data).toEqual([]);
-    const bad = await t.request({ method: 'GET', url: '/api/v1/admin/groups/?group_type=ROLE', token });
+    const bad = await t.request({
+      method: 'GET',
+      url: '/api/v1/admin/groups/?group_type=ROLE',
+      token: t.token,
+    });
     expect(bad.status).toBe(422);
   });
 
@@ -838,28 +848,32 @@ describe('admin routes', () => {
     const created = await t.request({
       method: 'POST',
       url: '/api/v1/admin/groups/',
-      token,
+      token: t.token,
       body: { tenant_id: tenant.id, name: 'Ops', initial_members: [user] },
     });
     expect(created.status).toBe(201);
     const ops = created.body.data;
     expect(ops).toMatchObject({ tenant_id: tenant.id, name: 'Ops', member_count: 1 });
     const child = await createGroup(tenant, 'OpsChild', { parent_group_id: ops.id });
-    const got = await t.request({ method: 'GET', url: `/api/v1/admin/groups/${ops.id}`, token });
+    const got = await t.request({ method: 'GET', url: `/api/v1/admin/groups/${ops.id}`, token: t.token });
     expect(got.body.data).toMatchObject({ id: ops.id, nested_group_count: 1, members: null });
     const patched = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/groups/${ops.id}`,
-      token,
+      token: t.token,
       body: { name: 'Operations' },
     });
     expect(patched.body.data.name).toBe('Operations');
     expect((await getGroup(tenant, child.id)).parent_group_path).toBe('/Operations');
-    const removed = await t.request({ method: 'DELETE', url: `/api/v1/admin/groups/${ops.id}`, token });
+    const removed = await t.request({
+      method: 'DELETE',
+      url: `/api/v1/admin/groups/${ops.id}`,
+      token: t.token,
+    });
     expect(removed.status).toBe(204);
-    expect((await t.request({ method: 'GET', url: `/api/v1/admin/groups/${ops.id}`, token })).status).toBe(
-      404,
-    );
+    expect(
+      (await t.request({ method: 'GET', url: `/api/v1/admin/groups/${ops.id}`, token: t.token })).status,
+    ).toBe(404);
     expect(await getGroup(tenant, child.id)).toMatchObject({
       parent_group_id: null,
       parent_group_path: null,
@@ -873,7 +887,7 @@ describe('admin routes', () => {
       const response = await t.request({
         method: 'POST',
         url: '/api/v1/admin/groups/',
-        token,
+        token: t.token,
         body: { tenant_id: tenantId, name: 'X' },
       });
       expect(response.status).toBe(404);
@@ -881,7 +895,7 @@ describe('admin routes', () => {
     const missing = await t.request({
       method: 'POST',
       url: '/api/v1/admin/groups/',
-      token,
+      token: t.token,
       body: { name: 'X' },
     });
     expect(missing.status).toBe(422);
@@ -896,7 +910,7 @@ describe('admin routes', () => {
     const add = await t.request({
       method: 'POST',
       url: `/api/v1/admin/groups/${parent.id}/members`,
-      token,
+      token: t.token,
       body: { user_ids: [a, b] },
     });
     expect(add.status).toBe(200);
@@ -904,7 +918,7 @@ describe('admin routes', () => {
     const members = await t.request({
       method: 'GET',
       url: `/api/v1/admin/groups/${parent.id}/members?per_page=1`,
-      token,
+      token: t.token,
     });
     expect(members.body.pagination).toEqual({ page: 1, per_page: 1, total_items: 2, total_pages: 2 });
     expect(members.body.data[0]).toEqual({
@@ -917,25 +931,25 @@ describe('admin routes', () => {
     const remove = await t.request({
       method: 'DELETE',
       url: `/api/v1/admin/groups/${parent.id}/members/${a}`,
-      token,
+      token: t.token,
     });
     expect(remove.status).toBe(204);
     const again = await t.request({
       method: 'DELETE',
       url: `/api/v1/admin/groups/${parent.id}/members/${a}`,
-      token,
+      token: t.token,
     });
     expect(again.status).toBe(404);
     const inherited = await t.request({
       method: 'DELETE',
       url: `/api/v1/admin/groups/${parent.id}/members/${c}`,
-      token,
+      token: t.token,
     });
     expect(inherited.status).toBe(404);
     const bad = await t.request({
       method: 'POST',
       url: `/api/v1/admin/groups/${parent.id}/members`,
-      token,
+      token: t.token,
       body: { user_ids: [a, 'usr_00000000000000000000'] },
     });
     expect(bad.status).toBe(404);
@@ -943,7 +957,7 @@ describe('admin routes', () => {
     const wrongBody = await t.request({
       method: 'POST',
       url: `/api/v1/admin/groups/${parent.id}/members`,
-      token,
+      token: t.token,
       body: { users: [a] },
     });
     expect(wrongBody.status).toBe(422);
@@ -971,7 +985,7 @@ describe('admin routes', () => {
     const children = await t.request({
       method: 'GET',
       url: `/api/v1/admin/groups/${parent.id}/nested-groups`,
-      token,
+      token: t.token,
     });
     expect(children.body.data).toEqual([
       { group_id: nestedChild.id, name: 'Alpha', member_count: 1 },
@@ -981,14 +995,14 @@ describe('admin routes', () => {
     const parents = await t.request({
       method: 'GET',
       url: `/api/v1/admin/groups/${nestedChild.id}/parent-groups?per_page=1&page=2`,
-      token,
+      token: t.token,
     });
     expect(parents.body.pagination).toEqual({ page: 2, per_page: 1, total_items: 2, total_pages: 2 });
     expect(parents.body.data).toEqual([{ group_id: secondParent.id, name: 'Second', member_count: 0 }]);
     const hierarchyParents = await t.request({
       method: 'GET',
       url: `/api/v1/admin/groups/${hierarchyChild.id}/parent-groups`,
-      token,
+      token: t.token,
     });
     expect(hierarchyParents.body.data.map((group: { group_id: string }) => group.group_id)).toEqual([
       parent.id,
@@ -999,7 +1013,11 @@ describe('admin routes', () => {
       expect((await nest(parent.id, ids)).status, ids[0]).toBe(404);
     }
     const unnest = (child: string) =>
-      t.request({ method: 'DELETE', url: `/api/v1/admin/groups/${parent.id}/nested-groups/${child}`, token });
+      t.request({
+        method: 'DELETE',
+        url: `/api/v1/admin/groups/${parent.id}/nested-groups/${child}`,
+        token: t.token,
+      });
     expect((await unnest(nestedChild.id)).status).toBe(204);
     expect((await unnest(nestedChild.id)).status).toBe(404);
     expect((await unnest('nope')).status).toBe(404);
@@ -1034,7 +1052,7 @@ describe('tenancy and access', () => {
       ['PUT', `/api/v1/tenants/${tenantB.id}/groups/${groupB.id}/members`, { users_to_add: [userA] }],
       ['PATCH', `/api/v1/tenants/${tenantB.id}/groups/${groupB.id}`, { parent_group_id: groupA.id }],
     ] as const) {
-      expect((await t.request({ method, url, token, body })).status, `${method} ${url}`).toBe(404);
+      expect((await t.request({ method, url, token: t.token, body })).status, `${method} ${url}`).toBe(404);
     }
     const { token: adminB } = await adminUserToken(t, { role: 'tenant_admin', tenant: tenantB });
     const a = `/api/v1/admin/groups/${groupA.id}`;
@@ -1063,11 +1081,13 @@ describe('tenancy and access', () => {
     expect((await getGroup(tenantA, groupA.id)).member_count).toBe(1);
     const deletedTenant = await createTenant(t);
     const orphaned = await createGroup(deletedTenant, 'Gone');
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${deletedTenant.id}`, token });
+    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${deletedTenant.id}`, token: t.token });
     expect(
-      (await t.request({ method: 'GET', url: `/api/v1/admin/groups/${orphaned.id}`, token })).status,
+      (await t.request({ method: 'GET', url: `/api/v1/admin/groups/${orphaned.id}`, token: t.token })).status,
     ).toBe(404);
-    expect((await t.request({ method: 'GET', url: tenantUrl(deletedTenant), token })).status).toBe(404);
+    expect((await t.request({ method: 'GET', url: tenantUrl(deletedTenant), token: t.token })).status).toBe(
+      404,
+    );
   });
 
   it('lets groups:read applications read tenant routes, not write or use the admin API', async () => {

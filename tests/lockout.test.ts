@@ -1,16 +1,14 @@
 import * as client from 'openid-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertWebApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { createTenant, insertWebApplication, type Tenant } from './helpers/factories.js';
+import { useTestApp } from './helpers/test-app.js';
 
 // Issue 10, items 2, 14 and 18: the lockout locks on every threshold crossing, checks at most the
 // threshold of parallel guesses, and never tells anyone but the password's owner that it is locked.
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
-let token: string;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp({}, { live: true });
+let tenant: Tenant;
 let conf: client.Configuration;
 const CALLBACK = 'http://127.0.0.1:9/callback';
 const PASSWORD = 'Correct-Horse-Battery-9';
@@ -18,8 +16,6 @@ const WRONG_MESSAGE = 'The email address or the password is not correct.';
 const MAX_ATTEMPTS = 3;
 
 beforeAll(async () => {
-  t = await startLiveApp();
-  token = await t.platformToken();
   tenant = await createTenant(t, {
     settings: { lockout: { max_failed_attempts: MAX_ATTEMPTS, lockout_minutes: 5 } },
   });
@@ -32,9 +28,6 @@ beforeAll(async () => {
     { execute: [client.allowInsecureRequests] },
   );
 });
-afterAll(async () => {
-  await t?.close();
-});
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -44,7 +37,7 @@ async function createUser() {
   const response = await t.request({
     method: 'POST',
     url: `/api/v1/tenants/${tenant.id}/users`,
-    token,
+    token: t.token,
     body: { email: `lockout-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false },
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
@@ -161,7 +154,7 @@ describe('lockout', () => {
     const locked = await t.request({
       method: 'PUT',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token,
+      token: t.token,
       body: { status: 'LOCKED' },
     });
     expect(locked.status).toBe(200);
@@ -174,7 +167,7 @@ describe('lockout', () => {
     const active = await t.request({
       method: 'PUT',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token,
+      token: t.token,
       body: { status: 'ACTIVE' },
     });
     expect(active.status).toBe(200);

@@ -1,18 +1,16 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/lib/ids.js';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
 import { lastMailTo, linkIn } from './helpers/mail.js';
+import { useTestApp } from './helpers/test-app.js';
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
-let token: string;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
-let otherTenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp({}, { live: true });
+let tenant: Tenant;
+let otherTenant: Tenant;
 let issuer: string;
 let web: Awaited<ReturnType<typeof insertApplication>>;
 let service: Awaited<ReturnType<typeof insertApplication>>;
@@ -23,8 +21,6 @@ const PASSWORD = 'Correct-Horse-Battery-9';
 const SCOPE = 'openid profile email groups offline_access admin:read';
 
 beforeAll(async () => {
-  t = await startLiveApp();
-  token = await t.platformToken();
   tenant = await createTenant(t, { branding: { display_name: 'Acme Sign-in', primary_color: '#0055aa' } });
   otherTenant = await createTenant(t);
   issuer = `${t.origin}/api/v1/auth/tenants/${tenant.slug}`;
@@ -48,16 +44,13 @@ beforeAll(async () => {
     execute: [client.allowInsecureRequests],
   });
 });
-afterAll(async () => {
-  await t?.close();
-});
 
 let n = 0;
 async function createUser(fields: Record<string, unknown> = {}) {
   const response = await t.request({
     method: 'POST',
     url: `/api/v1/tenants/${tenant.id}/users`,
-    token,
+    token: t.token,
     body: {
       email: `signin-${++n}@acme.example`,
       password: PASSWORD,
@@ -129,7 +122,7 @@ describe('authorization code with PKCE', () => {
       await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/groups`,
-        token,
+        token: t.token,
         body: { name: `Signers ${n}` },
       })
     ).body.data;
@@ -365,7 +358,7 @@ describe('refusals', () => {
       await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${lockTenant.id}/users`,
-        token,
+        token: t.token,
         body: { email: 'lock@acme.example', password: PASSWORD, send_welcome_email: false },
       })
     ).body.data;
@@ -432,7 +425,7 @@ describe('refusals', () => {
     await t.request({
       method: 'PUT',
       url: `/api/v1/tenants/${tenant.id}/users/${disabled.id}/status`,
-      token,
+      token: t.token,
       body: { status: 'DISABLED' },
     });
     const flow = await signIn(new TestBrowser(t.origin), { email: disabled.email, password: PASSWORD });
@@ -539,13 +532,13 @@ describe('refusals', () => {
     await t.request({
       method: 'PUT',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token,
+      token: t.token,
       body: { status: 'DISABLED', terminate_sessions: true },
     });
     await t.request({
       method: 'PUT',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token,
+      token: t.token,
       body: { status: 'ACTIVE' },
     });
     const silent = await signIn(browser, { email: user.email, password: PASSWORD }, { prompt: 'none' });
@@ -581,7 +574,7 @@ describe('refusals', () => {
       const reset = await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-        token,
+        token: t.token,
         body: method === 'DIRECT' ? { method, new_password: NEW_PASSWORD } : { method },
       });
       expect(reset.status).toBe(200);
@@ -593,7 +586,7 @@ describe('refusals', () => {
     await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-      token,
+      token: t.token,
       body: { method: 'EMAIL' },
     });
     const mail = await lastMailTo(t, user.email);
@@ -836,7 +829,7 @@ describe('platform flavour', () => {
     const created = await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${realm.id}/users`,
-      token,
+      token: t.token,
       body: { email: `someone@${domain}`, password: PASSWORD, send_welcome_email: false },
     });
     expect(created.status).toBe(201);
@@ -850,7 +843,7 @@ describe('platform flavour', () => {
     const bad = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/tenants/${realm.id}`,
-      token,
+      token: t.token,
       body: { settings: { email_domains: ['Not A Domain'] } },
     });
     expect(bad.status).toBe(422);

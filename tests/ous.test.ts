@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   adminUserToken,
   applicationToken,
   createTenant,
   insertApplication,
   insertUser,
+  type Tenant,
 } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp();
 
 async function createOu(
   tenant: Tenant,
@@ -29,7 +20,7 @@ async function createOu(
   const response = await t.request({
     method: 'POST',
     url: `/api/v1/tenants/${tenant.id}/ous`,
-    token,
+    token: t.token,
     body: { name, ...(parentId !== undefined ? { parent_id: parentId } : {}), ...extra },
   });
   if (response.status !== 201)
@@ -38,11 +29,17 @@ async function createOu(
 }
 
 const getOu = async (tenant: Tenant, id: string) =>
-  (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${id}`, token })).body.data;
+  (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${id}`, token: t.token })).body
+    .data;
 
 const ouUsers = async (tenant: Tenant, id: string, query = '') =>
-  (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${id}/users${query}`, token }))
-    .body;
+  (
+    await t.request({
+      method: 'GET',
+      url: `/api/v1/tenants/${tenant.id}/ous/${id}/users${query}`,
+      token: t.token,
+    })
+  ).body;
 
 async function userOuPath(tenant: Tenant, userId: string): Promise<string | null> {
   const row = await t.database.db
@@ -103,7 +100,7 @@ describe('create and read', () => {
     const clash = await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${tenant.id}/ous`,
-      token,
+      token: t.token,
       body: { name: 'SALES' },
     });
     expect(clash.status).toBe(409);
@@ -121,7 +118,7 @@ describe('create and read', () => {
       const response = await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/ous`,
-        token,
+        token: t.token,
         body: { name: 'Child', parent_id: parentId },
       });
       expect(response.status, parentId).toBe(404);
@@ -138,7 +135,7 @@ describe('create and read', () => {
       const response = await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/ous`,
-        token,
+        token: t.token,
         body,
       });
       expect(response.status, JSON.stringify(body)).toBe(422);
@@ -157,13 +154,13 @@ describe('list and tree', () => {
     const all = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/ous?per_page=2&page=2`,
-      token,
+      token: t.token,
     });
     expect(all.body.pagination).toEqual({ page: 2, per_page: 2, total_items: 6, total_pages: 3 });
     const children = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/ous?parent_id=${root.id}`,
-      token,
+      token: t.token,
     });
     expect(children.body.data.map((ou: { name: string }) => ou.name)).toEqual([
       'Charlie',
@@ -181,19 +178,19 @@ describe('list and tree', () => {
     const search = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/ous?search=ALP`,
-      token,
+      token: t.token,
     });
     expect(search.body.data.map((ou: { path: string }) => ou.path)).toEqual(['/Root/alpha']);
     const unknownParent = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/ous?parent_id=nope`,
-      token,
+      token: t.token,
     });
     expect(unknownParent.body.data).toEqual([]);
     const badPage = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/ous?per_page=500`,
-      token,
+      token: t.token,
     });
     expect(badPage.status).toBe(422);
   });
@@ -205,7 +202,11 @@ describe('list and tree', () => {
     await createOu(tenant, 'z', a.id);
     const y = await createOu(tenant, 'Y', a.id);
     await createOu(tenant, 'leaf', y.id);
-    const response = await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/tree`, token });
+    const response = await t.request({
+      method: 'GET',
+      url: `/api/v1/tenants/${tenant.id}/ous/tree`,
+      token: t.token,
+    });
     expect(response.status).toBe(200);
     expect(response.body.data).toEqual([
       {
@@ -239,7 +240,7 @@ describe('rename and move', () => {
     const renamed = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/ous/${l2.id}`,
-      token,
+      token: t.token,
       body: { name: 'Level2' },
     });
     expect(renamed.status).toBe(200);
@@ -253,7 +254,7 @@ describe('rename and move', () => {
     const moved = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/ous/${l2.id}`,
-      token,
+      token: t.token,
       body: { parent_id: target.id },
     });
     expect(moved.body.data).toMatchObject({ parent_id: target.id, path: '/Target/Level2' });
@@ -264,7 +265,7 @@ describe('rename and move', () => {
     const toRoot = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/ous/${l3.id}`,
-      token,
+      token: t.token,
       body: { parent_id: null },
     });
     expect(toRoot.body.data).toMatchObject({ parent_id: null, path: '/L3' });
@@ -293,7 +294,7 @@ describe('rename and move', () => {
     await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/ous/${a.id}`,
-      token,
+      token: t.token,
       body: { name: 'Squad' },
     });
     expect((await getOu(tenant, bChild.id)).path).toBe('/Team_B/Child');
@@ -308,7 +309,7 @@ describe('rename and move', () => {
       const response = await t.request({
         method: 'PATCH',
         url: `/api/v1/tenants/${tenant.id}/ous/${parent === mid.id ? mid.id : top.id}`,
-        token,
+        token: t.token,
         body: { name: 'Renamed too', parent_id: parent },
       });
       expect(response.status).toBe(400);
@@ -328,7 +329,7 @@ describe('rename and move', () => {
     const move = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/ous/${x2.id}`,
-      token,
+      token: t.token,
       body: { parent_id: a.id },
     });
     expect(move.status).toBe(409);
@@ -336,7 +337,7 @@ describe('rename and move', () => {
     const rename = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/ous/${b.id}`,
-      token,
+      token: t.token,
       body: { name: 'a' },
     });
     expect(rename.status).toBe(409);
@@ -350,7 +351,7 @@ describe('rename and move', () => {
     const response = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/ous/${ou.id}`,
-      token,
+      token: t.token,
       body: { description: 'Money', custom_attributes: { b: 2 } },
     });
     expect(response.body.data).toMatchObject({
@@ -361,7 +362,7 @@ describe('rename and move', () => {
     const cleared = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/ous/${ou.id}`,
-      token,
+      token: t.token,
       body: { description: null, custom_attributes: null },
     });
     expect(cleared.body.data).toMatchObject({ description: null, custom_attributes: null });
@@ -376,13 +377,13 @@ describe('rename and move', () => {
         t.request({
           method: 'PATCH',
           url: `/api/v1/tenants/${tenant.id}/ous/${a.id}`,
-          token,
+          token: t.token,
           body: { parent_id: b.id },
         }),
         t.request({
           method: 'PATCH',
           url: `/api/v1/tenants/${tenant.id}/ous/${b.id}`,
-          token,
+          token: t.token,
           body: { parent_id: a.id },
         }),
       ]);
@@ -412,7 +413,7 @@ describe('delete strategies', () => {
     t.request({
       method: 'DELETE',
       url: `/api/v1/tenants/${tenantId}/ous/${id}${strategy ? `?strategy=${strategy}` : ''}`,
-      token,
+      token: t.token,
     });
 
   it('BLOCK (the default) refuses an OU with users or children and deletes an empty one', async () => {
@@ -428,8 +429,13 @@ describe('delete strategies', () => {
       .execute();
     expect((await del(tenant.id, grandchild.id, 'BLOCK')).status).toBe(204);
     expect(
-      (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${grandchild.id}`, token }))
-        .status,
+      (
+        await t.request({
+          method: 'GET',
+          url: `/api/v1/tenants/${tenant.id}/ous/${grandchild.id}`,
+          token: t.token,
+        })
+      ).status,
     ).toBe(404);
   });
 
@@ -474,7 +480,8 @@ describe('delete strategies', () => {
     expect((await del(tenant.id, doomed.id, 'CASCADE')).status).toBe(204);
     for (const id of [doomed.id, child.id, grandchild.id]) {
       expect(
-        (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${id}`, token })).status,
+        (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${id}`, token: t.token }))
+          .status,
       ).toBe(404);
     }
     expect(await userOuPath(tenant, inDoomed.id)).toBe('/Parent');
@@ -524,7 +531,7 @@ describe('users of an OU', () => {
     const bad = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/ous/${top.id}/users?include_nested=maybe`,
-      token,
+      token: t.token,
     });
     expect(bad.status).toBe(422);
   });
@@ -541,7 +548,7 @@ describe('tenancy and access', () => {
       ['DELETE', `/api/v1/tenants/${tenantB.id}/ous/${ouA.id}`, undefined],
       ['GET', `/api/v1/tenants/${tenantB.id}/ous/${ouA.id}/users`, undefined],
     ] as const) {
-      expect((await t.request({ method, url, token, body })).status, `${method} ${url}`).toBe(404);
+      expect((await t.request({ method, url, token: t.token, body })).status, `${method} ${url}`).toBe(404);
     }
     const { token: adminB } = await adminUserToken(t, { role: 'tenant_admin', tenant: tenantB });
     for (const [method, url, body] of [
@@ -564,7 +571,13 @@ describe('tenancy and access', () => {
       ).status,
     ).toBe(201);
     expect(
-      (await t.request({ method: 'GET', url: '/api/v1/tenants/tnt_00000000000000000000/ous', token })).status,
+      (
+        await t.request({
+          method: 'GET',
+          url: '/api/v1/tenants/tnt_00000000000000000000/ous',
+          token: t.token,
+        })
+      ).status,
     ).toBe(404);
   });
 

@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPartner, createTenant } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const auditRows = (resourceId: string) =>
   t.database.db
@@ -25,7 +17,7 @@ describe('POST /api/v1/admin/partners/', () => {
     const response = await t.request({
       method: 'POST',
       url: '/api/v1/admin/partners/',
-      token,
+      token: t.token,
       body: { name: 'Zürich Reseller AG', contact_email: 'ops@reseller.example', max_tenants: 3 },
       headers: { 'x-request-id': 'create-partner-1' },
     });
@@ -63,7 +55,7 @@ describe('POST /api/v1/admin/partners/', () => {
     const response = await t.request({
       method: 'POST',
       url: '/api/v1/admin/partners/',
-      token,
+      token: t.token,
       body: { name: 'Other', slug: 'taken-partner' },
     });
     expect(response.status).toBe(409);
@@ -84,7 +76,12 @@ describe('POST /api/v1/admin/partners/', () => {
       [[], ['body'], 'model_attributes_type'],
     ];
     for (const [body, loc, type] of cases) {
-      const response = await t.request({ method: 'POST', url: '/api/v1/admin/partners/', token, body });
+      const response = await t.request({
+        method: 'POST',
+        url: '/api/v1/admin/partners/',
+        token: t.token,
+        body,
+      });
       expect(response.status, JSON.stringify(body)).toBe(422);
       expect(response.body.detail, JSON.stringify(body)).toContainEqual(
         expect.objectContaining({ loc, type }),
@@ -102,7 +99,7 @@ describe('GET /api/v1/admin/partners/', () => {
     const page = await t.request({
       method: 'GET',
       url: `/api/v1/admin/partners/?search=${marker.toUpperCase()}&per_page=2&page=2`,
-      token,
+      token: t.token,
     });
     expect(page.status).toBe(200);
     expect(page.body.pagination).toEqual({ page: 2, per_page: 2, total_items: 6, total_pages: 3 });
@@ -111,7 +108,7 @@ describe('GET /api/v1/admin/partners/', () => {
     const past = await t.request({
       method: 'GET',
       url: `/api/v1/admin/partners/?search=${marker}&page=9`,
-      token,
+      token: t.token,
     });
     expect(past.body.data).toEqual([]);
     expect(past.body.pagination.total_items).toBe(6);
@@ -119,20 +116,24 @@ describe('GET /api/v1/admin/partners/', () => {
     const suspended = await t.request({
       method: 'GET',
       url: `/api/v1/admin/partners/?search=${marker}&status=SUSPENDED`,
-      token,
+      token: t.token,
     });
     expect(suspended.body.data.map((p: { name: string }) => p.name)).toEqual([`${marker} Suspended`]);
 
     const none = await t.request({
       method: 'GET',
       url: '/api/v1/admin/partners/?search=zz-no-match-zz',
-      token,
+      token: t.token,
     });
     expect(none.body.pagination).toEqual({ page: 1, per_page: 20, total_items: 0, total_pages: 0 });
   });
 
   it('treats LIKE wildcards in search as plain characters', async () => {
-    const response = await t.request({ method: 'GET', url: '/api/v1/admin/partners/?search=%25', token });
+    const response = await t.request({
+      method: 'GET',
+      url: '/api/v1/admin/partners/?search=%25',
+      token: t.token,
+    });
     expect(response.body.data).toEqual([]);
   });
 
@@ -144,7 +145,11 @@ describe('GET /api/v1/admin/partners/', () => {
       ['page=abc', ['query', 'page']],
       ['status=GONE', ['query', 'status']],
     ] as const) {
-      const response = await t.request({ method: 'GET', url: `/api/v1/admin/partners/?${query}`, token });
+      const response = await t.request({
+        method: 'GET',
+        url: `/api/v1/admin/partners/?${query}`,
+        token: t.token,
+      });
       expect(response.status, query).toBe(422);
       expect(response.body.detail[0].loc).toEqual(loc);
     }
@@ -154,27 +159,37 @@ describe('GET /api/v1/admin/partners/', () => {
 describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
   it('reads, updates (with audit before/after) and soft-deletes a partner', async () => {
     const partner = await createPartner(t, { name: 'Lifecycle' });
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/partners/${partner.id}`, token });
+    const read = await t.request({
+      method: 'GET',
+      url: `/api/v1/admin/partners/${partner.id}`,
+      token: t.token,
+    });
     expect(read.body.data.name).toBe('Lifecycle');
 
     const updated = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/partners/${partner.id}`,
-      token,
+      token: t.token,
       body: { name: 'Lifecycle 2', max_tenants: null, status: 'SUSPENDED' },
     });
     expect(updated.status).toBe(200);
     expect(updated.body.data).toMatchObject({ name: 'Lifecycle 2', max_tenants: null, status: 'SUSPENDED' });
     expect(updated.body.data.updated_at).not.toBeNull();
 
-    const deleted = await t.request({ method: 'DELETE', url: `/api/v1/admin/partners/${partner.id}`, token });
+    const deleted = await t.request({
+      method: 'DELETE',
+      url: `/api/v1/admin/partners/${partner.id}`,
+      token: t.token,
+    });
     expect(deleted.status).toBe(204);
     expect(deleted.body).toBe('');
     expect(
-      (await t.request({ method: 'GET', url: `/api/v1/admin/partners/${partner.id}`, token })).status,
+      (await t.request({ method: 'GET', url: `/api/v1/admin/partners/${partner.id}`, token: t.token }))
+        .status,
     ).toBe(404);
     expect(
-      (await t.request({ method: 'DELETE', url: `/api/v1/admin/partners/${partner.id}`, token })).status,
+      (await t.request({ method: 'DELETE', url: `/api/v1/admin/partners/${partner.id}`, token: t.token }))
+        .status,
     ).toBe(404);
 
     const events = await auditRows(partner.id);
@@ -189,7 +204,7 @@ describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
 
   it('frees the slug of a deleted partner', async () => {
     const partner = await createPartner(t, { slug: 'reusable-slug' });
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/partners/${partner.id}`, token });
+    await t.request({ method: 'DELETE', url: `/api/v1/admin/partners/${partner.id}`, token: t.token });
     const again = await createPartner(t, { slug: 'reusable-slug' });
     expect(again.slug).toBe('reusable-slug');
   });
@@ -200,7 +215,7 @@ describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
     const response = await t.request({
       method: 'DELETE',
       url: `/api/v1/admin/partners/${partner.id}`,
-      token,
+      token: t.token,
     });
     expect(response.status).toBe(409);
     expect(response.body.code).toBe('PARTNER_NOT_EMPTY');
@@ -208,19 +223,19 @@ describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
 
   it('protects the platform partner', async () => {
     const platform = (
-      await t.request({ method: 'GET', url: '/api/v1/admin/partners/?search=platform', token })
+      await t.request({ method: 'GET', url: '/api/v1/admin/partners/?search=platform', token: t.token })
     ).body.data.find((p: { slug: string }) => p.slug === 'platform');
     const response = await t.request({
       method: 'DELETE',
       url: `/api/v1/admin/partners/${platform.id}`,
-      token,
+      token: t.token,
     });
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('PROTECTED_RESOURCE');
     const suspend = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/partners/${platform.id}`,
-      token,
+      token: t.token,
       body: { status: 'SUSPENDED' },
     });
     expect(suspend.status).toBe(400);
@@ -228,15 +243,15 @@ describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
 
   it('answers 404 for unknown and wrong-shape ids, 422 for a bad PATCH body', async () => {
     for (const id of ['prt_00000000000000000000', 'nonsense', 'tnt_00000000000000000000']) {
-      expect((await t.request({ method: 'GET', url: `/api/v1/admin/partners/${id}`, token })).status).toBe(
-        404,
-      );
+      expect(
+        (await t.request({ method: 'GET', url: `/api/v1/admin/partners/${id}`, token: t.token })).status,
+      ).toBe(404);
       expect(
         (
           await t.request({
             method: 'PATCH',
             url: `/api/v1/admin/partners/${id}`,
-            token,
+            token: t.token,
             body: { name: 'x' },
           })
         ).status,
@@ -246,7 +261,7 @@ describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
     const response = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/partners/${partner.id}`,
-      token,
+      token: t.token,
       body: { name: null, slug: 'UPPER' },
     });
     expect(response.status).toBe(422);
@@ -262,7 +277,7 @@ describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
     const response = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/partners/${partner.id}`,
-      token,
+      token: t.token,
       body: { slug: 'patch-target' },
     });
     expect(response.status).toBe(409);

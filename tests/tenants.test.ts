@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPartner, createTenant, insertUser } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const auditActions = async (resourceId: string) =>
   (
@@ -25,12 +17,12 @@ const auditActions = async (resourceId: string) =>
 describe('POST /api/v1/admin/tenants/', () => {
   it('creates a tenant in the platform partner with effective default settings', async () => {
     const platformPartner = (
-      await t.request({ method: 'GET', url: '/api/v1/admin/partners/?search=platform', token })
+      await t.request({ method: 'GET', url: '/api/v1/admin/partners/?search=platform', token: t.token })
     ).body.data[0];
     const response = await t.request({
       method: 'POST',
       url: '/api/v1/admin/tenants/',
-      token,
+      token: t.token,
       body: { name: 'Widget Co', contact_email: 'it@widget.example' },
     });
     expect(response.status).toBe(201);
@@ -72,7 +64,7 @@ describe('POST /api/v1/admin/tenants/', () => {
     const response = await t.request({
       method: 'POST',
       url: '/api/v1/admin/tenants/',
-      token,
+      token: t.token,
       body: {
         name: 'Explicit',
         slug: 'explicit-tenant',
@@ -106,16 +98,16 @@ describe('POST /api/v1/admin/tenants/', () => {
     const clash = await t.request({
       method: 'POST',
       url: '/api/v1/admin/tenants/',
-      token,
+      token: t.token,
       body: { name: 'x', slug: 'contested' },
     });
     expect(clash.status).toBe(409);
     expect(clash.body).toEqual({ detail: 'A tenant with this slug already exists', code: 'SLUG_TAKEN' });
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${first.id}`, token });
+    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${first.id}`, token: t.token });
     const reuse = await t.request({
       method: 'POST',
       url: '/api/v1/admin/tenants/',
-      token,
+      token: t.token,
       body: { name: 'x', slug: 'contested' },
     });
     expect(reuse.status).toBe(201);
@@ -132,7 +124,7 @@ describe('POST /api/v1/admin/tenants/', () => {
     const missing = await t.request({
       method: 'POST',
       url: '/api/v1/admin/tenants/',
-      token,
+      token: t.token,
       body: { name: 'x', partner_id: 'prt_00000000000000000000' },
     });
     expect(missing.status).toBe(404);
@@ -142,19 +134,19 @@ describe('POST /api/v1/admin/tenants/', () => {
     const third = await t.request({
       method: 'POST',
       url: '/api/v1/admin/tenants/',
-      token,
+      token: t.token,
       body: { name: 'x', partner_id: partner.id },
     });
     expect(third.status).toBe(409);
     expect(third.body.code).toBe('LIMIT_EXCEEDED');
     // A deleted tenant frees its place.
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${second.id}`, token });
+    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${second.id}`, token: t.token });
     expect(
       (
         await t.request({
           method: 'POST',
           url: '/api/v1/admin/tenants/',
-          token,
+          token: t.token,
           body: { name: 'x', partner_id: partner.id },
         })
       ).status,
@@ -168,14 +160,18 @@ describe('POST /api/v1/admin/tenants/', () => {
         t.request({
           method: 'POST',
           url: '/api/v1/admin/tenants/',
-          token,
+          token: t.token,
           body: { name: `Race ${i}`, partner_id: partner.id },
         }),
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     expect(results.filter((r) => r.status === 409)).toHaveLength(5);
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/partners/${partner.id}`, token });
+    const read = await t.request({
+      method: 'GET',
+      url: `/api/v1/admin/partners/${partner.id}`,
+      token: t.token,
+    });
     expect(read.body.data.tenant_count).toBe(3);
   });
 
@@ -263,7 +259,7 @@ describe('POST /api/v1/admin/tenants/', () => {
       const response = await t.request({
         method: 'POST',
         url: '/api/v1/admin/tenants/',
-        token,
+        token: t.token,
         body: { name: 'Valid', ...fields },
       });
       expect(response.status, JSON.stringify(fields)).toBe(422);
@@ -285,13 +281,13 @@ describe('GET /api/v1/admin/tenants/', () => {
     const bySearch = await t.request({
       method: 'GET',
       url: `/api/v1/admin/tenants/?search=${marker.toUpperCase()}`,
-      token,
+      token: t.token,
     });
     expect(bySearch.body.pagination.total_items).toBe(3);
     const byPartner = await t.request({
       method: 'GET',
       url: `/api/v1/admin/tenants/?partner_id=${partner.id}`,
-      token,
+      token: t.token,
     });
     expect(byPartner.body.data.map((x: { name: string }) => x.name)).toEqual([
       `${marker} One`,
@@ -300,20 +296,20 @@ describe('GET /api/v1/admin/tenants/', () => {
     const byStatus = await t.request({
       method: 'GET',
       url: `/api/v1/admin/tenants/?partner_id=${partner.id}&status=SUSPENDED`,
-      token,
+      token: t.token,
     });
     expect(byStatus.body.data.map((x: { name: string }) => x.name)).toEqual([`${marker} Two`]);
     const paged = await t.request({
       method: 'GET',
       url: `/api/v1/admin/tenants/?search=${marker}&per_page=2&page=2`,
-      token,
+      token: t.token,
     });
     expect(paged.body.pagination).toEqual({ page: 2, per_page: 2, total_items: 3, total_pages: 2 });
     expect(paged.body.data).toHaveLength(1);
     const unknownPartner = await t.request({
       method: 'GET',
       url: '/api/v1/admin/tenants/?partner_id=whatever',
-      token,
+      token: t.token,
     });
     expect(unknownPartner.body.data).toEqual([]);
   });
@@ -323,7 +319,11 @@ describe('GET /api/v1/admin/tenants/', () => {
     await insertUser(t, tenant.id);
     await insertUser(t, tenant.id);
     await insertUser(t, tenant.id, { deleted: true });
-    const response = await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token });
+    const response = await t.request({
+      method: 'GET',
+      url: `/api/v1/admin/tenants/${tenant.id}`,
+      token: t.token,
+    });
     expect(response.body.data.user_count).toBe(2);
   });
 });
@@ -341,7 +341,7 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
     const response = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
+      token: t.token,
       body: {
         settings: { session_timeout: 120, password_policy: { min_length: 14 } },
         branding: { primary_color: '#222222' },
@@ -362,7 +362,7 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
     const response = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
+      token: t.token,
       body: {
         name: 'Renamed',
         slug: 'renamed-tenant',
@@ -407,7 +407,7 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
     const refused = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
+      token: t.token,
       body: { name: 'Should not stick', partner_id: full.id },
     });
     expect(refused.status).toBe(409);
@@ -415,23 +415,27 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
     const missing = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
+      token: t.token,
       body: { name: 'Should not stick', partner_id: 'prt_00000000000000000000' },
     });
     expect(missing.status).toBe(404);
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token });
+    const read = await t.request({
+      method: 'GET',
+      url: `/api/v1/admin/tenants/${tenant.id}`,
+      token: t.token,
+    });
     expect(read.body.data.name).toBe(tenant.name);
     expect(await auditActions(tenant.id)).toEqual(['tenant.created']);
   });
 
   it('answers 404 for unknown, deleted and wrong-shape ids; 422 for bad values', async () => {
     const deleted = await createTenant(t);
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${deleted.id}`, token });
+    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${deleted.id}`, token: t.token });
     for (const id of [deleted.id, 'tnt_00000000000000000000', 'tnt_short', '..%2F..']) {
       const response = await t.request({
         method: 'PATCH',
         url: `/api/v1/admin/tenants/${id}`,
-        token,
+        token: t.token,
         body: { name: 'x' },
       });
       expect(response.status, id).toBe(404);
@@ -440,7 +444,7 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
     const invalid = await t.request({
       method: 'PATCH',
       url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
+      token: t.token,
       body: { settings: { session_timeout: 'long' } },
     });
     expect(invalid.status).toBe(422);
@@ -452,14 +456,14 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
 
   it('protects the platform tenant from suspension, moves and deletion', async () => {
     const platform = (
-      await t.request({ method: 'GET', url: '/api/v1/admin/tenants/?search=platform', token })
+      await t.request({ method: 'GET', url: '/api/v1/admin/tenants/?search=platform', token: t.token })
     ).body.data.find((x: { slug: string }) => x.slug === 'platform');
     expect(
       (
         await t.request({
           method: 'PATCH',
           url: `/api/v1/admin/tenants/${platform.id}`,
-          token,
+          token: t.token,
           body: { status: 'SUSPENDED' },
         })
       ).status,
@@ -467,7 +471,7 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
     const deletion = await t.request({
       method: 'DELETE',
       url: `/api/v1/admin/tenants/${platform.id}`,
-      token,
+      token: t.token,
     });
     expect(deletion.status).toBe(400);
     expect(deletion.body.code).toBe('PROTECTED_RESOURCE');
@@ -477,18 +481,23 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
 describe('DELETE /api/v1/admin/tenants/{tenant_id}', () => {
   it('soft-deletes: 204, then 404 everywhere, row kept, audit written', async () => {
     const tenant = await createTenant(t);
-    const response = await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${tenant.id}`, token });
+    const response = await t.request({
+      method: 'DELETE',
+      url: `/api/v1/admin/tenants/${tenant.id}`,
+      token: t.token,
+    });
     expect(response.status).toBe(204);
     expect(
-      (await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token })).status,
+      (await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token: t.token })).status,
     ).toBe(404);
     expect(
-      (await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${tenant.id}`, token })).status,
+      (await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${tenant.id}`, token: t.token }))
+        .status,
     ).toBe(404);
     const list = await t.request({
       method: 'GET',
       url: `/api/v1/admin/tenants/?search=${tenant.slug}`,
-      token,
+      token: t.token,
     });
     expect(list.body.data).toEqual([]);
     const row = await t.database.db
@@ -505,26 +514,27 @@ describe('tenant counts', () => {
   it('stay exact through creates, soft deletes and OU deletes (maintained by triggers)', async () => {
     const tenant = await createTenant(t);
     const read = async () =>
-      (await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token })).body.data;
+      (await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token: t.token })).body
+        .data;
     const root = (
       await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/ous`,
-        token,
+        token: t.token,
         body: { name: 'Root' },
       })
     ).body.data;
     await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${tenant.id}/ous`,
-      token,
+      token: t.token,
       body: { name: 'Child', parent_id: root.id },
     });
     const group = (
       await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/groups`,
-        token,
+        token: t.token,
         body: { name: 'G' },
       })
     ).body.data;
@@ -532,7 +542,7 @@ describe('tenant counts', () => {
       await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/users`,
-        token,
+        token: t.token,
         body: { email: 'count@example.com', send_welcome_email: false },
       })
     ).body.data;
@@ -540,13 +550,17 @@ describe('tenant counts', () => {
     await t.request({
       method: 'DELETE',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}?confirm_email=count@example.com`,
-      token,
+      token: t.token,
     });
-    await t.request({ method: 'DELETE', url: `/api/v1/tenants/${tenant.id}/groups/${group.id}`, token });
+    await t.request({
+      method: 'DELETE',
+      url: `/api/v1/tenants/${tenant.id}/groups/${group.id}`,
+      token: t.token,
+    });
     await t.request({
       method: 'DELETE',
       url: `/api/v1/tenants/${tenant.id}/ous/${root.id}?strategy=CASCADE`,
-      token,
+      token: t.token,
     });
     expect(await read()).toMatchObject({ user_count: 0, group_count: 0, ou_count: 0 });
   });

@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import {
   adminUserToken,
@@ -8,14 +8,15 @@ import {
   grantAdminRole,
   insertApplication,
   insertWebApplication,
+  type Tenant,
 } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
 import {
   onPostgres,
   startTestApp,
   TEST_CLIENT_ID,
   TEST_CLIENT_SECRET,
   type TestApp,
+  useTestApp,
 } from './helpers/test-app.js';
 
 /**
@@ -24,12 +25,9 @@ import {
  * admins only with admin scopes.
  */
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 type Application = Awaited<ReturnType<typeof insertApplication>>;
 
-let t: Live;
-let platform: string;
+const t = useTestApp({}, { live: true });
 let tenant: Tenant;
 let issuer: string;
 /** First-party console: may request admin scopes for its users. */
@@ -48,8 +46,6 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const CONSOLE_SCOPE = 'openid email offline_access admin:read admin:write';
 
 beforeAll(async () => {
-  t = await startLiveApp();
-  platform = await t.platformToken();
   tenant = await createTenant(t);
   issuer = `${t.origin}/api/v1/auth/tenants/${tenant.slug}`;
   const inTenant = { scope: 'TENANT' as const, partnerId: tenant.partner_id, tenantId: tenant.id };
@@ -68,9 +64,6 @@ beforeAll(async () => {
   });
   service = await insertApplication(t, { ...inTenant, type: 'SERVICE', allowedScopes: ['admin:read'] });
   consoleConfig = await discover(consoleApp);
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 function discover(application: { id: string; secret: string }, at = issuer) {
@@ -91,7 +84,7 @@ async function createUser(options: { admin?: boolean } = {}) {
   const response = await t.request({
     method: 'POST',
     url: `/api/v1/tenants/${tenant.id}/users`,
-    token: platform,
+    token: t.token,
     body: { email: `liveness-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false },
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
@@ -164,12 +157,12 @@ const setUserStatus = (userId: string, status: string) =>
   t.request({
     method: 'PUT',
     url: `/api/v1/tenants/${tenant.id}/users/${userId}/status`,
-    token: platform,
+    token: t.token,
     body: { status },
   });
 
 const setApplicationStatus = (id: string, status: string) =>
-  t.request({ method: 'PATCH', url: `/api/v1/admin/applications/${id}`, token: platform, body: { status } });
+  t.request({ method: 'PATCH', url: `/api/v1/admin/applications/${id}`, token: t.token, body: { status } });
 
 /** Polls until `probe` gives `expected` (a NOTIFY reaches another instance asynchronously). */
 async function eventually<T>(probe: () => Promise<T>, expected: T): Promise<T> {
@@ -205,7 +198,7 @@ describe('one liveness check for every endpoint that accepts a token (issue item
     const deleted = await t.request({
       method: 'DELETE',
       url: `/api/v1/admin/users/${user.id}`,
-      token: platform,
+      token: t.token,
     });
     expect(deleted.status).toBe(204);
     expect(await introspect(tokens.access_token)).toEqual({ active: false });
@@ -309,7 +302,7 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
     const created = await t.request({
       method: 'POST',
       url: '/api/v1/admin/applications/',
-      token: platform,
+      token: t.token,
       body: {
         name: 'Rotating',
         application_type: 'SERVICE',
@@ -327,7 +320,7 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
     const rotated = await t.request({
       method: 'POST',
       url: `/api/v1/admin/applications/${id}/rotate-secret`,
-      token: platform,
+      token: t.token,
     });
     expect(rotated.status).toBe(200);
     const after = await grant(id, rotated.body.data.client_secret);
@@ -358,7 +351,7 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
     const rotated = await t.request({
       method: 'POST',
       url: `/api/v1/admin/applications/${app.id}/rotate-secret`,
-      token: platform,
+      token: t.token,
     });
     expect(rotated.status).toBe(200);
     expect(await userinfo(tokens.access_token)).toBe(401);
@@ -494,7 +487,7 @@ describe.runIf(onPostgres)('on every instance (PostgreSQL, LISTEN/NOTIFY)', () =
       const rotated = await t.request({
         method: 'POST',
         url: `/api/v1/admin/applications/${app.id}/rotate-secret`,
-        token: platform,
+        token: t.token,
       });
       expect(rotated.status).toBe(200);
       expect(await eventually(() => adminGet(machine.access_token, other), 401)).toBe(401);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../src/lib/passwords.js';
 import { groupClosureDrift } from '../src/modules/groups/group-closure.js';
 import {
@@ -7,21 +7,13 @@ import {
   createPartner,
   createTenant,
   insertApplication,
+  type Tenant,
 } from './helpers/factories.js';
 import { lastMailTo, linkIn } from './helpers/mail.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 const STRONG = 'Correct-Horse-Battery-9';
 let counter = 0;
 const email = (prefix = 'user') => `${prefix}.${++counter}.${Date.now().toString(36)}@example.com`;
@@ -30,7 +22,7 @@ async function createUser(tenant: Tenant, fields: Record<string, unknown> = {}) 
   const response = await t.request({
     method: 'POST',
     url: `/api/v1/tenants/${tenant.id}/users`,
-    token,
+    token: t.token,
     body: { email: email(), send_welcome_email: false, ...fields },
   });
   if (response.status !== 201)
@@ -42,7 +34,7 @@ async function createGroup(tenant: Tenant, name: string): Promise<string> {
   const response = await t.request({
     method: 'POST',
     url: `/api/v1/tenants/${tenant.id}/groups`,
-    token,
+    token: t.token,
     body: { name },
   });
   if (response.status !== 201)
@@ -53,7 +45,7 @@ async function createGroup(tenant: Tenant, name: string): Promise<string> {
 const userRow = (id: string) =>
   t.database.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const getUser = (tenant: Tenant, id: string, query = '') =>
-  t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users/${id}${query}`, token });
+  t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users/${id}${query}`, token: t.token });
 
 describe('POST /api/v1/tenants/{tenant_id}/users', () => {
   it('creates an ACTIVE user with a password (argon2id, never returned) and a welcome mail', async () => {
@@ -62,7 +54,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     const response = await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${tenant.id}/users`,
-      token,
+      token: t.token,
       body: {
         email: address,
         username: 'ada',
@@ -119,7 +111,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     const created = await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${tenant.id}/users`,
-      token,
+      token: t.token,
       body: { email: address },
     });
     expect(created.body.data.status).toBe('PENDING_EMAIL_VERIFICATION');
@@ -193,7 +185,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
       await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/ous`,
-        token,
+        token: t.token,
         body: { name: 'Eng' },
       })
     ).body.data;
@@ -211,7 +203,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
       const response = await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/users`,
-        token,
+        token: t.token,
         body: { email: email(), [field]: value },
       });
       expect(response.status, field).toBe(404);
@@ -227,7 +219,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     const clash = await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${tenant.id}/users`,
-      token,
+      token: t.token,
       body: { email: address.toUpperCase() },
     });
     expect(clash.status).toBe(409);
@@ -236,7 +228,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     await t.request({
       method: 'DELETE',
       url: `/api/v1/tenants/${tenant.id}/users/${first.id}?confirm_email=${encodeURIComponent(address)}`,
-      token,
+      token: t.token,
     });
     expect((await createUser(tenant, { email: address.toLowerCase() })).id).not.toBe(first.id);
   });
@@ -264,7 +256,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
       const response = await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/users`,
-        token,
+        token: t.token,
         body: { email: email(), password },
       });
       expect(response.status, password).toBe(400);
@@ -283,7 +275,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     const third = await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${tenant.id}/users`,
-      token,
+      token: t.token,
       body: { email: email() },
     });
     expect(third.status).toBe(409);
@@ -291,7 +283,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     await t.request({
       method: 'DELETE',
       url: `/api/v1/tenants/${tenant.id}/users/${first.id}?confirm_email=${encodeURIComponent(first.email)}`,
-      token,
+      token: t.token,
     });
     await createUser(tenant);
   });
@@ -312,7 +304,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
       const response = await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/users`,
-        token,
+        token: t.token,
         body,
       });
       expect(response.status, JSON.stringify(body)).toBe(422);
@@ -330,7 +322,7 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
       await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/ous`,
-        token,
+        token: t.token,
         body: { name: 'Ops' },
       })
     ).body.data;
@@ -356,7 +348,7 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
       .where('id', '=', carol.id)
       .execute();
     const list = (query: string) =>
-      t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users?${query}`, token });
+      t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users?${query}`, token: t.token });
 
     const all = await list('');
     expect(all.body.data.map((u: { id: string }) => u.id)).toEqual([carol.id, bob.id, alice.id]);
@@ -412,7 +404,7 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
           const response = await t.request({
             method: 'GET',
             url: `/api/v1/tenants/${tenant.id}/users?per_page=3&page=${page}&sort_by=${sort}&sort_order=${order}`,
-            token,
+            token: t.token,
           });
           byPages.push(...response.body.data.map((u: { id: string }) => u.id));
         }
@@ -420,7 +412,7 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
         let cursor: string | null = null;
         do {
           const url: string = `/api/v1/tenants/${tenant.id}/users?per_page=3&sort_by=${sort}&sort_order=${order}${cursor ? `&cursor=${cursor}` : ''}`;
-          const response = await t.request({ method: 'GET', url, token });
+          const response = await t.request({ method: 'GET', url, token: t.token });
           expect(response.status).toBe(200);
           byCursor.push(...response.body.data.map((u: { id: string }) => u.id));
           cursor = response.body.pagination.next_cursor;
@@ -432,7 +424,7 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
     const mismatched = await t.request({
       method: 'GET',
       url: `/api/v1/tenants/${tenant.id}/users?cursor=garbage`,
-      token,
+      token: t.token,
     });
     expect(mismatched.status).toBe(422);
     expect(mismatched.body.detail[0].loc).toEqual(['query', 'cursor']);
@@ -450,7 +442,7 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
       const response = await t.request({
         method: 'GET',
         url: `/api/v1/tenants/${tenant.id}/users?${query}`,
-        token,
+        token: t.token,
       });
       expect(response.status, query).toBe(422);
       expect(response.body.detail[0].loc).toEqual(loc);
@@ -465,7 +457,7 @@ describe('GET and PATCH /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
       await t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/ous`,
-        token,
+        token: t.token,
         body: { name: 'HR' },
       })
     ).body.data;
@@ -473,7 +465,7 @@ describe('GET and PATCH /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
     const patched = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}`,
-      token,
+      token: t.token,
       body: {
         first_name: 'New',
         phone: null,
@@ -495,7 +487,7 @@ describe('GET and PATCH /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
     const out = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}`,
-      token,
+      token: t.token,
       body: { ou_id: null, timezone: null },
     });
     expect(out.body.data).toMatchObject({ ou_id: null, ou_path: null, timezone: 'UTC', first_name: 'New' });
@@ -517,14 +509,14 @@ describe('GET and PATCH /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
     const taken = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/users/${b.id}`,
-      token,
+      token: t.token,
       body: { email: a.email.toUpperCase() },
     });
     expect(taken.status).toBe(409);
     const ou = await t.request({
       method: 'PATCH',
       url: `/api/v1/tenants/${tenant.id}/users/${b.id}`,
-      token,
+      token: t.token,
       body: { ou_id: 'ou_00000000000000000000' },
     });
     expect(ou.status).toBe(404);
@@ -532,7 +524,7 @@ describe('GET and PATCH /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
       const response = await t.request({
         method: 'PATCH',
         url: `/api/v1/tenants/${tenant.id}/users/${b.id}`,
-        token,
+        token: t.token,
         body,
       });
       expect(response.status, JSON.stringify(body)).toBe(422);
@@ -548,26 +540,34 @@ describe('DELETE /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
     const group = await createGroup(tenant, 'G');
     const user = await createUser(tenant, { group_ids: [group] });
     const base = `/api/v1/tenants/${tenant.id}/users/${user.id}`;
-    const missing = await t.request({ method: 'DELETE', url: base, token });
+    const missing = await t.request({ method: 'DELETE', url: base, token: t.token });
     expect(missing.status).toBe(422);
     expect(missing.body.detail[0]).toMatchObject({ loc: ['query', 'confirm_email'], type: 'missing' });
     const mismatch = await t.request({
       method: 'DELETE',
       url: `${base}?confirm_email=someone@else.example`,
-      token,
+      token: t.token,
     });
     expect(mismatch.status).toBe(400);
     expect(mismatch.body.code).toBe('CONFIRM_EMAIL_MISMATCH');
     const deleted = await t.request({
       method: 'DELETE',
       url: `${base}?confirm_email=${encodeURIComponent(user.email.toUpperCase())}`,
-      token,
+      token: t.token,
     });
     expect(deleted.status).toBe(204);
     expect((await getUser(tenant, user.id)).status).toBe(404);
-    const list = await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users`, token });
+    const list = await t.request({
+      method: 'GET',
+      url: `/api/v1/tenants/${tenant.id}/users`,
+      token: t.token,
+    });
     expect(list.body.pagination.total_items).toBe(0);
-    const tenantRead = await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token });
+    const tenantRead = await t.request({
+      method: 'GET',
+      url: `/api/v1/admin/tenants/${tenant.id}`,
+      token: t.token,
+    });
     expect(tenantRead.body.data.user_count).toBe(0);
     const memberships = await t.database.db
       .selectFrom('group_memberships')
@@ -578,7 +578,7 @@ describe('DELETE /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
     const members = await t.request({
       method: 'GET',
       url: `/api/v1/admin/groups/${group}/effective-members`,
-      token,
+      token: t.token,
     });
     expect(members.body.pagination.total_items).toBe(0);
     // The maintained group closure still equals its definition after the user left.
@@ -590,7 +590,7 @@ describe('DELETE /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
         await t.request({
           method: 'DELETE',
           url: `${base}?confirm_email=${encodeURIComponent(user.email)}`,
-          token,
+          token: t.token,
         })
       ).status,
     ).toBe(404);
@@ -604,7 +604,7 @@ describe('password reset', () => {
     const response = await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-      token,
+      token: t.token,
       body: {},
     });
     expect(response.status).toBe(200);
@@ -637,7 +637,7 @@ describe('password reset', () => {
       t.request({
         method: 'POST',
         url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-        token,
+        token: t.token,
         body: { method: 'EMAIL' },
       });
     await reset();
@@ -651,13 +651,13 @@ describe('password reset', () => {
     const tenant = await createTenant(t, { settings: { password_policy: { history: 2 } } });
     const user = await createUser(tenant, { password: STRONG });
     const url = `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`;
-    const missing = await t.request({ method: 'POST', url, token, body: { method: 'DIRECT' } });
+    const missing = await t.request({ method: 'POST', url, token: t.token, body: { method: 'DIRECT' } });
     expect(missing.status).toBe(422);
     expect(missing.body.detail[0].loc).toEqual(['body', 'new_password']);
     const reused = await t.request({
       method: 'POST',
       url,
-      token,
+      token: t.token,
       body: { method: 'DIRECT', new_password: STRONG },
     });
     expect(reused.status).toBe(400);
@@ -665,7 +665,7 @@ describe('password reset', () => {
     const ok = await t.request({
       method: 'POST',
       url,
-      token,
+      token: t.token,
       body: { method: 'DIRECT', new_password: 'Second-Password-2' },
     });
     expect(ok.status).toBe(200);
@@ -673,7 +673,7 @@ describe('password reset', () => {
     const third = await t.request({
       method: 'POST',
       url,
-      token,
+      token: t.token,
       body: { method: 'DIRECT', new_password: 'Third-Password-33' },
     });
     expect(third.status).toBe(200);
@@ -683,16 +683,22 @@ describe('password reset', () => {
         await t.request({
           method: 'POST',
           url,
-          token,
+          token: t.token,
           body: { method: 'DIRECT', new_password: 'Second-Password-2' },
         })
       ).status,
     ).toBe(400);
     expect(
-      (await t.request({ method: 'POST', url, token, body: { method: 'DIRECT', new_password: STRONG } }))
-        .status,
+      (
+        await t.request({
+          method: 'POST',
+          url,
+          token: t.token,
+          body: { method: 'DIRECT', new_password: STRONG },
+        })
+      ).status,
     ).toBe(200);
-    const bad = await t.request({ method: 'POST', url, token, body: { method: 'SMS' } });
+    const bad = await t.request({ method: 'POST', url, token: t.token, body: { method: 'SMS' } });
     expect(bad.status).toBe(422);
   });
 
@@ -702,7 +708,7 @@ describe('password reset', () => {
     const response = await t.request({
       method: 'POST',
       url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-      token,
+      token: t.token,
       body: { redirect_uri: 'https://evil.example/after' },
     });
     expect(response.status).toBe(400);
@@ -712,7 +718,12 @@ describe('password reset', () => {
 
 describe('PUT /api/v1/tenants/{tenant_id}/users/{user_id}/status', () => {
   const put = (tenant: Tenant, userId: string, body: unknown) =>
-    t.request({ method: 'PUT', url: `/api/v1/tenants/${tenant.id}/users/${userId}/status`, token, body });
+    t.request({
+      method: 'PUT',
+      url: `/api/v1/tenants/${tenant.id}/users/${userId}/status`,
+      token: t.token,
+      body,
+    });
 
   it('follows the transitions of decisions.md, with no-ops and refusals', async () => {
     const tenant = await createTenant(t);
@@ -835,7 +846,7 @@ describe('tenancy and access', () => {
       ['GET', `/api/v1/tenants/${tenantA.id}/users/usr_00000000000000000000`, undefined],
       ['GET', `/api/v1/tenants/${tenantA.id}/users/nonsense`, undefined],
     ] as const) {
-      expect((await t.request({ method, url, token, body })).status, `${method} ${url}`).toBe(404);
+      expect((await t.request({ method, url, token: t.token, body })).status, `${method} ${url}`).toBe(404);
     }
     const { token: adminB } = await adminUserToken(t, { role: 'tenant_admin', tenant: tenantB });
     expect(
