@@ -206,11 +206,7 @@ describe('reading assignments', () => {
     await revoke(b.id);
     await expire(c.id);
     const ids = async (query: string) => {
-      const response = await t.request({
-        method: 'GET',
-        url: `${BASE}/?user_id=${user.id}${query}`,
-        token: t.token,
-      });
+      const response = await t.get(`${BASE}/?user_id=${user.id}${query}`);
       expect(response.status).toBe(200);
       return response.body.data.map((item: { id: string }) => item.id);
     };
@@ -218,18 +214,11 @@ describe('reading assignments', () => {
     expect(await ids('&is_active=true')).toEqual([a.id]);
     expect(await ids('&is_active=false')).toEqual([b.id, c.id]);
     expect(await ids('&role=TENANT_ADMIN')).toEqual([c.id]);
-    const page = await t.request({
-      method: 'GET',
-      url: `${BASE}/?user_id=${user.id}&per_page=2&page=2`,
-      token: t.token,
-    });
+    const page = await t.get(`${BASE}/?user_id=${user.id}&per_page=2&page=2`);
     expect(page.body.pagination).toEqual({ page: 2, per_page: 2, total_items: 3, total_pages: 2 });
     expect(page.body.data.map((item: { id: string }) => item.id)).toEqual([c.id]);
     for (const query of ['role=OWNER', 'is_active=maybe', 'per_page=500']) {
-      expect(
-        (await t.request({ method: 'GET', url: `${BASE}/?${query}`, token: t.token })).status,
-        query,
-      ).toBe(422);
+      expect((await t.get(`${BASE}/?${query}`)).status, query).toBe(422);
     }
   });
 

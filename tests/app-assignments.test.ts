@@ -20,11 +20,10 @@ interface User {
 const unique = () => randomBytes(4).toString('hex');
 
 async function createUser(tenant: Tenant, name: string): Promise<User> {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token: t.token,
-    body: { email: `${name}.${unique()}@example.com`, display_name: name, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `${name}.${unique()}@example.com`,
+    display_name: name,
+    send_welcome_email: false,
   });
   if (response.status !== 201)
     throw new Error(`createUser: ${response.status} ${JSON.stringify(response.body)}`);
@@ -32,11 +31,9 @@ async function createUser(tenant: Tenant, name: string): Promise<User> {
 }
 
 async function createGroup(tenant: Tenant, fields: Record<string, unknown>): Promise<string> {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/groups`,
-    token: t.token,
-    body: { name: `Group ${unique()}`, ...fields },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/groups`, {
+    name: `Group ${unique()}`,
+    ...fields,
   });
   if (response.status !== 201)
     throw new Error(`createGroup: ${response.status} ${JSON.stringify(response.body)}`);
@@ -44,11 +41,10 @@ async function createGroup(tenant: Tenant, fields: Record<string, unknown>): Pro
 }
 
 async function createApp(fields: Record<string, unknown>): Promise<string> {
-  const response = await t.request({
-    method: 'POST',
-    url: '/api/v1/admin/applications/',
-    token: t.token,
-    body: { name: `App ${unique()}`, application_type: 'WEB', ...fields },
+  const response = await t.post('/api/v1/admin/applications/', {
+    name: `App ${unique()}`,
+    application_type: 'WEB',
+    ...fields,
   });
   if (response.status !== 201)
     throw new Error(`createApp: ${response.status} ${JSON.stringify(response.body)}`);
@@ -149,11 +145,7 @@ describe('assigning groups and users', () => {
     await assignGroup(tenant, groups.middle, app);
     await assignUser(tenant, app, users.ada.id);
 
-    const assignees = await t.request({
-      method: 'GET',
-      url: appUrl(tenant, app, '/assignees'),
-      token: t.token,
-    });
+    const assignees = await t.get(appUrl(tenant, app, '/assignees'));
     expect(assignees.status).toBe(200);
     expect(assignees.body.data.application_id).toBe(app);
     expect(assignees.body.data.users).toEqual([
@@ -162,25 +154,15 @@ describe('assigning groups and users', () => {
     expect(assignees.body.data.groups).toEqual([expect.objectContaining({ group_id: groups.middle })]);
     expect(assignees.body.data.users[0].assigned_at).toMatch(/Z$/);
 
-    const groupApps = await t.request({
-      method: 'GET',
-      url: groupAppsUrl(tenant, groups.middle),
-      token: t.token,
-    });
+    const groupApps = await t.get(groupAppsUrl(tenant, groups.middle));
     expect(groupApps.status).toBe(200);
     expect(groupApps.body.data).toEqual([
       expect.objectContaining({ application_id: app, principal_type: 'GROUP', principal_id: groups.middle }),
     ]);
     // Assignments are not inherited upwards: top's own list is empty.
-    expect(
-      (await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.top), token: t.token })).body.data,
-    ).toEqual([]);
+    expect((await t.get(groupAppsUrl(tenant, groups.top))).body.data).toEqual([]);
 
-    const cydApps = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/users/${users.cyd.id}/applications`,
-      token: t.token,
-    });
+    const cydApps = await t.get(`/api/v1/tenants/${tenant.id}/users/${users.cyd.id}/applications`);
     expect(cydApps.status).toBe(200);
     expect(cydApps.body.data).toEqual([
       expect.objectContaining({
@@ -190,23 +172,14 @@ describe('assigning groups and users', () => {
         group_ids: [groups.middle],
       }),
     ]);
-    const adaApps = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/users/${users.ada.id}/applications`,
-      token: t.token,
-    });
+    const adaApps = await t.get(`/api/v1/tenants/${tenant.id}/users/${users.ada.id}/applications`);
     expect(adaApps.body.data).toEqual([
       expect.objectContaining({ application_id: app, assignment_type: 'DIRECT', group_ids: [] }),
     ]);
-    const danApps = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/users/${users.dan.id}/applications`,
-      token: t.token,
-    });
+    const danApps = await t.get(`/api/v1/tenants/${tenant.id}/users/${users.dan.id}/applications`);
     expect(danApps.body.data).toEqual([]);
 
-    const check = (userId: string) =>
-      t.request({ method: 'GET', url: appUrl(tenant, app, `/users/${userId}`), token: t.token });
+    const check = (userId: string) => t.get(appUrl(tenant, app, `/users/${userId}`));
     expect((await check(users.cyd.id)).body.data).toEqual({
       application_id: app,
       user_id: users.cyd.id,
@@ -258,11 +231,9 @@ describe('assigning groups and users', () => {
     const { tenant, users, groups, app } = await directory();
     await assignGroup(tenant, groups.middle, app);
     await assignUser(tenant, app, users.dan.id);
-    const deleted = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/tenants/${tenant.id}/users/${users.cyd.id}?confirm_email=${encodeURIComponent(users.cyd.email)}`,
-      token: t.token,
-    });
+    const deleted = await t.delete(
+      `/api/v1/tenants/${tenant.id}/users/${users.cyd.id}?confirm_email=${encodeURIComponent(users.cyd.email)}`,
+    );
     expect(deleted.status).toBe(204);
     const names = async () =>
       (await effectiveUsers(tenant, app)).body.data
@@ -270,22 +241,14 @@ describe('assigning groups and users', () => {
         .sort();
     expect(await names()).toEqual(['bob', 'dan', 'eve']);
 
-    const groupDeleted = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/tenants/${tenant.id}/groups/${groups.middle}?strategy=CASCADE`,
-      token: t.token,
-    });
+    const groupDeleted = await t.delete(
+      `/api/v1/tenants/${tenant.id}/groups/${groups.middle}?strategy=CASCADE`,
+    );
     expect(groupDeleted.status).toBe(204);
     expect(await names()).toEqual(['dan']);
-    const assignees = await t.request({
-      method: 'GET',
-      url: appUrl(tenant, app, '/assignees'),
-      token: t.token,
-    });
+    const assignees = await t.get(appUrl(tenant, app, '/assignees'));
     expect(assignees.body.data.groups).toEqual([]);
-    expect(
-      (await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.middle), token: t.token })).status,
-    ).toBe(404);
+    expect((await t.get(groupAppsUrl(tenant, groups.middle))).status).toBe(404);
     expect((await assignGroup(tenant, groups.middle, app)).status).toBe(404);
     // The deleted group's assignment rows go with it, as a deleted user's do.
     const rows = await t.database.db
@@ -300,10 +263,7 @@ describe('assigning groups and users', () => {
     const { tenant, users, groups, app } = await directory();
     await assignGroup(tenant, groups.top, app);
     await assignUser(tenant, app, users.dan.id);
-    expect(
-      (await t.request({ method: 'DELETE', url: `/api/v1/admin/applications/${app}`, token: t.token }))
-        .status,
-    ).toBe(204);
+    expect((await t.delete(`/api/v1/admin/applications/${app}`)).status).toBe(204);
     expect((await effectiveUsers(tenant, app)).status).toBe(404);
     const rows = await t.database.db
       .selectFrom('application_assignments')
@@ -327,11 +287,8 @@ describe('isUserAssigned', () => {
     const other = await createApp({ scope: 'TENANT', tenant_id: tenant.id });
     expect(await isUserAssigned(db, tenant.id, other, users.cyd.id)).toBe(false);
     // Leaving the nested group ends the access.
-    await t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/groups/${groups.bottom}/members`,
-      token: t.token,
-      body: { users_to_remove: [users.cyd.id] },
+    await t.put(`/api/v1/tenants/${tenant.id}/groups/${groups.bottom}/members`, {
+      users_to_remove: [users.cyd.id],
     });
     expect(await isUserAssigned(db, tenant.id, app, users.cyd.id)).toBe(false);
     await unassignGroup(tenant, groups.top, app);
@@ -368,7 +325,7 @@ describe('which applications a tenant may assign', () => {
       expect(response.body.detail).toBe('Application not found');
       expect((await effectiveUsers(tenant, app)).status).toBe(404);
     }
-    const listed = await t.request({ method: 'GET', url: groupAppsUrl(tenant, group), token: t.token });
+    const listed = await t.get(groupAppsUrl(tenant, group));
     expect(listed.body.data.map((item: { application_id: string }) => item.application_id).sort()).toEqual(
       [...usable].sort(),
     );
@@ -429,28 +386,13 @@ describe('access to the assignment routes', () => {
 
   it('validates bodies (422) and answers 404 for malformed or unknown ids', async () => {
     const { tenant, users, groups, app } = await directory();
-    const missing = await t.request({
-      method: 'POST',
-      url: groupAppsUrl(tenant, groups.top),
-      token: t.token,
-      body: {},
-    });
+    const missing = await t.post(groupAppsUrl(tenant, groups.top), {});
     expect(missing.status).toBe(422);
     expect(missing.body.detail[0]).toMatchObject({ loc: ['body', 'application_id'], type: 'missing' });
-    const extra = await t.request({
-      method: 'POST',
-      url: appUrl(tenant, app, '/users'),
-      token: t.token,
-      body: { user_id: users.ada.id, role: 'owner' },
-    });
+    const extra = await t.post(appUrl(tenant, app, '/users'), { user_id: users.ada.id, role: 'owner' });
     expect(extra.status).toBe(422);
     expect(extra.body.detail[0].type).toBe('extra_forbidden');
-    const wrongType = await t.request({
-      method: 'POST',
-      url: appUrl(tenant, app, '/users'),
-      token: t.token,
-      body: { user_id: 42 },
-    });
+    const wrongType = await t.post(appUrl(tenant, app, '/users'), { user_id: 42 });
     expect(wrongType.status).toBe(422);
 
     expect((await assignUser(tenant, app, 'usr_00000000000000000000')).status).toBe(404);
@@ -460,23 +402,7 @@ describe('access to the assignment routes', () => {
     // A user of another tenant is unknown here.
     const stranger = await createUser(await createTenant(t), 'stranger');
     expect((await assignUser(tenant, app, stranger.id)).status).toBe(404);
-    expect(
-      (
-        await t.request({
-          method: 'GET',
-          url: `/api/v1/tenants/${tenant.id}/users/bad/applications`,
-          token: t.token,
-        })
-      ).status,
-    ).toBe(404);
-    expect(
-      (
-        await t.request({
-          method: 'GET',
-          url: `/api/v1/tenants/tnt_bad/applications/${app}/assignees`,
-          token: t.token,
-        })
-      ).status,
-    ).toBe(404);
+    expect((await t.get(`/api/v1/tenants/${tenant.id}/users/bad/applications`)).status).toBe(404);
+    expect((await t.get(`/api/v1/tenants/tnt_bad/applications/${app}/assignees`)).status).toBe(404);
   });
 });

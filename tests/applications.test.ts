@@ -292,12 +292,7 @@ describe('POST /api/v1/admin/applications/', () => {
         JSON.stringify(fields),
       ).toContainEqual(loc);
     }
-    const noName = await t.request({
-      method: 'POST',
-      url: `${BASE}/`,
-      token: t.token,
-      body: { application_type: 'WEB', scope: 'GLOBAL' },
-    });
+    const noName = await t.post(`${BASE}/`, { application_type: 'WEB', scope: 'GLOBAL' });
     expect(noName.status).toBe(422);
     expect(noName.body.detail[0]).toMatchObject({ loc: ['body', 'name'], type: 'missing' });
   });
@@ -413,9 +408,7 @@ describe('GET /api/v1/admin/applications/ (visibility)', () => {
 
   it('hides the applications of a deleted tenant', async () => {
     const { apps, a2 } = await visibilitySetup();
-    expect(
-      (await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${a2.id}`, token: t.token })).status,
-    ).toBe(204);
+    expect((await t.delete(`/api/v1/admin/tenants/${a2.id}`)).status).toBe(204);
     expect((await get(apps.a2)).status).toBe(404);
   });
 

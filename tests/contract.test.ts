@@ -397,7 +397,7 @@ beforeAll(async () => {
   const tenant = await createTenant(t, { partner_id: partner.id });
   const users = [await insertUser(t, tenant.id), await insertUser(t, tenant.id)];
   const post = async (url: string, body: unknown) => {
-    const response = await t.request({ method: 'POST', url, token: t.token, body });
+    const response = await t.post(url, body);
     if (response.status !== 201)
       throw new Error(`${url}: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body.data.id as string;
@@ -450,12 +450,7 @@ describe('issue 11 item 12: inputs the fuzzer found causing a 500', () => {
         'javascript:alert(1)',
         'mailto:a@b.cc',
       ]) {
-        const response = await t.request({
-          method: 'POST',
-          url,
-          token: t.token,
-          body: { method: 'EMAIL', redirect_uri: redirectUri },
-        });
+        const response = await t.post(url, { method: 'EMAIL', redirect_uri: redirectUri });
         expect(response.status, `${url} ${redirectUri}`).toBe(422);
         expect(response.body.detail[0]).toMatchObject({ loc: ['body', 'redirect_uri'], type: 'uri_parsing' });
       }
@@ -471,12 +466,7 @@ describe('issue 11 item 12: inputs the fuzzer found causing a 500', () => {
       '9999-12-31T23:59:59-01:00',
       '2999-01-01T00:00:00+14:01',
     ]) {
-      const response = await t.request({
-        method: 'PATCH',
-        url,
-        token: t.token,
-        body: { expires_at: expiresAt },
-      });
+      const response = await t.patch(url, { expires_at: expiresAt });
       expect(response.status, expiresAt).toBe(422);
       expect(response.body.detail[0]).toMatchObject({
         loc: ['body', 'expires_at'],
@@ -487,12 +477,7 @@ describe('issue 11 item 12: inputs the fuzzer found causing a 500', () => {
 
   it('stores a date-time with an unusual offset and extra digits as its instant in UTC', async () => {
     const url = `/api/v1/admin/admin-roles/${known.assignment_id?.[0]}`;
-    const response = await t.request({
-      method: 'PATCH',
-      url,
-      token: t.token,
-      body: { expires_at: '2999-06-16T22:35:37.006775123-13:34' },
-    });
+    const response = await t.patch(url, { expires_at: '2999-06-16T22:35:37.006775123-13:34' });
     expect(response.status).toBe(200);
     expect(response.body.data.expires_at).toBe('2999-06-17T12:09:37.006Z');
   });

@@ -107,11 +107,10 @@ beforeAll(async () => {
 
 let n = 0;
 async function createUser(options: { admin?: boolean } = {}) {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token: t.token,
-    body: { email: `dpop-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `dpop-${++n}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   const user = response.body.data as { id: string; email: string };

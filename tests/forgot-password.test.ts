@@ -29,11 +29,11 @@ beforeAll(async () => {
 
 let n = 0;
 async function createUser(fields: Record<string, unknown> = {}) {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token: t.token,
-    body: { email: `forgot-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false, ...fields },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `forgot-${++n}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
+    ...fields,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   return response.body.data as { id: string; email: string };

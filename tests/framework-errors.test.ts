@@ -46,7 +46,7 @@ describe('issue 11 item 11: unsupported methods on known paths', () => {
   it('answers 405 with Allow on a route with a path parameter, either slash form', async () => {
     const tenant = await createTenant(t);
     for (const url of [`/api/v1/admin/tenants/${tenant.id}`, `/api/v1/admin/tenants/${tenant.id}/`]) {
-      const response = await t.request({ method: 'POST', url, token: t.token });
+      const response = await t.post(url);
       expect(response.status).toBe(405);
       expect(response.headers.allow).toBe('GET, HEAD, DELETE, PATCH');
       expect(response.body.code).toBe('METHOD_NOT_ALLOWED');
@@ -118,12 +118,7 @@ describe('issue 11 item 11: request bodies', () => {
   });
 
   it('answers malformed JSON with the 422 json_invalid of the reference (decisions.md, "Errors")', async () => {
-    const response = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/tenants/',
-      token: t.token,
-      body: '{"a":',
-    });
+    const response = await t.post('/api/v1/admin/tenants/', '{"a":');
     expect(response.status).toBe(422);
     expect(response.body.detail[0]).toMatchObject({ loc: ['body', 0], type: 'json_invalid' });
   });
@@ -177,38 +172,26 @@ describe('issue 11 item 11: headers and URLs', () => {
 
   it('answers a path that is not valid percent-encoding with 404 (no id has that shape)', async () => {
     for (const url of ['/api/v1/admin/tenants/%zz', '/api/v1/%E0%A4%A', '/%']) {
-      const response = await t.request({ method: 'GET', url, token: t.token });
+      const response = await t.get(url);
       expect(response.status).toBe(404);
       expect(response.body.code).toBe('NOT_FOUND');
     }
   });
 
   it('answers a query value that is not valid percent-encoding without a 5xx', async () => {
-    const response = await t.request({
-      method: 'GET',
-      url: '/api/v1/admin/tenants/?search=%zz%E0%A4%A',
-      token: t.token,
-    });
+    const response = await t.get('/api/v1/admin/tenants/?search=%zz%E0%A4%A');
     expect(response.status).toBe(200);
   });
 
   it('answers a repeated scalar query parameter with a 422 naming it', async () => {
-    const response = await t.request({
-      method: 'GET',
-      url: '/api/v1/admin/tenants/?page=1&page=2',
-      token: t.token,
-    });
+    const response = await t.get('/api/v1/admin/tenants/?page=1&page=2');
     expect(response.status).toBe(422);
     expect(response.body.detail[0].loc).toEqual(['query', 'page']);
   });
 
   it('ignores thousands of unknown query parameters', async () => {
     const query = Array.from({ length: 1500 }, (_, index) => `p${index}=1`).join('&');
-    const response = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/tenants/?${query}`,
-      token: t.token,
-    });
+    const response = await t.get(`/api/v1/admin/tenants/?${query}`);
     expect(response.status).toBe(200);
   });
 });

@@ -50,46 +50,30 @@ describe('admin routes', () => {
     const { token: tenantAdmin } = await adminUserToken(t, { role: 'tenant_admin', tenant: elsewhere });
     expect((await list(`?search=${marker}`, tenantAdmin)).data.map((g: Group) => g.id)).toEqual([g2.id]);
     expect((await list(`?search=${marker}&tenant_id=${inPartner.id}`, tenantAdmin)).data).toEqual([]);
-    const bad = await t.request({
-      method: 'GET',
-      url: '/api/v1/admin/groups/?group_type=ROLE',
-      token: t.token,
-    });
+    const bad = await t.get('/api/v1/admin/groups/?group_type=ROLE');
     expect(bad.status).toBe(422);
   });
 
   it('creates (with tenant_id), gets, updates and soft-deletes with ORPHAN semantics', async () => {
     const tenant = await createTenant(t);
     const [user] = await users(tenant, 1);
-    const created = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/groups/',
-      token: t.token,
-      body: { tenant_id: tenant.id, name: 'Ops', initial_members: [user] },
+    const created = await t.post('/api/v1/admin/groups/', {
+      tenant_id: tenant.id,
+      name: 'Ops',
+      initial_members: [user],
     });
     expect(created.status).toBe(201);
     const ops = created.body.data;
     expect(ops).toMatchObject({ tenant_id: tenant.id, name: 'Ops', member_count: 1 });
     const child = await createGroup(tenant, 'OpsChild', { parent_group_id: ops.id });
-    const got = await t.request({ method: 'GET', url: `/api/v1/admin/groups/${ops.id}`, token: t.token });
+    const got = await t.get(`/api/v1/admin/groups/${ops.id}`);
     expect(got.body.data).toMatchObject({ id: ops.id, nested_group_count: 1, members: null });
-    const patched = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/groups/${ops.id}`,
-      token: t.token,
-      body: { name: 'Operations' },
-    });
+    const patched = await t.patch(`/api/v1/admin/groups/${ops.id}`, { name: 'Operations' });
     expect(patched.body.data.name).toBe('Operations');
     expect((await getGroup(tenant, child.id)).parent_group_path).toBe('/Operations');
-    const removed = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/groups/${ops.id}`,
-      token: t.token,
-    });
+    const removed = await t.delete(`/api/v1/admin/groups/${ops.id}`);
     expect(removed.status).toBe(204);
-    expect(
-      (await t.request({ method: 'GET', url: `/api/v1/admin/groups/${ops.id}`, token: t.token })).status,
-    ).toBe(404);
+    expect((await t.get(`/api/v1/admin/groups/${ops.id}`)).status).toBe(404);
     expect(await getGroup(tenant, child.id)).toMatchObject({
       parent_group_id: null,
       parent_group_path: null,
@@ -100,20 +84,10 @@ describe('admin routes', () => {
     });
 
     for (const tenantId of ['tnt_00000000000000000000', 'nope']) {
-      const response = await t.request({
-        method: 'POST',
-        url: '/api/v1/admin/groups/',
-        token: t.token,
-        body: { tenant_id: tenantId, name: 'X' },
-      });
+      const response = await t.post('/api/v1/admin/groups/', { tenant_id: tenantId, name: 'X' });
       expect(response.status).toBe(404);
     }
-    const missing = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/groups/',
-      token: t.token,
-      body: { name: 'X' },
-    });
+    const missing = await t.post('/api/v1/admin/groups/', { name: 'X' });
     expect(missing.status).toBe(422);
     await expectNoDrift(tenant);
   });
@@ -123,19 +97,10 @@ describe('admin routes', () => {
     const [a, b, c] = await users(tenant, 3);
     const parent = await createGroup(tenant, 'Parent');
     const child = await createGroup(tenant, 'Child', { parent_group_id: parent.id, initial_members: [c] });
-    const add = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/groups/${parent.id}/members`,
-      token: t.token,
-      body: { user_ids: [a, b] },
-    });
+    const add = await t.post(`/api/v1/admin/groups/${parent.id}/members`, { user_ids: [a, b] });
     expect(add.status).toBe(200);
     expect(add.body.data).toMatchObject({ member_count: 2, effective_member_count: 3 });
-    const members = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/groups/${parent.id}/members?per_page=1`,
-      token: t.token,
-    });
+    const members = await t.get(`/api/v1/admin/groups/${parent.id}/members?per_page=1`);
     expect(members.body.pagination).toEqual({ page: 1, per_page: 1, total_items: 2, total_pages: 2 });
     expect(members.body.data[0]).toEqual({
       user_id: [a, b].sort()[0],
@@ -144,38 +109,18 @@ describe('admin routes', () => {
       membership_type: 'DIRECT',
     });
     expect(await effectiveMap(parent.id)).toEqual({ [a]: 'DIRECT', [b]: 'DIRECT', [c]: 'INHERITED' });
-    const remove = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/groups/${parent.id}/members/${a}`,
-      token: t.token,
-    });
+    const remove = await t.delete(`/api/v1/admin/groups/${parent.id}/members/${a}`);
     expect(remove.status).toBe(204);
-    const again = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/groups/${parent.id}/members/${a}`,
-      token: t.token,
-    });
+    const again = await t.delete(`/api/v1/admin/groups/${parent.id}/members/${a}`);
     expect(again.status).toBe(404);
-    const inherited = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/groups/${parent.id}/members/${c}`,
-      token: t.token,
-    });
+    const inherited = await t.delete(`/api/v1/admin/groups/${parent.id}/members/${c}`);
     expect(inherited.status).toBe(404);
-    const bad = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/groups/${parent.id}/members`,
-      token: t.token,
-      body: { user_ids: [a, 'usr_00000000000000000000'] },
+    const bad = await t.post(`/api/v1/admin/groups/${parent.id}/members`, {
+      user_ids: [a, 'usr_00000000000000000000'],
     });
     expect(bad.status).toBe(404);
     expect(await effectiveMap(parent.id)).toEqual({ [b]: 'DIRECT', [c]: 'INHERITED' });
-    const wrongBody = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/groups/${parent.id}/members`,
-      token: t.token,
-      body: { users: [a] },
-    });
+    const wrongBody = await t.post(`/api/v1/admin/groups/${parent.id}/members`, { users: [a] });
     expect(wrongBody.status).toBe(422);
     expect((await auditEvents(parent.id)).map((event) => event.action)).toEqual([
       'group.created',
@@ -198,28 +143,16 @@ describe('admin routes', () => {
     expect(added.body.data).toMatchObject({ nested_group_count: 2, effective_member_count: 1 });
     expect((await nest(parent.id, [nestedChild.id])).status).toBe(200);
     await nest(secondParent.id, [nestedChild.id]);
-    const children = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/groups/${parent.id}/nested-groups`,
-      token: t.token,
-    });
+    const children = await t.get(`/api/v1/admin/groups/${parent.id}/nested-groups`);
     expect(children.body.data).toEqual([
       { group_id: nestedChild.id, name: 'Alpha', member_count: 1 },
       { group_id: hierarchyChild.id, name: 'Bravo', member_count: 0 },
     ]);
     expect(children.body.pagination.total_items).toBe(2);
-    const parents = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/groups/${nestedChild.id}/parent-groups?per_page=1&page=2`,
-      token: t.token,
-    });
+    const parents = await t.get(`/api/v1/admin/groups/${nestedChild.id}/parent-groups?per_page=1&page=2`);
     expect(parents.body.pagination).toEqual({ page: 2, per_page: 1, total_items: 2, total_pages: 2 });
     expect(parents.body.data).toEqual([{ group_id: secondParent.id, name: 'Second', member_count: 0 }]);
-    const hierarchyParents = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/groups/${hierarchyChild.id}/parent-groups`,
-      token: t.token,
-    });
+    const hierarchyParents = await t.get(`/api/v1/admin/groups/${hierarchyChild.id}/parent-groups`);
     expect(hierarchyParents.body.data.map((group: { group_id: string }) => group.group_id)).toEqual([
       parent.id,
     ]);
@@ -228,12 +161,7 @@ describe('admin routes', () => {
     for (const ids of [[foreign.id], ['grp_00000000000000000000'], ['nope']]) {
       expect((await nest(parent.id, ids)).status, ids[0]).toBe(404);
     }
-    const unnest = (child: string) =>
-      t.request({
-        method: 'DELETE',
-        url: `/api/v1/admin/groups/${parent.id}/nested-groups/${child}`,
-        token: t.token,
-      });
+    const unnest = (child: string) => t.delete(`/api/v1/admin/groups/${parent.id}/nested-groups/${child}`);
     expect((await unnest(nestedChild.id)).status).toBe(204);
     expect((await unnest(nestedChild.id)).status).toBe(404);
     expect((await unnest('nope')).status).toBe(404);
@@ -297,13 +225,9 @@ describe('tenancy and access', () => {
     expect((await getGroup(tenantA, groupA.id)).member_count).toBe(1);
     const deletedTenant = await createTenant(t);
     const orphaned = await createGroup(deletedTenant, 'Gone');
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${deletedTenant.id}`, token: t.token });
-    expect(
-      (await t.request({ method: 'GET', url: `/api/v1/admin/groups/${orphaned.id}`, token: t.token })).status,
-    ).toBe(404);
-    expect((await t.request({ method: 'GET', url: tenantUrl(deletedTenant), token: t.token })).status).toBe(
-      404,
-    );
+    await t.delete(`/api/v1/admin/tenants/${deletedTenant.id}`);
+    expect((await t.get(`/api/v1/admin/groups/${orphaned.id}`)).status).toBe(404);
+    expect((await t.get(tenantUrl(deletedTenant))).status).toBe(404);
   });
 
   it('lets groups:read applications read tenant routes, not write or use the admin API', async () => {

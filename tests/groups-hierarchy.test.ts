@@ -59,12 +59,7 @@ describe('cycles', () => {
     const batch = await nest(d.id, [e.id, a.id]);
     expect(batch.status).toBe(400);
     expect((await getGroup(tenant, d.id)).nested_group_count).toBe(0);
-    const create = await t.request({
-      method: 'POST',
-      url: tenantUrl(tenant),
-      token: t.token,
-      body: { name: 'F', parent_group_id: c.id },
-    });
+    const create = await t.post(tenantUrl(tenant), { name: 'F', parent_group_id: c.id });
     expect(create.status).toBe(201);
     await expectNoDrift(tenant);
   });
@@ -147,10 +142,7 @@ describe('delete strategies', () => {
       .where('id', '=', ghost.id)
       .execute();
     expect((await deleteGroup(tenant, lonely.id)).status).toBe(204);
-    expect(
-      (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${grandchild.id}`), token: t.token }))
-        .status,
-    ).toBe(404);
+    expect((await t.get(tenantUrl(tenant, `/${grandchild.id}`))).status).toBe(404);
     expect(nested).toBeDefined();
     await expectNoDrift(tenant);
   });
@@ -175,11 +167,7 @@ describe('delete strategies', () => {
       nested_group_count: 0,
       effective_member_count: 0,
     });
-    const list = await t.request({
-      method: 'GET',
-      url: tenantUrl(tenant, `?user_id=${inDoomed}`),
-      token: t.token,
-    });
+    const list = await t.get(tenantUrl(tenant, `?user_id=${inDoomed}`));
     expect(list.body.data).toEqual([]);
     const event = (await auditEvents(doomed.id)).at(-1);
     expect(event).toMatchObject({
@@ -217,9 +205,7 @@ describe('delete strategies', () => {
       await fixture();
     expect((await deleteGroup(tenant, doomed.id, 'CASCADE')).status).toBe(204);
     for (const id of [doomed.id, child.id, grandchild.id]) {
-      expect(
-        (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${id}`), token: t.token })).status,
-      ).toBe(404);
+      expect((await t.get(tenantUrl(tenant, `/${id}`))).status).toBe(404);
     }
     expect(await getGroup(tenant, nested.id)).toMatchObject({ member_count: 1, effective_member_count: 1 });
     expect(await getGroup(tenant, parent.id)).toMatchObject({
@@ -227,17 +213,9 @@ describe('delete strategies', () => {
       effective_member_count: 0,
     });
     expect((await getGroup(tenant, otherParent.id)).nested_group_count).toBe(0);
-    const inherited = await t.request({
-      method: 'GET',
-      url: tenantUrl(tenant, `?user_id=${inChild}`),
-      token: t.token,
-    });
+    const inherited = await t.get(tenantUrl(tenant, `?user_id=${inChild}`));
     expect(inherited.body.data).toEqual([]);
-    const stillNested = await t.request({
-      method: 'GET',
-      url: tenantUrl(tenant, `?user_id=${inNested}`),
-      token: t.token,
-    });
+    const stillNested = await t.get(tenantUrl(tenant, `?user_id=${inNested}`));
     expect(stillNested.body.data.map((group: Group) => group.id)).toEqual([nested.id]);
     expect((await auditEvents(doomed.id)).at(-1)).toMatchObject({
       action: 'group.deleted',

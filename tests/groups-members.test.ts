@@ -133,11 +133,7 @@ describe('effective members', () => {
     expect(await effectiveMap(right.id)).toEqual({ [user]: 'DIRECT', [other]: 'DIRECT' });
 
     // Cut one path at a time: the user stays until the last one is gone.
-    const unnest = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/groups/${right.id}/nested-groups/${bottom.id}`,
-      token: t.token,
-    });
+    const unnest = await t.delete(`/api/v1/admin/groups/${right.id}/nested-groups/${bottom.id}`);
     expect(unnest.status).toBe(204);
     expect(await effectiveMap(top.id)).toEqual({ [user]: 'INHERITED', [other]: 'INHERITED' });
     await putMembers(tenant, right.id, { users_to_remove: [user] });
@@ -168,24 +164,12 @@ describe('effective members', () => {
     });
     expect(await getGroup(tenant, child.id)).toMatchObject({ member_count: 1, effective_member_count: 1 });
     expect(await effectiveMap(parent.id)).toEqual({ [live]: 'INHERITED' });
-    const members = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/groups/${child.id}/members`,
-      token: t.token,
-    });
+    const members = await t.get(`/api/v1/admin/groups/${child.id}/members`);
     expect(members.body.data.map((member: { user_id: string }) => member.user_id)).toEqual([live]);
     expect(members.body.pagination.total_items).toBe(1);
-    const list = await t.request({
-      method: 'GET',
-      url: tenantUrl(tenant, `?user_id=${doomed}`),
-      token: t.token,
-    });
+    const list = await t.get(tenantUrl(tenant, `?user_id=${doomed}`));
     expect(list.body.data).toEqual([]);
-    const nested = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/groups/${parent.id}/nested-groups`,
-      token: t.token,
-    });
+    const nested = await t.get(`/api/v1/admin/groups/${parent.id}/nested-groups`);
     expect(nested.body.data).toEqual([{ group_id: child.id, name: 'Child', member_count: 1 }]);
   });
 });

@@ -24,18 +24,13 @@ describe('create and read', () => {
     const tenant = await createTenant(t);
     const [alice, bob] = await users(tenant, 2);
     const engineering = await createGroup(tenant, 'Engineering');
-    const response = await t.request({
-      method: 'POST',
-      url: tenantUrl(tenant),
-      token: t.token,
-      body: {
-        name: 'Backend',
-        description: 'Servers',
-        group_type: 'DISTRIBUTION',
-        parent_group_id: engineering.id,
-        initial_members: [alice, bob, alice],
-        custom_attributes: { cost_center: 'CC-7' },
-      },
+    const response = await t.post(tenantUrl(tenant), {
+      name: 'Backend',
+      description: 'Servers',
+      group_type: 'DISTRIBUTION',
+      parent_group_id: engineering.id,
+      initial_members: [alice, bob, alice],
+      custom_attributes: { cost_center: 'CC-7' },
     });
     expect(response.status).toBe(201);
     const backend = response.body.data;
@@ -89,12 +84,7 @@ describe('create and read', () => {
     const tenant = await createTenant(t);
     const other = await createTenant(t);
     const admins = await createGroup(tenant, 'Admins');
-    const clash = await t.request({
-      method: 'POST',
-      url: tenantUrl(tenant),
-      token: t.token,
-      body: { name: 'ADMINS' },
-    });
+    const clash = await t.post(tenantUrl(tenant), { name: 'ADMINS' });
     expect(clash.status).toBe(409);
     expect(clash.body.code).toBe('NAME_TAKEN');
     const other2 = await createGroup(tenant, 'Other');
@@ -117,7 +107,7 @@ describe('create and read', () => {
       [{ name: 'x', custom_attributes: [1] }, ['body', 'custom_attributes'], 'dict_type'],
     ];
     for (const [body, loc, type] of cases) {
-      const response = await t.request({ method: 'POST', url: tenantUrl(tenant), token: t.token, body });
+      const response = await t.post(tenantUrl(tenant), body);
       expect(response.status, JSON.stringify(body)).toBe(422);
       expect(response.body.detail).toContainEqual(expect.objectContaining({ loc, type }));
     }
@@ -125,11 +115,7 @@ describe('create and read', () => {
     const patch = await patchGroup(tenant, group.id, { group_type: 'DISTRIBUTION' });
     expect(patch.status).toBe(422);
     expect(patch.body.detail[0]).toMatchObject({ loc: ['body', 'group_type'], type: 'extra_forbidden' });
-    const include = await t.request({
-      method: 'GET',
-      url: tenantUrl(tenant, `/${group.id}?include=owners`),
-      token: t.token,
-    });
+    const include = await t.get(tenantUrl(tenant, `/${group.id}?include=owners`));
     expect(include.status).toBe(422);
     expect(include.body.detail[0].loc).toEqual(['query', 'include']);
     const put = await putMembers(tenant, group.id, { users_to_add: [], extra: 1 });
@@ -156,21 +142,14 @@ describe('create and read', () => {
       { initial_members: ['garbage'] },
     ];
     for (const body of bodies) {
-      const response = await t.request({
-        method: 'POST',
-        url: tenantUrl(tenant),
-        token: t.token,
-        body: { name: 'X', ...body },
-      });
+      const response = await t.post(tenantUrl(tenant), { name: 'X', ...body });
       expect(response.status, JSON.stringify(body)).toBe(404);
       expect(response.body.code).toBe('NOT_FOUND');
     }
-    const list = await t.request({ method: 'GET', url: tenantUrl(tenant), token: t.token });
+    const list = await t.get(tenantUrl(tenant));
     expect(list.body.pagination.total_items).toBe(0);
     for (const id of ['grp_00000000000000000000', 'nope', foreignGroup.id]) {
-      expect(
-        (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${id}`), token: t.token })).status,
-      ).toBe(404);
+      expect((await t.get(tenantUrl(tenant, `/${id}`))).status).toBe(404);
     }
   });
 });
@@ -185,8 +164,7 @@ describe('list', () => {
     await createGroup(tenant, 'Charlie', { parent_group_id: root.id });
     const doomed = await createGroup(tenant, 'bravo');
     await deleteGroup(tenant, doomed.id);
-    const list = async (query: string) =>
-      (await t.request({ method: 'GET', url: tenantUrl(tenant, query), token: t.token })).body;
+    const list = async (query: string) => (await t.get(tenantUrl(tenant, query))).body;
 
     const page = await list('?per_page=2&page=2');
     expect(page.pagination).toEqual({ page: 2, per_page: 2, total_items: 4, total_pages: 2 });
@@ -212,10 +190,7 @@ describe('list', () => {
     expect((await list('?user_id=nope')).data).toEqual([]);
     expect((await list('?parent_group_id=nope')).data).toEqual([]);
     for (const query of ['?type=ROLE', '?per_page=101', '?page=0']) {
-      expect(
-        (await t.request({ method: 'GET', url: tenantUrl(tenant, query), token: t.token })).status,
-        query,
-      ).toBe(422);
+      expect((await t.get(tenantUrl(tenant, query))).status, query).toBe(422);
     }
   });
 });

@@ -34,11 +34,10 @@ afterEach(() => {
 
 let n = 0;
 async function createUser() {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token: t.token,
-    body: { email: `lockout-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `lockout-${++n}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   return response.body.data as { id: string; email: string };
@@ -151,12 +150,7 @@ describe('lockout', () => {
 
   it("says an administrator's lock only after the right password (item 18)", async () => {
     const user = await createUser();
-    const locked = await t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token: t.token,
-      body: { status: 'LOCKED' },
-    });
+    const locked = await t.put(`/api/v1/tenants/${tenant.id}/users/${user.id}/status`, { status: 'LOCKED' });
     expect(locked.status).toBe(200);
     const wrong = await attempt(user.email, 'wrong-5');
     expect(messageOf(wrong.body)).toBe(WRONG_MESSAGE);
@@ -164,12 +158,7 @@ describe('lockout', () => {
     expect(right.status).toBe(401);
     expect(messageOf(right.body)).toContain('locked');
     // Unlocking gives a fresh count: the account signs in at once.
-    const active = await t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token: t.token,
-      body: { status: 'ACTIVE' },
-    });
+    const active = await t.put(`/api/v1/tenants/${tenant.id}/users/${user.id}/status`, { status: 'ACTIVE' });
     expect(active.status).toBe(200);
     expect((await attempt(user.email, PASSWORD)).location).toMatch(/code=/);
   });

@@ -18,11 +18,10 @@ const WRONG_MESSAGE = 'The email address or the password is not correct.';
 async function signInTenant(origin: string, fields: Record<string, unknown> = {}) {
   const tenant = await createTenant(t, fields);
   const app = await insertWebApplication(t, tenant, ['openid', 'offline_access'], [CALLBACK]);
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token: t.token,
-    body: { email: `changes-${tenant.slug}@acme.example`, password: PASSWORD, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `changes-${tenant.slug}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   const conf = await client.discovery(
@@ -59,12 +58,7 @@ async function attempt(conf: client.Configuration, origin: string, email: string
 const messageOf = (body: string) => /<p class="error"[^>]*>([^<]*)<\/p>/.exec(body)?.[1] ?? null;
 
 async function patchTenant(id: string, body: Record<string, unknown>) {
-  const response = await t.request({
-    method: 'PATCH',
-    url: `/api/v1/admin/tenants/${id}`,
-    token: t.token,
-    body,
-  });
+  const response = await t.patch(`/api/v1/admin/tenants/${id}`, body);
   expect(response.status).toBe(200);
   return response.body.data;
 }

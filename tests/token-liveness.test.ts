@@ -81,11 +81,10 @@ function discover(application: { id: string; secret: string }, at = issuer) {
 let n = 0;
 /** A user with a password, optionally a tenant_admin of the test tenant. */
 async function createUser(options: { admin?: boolean } = {}) {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token: t.token,
-    body: { email: `liveness-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `liveness-${++n}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   const user = response.body.data as { id: string; email: string };
@@ -154,15 +153,10 @@ async function exchange(
 }
 
 const setUserStatus = (userId: string, status: string) =>
-  t.request({
-    method: 'PUT',
-    url: `/api/v1/tenants/${tenant.id}/users/${userId}/status`,
-    token: t.token,
-    body: { status },
-  });
+  t.put(`/api/v1/tenants/${tenant.id}/users/${userId}/status`, { status });
 
 const setApplicationStatus = (id: string, status: string) =>
-  t.request({ method: 'PATCH', url: `/api/v1/admin/applications/${id}`, token: t.token, body: { status } });
+  t.patch(`/api/v1/admin/applications/${id}`, { status });
 
 /** Polls until `probe` gives `expected` (a NOTIFY reaches another instance asynchronously). */
 async function eventually<T>(probe: () => Promise<T>, expected: T): Promise<T> {
@@ -195,11 +189,7 @@ describe('one liveness check for every endpoint that accepts a token (issue item
     const user = await createUser();
     const { tokens } = await signIn(user, 'openid');
     expect((await introspect(tokens.access_token)).active).toBe(true);
-    const deleted = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/users/${user.id}`,
-      token: t.token,
-    });
+    const deleted = await t.delete(`/api/v1/admin/users/${user.id}`);
     expect(deleted.status).toBe(204);
     expect(await introspect(tokens.access_token)).toEqual({ active: false });
     expect(await userinfo(tokens.access_token)).toBe(401);
@@ -299,16 +289,11 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
   const startOfSecond = () => new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
 
   it('refuses tokens minted before the rotation, even in the same second, and keeps those minted after', async () => {
-    const created = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/applications/',
-      token: t.token,
-      body: {
-        name: 'Rotating',
-        application_type: 'SERVICE',
-        scope: 'GLOBAL',
-        allowed_scopes: ['admin:read'],
-      },
+    const created = await t.post('/api/v1/admin/applications/', {
+      name: 'Rotating',
+      application_type: 'SERVICE',
+      scope: 'GLOBAL',
+      allowed_scopes: ['admin:read'],
     });
     expect(created.status).toBe(201);
     const id = created.body.data.id as string;
@@ -317,11 +302,7 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
     const sameSecond = await grant(id, created.body.data.client_secret);
     expect(await adminGet(sameSecond)).toBe(200);
 
-    const rotated = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/applications/${id}/rotate-secret`,
-      token: t.token,
-    });
+    const rotated = await t.post(`/api/v1/admin/applications/${id}/rotate-secret`);
     expect(rotated.status).toBe(200);
     const after = await grant(id, rotated.body.data.client_secret);
     const rotatedAt = Date.parse(rotated.body.data.secret_rotated_at);
@@ -348,11 +329,7 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
     const app = await insertWebApplication(t, tenant, ['openid'], [CALLBACK]);
     const { tokens } = await signIn(await createUser(), 'openid', await discover(app));
     expect(await userinfo(tokens.access_token)).toBe(200);
-    const rotated = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/applications/${app.id}/rotate-secret`,
-      token: t.token,
-    });
+    const rotated = await t.post(`/api/v1/admin/applications/${app.id}/rotate-secret`);
     expect(rotated.status).toBe(200);
     expect(await userinfo(tokens.access_token)).toBe(401);
     expect(await introspect(tokens.access_token)).toEqual({ active: false });
@@ -484,11 +461,7 @@ describe.runIf(onPostgres)('on every instance (PostgreSQL, LISTEN/NOTIFY)', () =
       ).rejects.toMatchObject({ error: 'invalid_grant' });
       expect(await eventually(() => adminGet(first.access_token, other), 401)).toBe(401);
 
-      const rotated = await t.request({
-        method: 'POST',
-        url: `/api/v1/admin/applications/${app.id}/rotate-secret`,
-        token: t.token,
-      });
+      const rotated = await t.post(`/api/v1/admin/applications/${app.id}/rotate-secret`);
       expect(rotated.status).toBe(200);
       expect(await eventually(() => adminGet(machine.access_token, other), 401)).toBe(401);
     } finally {

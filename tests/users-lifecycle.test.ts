@@ -16,34 +16,18 @@ describe('DELETE /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
     const group = await createGroup(tenant, 'G');
     const user = await createUser(tenant, { group_ids: [group] });
     const base = `/api/v1/tenants/${tenant.id}/users/${user.id}`;
-    const missing = await t.request({ method: 'DELETE', url: base, token: t.token });
+    const missing = await t.delete(base);
     expect(missing.status).toBe(422);
     expect(missing.body.detail[0]).toMatchObject({ loc: ['query', 'confirm_email'], type: 'missing' });
-    const mismatch = await t.request({
-      method: 'DELETE',
-      url: `${base}?confirm_email=someone@else.example`,
-      token: t.token,
-    });
+    const mismatch = await t.delete(`${base}?confirm_email=someone@else.example`);
     expect(mismatch.status).toBe(400);
     expect(mismatch.body.code).toBe('CONFIRM_EMAIL_MISMATCH');
-    const deleted = await t.request({
-      method: 'DELETE',
-      url: `${base}?confirm_email=${encodeURIComponent(user.email.toUpperCase())}`,
-      token: t.token,
-    });
+    const deleted = await t.delete(`${base}?confirm_email=${encodeURIComponent(user.email.toUpperCase())}`);
     expect(deleted.status).toBe(204);
     expect((await getUser(tenant, user.id)).status).toBe(404);
-    const list = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/users`,
-      token: t.token,
-    });
+    const list = await t.get(`/api/v1/tenants/${tenant.id}/users`);
     expect(list.body.pagination.total_items).toBe(0);
-    const tenantRead = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/tenants/${tenant.id}`,
-      token: t.token,
-    });
+    const tenantRead = await t.get(`/api/v1/admin/tenants/${tenant.id}`);
     expect(tenantRead.body.data.user_count).toBe(0);
     const memberships = await t.database.db
       .selectFrom('group_memberships')
@@ -51,25 +35,13 @@ describe('DELETE /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
       .where('user_id', '=', user.id)
       .execute();
     expect(memberships).toEqual([]);
-    const members = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/groups/${group}/effective-members`,
-      token: t.token,
-    });
+    const members = await t.get(`/api/v1/admin/groups/${group}/effective-members`);
     expect(members.body.pagination.total_items).toBe(0);
     // The maintained group closure still equals its definition after the user left.
     expect(await groupClosureDrift(t.database.db, tenant.id)).toEqual({ closure: [], effective: [] });
     const row = await userRow(user.id);
     expect(row.deleted_at).toBeInstanceOf(Date);
-    expect(
-      (
-        await t.request({
-          method: 'DELETE',
-          url: `${base}?confirm_email=${encodeURIComponent(user.email)}`,
-          token: t.token,
-        })
-      ).status,
-    ).toBe(404);
+    expect((await t.delete(`${base}?confirm_email=${encodeURIComponent(user.email)}`)).status).toBe(404);
   });
 });
 
@@ -77,12 +49,7 @@ describe('password reset', () => {
   it('EMAIL (default) mails a single-use link and answers without any secret', async () => {
     const tenant = await createTenant(t);
     const user = await createUser(tenant, { password: STRONG });
-    const response = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-      token: t.token,
-      body: {},
-    });
+    const response = await t.post(`/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`, {});
     expect(response.status).toBe(200);
     expect(response.body.data).toMatchObject({ user_id: user.id, method: 'EMAIL' });
     const mail = await lastMailTo(t, user.email);
@@ -110,12 +77,7 @@ describe('password reset', () => {
     const tenant = await createTenant(t);
     const user = await createUser(tenant, { password: STRONG });
     const reset = () =>
-      t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-        token: t.token,
-        body: { method: 'EMAIL' },
-      });
+      t.post(`/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`, { method: 'EMAIL' });
     await reset();
     const first = linkIn((await lastMailTo(t, user.email))?.text_body ?? '');
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -127,65 +89,29 @@ describe('password reset', () => {
     const tenant = await createTenant(t, { settings: { password_policy: { history: 2 } } });
     const user = await createUser(tenant, { password: STRONG });
     const url = `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`;
-    const missing = await t.request({ method: 'POST', url, token: t.token, body: { method: 'DIRECT' } });
+    const missing = await t.post(url, { method: 'DIRECT' });
     expect(missing.status).toBe(422);
     expect(missing.body.detail[0].loc).toEqual(['body', 'new_password']);
-    const reused = await t.request({
-      method: 'POST',
-      url,
-      token: t.token,
-      body: { method: 'DIRECT', new_password: STRONG },
-    });
+    const reused = await t.post(url, { method: 'DIRECT', new_password: STRONG });
     expect(reused.status).toBe(400);
     expect(reused.body.code).toBe('PASSWORD_POLICY');
-    const ok = await t.request({
-      method: 'POST',
-      url,
-      token: t.token,
-      body: { method: 'DIRECT', new_password: 'Second-Password-2' },
-    });
+    const ok = await t.post(url, { method: 'DIRECT', new_password: 'Second-Password-2' });
     expect(ok.status).toBe(200);
     expect(ok.body.data).toMatchObject({ method: 'DIRECT', expires_at: null });
-    const third = await t.request({
-      method: 'POST',
-      url,
-      token: t.token,
-      body: { method: 'DIRECT', new_password: 'Third-Password-33' },
-    });
+    const third = await t.post(url, { method: 'DIRECT', new_password: 'Third-Password-33' });
     expect(third.status).toBe(200);
     // history 2: the last two (Second, Third) are refused, the first one is allowed again.
-    expect(
-      (
-        await t.request({
-          method: 'POST',
-          url,
-          token: t.token,
-          body: { method: 'DIRECT', new_password: 'Second-Password-2' },
-        })
-      ).status,
-    ).toBe(400);
-    expect(
-      (
-        await t.request({
-          method: 'POST',
-          url,
-          token: t.token,
-          body: { method: 'DIRECT', new_password: STRONG },
-        })
-      ).status,
-    ).toBe(200);
-    const bad = await t.request({ method: 'POST', url, token: t.token, body: { method: 'SMS' } });
+    expect((await t.post(url, { method: 'DIRECT', new_password: 'Second-Password-2' })).status).toBe(400);
+    expect((await t.post(url, { method: 'DIRECT', new_password: STRONG })).status).toBe(200);
+    const bad = await t.post(url, { method: 'SMS' });
     expect(bad.status).toBe(422);
   });
 
   it('refuses a redirect_uri that no application of the tenant knows', async () => {
     const tenant = await createTenant(t);
     const user = await createUser(tenant, { password: STRONG });
-    const response = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-      token: t.token,
-      body: { redirect_uri: 'https://evil.example/after' },
+    const response = await t.post(`/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`, {
+      redirect_uri: 'https://evil.example/after',
     });
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('INVALID_REDIRECT_URI');
@@ -194,12 +120,7 @@ describe('password reset', () => {
 
 describe('PUT /api/v1/tenants/{tenant_id}/users/{user_id}/status', () => {
   const put = (tenant: Tenant, userId: string, body: unknown) =>
-    t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/users/${userId}/status`,
-      token: t.token,
-      body,
-    });
+    t.put(`/api/v1/tenants/${tenant.id}/users/${userId}/status`, body);
 
   it('follows the transitions of decisions.md, with no-ops and refusals', async () => {
     const tenant = await createTenant(t);

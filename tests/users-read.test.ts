@@ -10,14 +10,7 @@ const { email, createUser, createGroup, getUser } = usersApi(t);
 describe('GET /api/v1/tenants/{tenant_id}/users', () => {
   it('filters by search, status, ou_id, group_id and mfa_enabled, sorts, and paginates with exact totals', async () => {
     const tenant = await createTenant(t);
-    const ou = (
-      await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/ous`,
-        token: t.token,
-        body: { name: 'Ops' },
-      })
-    ).body.data;
+    const ou = (await t.post(`/api/v1/tenants/${tenant.id}/ous`, { name: 'Ops' })).body.data;
     const filterGroup = await createGroup(tenant, 'Filter');
     const alice = await createUser(tenant, {
       email: 'alice@list.example',
@@ -39,8 +32,7 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
       .set({ mfa_enabled: true, last_login_at: new Date('2026-01-01T00:00:00Z') })
       .where('id', '=', carol.id)
       .execute();
-    const list = (query: string) =>
-      t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users?${query}`, token: t.token });
+    const list = (query: string) => t.get(`/api/v1/tenants/${tenant.id}/users?${query}`);
 
     const all = await list('');
     expect(all.body.data.map((u: { id: string }) => u.id)).toEqual([carol.id, bob.id, alice.id]);
@@ -93,18 +85,16 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
       for (const order of ['asc', 'desc']) {
         const byPages: string[] = [];
         for (let page = 1; page <= 3; page++) {
-          const response = await t.request({
-            method: 'GET',
-            url: `/api/v1/tenants/${tenant.id}/users?per_page=3&page=${page}&sort_by=${sort}&sort_order=${order}`,
-            token: t.token,
-          });
+          const response = await t.get(
+            `/api/v1/tenants/${tenant.id}/users?per_page=3&page=${page}&sort_by=${sort}&sort_order=${order}`,
+          );
           byPages.push(...response.body.data.map((u: { id: string }) => u.id));
         }
         const byCursor: string[] = [];
         let cursor: string | null = null;
         do {
           const url: string = `/api/v1/tenants/${tenant.id}/users?per_page=3&sort_by=${sort}&sort_order=${order}${cursor ? `&cursor=${cursor}` : ''}`;
-          const response = await t.request({ method: 'GET', url, token: t.token });
+          const response = await t.get(url);
           expect(response.status).toBe(200);
           byCursor.push(...response.body.data.map((u: { id: string }) => u.id));
           cursor = response.body.pagination.next_cursor;
@@ -113,11 +103,7 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
         expect(new Set(byCursor).size).toBe(7);
       }
     }
-    const mismatched = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/users?cursor=garbage`,
-      token: t.token,
-    });
+    const mismatched = await t.get(`/api/v1/tenants/${tenant.id}/users?cursor=garbage`);
     expect(mismatched.status).toBe(422);
     expect(mismatched.body.detail[0].loc).toEqual(['query', 'cursor']);
   });
@@ -131,11 +117,7 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
       ['mfa_enabled=perhaps', ['query', 'mfa_enabled']],
       ['per_page=101', ['query', 'per_page']],
     ] as const) {
-      const response = await t.request({
-        method: 'GET',
-        url: `/api/v1/tenants/${tenant.id}/users?${query}`,
-        token: t.token,
-      });
+      const response = await t.get(`/api/v1/tenants/${tenant.id}/users?${query}`);
       expect(response.status, query).toBe(422);
       expect(response.body.detail[0].loc).toEqual(loc);
     }
@@ -145,26 +127,14 @@ describe('GET /api/v1/tenants/{tenant_id}/users', () => {
 describe('GET and PATCH /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
   it('updates attributes, moves between OUs, clears with null, and audits before/after', async () => {
     const tenant = await createTenant(t);
-    const ou = (
-      await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/ous`,
-        token: t.token,
-        body: { name: 'HR' },
-      })
-    ).body.data;
+    const ou = (await t.post(`/api/v1/tenants/${tenant.id}/ous`, { name: 'HR' })).body.data;
     const user = await createUser(tenant, { first_name: 'Old', phone: '123' });
-    const patched = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}`,
-      token: t.token,
-      body: {
-        first_name: 'New',
-        phone: null,
-        ou_id: ou.id,
-        timezone: 'Asia/Tokyo',
-        custom_attributes: { level: 3 },
-      },
+    const patched = await t.patch(`/api/v1/tenants/${tenant.id}/users/${user.id}`, {
+      first_name: 'New',
+      phone: null,
+      ou_id: ou.id,
+      timezone: 'Asia/Tokyo',
+      custom_attributes: { level: 3 },
     });
     expect(patched.status).toBe(200);
     expect(patched.body.data).toMatchObject({
@@ -176,11 +146,9 @@ describe('GET and PATCH /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
       custom_attributes: { level: 3 },
     });
     expect(patched.body.data.updated_at).not.toBeNull();
-    const out = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}`,
-      token: t.token,
-      body: { ou_id: null, timezone: null },
+    const out = await t.patch(`/api/v1/tenants/${tenant.id}/users/${user.id}`, {
+      ou_id: null,
+      timezone: null,
     });
     expect(out.body.data).toMatchObject({ ou_id: null, ou_path: null, timezone: 'UTC', first_name: 'New' });
     const event = await t.database.db
@@ -198,27 +166,16 @@ describe('GET and PATCH /api/v1/tenants/{tenant_id}/users/{user_id}', () => {
     const tenant = await createTenant(t);
     const a = await createUser(tenant);
     const b = await createUser(tenant);
-    const taken = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/users/${b.id}`,
-      token: t.token,
-      body: { email: a.email.toUpperCase() },
+    const taken = await t.patch(`/api/v1/tenants/${tenant.id}/users/${b.id}`, {
+      email: a.email.toUpperCase(),
     });
     expect(taken.status).toBe(409);
-    const ou = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/users/${b.id}`,
-      token: t.token,
-      body: { ou_id: 'ou_00000000000000000000' },
+    const ou = await t.patch(`/api/v1/tenants/${tenant.id}/users/${b.id}`, {
+      ou_id: 'ou_00000000000000000000',
     });
     expect(ou.status).toBe(404);
     for (const body of [{ password: STRONG }, { status: 'DISABLED' }, { email: null }]) {
-      const response = await t.request({
-        method: 'PATCH',
-        url: `/api/v1/tenants/${tenant.id}/users/${b.id}`,
-        token: t.token,
-        body,
-      });
+      const response = await t.patch(`/api/v1/tenants/${tenant.id}/users/${b.id}`, body);
       expect(response.status, JSON.stringify(body)).toBe(422);
     }
     const include = await getUser(tenant, b.id, '?include=everything');

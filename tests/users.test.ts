@@ -14,22 +14,17 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
   it('creates an ACTIVE user with a password (argon2id, never returned) and a welcome mail', async () => {
     const tenant = await createTenant(t);
     const address = email('ada');
-    const response = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/users`,
-      token: t.token,
-      body: {
-        email: address,
-        username: 'ada',
-        first_name: 'Ada',
-        last_name: 'Lovelace',
-        display_name: 'Ada Lovelace',
-        phone: '+44 20 7946 0000',
-        locale: 'en-GB',
-        timezone: 'Europe/London',
-        password: STRONG,
-        custom_attributes: { employee_id: 'E-1' },
-      },
+    const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: address,
+      username: 'ada',
+      first_name: 'Ada',
+      last_name: 'Lovelace',
+      display_name: 'Ada Lovelace',
+      phone: '+44 20 7946 0000',
+      locale: 'en-GB',
+      timezone: 'Europe/London',
+      password: STRONG,
+      custom_attributes: { employee_id: 'E-1' },
     });
     expect(response.status).toBe(201);
     const user = response.body.data;
@@ -71,12 +66,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
       branding: { display_name: 'Acme Login', primary_color: '#aa0000' },
     });
     const address = email('invitee');
-    const created = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/users`,
-      token: t.token,
-      body: { email: address },
-    });
+    const created = await t.post(`/api/v1/tenants/${tenant.id}/users`, { email: address });
     expect(created.body.data.status).toBe('PENDING_EMAIL_VERIFICATION');
     const mail = await lastMailTo(t, address);
     expect(mail).toMatchObject({ kind: 'invitation', tenant_id: tenant.id });
@@ -144,14 +134,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
 
   it('places the user in an OU and in groups', async () => {
     const tenant = await createTenant(t);
-    const ou = (
-      await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/ous`,
-        token: t.token,
-        body: { name: 'Eng' },
-      })
-    ).body.data;
+    const ou = (await t.post(`/api/v1/tenants/${tenant.id}/ous`, { name: 'Eng' })).body.data;
     const groupId = await createGroup(tenant, 'Devs');
     const user = await createUser(tenant, { ou_id: ou.id, group_ids: [groupId] });
     const read = await getUser(tenant, user.id, '?include=groups,ou');
@@ -163,12 +146,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
       ['group_ids', ['grp_00000000000000000000']],
       ['group_ids', ['nonsense']],
     ] as const) {
-      const response = await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/users`,
-        token: t.token,
-        body: { email: email(), [field]: value },
-      });
+      const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, { email: email(), [field]: value });
       expect(response.status, field).toBe(404);
     }
   });
@@ -179,20 +157,13 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     const address = email('Mixed.Case');
     const first = await createUser(tenant, { email: address });
     expect(first.email).toBe(address);
-    const clash = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/users`,
-      token: t.token,
-      body: { email: address.toUpperCase() },
-    });
+    const clash = await t.post(`/api/v1/tenants/${tenant.id}/users`, { email: address.toUpperCase() });
     expect(clash.status).toBe(409);
     expect(clash.body.code).toBe('EMAIL_TAKEN');
     expect((await createUser(other, { email: address })).email).toBe(address);
-    await t.request({
-      method: 'DELETE',
-      url: `/api/v1/tenants/${tenant.id}/users/${first.id}?confirm_email=${encodeURIComponent(address)}`,
-      token: t.token,
-    });
+    await t.delete(
+      `/api/v1/tenants/${tenant.id}/users/${first.id}?confirm_email=${encodeURIComponent(address)}`,
+    );
     expect((await createUser(tenant, { email: address.toLowerCase() })).id).not.toBe(first.id);
   });
 
@@ -216,12 +187,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
       ['NoSymbols12345abc', ['a symbol']],
     ];
     for (const [password, rules] of cases) {
-      const response = await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/users`,
-        token: t.token,
-        body: { email: email(), password },
-      });
+      const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, { email: email(), password });
       expect(response.status, password).toBe(400);
       expect(response.body.code).toBe('PASSWORD_POLICY');
       for (const rule of rules) expect(response.body.detail, password).toContain(rule);
@@ -235,19 +201,12 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     const tenant = await createTenant(t, { partner_id: partner.id });
     const first = await createUser(tenant);
     await createUser(tenant);
-    const third = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/users`,
-      token: t.token,
-      body: { email: email() },
-    });
+    const third = await t.post(`/api/v1/tenants/${tenant.id}/users`, { email: email() });
     expect(third.status).toBe(409);
     expect(third.body.code).toBe('LIMIT_EXCEEDED');
-    await t.request({
-      method: 'DELETE',
-      url: `/api/v1/tenants/${tenant.id}/users/${first.id}?confirm_email=${encodeURIComponent(first.email)}`,
-      token: t.token,
-    });
+    await t.delete(
+      `/api/v1/tenants/${tenant.id}/users/${first.id}?confirm_email=${encodeURIComponent(first.email)}`,
+    );
     await createUser(tenant);
   });
 
@@ -264,12 +223,7 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
       [{ email: email(), custom_attributes: 'x' }, ['body', 'custom_attributes'], 'dict_type'],
     ];
     for (const [body, loc, type] of cases) {
-      const response = await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/users`,
-        token: t.token,
-        body,
-      });
+      const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, body);
       expect(response.status, JSON.stringify(body)).toBe(422);
       expect(response.body.detail, JSON.stringify(body)).toContainEqual(
         expect.objectContaining({ loc, type }),

@@ -20,47 +20,29 @@ export function groupsApi(t: TestAppHandle) {
     name: string,
     extra: Record<string, unknown> = {},
   ): Promise<Group> {
-    const response = await t.request({
-      method: 'POST',
-      url: tenantUrl(tenant),
-      token: t.token,
-      body: { name, ...extra },
-    });
+    const response = await t.post(tenantUrl(tenant), { name, ...extra });
     if (response.status !== 201)
       throw new Error(`createGroup ${name}: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body.data;
   }
 
   const getGroup = async (tenant: Tenant, id: string, query = '') =>
-    (await t.request({ method: 'GET', url: tenantUrl(tenant, `/${id}${query}`), token: t.token })).body.data;
+    (await t.get(tenantUrl(tenant, `/${id}${query}`))).body.data;
 
   const putMembers = (tenant: Tenant, id: string, body: unknown, as = t.token) =>
     t.request({ method: 'PUT', url: tenantUrl(tenant, `/${id}/members`), token: as, body });
 
   const patchGroup = (tenant: Tenant, id: string, body: unknown) =>
-    t.request({ method: 'PATCH', url: tenantUrl(tenant, `/${id}`), token: t.token, body });
+    t.patch(tenantUrl(tenant, `/${id}`), body);
 
   const nest = (parentId: string, childIds: string[]) =>
-    t.request({
-      method: 'POST',
-      url: `/api/v1/admin/groups/${parentId}/nested-groups`,
-      token: t.token,
-      body: { group_ids: childIds },
-    });
+    t.post(`/api/v1/admin/groups/${parentId}/nested-groups`, { group_ids: childIds });
 
   const deleteGroup = (tenant: Tenant, id: string, strategy?: string) =>
-    t.request({
-      method: 'DELETE',
-      url: tenantUrl(tenant, `/${id}${strategy ? `?strategy=${strategy}` : ''}`),
-      token: t.token,
-    });
+    t.delete(tenantUrl(tenant, `/${id}${strategy ? `?strategy=${strategy}` : ''}`));
 
   async function effective(groupId: string, query = '?per_page=100') {
-    const response = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/groups/${groupId}/effective-members${query}`,
-      token: t.token,
-    });
+    const response = await t.get(`/api/v1/admin/groups/${groupId}/effective-members${query}`);
     expect(response.status).toBe(200);
     return response.body as {
       data: { user_id: string; membership_type: string }[];

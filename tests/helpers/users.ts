@@ -10,11 +10,10 @@ export function usersApi(t: TestAppHandle) {
   const email = (prefix = 'user') => `${prefix}.${++counter}.${Date.now().toString(36)}@example.com`;
 
   async function createUser(tenant: Tenant, fields: Record<string, unknown> = {}) {
-    const response = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/users`,
-      token: t.token,
-      body: { email: email(), send_welcome_email: false, ...fields },
+    const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: email(),
+      send_welcome_email: false,
+      ...fields,
     });
     if (response.status !== 201)
       throw new Error(`createUser: ${response.status} ${JSON.stringify(response.body)}`);
@@ -22,12 +21,7 @@ export function usersApi(t: TestAppHandle) {
   }
 
   async function createGroup(tenant: Tenant, name: string): Promise<string> {
-    const response = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/groups`,
-      token: t.token,
-      body: { name },
-    });
+    const response = await t.post(`/api/v1/tenants/${tenant.id}/groups`, { name });
     if (response.status !== 201)
       throw new Error(`createGroup: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body.data.id;
@@ -36,7 +30,7 @@ export function usersApi(t: TestAppHandle) {
   const userRow = (id: string) =>
     t.database.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const getUser = (tenant: Tenant, id: string, query = '') =>
-    t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users/${id}${query}`, token: t.token });
+    t.get(`/api/v1/tenants/${tenant.id}/users/${id}${query}`);
 
   return { email, createUser, createGroup, userRow, getUser };
 }
