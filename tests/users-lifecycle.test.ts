@@ -1,4 +1,4 @@
-// Users: deleting users, password reset, and status changes.
+// Users after creation: deletion, password reset and status changes.
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../src/lib/passwords.js';
 import { groupClosureDrift } from '../src/modules/groups/group-closure.js';
