@@ -1,28 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { effectiveAdminRole } from '../src/modules/admin-roles/effective-role.js';
 import { adminUserToken, createPartner, createTenant, insertUser } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const BASE = '/api/v1/admin/admin-roles';
 const inOneHour = () => new Date(Date.now() + 3600_000).toISOString();
 
-const assign = (body: Record<string, unknown>, as = token) =>
+const assign = (body: Record<string, unknown>, as = t.token) =>
   t.request({ method: 'POST', url: `${BASE}/`, token: as, body });
-const getOne = (id: string, as = token) => t.request({ method: 'GET', url: `${BASE}/${id}`, token: as });
-const patch = (id: string, body: unknown, as = token) =>
+const getOne = (id: string, as = t.token) => t.request({ method: 'GET', url: `${BASE}/${id}`, token: as });
+const patch = (id: string, body: unknown, as = t.token) =>
   t.request({ method: 'PATCH', url: `${BASE}/${id}`, token: as, body });
-const revoke = (id: string, as = token) => t.request({ method: 'DELETE', url: `${BASE}/${id}`, token: as });
-const userRoles = (userId: string, query = '', as = token) =>
+const revoke = (id: string, as = t.token) => t.request({ method: 'DELETE', url: `${BASE}/${id}`, token: as });
+const userRoles = (userId: string, query = '', as = t.token) =>
   t.request({ method: 'GET', url: `${BASE}/user/${userId}${query}`, token: as });
 
 async function assigned(body: Record<string, unknown>) {
@@ -214,7 +206,7 @@ describe('reading assignments', () => {
     await revoke(b.id);
     await expire(c.id);
     const ids = async (query: string) => {
-      const response = await t.request({ method: 'GET', url: `${BASE}/?user_id=${user.id}${query}`, token });
+      const response = await t.get(`${BASE}/?user_id=${user.id}${query}`);
       expect(response.status).toBe(200);
       return response.body.data.map((item: { id: string }) => item.id);
     };
@@ -222,15 +214,11 @@ describe('reading assignments', () => {
     expect(await ids('&is_active=true')).toEqual([a.id]);
     expect(await ids('&is_active=false')).toEqual([b.id, c.id]);
     expect(await ids('&role=TENANT_ADMIN')).toEqual([c.id]);
-    const page = await t.request({
-      method: 'GET',
-      url: `${BASE}/?user_id=${user.id}&per_page=2&page=2`,
-      token,
-    });
+    const page = await t.get(`${BASE}/?user_id=${user.id}&per_page=2&page=2`);
     expect(page.body.pagination).toEqual({ page: 2, per_page: 2, total_items: 3, total_pages: 2 });
     expect(page.body.data.map((item: { id: string }) => item.id)).toEqual([c.id]);
     for (const query of ['role=OWNER', 'is_active=maybe', 'per_page=500']) {
-      expect((await t.request({ method: 'GET', url: `${BASE}/?${query}`, token })).status, query).toBe(422);
+      expect((await t.get(`${BASE}/?${query}`)).status, query).toBe(422);
     }
   });
 

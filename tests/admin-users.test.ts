@@ -1,31 +1,23 @@
 import { once } from 'node:events';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Mailer, smtpTransport } from '../src/platform/mail/mailer.js';
 import { adminUserToken, createPartner, createTenant, insertUser } from './helpers/factories.js';
 import { lastMailTo, linkIn } from './helpers/mail.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const STRONG = 'Correct-Horse-Battery-9';
 let n = 0;
 const email = () => `admin-user-${++n}-${Date.now().toString(36)}@example.com`;
 
 async function adminCreate(tenantId: string, fields: Record<string, unknown> = {}) {
-  const response = await t.request({
-    method: 'POST',
-    url: '/api/v1/admin/users/',
-    token,
-    body: { tenant_id: tenantId, email: email(), send_welcome_email: false, ...fields },
+  const response = await t.post('/api/v1/admin/users/', {
+    tenant_id: tenantId,
+    email: email(),
+    send_welcome_email: false,
+    ...fields,
   });
   if (response.status !== 201)
     throw new Error(`adminCreate: ${response.status} ${JSON.stringify(response.body)}`);
@@ -37,34 +29,18 @@ describe('admin user routes', () => {
     const tenant = await createTenant(t);
     const user = await adminCreate(tenant.id, { display_name: 'Admin Made', password: STRONG });
     expect(user.tenant_id).toBe(tenant.id);
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/users/${user.id}`, token });
+    const read = await t.get(`/api/v1/admin/users/${user.id}`);
     expect(read.body.data).toMatchObject({ id: user.id, display_name: 'Admin Made', status: 'ACTIVE' });
-    const patched = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/users/${user.id}`,
-      token,
-      body: { display_name: 'Renamed' },
-    });
+    const patched = await t.patch(`/api/v1/admin/users/${user.id}`, { display_name: 'Renamed' });
     expect(patched.body.data.display_name).toBe('Renamed');
-    expect((await t.request({ method: 'DELETE', url: `/api/v1/admin/users/${user.id}`, token })).status).toBe(
-      204,
-    );
-    expect((await t.request({ method: 'GET', url: `/api/v1/admin/users/${user.id}`, token })).status).toBe(
-      404,
-    );
-    const missingTenant = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/users/',
-      token,
-      body: { email: email() },
-    });
+    expect((await t.delete(`/api/v1/admin/users/${user.id}`)).status).toBe(204);
+    expect((await t.get(`/api/v1/admin/users/${user.id}`)).status).toBe(404);
+    const missingTenant = await t.post('/api/v1/admin/users/', { email: email() });
     expect(missingTenant.status).toBe(422);
     expect(missingTenant.body.detail[0].loc).toEqual(['body', 'tenant_id']);
-    const unknownTenant = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/users/',
-      token,
-      body: { email: email(), tenant_id: 'tnt_00000000000000000000' },
+    const unknownTenant = await t.post('/api/v1/admin/users/', {
+      email: email(),
+      tenant_id: 'tnt_00000000000000000000',
     });
     expect(unknownTenant.status).toBe(404);
   });
@@ -76,7 +52,7 @@ describe('admin user routes', () => {
     const a = await adminCreate(inPartner.id, { first_name: 'Quentin', password: STRONG });
     const b = await adminCreate(inPartner.id);
     const c = await adminCreate(other.id, { first_name: 'Quentin' });
-    const list = async (query: string, bearer = token) =>
+    const list = async (query: string, bearer = t.token) =>
       (await t.request({ method: 'GET', url: `/api/v1/admin/users/?${query}`, token: bearer })).body;
     expect((await list(`tenant_id=${inPartner.id}`)).pagination.total_items).toBe(2);
     expect((await list(`partner_id=${partner.id}`)).data.map((u: { id: string }) => u.id).sort()).toEqual(
@@ -130,17 +106,15 @@ describe('admin user routes', () => {
     const tenant = await createTenant(t);
     const mk = async (name: string, parent?: string) =>
       (
-        await t.request({
-          method: 'POST',
-          url: `/api/v1/tenants/${tenant.id}/groups`,
-          token,
-          body: { name, ...(parent ? { parent_group_id: parent } : {}) },
+        await t.post(`/api/v1/tenants/${tenant.id}/groups`, {
+          name,
+          ...(parent ? { parent_group_id: parent } : {}),
         })
       ).body.data.id as string;
     const top = await mk('Top');
     const mid = await mk('Mid', top);
     const user = await adminCreate(tenant.id, { group_ids: [mid] });
-    const groups = await t.request({ method: 'GET', url: `/api/v1/admin/users/${user.id}/groups`, token });
+    const groups = await t.get(`/api/v1/admin/users/${user.id}/groups`);
     expect(groups.status).toBe(200);
     expect(groups.body.data).toEqual(
       expect.arrayContaining([
@@ -171,14 +145,14 @@ describe('admin user routes', () => {
       })
       .execute();
 
-    const mfa = await t.request({ method: 'POST', url: `/api/v1/admin/users/${user.id}/mfa/disable`, token });
+    const mfa = await t.post(`/api/v1/admin/users/${user.id}/mfa/disable`);
     expect(mfa.status).toBe(200);
     expect(mfa.body.data.mfa_enabled).toBe(false);
     expect(
       await t.database.db.selectFrom('mfa_factors').selectAll().where('user_id', '=', user.id).execute(),
     ).toEqual([]);
 
-    const unlocked = await t.request({ method: 'POST', url: `/api/v1/admin/users/${user.id}/unlock`, token });
+    const unlocked = await t.post(`/api/v1/admin/users/${user.id}/unlock`);
     expect(unlocked.body.data.status).toBe('ACTIVE');
     const row = await t.database.db
       .selectFrom('users')
@@ -187,26 +161,17 @@ describe('admin user routes', () => {
       .executeTakeFirstOrThrow();
     expect(row.failed_login_attempts).toBe(0);
 
-    const direct = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/users/${user.id}/reset-password`,
-      token,
-      body: { method: 'DIRECT', new_password: 'Brand-New-Secret-7' },
+    const direct = await t.post(`/api/v1/admin/users/${user.id}/reset-password`, {
+      method: 'DIRECT',
+      new_password: 'Brand-New-Secret-7',
     });
     expect(direct.status).toBe(200);
-    const weak = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/users/${user.id}/reset-password`,
-      token,
-      body: { method: 'DIRECT', new_password: 'weak' },
+    const weak = await t.post(`/api/v1/admin/users/${user.id}/reset-password`, {
+      method: 'DIRECT',
+      new_password: 'weak',
     });
     expect(weak.status).toBe(400);
-    const mailed = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/users/${user.id}/reset-password`,
-      token,
-      body: {},
-    });
+    const mailed = await t.post(`/api/v1/admin/users/${user.id}/reset-password`, {});
     expect(mailed.body.data.method).toBe('EMAIL');
     const mail = await lastMailTo(t, user.email);
     expect(linkIn(mail?.text_body ?? '').token.length).toBeGreaterThan(30);
@@ -227,15 +192,7 @@ describe('admin user routes', () => {
       ]),
     );
     for (const path of ['mfa/disable', 'unlock']) {
-      expect(
-        (
-          await t.request({
-            method: 'POST',
-            url: `/api/v1/admin/users/usr_00000000000000000000/${path}`,
-            token,
-          })
-        ).status,
-      ).toBe(404);
+      expect((await t.post(`/api/v1/admin/users/usr_00000000000000000000/${path}`)).status).toBe(404);
     }
   });
 
@@ -272,11 +229,7 @@ describe('admin user routes', () => {
     await link(mixedUser.id, 'idp_ldap0000000000000001');
     await link(mixedUser.id, 'idp_oidc0000000000000001');
 
-    const report = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/users/identity-source/mismatches?tenant_id=${tenant.id}`,
-      token,
-    });
+    const report = await t.get(`/api/v1/admin/users/identity-source/mismatches?tenant_id=${tenant.id}`);
     expect(report.status).toBe(200);
     expect(report.body.data.total).toBe(2);
     expect(report.body.data.fixed).toBe(0);
@@ -288,11 +241,9 @@ describe('admin user routes', () => {
         fixed: false,
       }),
     );
-    const fixed = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/users/identity-source/mismatches?tenant_id=${tenant.id}&fix=true`,
-      token,
-    });
+    const fixed = await t.get(
+      `/api/v1/admin/users/identity-source/mismatches?tenant_id=${tenant.id}&fix=true`,
+    );
     expect(fixed.body.data.fixed).toBe(1);
     const row = await t.database.db
       .selectFrom('users')
@@ -300,11 +251,7 @@ describe('admin user routes', () => {
       .where('id', '=', ldapUser.id)
       .executeTakeFirstOrThrow();
     expect(row.identity_source).toBe('LDAP');
-    const after = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/users/identity-source/mismatches?tenant_id=${tenant.id}`,
-      token,
-    });
+    const after = await t.get(`/api/v1/admin/users/identity-source/mismatches?tenant_id=${tenant.id}`);
     expect(after.body.data.mismatches.map((m: { user_id: string }) => m.user_id)).toEqual([mixedUser.id]);
     const readOnly = await t.platformToken('admin:read');
     expect(

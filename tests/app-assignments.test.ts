@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isUserAssigned } from '../src/modules/applications/assignments.js';
 import {
   adminUserToken,
@@ -7,20 +7,12 @@ import {
   createPartner,
   createTenant,
   insertApplication,
+  type Tenant,
 } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 interface User {
   id: string;
   email: string;
@@ -28,11 +20,10 @@ interface User {
 const unique = () => randomBytes(4).toString('hex');
 
 async function createUser(tenant: Tenant, name: string): Promise<User> {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token,
-    body: { email: `${name}.${unique()}@example.com`, display_name: name, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `${name}.${unique()}@example.com`,
+    display_name: name,
+    send_welcome_email: false,
   });
   if (response.status !== 201)
     throw new Error(`createUser: ${response.status} ${JSON.stringify(response.body)}`);
@@ -40,11 +31,9 @@ async function createUser(tenant: Tenant, name: string): Promise<User> {
 }
 
 async function createGroup(tenant: Tenant, fields: Record<string, unknown>): Promise<string> {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/groups`,
-    token,
-    body: { name: `Group ${unique()}`, ...fields },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/groups`, {
+    name: `Group ${unique()}`,
+    ...fields,
   });
   if (response.status !== 201)
     throw new Error(`createGroup: ${response.status} ${JSON.stringify(response.body)}`);
@@ -52,11 +41,10 @@ async function createGroup(tenant: Tenant, fields: Record<string, unknown>): Pro
 }
 
 async function createApp(fields: Record<string, unknown>): Promise<string> {
-  const response = await t.request({
-    method: 'POST',
-    url: '/api/v1/admin/applications/',
-    token,
-    body: { name: `App ${unique()}`, application_type: 'WEB', ...fields },
+  const response = await t.post('/api/v1/admin/applications/', {
+    name: `App ${unique()}`,
+    application_type: 'WEB',
+    ...fields,
   });
   if (response.status !== 201)
     throw new Error(`createApp: ${response.status} ${JSON.stringify(response.body)}`);
@@ -68,20 +56,20 @@ const appUrl = (tenant: Tenant, appId: string, rest = '') =>
 const groupAppsUrl = (tenant: Tenant, groupId: string, rest = '') =>
   `/api/v1/tenants/${tenant.id}/groups/${groupId}/applications${rest}`;
 
-const assignGroup = (tenant: Tenant, groupId: string, appId: string, as = token) =>
+const assignGroup = (tenant: Tenant, groupId: string, appId: string, as = t.token) =>
   t.request({
     method: 'POST',
     url: groupAppsUrl(tenant, groupId),
     token: as,
     body: { application_id: appId },
   });
-const unassignGroup = (tenant: Tenant, groupId: string, appId: string, as = token) =>
+const unassignGroup = (tenant: Tenant, groupId: string, appId: string, as = t.token) =>
   t.request({ method: 'DELETE', url: groupAppsUrl(tenant, groupId, `/${appId}`), token: as });
-const assignUser = (tenant: Tenant, appId: string, userId: string, as = token) =>
+const assignUser = (tenant: Tenant, appId: string, userId: string, as = t.token) =>
   t.request({ method: 'POST', url: appUrl(tenant, appId, '/users'), token: as, body: { user_id: userId } });
-const unassignUser = (tenant: Tenant, appId: string, userId: string, as = token) =>
+const unassignUser = (tenant: Tenant, appId: string, userId: string, as = t.token) =>
   t.request({ method: 'DELETE', url: appUrl(tenant, appId, `/users/${userId}`), token: as });
-const effectiveUsers = (tenant: Tenant, appId: string, query = '', as = token) =>
+const effectiveUsers = (tenant: Tenant, appId: string, query = '', as = t.token) =>
   t.request({ method: 'GET', url: appUrl(tenant, appId, `/effective-users${query}`), token: as });
 
 /**
@@ -157,7 +145,7 @@ describe('assigning groups and users', () => {
     await assignGroup(tenant, groups.middle, app);
     await assignUser(tenant, app, users.ada.id);
 
-    const assignees = await t.request({ method: 'GET', url: appUrl(tenant, app, '/assignees'), token });
+    const assignees = await t.get(appUrl(tenant, app, '/assignees'));
     expect(assignees.status).toBe(200);
     expect(assignees.body.data.application_id).toBe(app);
     expect(assignees.body.data.users).toEqual([
@@ -166,21 +154,15 @@ describe('assigning groups and users', () => {
     expect(assignees.body.data.groups).toEqual([expect.objectContaining({ group_id: groups.middle })]);
     expect(assignees.body.data.users[0].assigned_at).toMatch(/Z$/);
 
-    const groupApps = await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.middle), token });
+    const groupApps = await t.get(groupAppsUrl(tenant, groups.middle));
     expect(groupApps.status).toBe(200);
     expect(groupApps.body.data).toEqual([
       expect.objectContaining({ application_id: app, principal_type: 'GROUP', principal_id: groups.middle }),
     ]);
     // Assignments are not inherited upwards: top's own list is empty.
-    expect(
-      (await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.top), token })).body.data,
-    ).toEqual([]);
+    expect((await t.get(groupAppsUrl(tenant, groups.top))).body.data).toEqual([]);
 
-    const cydApps = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/users/${users.cyd.id}/applications`,
-      token,
-    });
+    const cydApps = await t.get(`/api/v1/tenants/${tenant.id}/users/${users.cyd.id}/applications`);
     expect(cydApps.status).toBe(200);
     expect(cydApps.body.data).toEqual([
       expect.objectContaining({
@@ -190,23 +172,14 @@ describe('assigning groups and users', () => {
         group_ids: [groups.middle],
       }),
     ]);
-    const adaApps = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/users/${users.ada.id}/applications`,
-      token,
-    });
+    const adaApps = await t.get(`/api/v1/tenants/${tenant.id}/users/${users.ada.id}/applications`);
     expect(adaApps.body.data).toEqual([
       expect.objectContaining({ application_id: app, assignment_type: 'DIRECT', group_ids: [] }),
     ]);
-    const danApps = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/users/${users.dan.id}/applications`,
-      token,
-    });
+    const danApps = await t.get(`/api/v1/tenants/${tenant.id}/users/${users.dan.id}/applications`);
     expect(danApps.body.data).toEqual([]);
 
-    const check = (userId: string) =>
-      t.request({ method: 'GET', url: appUrl(tenant, app, `/users/${userId}`), token });
+    const check = (userId: string) => t.get(appUrl(tenant, app, `/users/${userId}`));
     expect((await check(users.cyd.id)).body.data).toEqual({
       application_id: app,
       user_id: users.cyd.id,
@@ -258,11 +231,9 @@ describe('assigning groups and users', () => {
     const { tenant, users, groups, app } = await directory();
     await assignGroup(tenant, groups.middle, app);
     await assignUser(tenant, app, users.dan.id);
-    const deleted = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/tenants/${tenant.id}/users/${users.cyd.id}?confirm_email=${encodeURIComponent(users.cyd.email)}`,
-      token,
-    });
+    const deleted = await t.delete(
+      `/api/v1/tenants/${tenant.id}/users/${users.cyd.id}?confirm_email=${encodeURIComponent(users.cyd.email)}`,
+    );
     expect(deleted.status).toBe(204);
     const names = async () =>
       (await effectiveUsers(tenant, app)).body.data
@@ -270,18 +241,14 @@ describe('assigning groups and users', () => {
         .sort();
     expect(await names()).toEqual(['bob', 'dan', 'eve']);
 
-    const groupDeleted = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/tenants/${tenant.id}/groups/${groups.middle}?strategy=CASCADE`,
-      token,
-    });
+    const groupDeleted = await t.delete(
+      `/api/v1/tenants/${tenant.id}/groups/${groups.middle}?strategy=CASCADE`,
+    );
     expect(groupDeleted.status).toBe(204);
     expect(await names()).toEqual(['dan']);
-    const assignees = await t.request({ method: 'GET', url: appUrl(tenant, app, '/assignees'), token });
+    const assignees = await t.get(appUrl(tenant, app, '/assignees'));
     expect(assignees.body.data.groups).toEqual([]);
-    expect((await t.request({ method: 'GET', url: groupAppsUrl(tenant, groups.middle), token })).status).toBe(
-      404,
-    );
+    expect((await t.get(groupAppsUrl(tenant, groups.middle))).status).toBe(404);
     expect((await assignGroup(tenant, groups.middle, app)).status).toBe(404);
     // The deleted group's assignment rows go with it, as a deleted user's do.
     const rows = await t.database.db
@@ -296,9 +263,7 @@ describe('assigning groups and users', () => {
     const { tenant, users, groups, app } = await directory();
     await assignGroup(tenant, groups.top, app);
     await assignUser(tenant, app, users.dan.id);
-    expect(
-      (await t.request({ method: 'DELETE', url: `/api/v1/admin/applications/${app}`, token })).status,
-    ).toBe(204);
+    expect((await t.delete(`/api/v1/admin/applications/${app}`)).status).toBe(204);
     expect((await effectiveUsers(tenant, app)).status).toBe(404);
     const rows = await t.database.db
       .selectFrom('application_assignments')
@@ -322,11 +287,8 @@ describe('isUserAssigned', () => {
     const other = await createApp({ scope: 'TENANT', tenant_id: tenant.id });
     expect(await isUserAssigned(db, tenant.id, other, users.cyd.id)).toBe(false);
     // Leaving the nested group ends the access.
-    await t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/groups/${groups.bottom}/members`,
-      token,
-      body: { users_to_remove: [users.cyd.id] },
+    await t.put(`/api/v1/tenants/${tenant.id}/groups/${groups.bottom}/members`, {
+      users_to_remove: [users.cyd.id],
     });
     expect(await isUserAssigned(db, tenant.id, app, users.cyd.id)).toBe(false);
     await unassignGroup(tenant, groups.top, app);
@@ -363,7 +325,7 @@ describe('which applications a tenant may assign', () => {
       expect(response.body.detail).toBe('Application not found');
       expect((await effectiveUsers(tenant, app)).status).toBe(404);
     }
-    const listed = await t.request({ method: 'GET', url: groupAppsUrl(tenant, group), token });
+    const listed = await t.get(groupAppsUrl(tenant, group));
     expect(listed.body.data.map((item: { application_id: string }) => item.application_id).sort()).toEqual(
       [...usable].sort(),
     );
@@ -424,28 +386,13 @@ describe('access to the assignment routes', () => {
 
   it('validates bodies (422) and answers 404 for malformed or unknown ids', async () => {
     const { tenant, users, groups, app } = await directory();
-    const missing = await t.request({
-      method: 'POST',
-      url: groupAppsUrl(tenant, groups.top),
-      token,
-      body: {},
-    });
+    const missing = await t.post(groupAppsUrl(tenant, groups.top), {});
     expect(missing.status).toBe(422);
     expect(missing.body.detail[0]).toMatchObject({ loc: ['body', 'application_id'], type: 'missing' });
-    const extra = await t.request({
-      method: 'POST',
-      url: appUrl(tenant, app, '/users'),
-      token,
-      body: { user_id: users.ada.id, role: 'owner' },
-    });
+    const extra = await t.post(appUrl(tenant, app, '/users'), { user_id: users.ada.id, role: 'owner' });
     expect(extra.status).toBe(422);
     expect(extra.body.detail[0].type).toBe('extra_forbidden');
-    const wrongType = await t.request({
-      method: 'POST',
-      url: appUrl(tenant, app, '/users'),
-      token,
-      body: { user_id: 42 },
-    });
+    const wrongType = await t.post(appUrl(tenant, app, '/users'), { user_id: 42 });
     expect(wrongType.status).toBe(422);
 
     expect((await assignUser(tenant, app, 'usr_00000000000000000000')).status).toBe(404);
@@ -455,18 +402,7 @@ describe('access to the assignment routes', () => {
     // A user of another tenant is unknown here.
     const stranger = await createUser(await createTenant(t), 'stranger');
     expect((await assignUser(tenant, app, stranger.id)).status).toBe(404);
-    expect(
-      (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/users/bad/applications`, token }))
-        .status,
-    ).toBe(404);
-    expect(
-      (
-        await t.request({
-          method: 'GET',
-          url: `/api/v1/tenants/tnt_bad/applications/${app}/assignees`,
-          token,
-        })
-      ).status,
-    ).toBe(404);
+    expect((await t.get(`/api/v1/tenants/${tenant.id}/users/bad/applications`)).status).toBe(404);
+    expect((await t.get(`/api/v1/tenants/tnt_bad/applications/${app}/assignees`)).status).toBe(404);
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/lib/secrets.js';
 import {
   adminUserToken,
@@ -7,43 +7,34 @@ import {
   createPartner,
   createTenant,
   insertApplication,
+  type Tenant,
 } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let superToken: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  superToken = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 const BASE = '/api/v1/admin/applications';
 const TOKEN_URL = '/api/v1/platform/oauth/token';
 const unique = () => randomBytes(4).toString('hex');
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-function create(body: Record<string, unknown>, token = superToken) {
+function create(body: Record<string, unknown>, token = t.token) {
   return t.request({ method: 'POST', url: `${BASE}/`, token, body: { name: `App ${unique()}`, ...body } });
 }
 
-async function created(body: Record<string, unknown>, token = superToken) {
+async function created(body: Record<string, unknown>, token = t.token) {
   const response = await create(body, token);
   if (response.status !== 201) throw new Error(`create: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body.data as { id: string; client_secret: string | null; [key: string]: unknown };
 }
 
-const get = (id: string, token = superToken) => t.request({ method: 'GET', url: `${BASE}/${id}`, token });
-const patch = (id: string, body: unknown, token = superToken) =>
+const get = (id: string, token = t.token) => t.request({ method: 'GET', url: `${BASE}/${id}`, token });
+const patch = (id: string, body: unknown, token = t.token) =>
   t.request({ method: 'PATCH', url: `${BASE}/${id}`, token, body });
-const remove = (id: string, token = superToken) =>
-  t.request({ method: 'DELETE', url: `${BASE}/${id}`, token });
-const rotate = (id: string, token = superToken) =>
+const remove = (id: string, token = t.token) => t.request({ method: 'DELETE', url: `${BASE}/${id}`, token });
+const rotate = (id: string, token = t.token) =>
   t.request({ method: 'POST', url: `${BASE}/${id}/rotate-secret`, token });
-const list = (query: string, token = superToken) =>
+const list = (query: string, token = t.token) =>
   t.request({ method: 'GET', url: `${BASE}/?${query}`, token });
 
 function grant(clientId: string, secret: string, scope?: string) {
@@ -301,12 +292,7 @@ describe('POST /api/v1/admin/applications/', () => {
         JSON.stringify(fields),
       ).toContainEqual(loc);
     }
-    const noName = await t.request({
-      method: 'POST',
-      url: `${BASE}/`,
-      token: superToken,
-      body: { application_type: 'WEB', scope: 'GLOBAL' },
-    });
+    const noName = await t.post(`${BASE}/`, { application_type: 'WEB', scope: 'GLOBAL' });
     expect(noName.status).toBe(422);
     expect(noName.body.detail[0]).toMatchObject({ loc: ['body', 'name'], type: 'missing' });
   });
@@ -369,7 +355,7 @@ describe('GET /api/v1/admin/applications/ (visibility)', () => {
 
   it('shows a super admin everything', async () => {
     const { tag, apps } = await visibilitySetup();
-    expect(await ids(`search=${tag}`, superToken)).toEqual(Object.values(apps).sort());
+    expect(await ids(`search=${tag}`, t.token)).toEqual(Object.values(apps).sort());
   });
 
   it('shows a partner admin GLOBAL apps, its PARTNER apps and the TENANT apps of its tenants', async () => {
@@ -395,16 +381,14 @@ describe('GET /api/v1/admin/applications/ (visibility)', () => {
 
   it('filters by tenant_id, partner_id, scope, application_type and search, and paginates', async () => {
     const { tag, apps, partnerA, a1 } = await visibilitySetup();
-    expect(await ids(`search=${tag}&tenant_id=${a1.id}`, superToken)).toEqual([apps.a1]);
-    expect(await ids(`search=${tag}&partner_id=${partnerA.id}`, superToken)).toEqual(
+    expect(await ids(`search=${tag}&tenant_id=${a1.id}`, t.token)).toEqual([apps.a1]);
+    expect(await ids(`search=${tag}&partner_id=${partnerA.id}`, t.token)).toEqual(
       [apps.partnerA, apps.a1, apps.a2].sort(),
     );
-    expect(await ids(`search=${tag}&scope=PARTNER`, superToken)).toEqual(
-      [apps.partnerA, apps.partnerB].sort(),
-    );
-    expect(await ids(`search=${tag}&application_type=WEB`, superToken)).toEqual([]);
-    expect(await ids(`search=${apps.b1}`, superToken)).toEqual([apps.b1]);
-    expect(await ids(`search=${tag.toUpperCase()}%20B1`, superToken)).toEqual([apps.b1]);
+    expect(await ids(`search=${tag}&scope=PARTNER`, t.token)).toEqual([apps.partnerA, apps.partnerB].sort());
+    expect(await ids(`search=${tag}&application_type=WEB`, t.token)).toEqual([]);
+    expect(await ids(`search=${apps.b1}`, t.token)).toEqual([apps.b1]);
+    expect(await ids(`search=${tag.toUpperCase()}%20B1`, t.token)).toEqual([apps.b1]);
 
     const page2 = await list(`search=${tag}&per_page=4&page=2`);
     expect(page2.body.pagination).toEqual({ page: 2, per_page: 4, total_items: 6, total_pages: 2 });
@@ -424,10 +408,7 @@ describe('GET /api/v1/admin/applications/ (visibility)', () => {
 
   it('hides the applications of a deleted tenant', async () => {
     const { apps, a2 } = await visibilitySetup();
-    expect(
-      (await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${a2.id}`, token: superToken }))
-        .status,
-    ).toBe(204);
+    expect((await t.delete(`/api/v1/admin/tenants/${a2.id}`)).status).toBe(204);
     expect((await get(apps.a2)).status).toBe(404);
   });
 

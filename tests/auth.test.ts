@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signRs256 } from '../src/lib/jwt.js';
 import { clientCredentialsClaims, signAccessToken } from '../src/modules/oauth/access-token.js';
 import { platformIssuer } from '../src/platform/issuers.js';
@@ -11,15 +11,9 @@ import {
   createTenant,
   insertApplication,
 } from './helpers/factories.js';
-import { PUBLIC_URL, startTestApp, TEST_CLIENT_ID, type TestApp } from './helpers/test-app.js';
+import { PUBLIC_URL, TEST_CLIENT_ID, useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const SOME_TENANT = 'tnt_00000000000000000000';
 const SOME_PARTNER = 'prt_00000000000000000000';

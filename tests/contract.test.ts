@@ -9,7 +9,7 @@ import addFormatsModule from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPartner, createTenant, insertUser, insertWebApplication } from './helpers/factories.js';
-import { startTestApp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestApp } from './helpers/test-app.js';
+import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, useTestApp } from './helpers/test-app.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a JSON Schema / OpenAPI node read field by field.
 type Node = any;
@@ -286,8 +286,7 @@ function requestArbitrary({ operation }: Operation, mutate: boolean): fc.Arbitra
   });
 }
 
-let t: TestApp;
-let token: string;
+const t = useTestApp();
 const ajv = new Ajv({ strict: false, allErrors: false });
 (addFormatsModule as unknown as (ajv: Ajv) => Ajv)(ajv);
 const validators = new Map<Node, ValidateFunction>();
@@ -308,7 +307,7 @@ function credentials(operation: Node): Record<string, string> {
     for (const name of Object.keys(requirement)) {
       const scheme = document.components?.securitySchemes?.[name];
       if (scheme?.type === 'http' && scheme.scheme === 'basic') return { authorization: basic };
-      if (scheme) return { authorization: `Bearer ${token}` };
+      if (scheme) return { authorization: `Bearer ${t.token}` };
     }
   }
   return {};
@@ -394,13 +393,11 @@ async function check(entry: Operation, generated: GeneratedRequest): Promise<str
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
   const partner = await createPartner(t);
   const tenant = await createTenant(t, { partner_id: partner.id });
   const users = [await insertUser(t, tenant.id), await insertUser(t, tenant.id)];
   const post = async (url: string, body: unknown) => {
-    const response = await t.request({ method: 'POST', url, token, body });
+    const response = await t.post(url, body);
     if (response.status !== 201)
       throw new Error(`${url}: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body.data.id as string;
@@ -436,7 +433,6 @@ afterAll(async () => {
       `undocumented statuses:\n${[...undocumented].map(([name, example]) => `${name}  e.g. ${example}`).join('\n')}`,
     );
   }
-  await t?.close();
 });
 
 describe('issue 11 item 12: inputs the fuzzer found causing a 500', () => {
@@ -454,12 +450,7 @@ describe('issue 11 item 12: inputs the fuzzer found causing a 500', () => {
         'javascript:alert(1)',
         'mailto:a@b.cc',
       ]) {
-        const response = await t.request({
-          method: 'POST',
-          url,
-          token,
-          body: { method: 'EMAIL', redirect_uri: redirectUri },
-        });
+        const response = await t.post(url, { method: 'EMAIL', redirect_uri: redirectUri });
         expect(response.status, `${url} ${redirectUri}`).toBe(422);
         expect(response.body.detail[0]).toMatchObject({ loc: ['body', 'redirect_uri'], type: 'uri_parsing' });
       }
@@ -475,7 +466,7 @@ describe('issue 11 item 12: inputs the fuzzer found causing a 500', () => {
       '9999-12-31T23:59:59-01:00',
       '2999-01-01T00:00:00+14:01',
     ]) {
-      const response = await t.request({ method: 'PATCH', url, token, body: { expires_at: expiresAt } });
+      const response = await t.patch(url, { expires_at: expiresAt });
       expect(response.status, expiresAt).toBe(422);
       expect(response.body.detail[0]).toMatchObject({
         loc: ['body', 'expires_at'],
@@ -486,12 +477,7 @@ describe('issue 11 item 12: inputs the fuzzer found causing a 500', () => {
 
   it('stores a date-time with an unusual offset and extra digits as its instant in UTC', async () => {
     const url = `/api/v1/admin/admin-roles/${known.assignment_id?.[0]}`;
-    const response = await t.request({
-      method: 'PATCH',
-      url,
-      token,
-      body: { expires_at: '2999-06-16T22:35:37.006775123-13:34' },
-    });
+    const response = await t.patch(url, { expires_at: '2999-06-16T22:35:37.006775123-13:34' });
     expect(response.status).toBe(200);
     expect(response.body.data.expires_at).toBe('2999-06-17T12:09:37.006Z');
   });

@@ -19,9 +19,8 @@ import {
   lockDataDir,
 } from '../src/platform/db/data-dir-lock.js';
 import { untar } from '../src/platform/db/initial-database.js';
-import { freePort } from './helpers/live-app.js';
 import { type ChildScript, platformToken, spawnScript, spawnServer, startServer } from './helpers/process.js';
-import { onPostgres } from './helpers/test-app.js';
+import { freePort, onPostgres } from './helpers/test-app.js';
 
 /**
  * Security issue, item 4: two processes on one embedded data folder each served their own view,

@@ -1,9 +1,9 @@
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import { useTestApp } from './helpers/test-app.js';
 
 /**
  * Issue 11, item 2: every URL and feature either discovery document advertises works. Each
@@ -11,9 +11,8 @@ import { startLiveApp } from './helpers/live-app.js';
  * advertised later must come with its check here.
  */
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp({}, { live: true });
+let tenant: Tenant;
 let issuer: string;
 let platformIssuer: string;
 let web: Awaited<ReturnType<typeof insertApplication>>;
@@ -30,7 +29,6 @@ const SCOPES = ['openid', 'profile', 'email', 'groups', 'offline_access'];
 const insecure = { execute: [client.allowInsecureRequests] };
 
 beforeAll(async () => {
-  t = await startLiveApp();
   tenant = await createTenant(t);
   issuer = `${t.origin}/api/v1/auth/tenants/${tenant.slug}`;
   platformIssuer = `${t.origin}/api/v1/platform/oauth`;
@@ -75,9 +73,6 @@ beforeAll(async () => {
   });
   if (created.status !== 201) throw new Error(JSON.stringify(created.body));
   user = created.body.data as { id: string; email: string };
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 async function discover(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/modules/oauth/access-token.js';
 import { DPOP_PROOF_WINDOW_SECONDS, DPOP_SIGNING_ALGS, sha256Base64url } from '../src/platform/auth/dpop.js';
 import { instanceSecret } from '../src/platform/instance-secrets.js';
@@ -10,9 +10,14 @@ import { tenantIssuer } from '../src/platform/issuers.js';
 import { redisKeyPrefix } from '../src/platform/rate-limit/backends.js';
 import { REDIS_NAMESPACE_SECRET } from '../src/platform/rate-limit/limits.js';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, grantAdminRole, insertApplication, insertUser } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
-import { onPostgres, PUBLIC_URL, startTestApp, type TestApp } from './helpers/test-app.js';
+import {
+  createTenant,
+  grantAdminRole,
+  insertApplication,
+  insertUser,
+  type Tenant,
+} from './helpers/factories.js';
+import { onPostgres, PUBLIC_URL, startTestApp, type TestApp, useTestApp } from './helpers/test-app.js';
 
 /**
  * Issue 11 item 1: DPoP (RFC 9449). Tokens issued with a DPoP proof are bound to its key
@@ -20,12 +25,10 @@ import { onPostgres, PUBLIC_URL, startTestApp, type TestApp } from './helpers/te
  * `DPoP <token>` with a valid proof of that key; proofs here are real, signed by jose.
  */
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
 type Application = Awaited<ReturnType<typeof insertApplication>>;
 
-let t: Live;
-let platform: string;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp({}, { live: true });
+let tenant: Tenant;
 let issuer: string;
 /** Confidential first-party console: user tokens with admin scopes. */
 let consoleApp: Application;
@@ -75,8 +78,6 @@ async function proof(
 }
 
 beforeAll(async () => {
-  t = await startLiveApp();
-  platform = await t.platformToken();
   tenant = await createTenant(t);
   issuer = `${t.origin}/api/v1/auth/tenants/${tenant.slug}`;
   const inTenant = { scope: 'TENANT' as const, partnerId: tenant.partner_id, tenantId: tenant.id };
@@ -103,17 +104,13 @@ beforeAll(async () => {
   );
   nativeConfig = await client.discovery(new URL(issuer), nativeApp.id, undefined, client.None(), options);
 });
-afterAll(async () => {
-  await t?.close();
-});
 
 let n = 0;
 async function createUser(options: { admin?: boolean } = {}) {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token: platform,
-    body: { email: `dpop-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `dpop-${++n}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   const user = response.body.data as { id: string; email: string };

@@ -1,26 +1,21 @@
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertWebApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { createTenant, insertWebApplication, type Tenant } from './helpers/factories.js';
 import { linkIn } from './helpers/mail.js';
-import { generousRateLimits, startTestApp } from './helpers/test-app.js';
+import { generousRateLimits, startTestApp, useTestApp } from './helpers/test-app.js';
 
 // Issue 11, item 7: the login page links to "Forgot password?", a page that mails a reset link to
 // the address's account (the same answer for every address), and the link sets a new password.
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
-let token: string;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp({}, { live: true });
+let tenant: Tenant;
 let conf: client.Configuration;
 const CALLBACK = 'http://127.0.0.1:9/callback';
 const PASSWORD = 'Correct-Horse-Battery-9';
 const NEW_PASSWORD = 'Another-Staple-Battery-7';
 
 beforeAll(async () => {
-  t = await startLiveApp();
-  token = await t.platformToken();
   tenant = await createTenant(t, { branding: { display_name: 'Reset Corp', primary_color: '#aa3300' } });
   const app = await insertWebApplication(t, tenant, ['openid'], [CALLBACK]);
   conf = await client.discovery(
@@ -31,17 +26,14 @@ beforeAll(async () => {
     { execute: [client.allowInsecureRequests] },
   );
 });
-afterAll(async () => {
-  await t?.close();
-});
 
 let n = 0;
 async function createUser(fields: Record<string, unknown> = {}) {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token,
-    body: { email: `forgot-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false, ...fields },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `forgot-${++n}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
+    ...fields,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   return response.body.data as { id: string; email: string };

@@ -2,21 +2,15 @@
 // answers by itself is in the one error model, `{detail, code}`, with the right status.
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
+const t = useTestApp();
 let port: number;
 beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   port = (t.app.server.address() as { port: number }).port;
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 /** Writes `request` as raw bytes on a fresh connection and reads until the server closes it. */
@@ -52,7 +46,7 @@ describe('issue 11 item 11: unsupported methods on known paths', () => {
   it('answers 405 with Allow on a route with a path parameter, either slash form', async () => {
     const tenant = await createTenant(t);
     for (const url of [`/api/v1/admin/tenants/${tenant.id}`, `/api/v1/admin/tenants/${tenant.id}/`]) {
-      const response = await t.request({ method: 'POST', url, token });
+      const response = await t.post(url);
       expect(response.status).toBe(405);
       expect(response.headers.allow).toBe('GET, HEAD, DELETE, PATCH');
       expect(response.body.code).toBe('METHOD_NOT_ALLOWED');
@@ -93,7 +87,7 @@ describe('issue 11 item 11: request bodies', () => {
     const response = await t.request({
       method: 'POST',
       url: '/api/v1/admin/tenants/',
-      token,
+      token: t.token,
       headers: { 'content-type': 'text/plain' },
       payload: 'name=x',
     });
@@ -114,7 +108,7 @@ describe('issue 11 item 11: request bodies', () => {
       const response = await t.request({
         method: 'POST',
         url: '/api/v1/admin/tenants/',
-        token,
+        token: t.token,
         headers: { 'content-type': type },
         payload: '{"name": "x"}',
       });
@@ -124,7 +118,7 @@ describe('issue 11 item 11: request bodies', () => {
   });
 
   it('answers malformed JSON with the 422 json_invalid of the reference (decisions.md, "Errors")', async () => {
-    const response = await t.request({ method: 'POST', url: '/api/v1/admin/tenants/', token, body: '{"a":' });
+    const response = await t.post('/api/v1/admin/tenants/', '{"a":');
     expect(response.status).toBe(422);
     expect(response.body.detail[0]).toMatchObject({ loc: ['body', 0], type: 'json_invalid' });
   });
@@ -134,7 +128,7 @@ describe('issue 11 item 11: request bodies', () => {
     const response = await t.request({
       method: 'DELETE',
       url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
+      token: t.token,
       headers: { 'content-type': 'application/json' },
     });
     expect(response.status).toBe(204);
@@ -142,7 +136,7 @@ describe('issue 11 item 11: request bodies', () => {
 
   it('answers a Content-Length that does not match the body with 400', async () => {
     const response = await raw(
-      `POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+      `POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 10\r\nConnection: close\r\n\r\n{}',
     );
     expect(response.status).toBe(400);
@@ -178,30 +172,26 @@ describe('issue 11 item 11: headers and URLs', () => {
 
   it('answers a path that is not valid percent-encoding with 404 (no id has that shape)', async () => {
     for (const url of ['/api/v1/admin/tenants/%zz', '/api/v1/%E0%A4%A', '/%']) {
-      const response = await t.request({ method: 'GET', url, token });
+      const response = await t.get(url);
       expect(response.status).toBe(404);
       expect(response.body.code).toBe('NOT_FOUND');
     }
   });
 
   it('answers a query value that is not valid percent-encoding without a 5xx', async () => {
-    const response = await t.request({
-      method: 'GET',
-      url: '/api/v1/admin/tenants/?search=%zz%E0%A4%A',
-      token,
-    });
+    const response = await t.get('/api/v1/admin/tenants/?search=%zz%E0%A4%A');
     expect(response.status).toBe(200);
   });
 
   it('answers a repeated scalar query parameter with a 422 naming it', async () => {
-    const response = await t.request({ method: 'GET', url: '/api/v1/admin/tenants/?page=1&page=2', token });
+    const response = await t.get('/api/v1/admin/tenants/?page=1&page=2');
     expect(response.status).toBe(422);
     expect(response.body.detail[0].loc).toEqual(['query', 'page']);
   });
 
   it('ignores thousands of unknown query parameters', async () => {
     const query = Array.from({ length: 1500 }, (_, index) => `p${index}=1`).join('&');
-    const response = await t.request({ method: 'GET', url: `/api/v1/admin/tenants/?${query}`, token });
+    const response = await t.get(`/api/v1/admin/tenants/?${query}`);
     expect(response.status).toBe(200);
   });
 });

@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { groupClosureDrift, rebuildGroupClosure } from '../src/modules/groups/group-closure.js';
 import { userGroupMemberships, usersInGroupSubquery } from '../src/modules/groups/group-memberships.js';
-import { createTenant, insertUser } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { createTenant, insertUser, type Tenant } from './helpers/factories.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp();
 
 /** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
 function seeded(seed: number) {
@@ -106,11 +96,9 @@ async function snapshot(tenantId: string) {
 async function effectiveViaApi(groupId: string) {
   const result = new Map<string, string>();
   for (let page = 1; ; page++) {
-    const response = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/groups/${groupId}/effective-members?per_page=100&page=${page}`,
-      token,
-    });
+    const response = await t.get(
+      `/api/v1/admin/groups/${groupId}/effective-members?per_page=100&page=${page}`,
+    );
     expect(response.status).toBe(200);
     for (const member of response.body.data) {
       expect(result.has(member.user_id), 'each user once').toBe(false);
@@ -142,7 +130,7 @@ async function checkInvariants(tenant: Tenant, sample: string[]) {
   for (const id of sample.filter((group) => live.has(group))) {
     const expected = state.effective(id);
     expect(Object.fromEntries(await effectiveViaApi(id))).toEqual(Object.fromEntries(expected));
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/groups/${id}`, token });
+    const read = await t.get(`/api/v1/admin/groups/${id}`);
     expect(read.body.data).toMatchObject({
       member_count: state.direct.get(id)?.size ?? 0,
       effective_member_count: expected.size,
@@ -166,15 +154,10 @@ describe('maintained closure equals the recursive definition', () => {
       const create = async () => {
         const live = (await snapshot(tenant.id)).groups.map((group) => group.id);
         const parent = live.length > 0 && random.chance(0.4) ? random.pick(live) : null;
-        const response = await t.request({
-          method: 'POST',
-          url: `/api/v1/tenants/${tenant.id}/groups`,
-          token,
-          body: {
-            name: `G${counter++}`,
-            parent_group_id: parent,
-            initial_members: random.some(liveUsers, 3),
-          },
+        const response = await t.post(`/api/v1/tenants/${tenant.id}/groups`, {
+          name: `G${counter++}`,
+          parent_group_id: parent,
+          initial_members: random.some(liveUsers, 3),
         });
         expect(response.status).toBe(201);
         groupIds.push(response.body.data.id);
@@ -191,50 +174,34 @@ describe('maintained closure equals the recursive definition', () => {
         const closesCycle = a === b || state.descendants(b).has(a);
         const roll = random.int(100);
         if (roll < 28) {
-          const response = await t.request({
-            method: 'POST',
-            url: `/api/v1/admin/groups/${a}/nested-groups`,
-            token,
-            body: { group_ids: [b] },
-          });
+          const response = await t.post(`/api/v1/admin/groups/${a}/nested-groups`, { group_ids: [b] });
           expect(response.status, `step ${step}: nest ${b} in ${a}`).toBe(closesCycle ? 400 : 200);
           if (closesCycle) refusedCycles++;
         } else if (roll < 40 && state.edges.length > 0) {
           const edge = random.pick(state.edges);
-          const response = await t.request({
-            method: 'DELETE',
-            url: `/api/v1/admin/groups/${edge.parent_group_id}/nested-groups/${edge.child_group_id}`,
-            token,
-          });
+          const response = await t.delete(
+            `/api/v1/admin/groups/${edge.parent_group_id}/nested-groups/${edge.child_group_id}`,
+          );
           expect(response.status).toBe(204);
         } else if (roll < 58) {
           const parent = random.chance(0.2) ? null : a;
-          const response = await t.request({
-            method: 'PATCH',
-            url: `/api/v1/tenants/${tenant.id}/groups/${b}`,
-            token,
-            body: { parent_group_id: parent },
+          const response = await t.patch(`/api/v1/tenants/${tenant.id}/groups/${b}`, {
+            parent_group_id: parent,
           });
           const cycle = parent !== null && (parent === b || state.descendants(b).has(parent));
           expect(response.status, `step ${step}: move ${b} under ${parent}`).toBe(cycle ? 400 : 200);
         } else if (roll < 82) {
           const toAdd = random.some(userIds, 4);
           const toRemove = random.some(userIds, 3).filter((id) => !toAdd.includes(id));
-          const response = await t.request({
-            method: 'PUT',
-            url: `/api/v1/tenants/${tenant.id}/groups/${a}/members`,
-            token,
-            body: { users_to_add: toAdd, users_to_remove: toRemove },
+          const response = await t.put(`/api/v1/tenants/${tenant.id}/groups/${a}/members`, {
+            users_to_add: toAdd,
+            users_to_remove: toRemove,
           });
           // Users deleted along the way are unknown now: the whole request is refused.
           expect([200, 404]).toContain(response.status);
         } else if (roll < 92) {
           const strategy = random.pick(['BLOCK', 'ORPHAN', 'CASCADE']);
-          const response = await t.request({
-            method: 'DELETE',
-            url: `/api/v1/tenants/${tenant.id}/groups/${a}?strategy=${strategy}`,
-            token,
-          });
+          const response = await t.delete(`/api/v1/tenants/${tenant.id}/groups/${a}?strategy=${strategy}`);
           const empty = (state.direct.get(a)?.size ?? 0) === 0 && (state.children.get(a)?.length ?? 0) === 0;
           expect(response.status).toBe(strategy === 'BLOCK' && !empty ? 409 : 204);
           if (response.status === 204) await create();
@@ -275,11 +242,9 @@ describe('maintained closure equals the recursive definition', () => {
     for (let i = 0; i < 10; i++) userIds.push((await insertUser(t, tenant.id)).id);
     const groupIds: string[] = [];
     for (let i = 0; i < 8; i++) {
-      const response = await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/groups`,
-        token,
-        body: { name: `C${i}`, parent_group_id: i > 0 && i % 2 === 0 ? groupIds[i - 1] : null },
+      const response = await t.post(`/api/v1/tenants/${tenant.id}/groups`, {
+        name: `C${i}`,
+        parent_group_id: i > 0 && i % 2 === 0 ? groupIds[i - 1] : null,
       });
       groupIds.push(response.body.data.id);
     }
@@ -288,26 +253,16 @@ describe('maintained closure equals the recursive definition', () => {
         const a = random.pick(groupIds);
         const b = random.pick(groupIds);
         if (i % 3 === 0) {
-          return t.request({
-            method: 'POST',
-            url: `/api/v1/admin/groups/${a}/nested-groups`,
-            token,
-            body: { group_ids: [b] },
-          });
+          return t.post(`/api/v1/admin/groups/${a}/nested-groups`, { group_ids: [b] });
         }
         if (i % 3 === 1) {
-          return t.request({
-            method: 'PATCH',
-            url: `/api/v1/tenants/${tenant.id}/groups/${b}`,
-            token,
-            body: { parent_group_id: random.chance(0.3) ? null : a },
+          return t.patch(`/api/v1/tenants/${tenant.id}/groups/${b}`, {
+            parent_group_id: random.chance(0.3) ? null : a,
           });
         }
-        return t.request({
-          method: 'PUT',
-          url: `/api/v1/tenants/${tenant.id}/groups/${a}/members`,
-          token,
-          body: { users_to_add: random.some(userIds, 5), users_to_remove: [] },
+        return t.put(`/api/v1/tenants/${tenant.id}/groups/${a}/members`, {
+          users_to_add: random.some(userIds, 5),
+          users_to_remove: [],
         });
       });
       for (const response of await Promise.all(writes)) expect([200, 400]).toContain(response.status);
@@ -319,14 +274,7 @@ describe('maintained closure equals the recursive definition', () => {
     const tenant = await createTenant(t);
     const user = await insertUser(t, tenant.id);
     const create = async (name: string, extra: Record<string, unknown> = {}) =>
-      (
-        await t.request({
-          method: 'POST',
-          url: `/api/v1/tenants/${tenant.id}/groups`,
-          token,
-          body: { name, ...extra },
-        })
-      ).body.data.id as string;
+      (await t.post(`/api/v1/tenants/${tenant.id}/groups`, { name, ...extra })).body.data.id as string;
     const top = await create('Top');
     const child = await create('Child', { parent_group_id: top, initial_members: [user.id] });
     // A bulk load writes the source tables only.
@@ -357,24 +305,12 @@ describe('functions for the Users module', () => {
     const user = await insertUser(t, tenant.id);
     const other = await insertUser(t, tenant.id);
     const create = async (name: string, extra: Record<string, unknown> = {}) =>
-      (
-        await t.request({
-          method: 'POST',
-          url: `/api/v1/tenants/${tenant.id}/groups`,
-          token,
-          body: { name, ...extra },
-        })
-      ).body.data.id as string;
+      (await t.post(`/api/v1/tenants/${tenant.id}/groups`, { name, ...extra })).body.data.id as string;
     const top = await create('top');
     const left = await create('Left', { parent_group_id: top, initial_members: [user.id] });
     const right = await create('Right', { parent_group_id: top });
     const bottom = await create('Bottom', { parent_group_id: left, initial_members: [user.id, other.id] });
-    await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/groups/${right}/nested-groups`,
-      token,
-      body: { group_ids: [bottom] },
-    });
+    await t.post(`/api/v1/admin/groups/${right}/nested-groups`, { group_ids: [bottom] });
     await create('Unrelated', { initial_members: [other.id] });
 
     expect(await userGroupMemberships(t.database.db, tenant.id, user.id)).toEqual([

@@ -4,19 +4,17 @@ import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from './helpers/factories.js';
-import { startTestApp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestApp } from './helpers/test-app.js';
+import {
+  startTestApp,
+  TEST_CLIENT_ID,
+  TEST_CLIENT_SECRET,
+  type TestApp,
+  useTestApp,
+} from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
-const post = (url: string, body: unknown) => t.request({ method: 'POST', url, token, body });
+const post = (url: string, body: unknown) => t.post(url, body);
 
 describe('issue 10 item 5: input that used to cause a 500', () => {
   it('refuses a NUL character in a body string field with a 422 naming the field', async () => {
@@ -58,7 +56,7 @@ describe('issue 10 item 5: input that used to cause a 500', () => {
   it('refuses a NUL character in the search query parameter', async () => {
     const tenant = await createTenant(t);
     for (const url of ['/api/v1/admin/tenants/', `/api/v1/tenants/${tenant.id}/users`]) {
-      const response = await t.request({ method: 'GET', url: `${url}?search=a%00b`, token });
+      const response = await t.get(`${url}?search=a%00b`);
       expect(response.status, url).toBe(422);
       expect(response.body.detail).toEqual([
         expect.objectContaining({ loc: ['query', 'search'], type: 'string_invalid_characters' }),
@@ -121,12 +119,12 @@ describe('issue 10 item 5: input that used to cause a 500', () => {
     const urls = ['/api/v1/admin/tenants/', `/api/v1/tenants/${tenant.id}/users`, '/api/v1/admin/users/'];
     for (const url of urls) {
       for (const page of ['99999999999999999999', 'Infinity', '1e400', '1000001']) {
-        const response = await t.request({ method: 'GET', url: `${url}?page=${page}`, token });
+        const response = await t.get(`${url}?page=${page}`);
         expect(response.status, `${url} page=${page}`).toBe(422);
         expect(response.body.detail[0].loc).toEqual(['query', 'page']);
       }
     }
-    const last = await t.request({ method: 'GET', url: '/api/v1/admin/tenants/?page=1000000', token });
+    const last = await t.get('/api/v1/admin/tenants/?page=1000000');
     expect(last.status).toBe(200);
     expect(last.body.data).toEqual([]);
   });
@@ -200,7 +198,7 @@ describe('issue 10 item 19: over-long ids in a path', () => {
       `/api/v1/tenants/${tenant.id}/users/%E0%A4%A`,
     ];
     for (const url of urls) {
-      const response = await t.request({ method: 'GET', url, token });
+      const response = await t.get(url);
       expect(response.status, url).toBe(404);
       expect(response.body, url).toEqual({ detail: expect.any(String), code: 'NOT_FOUND' });
       expect(response.headers['x-request-id'], url).toEqual(expect.any(String));

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import * as client from 'openid-client';
 import { type Browser, chromium, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, insertApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import { useTestApp } from './helpers/test-app.js';
 
 // Issue 11, item 7: the sign-out and provider pages look and behave like the login page (branding,
 // CSP without script, no framing), every branding field is rendered, and the login page links to
@@ -30,10 +30,8 @@ const PNG = Buffer.from(
   'base64',
 );
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
 let browser: Browser;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+let tenant: Tenant;
 let config: client.Configuration;
 let issuer: string;
 const email = 'pages.user@example.com';
@@ -112,8 +110,8 @@ async function signIn(page: Page) {
 }
 
 describe.runIf(existsSync(CHROMIUM))('hosted pages in chromium', () => {
+  const t = useTestApp({}, { live: true });
   beforeAll(async () => {
-    t = await startLiveApp();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -154,7 +152,6 @@ describe.runIf(existsSync(CHROMIUM))('hosted pages in chromium', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    await t?.close();
   });
 
   it('renders the login page with every branding field and its headers', async () => {

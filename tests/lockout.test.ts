@@ -1,16 +1,14 @@
 import * as client from 'openid-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertWebApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { createTenant, insertWebApplication, type Tenant } from './helpers/factories.js';
+import { useTestApp } from './helpers/test-app.js';
 
 // Issue 10, items 2, 14 and 18: the lockout locks on every threshold crossing, checks at most the
 // threshold of parallel guesses, and never tells anyone but the password's owner that it is locked.
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
-let token: string;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp({}, { live: true });
+let tenant: Tenant;
 let conf: client.Configuration;
 const CALLBACK = 'http://127.0.0.1:9/callback';
 const PASSWORD = 'Correct-Horse-Battery-9';
@@ -18,8 +16,6 @@ const WRONG_MESSAGE = 'The email address or the password is not correct.';
 const MAX_ATTEMPTS = 3;
 
 beforeAll(async () => {
-  t = await startLiveApp();
-  token = await t.platformToken();
   tenant = await createTenant(t, {
     settings: { lockout: { max_failed_attempts: MAX_ATTEMPTS, lockout_minutes: 5 } },
   });
@@ -32,20 +28,16 @@ beforeAll(async () => {
     { execute: [client.allowInsecureRequests] },
   );
 });
-afterAll(async () => {
-  await t?.close();
-});
 afterEach(() => {
   vi.useRealTimers();
 });
 
 let n = 0;
 async function createUser() {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token,
-    body: { email: `lockout-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `lockout-${++n}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   return response.body.data as { id: string; email: string };
@@ -158,12 +150,7 @@ describe('lockout', () => {
 
   it("says an administrator's lock only after the right password (item 18)", async () => {
     const user = await createUser();
-    const locked = await t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token,
-      body: { status: 'LOCKED' },
-    });
+    const locked = await t.put(`/api/v1/tenants/${tenant.id}/users/${user.id}/status`, { status: 'LOCKED' });
     expect(locked.status).toBe(200);
     const wrong = await attempt(user.email, 'wrong-5');
     expect(messageOf(wrong.body)).toBe(WRONG_MESSAGE);
@@ -171,12 +158,7 @@ describe('lockout', () => {
     expect(right.status).toBe(401);
     expect(messageOf(right.body)).toContain('locked');
     // Unlocking gives a fresh count: the account signs in at once.
-    const active = await t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token,
-      body: { status: 'ACTIVE' },
-    });
+    const active = await t.put(`/api/v1/tenants/${tenant.id}/users/${user.id}/status`, { status: 'ACTIVE' });
     expect(active.status).toBe(200);
     expect((await attempt(user.email, PASSWORD)).location).toMatch(/code=/);
   });

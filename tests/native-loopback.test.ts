@@ -1,25 +1,23 @@
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ApplicationType } from '../src/platform/db/schema.js';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import { useTestApp } from './helpers/test-app.js';
 
 /**
  * Issue 11, item 5: a NATIVE application's loopback IP redirect URI takes any port (RFC 8252
  * §7.3); everything else is matched exactly (RFC 9700 §2.1).
  */
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp({}, { live: true });
+let tenant: Tenant;
 let issuer: string;
 const PASSWORD = 'Correct-Horse-Battery-9';
 const email = 'native.user@example.com';
 
 beforeAll(async () => {
-  t = await startLiveApp();
   tenant = await createTenant(t);
   issuer = `${t.origin}/api/v1/auth/tenants/${tenant.slug}`;
   const created = await t.request({
@@ -29,9 +27,6 @@ beforeAll(async () => {
     body: { email, password: PASSWORD, send_welcome_email: false },
   });
   if (created.status !== 201) throw new Error(JSON.stringify(created.body));
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 async function application(

@@ -5,8 +5,8 @@ import * as client from 'openid-client';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, type insertApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { createTenant, type insertApplication, type Tenant } from './helpers/factories.js';
+import { useTestApp } from './helpers/test-app.js';
 
 /**
  * Issue 11, item 4: an application's allowed_origins drive CORS on the token, PAR, revocation,
@@ -14,9 +14,8 @@ import { startLiveApp } from './helpers/live-app.js';
  * handlers); other origins get no CORS headers and the request is refused.
  */
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp({}, { live: true });
+let tenant: Tenant;
 let issuer: string;
 let spa: Awaited<ReturnType<typeof insertApplication>>;
 let service: Awaited<ReturnType<typeof insertApplication>>;
@@ -40,7 +39,6 @@ async function pageServer(): Promise<Server> {
 const originOf = (server: Server) => `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
 beforeAll(async () => {
-  t = await startLiveApp();
   pages = { allowed: await pageServer(), other: await pageServer() };
   ALLOWED = originOf(pages.allowed);
   OTHER = originOf(pages.other);
@@ -97,7 +95,6 @@ beforeAll(async () => {
 afterAll(async () => {
   pages?.allowed.close();
   pages?.other.close();
-  await t?.close();
 });
 
 /** A fresh authorization code of the SPA, with its PKCE verifier (the sign-in over HTTP). */

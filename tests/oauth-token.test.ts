@@ -1,5 +1,5 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newTokenId } from '../src/modules/oauth/access-token.js';
 import { applicationToken, createPartner, createTenant, insertApplication } from './helpers/factories.js';
 import {
@@ -9,19 +9,14 @@ import {
   TEST_CLIENT_ID,
   TEST_CLIENT_SECRET,
   type TestApp,
+  useTestApp,
 } from './helpers/test-app.js';
 
 const TOKEN_URL = '/api/v1/platform/oauth/token';
 const ISSUER = `${PUBLIC_URL}/api/v1/platform/oauth`;
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 function tokenRequest(app: TestApp, form: Record<string, string>, authorization?: string) {
   return app.request({

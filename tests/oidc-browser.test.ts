@@ -4,7 +4,7 @@ import * as client from 'openid-client';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, insertApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
 /** The hosted sign-in in a real browser: Debian's chromium driven by playwright-core (installed by .ci/run). */
 const CHROMIUM = '/usr/bin/chromium';
@@ -12,13 +12,11 @@ const CALLBACK = 'http://127.0.0.1:9999/callback';
 const SIGNED_OUT = 'http://127.0.0.1:9999/signed-out';
 const PASSWORD = 'Correct-Horse-Battery-9';
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
 let browser: Browser;
 
 describe.runIf(existsSync(CHROMIUM))('hosted sign-in in chromium', () => {
+  const t = useTestApp({}, { live: true });
   beforeAll(async () => {
-    t = await startLiveApp();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -34,7 +32,6 @@ describe.runIf(existsSync(CHROMIUM))('hosted sign-in in chromium', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    await t?.close();
   });
 
   it('signs in with PKCE, then userinfo, refresh rotation and reuse detection, introspection, revocation and logout', async () => {

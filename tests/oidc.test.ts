@@ -1,18 +1,16 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/lib/ids.js';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertApplication } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
 import { lastMailTo, linkIn } from './helpers/mail.js';
+import { useTestApp } from './helpers/test-app.js';
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
-let token: string;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
-let otherTenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp({}, { live: true });
+let tenant: Tenant;
+let otherTenant: Tenant;
 let issuer: string;
 let web: Awaited<ReturnType<typeof insertApplication>>;
 let service: Awaited<ReturnType<typeof insertApplication>>;
@@ -23,8 +21,6 @@ const PASSWORD = 'Correct-Horse-Battery-9';
 const SCOPE = 'openid profile email groups offline_access admin:read';
 
 beforeAll(async () => {
-  t = await startLiveApp();
-  token = await t.platformToken();
   tenant = await createTenant(t, { branding: { display_name: 'Acme Sign-in', primary_color: '#0055aa' } });
   otherTenant = await createTenant(t);
   issuer = `${t.origin}/api/v1/auth/tenants/${tenant.slug}`;
@@ -48,24 +44,16 @@ beforeAll(async () => {
     execute: [client.allowInsecureRequests],
   });
 });
-afterAll(async () => {
-  await t?.close();
-});
 
 let n = 0;
 async function createUser(fields: Record<string, unknown> = {}) {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token,
-    body: {
-      email: `signin-${++n}@acme.example`,
-      password: PASSWORD,
-      first_name: 'Sam',
-      last_name: 'Signin',
-      send_welcome_email: false,
-      ...fields,
-    },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `signin-${++n}@acme.example`,
+    password: PASSWORD,
+    first_name: 'Sam',
+    last_name: 'Signin',
+    send_welcome_email: false,
+    ...fields,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   return response.body.data as { id: string; email: string };
@@ -125,14 +113,7 @@ describe('discovery', () => {
 
 describe('authorization code with PKCE', () => {
   it('signs a user in on the hosted page and issues RFC 9068 access tokens, ID token, userinfo', async () => {
-    const group = (
-      await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/groups`,
-        token,
-        body: { name: `Signers ${n}` },
-      })
-    ).body.data;
+    const group = (await t.post(`/api/v1/tenants/${tenant.id}/groups`, { name: `Signers ${n}` })).body.data;
     const user = await createUser({ group_ids: [group.id] });
     await t.database.db
       .insertInto('admin_role_assignments')
@@ -362,11 +343,10 @@ describe('refusals', () => {
       { execute: [client.allowInsecureRequests] },
     );
     const user = (
-      await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${lockTenant.id}/users`,
-        token,
-        body: { email: 'lock@acme.example', password: PASSWORD, send_welcome_email: false },
+      await t.post(`/api/v1/tenants/${lockTenant.id}/users`, {
+        email: 'lock@acme.example',
+        password: PASSWORD,
+        send_welcome_email: false,
       })
     ).body.data;
     // A session from before the lock: its access token works until the account locks.
@@ -429,12 +409,7 @@ describe('refusals', () => {
 
   it('refuses disabled and pending users with a clear message', async () => {
     const disabled = await createUser();
-    await t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/users/${disabled.id}/status`,
-      token,
-      body: { status: 'DISABLED' },
-    });
+    await t.put(`/api/v1/tenants/${tenant.id}/users/${disabled.id}/status`, { status: 'DISABLED' });
     const flow = await signIn(new TestBrowser(t.origin), { email: disabled.email, password: PASSWORD });
     expect(flow.after?.status).toBe(401);
     expect(flow.after?.body).toContain('disabled');
@@ -536,18 +511,11 @@ describe('refusals', () => {
     const user = await createUser();
     const browser = new TestBrowser(t.origin);
     await signIn(browser, { email: user.email, password: PASSWORD });
-    await t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token,
-      body: { status: 'DISABLED', terminate_sessions: true },
+    await t.put(`/api/v1/tenants/${tenant.id}/users/${user.id}/status`, {
+      status: 'DISABLED',
+      terminate_sessions: true,
     });
-    await t.request({
-      method: 'PUT',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/status`,
-      token,
-      body: { status: 'ACTIVE' },
-    });
+    await t.put(`/api/v1/tenants/${tenant.id}/users/${user.id}/status`, { status: 'ACTIVE' });
     const silent = await signIn(browser, { email: user.email, password: PASSWORD }, { prompt: 'none' });
     expect(silent.callback).toContain('error=login_required');
   });
@@ -578,24 +546,17 @@ describe('refusals', () => {
       const user = await createUser();
       const browser = new TestBrowser(t.origin);
       const refreshToken = await sessionWithRefreshToken(browser, user);
-      const reset = await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-        token,
-        body: method === 'DIRECT' ? { method, new_password: NEW_PASSWORD } : { method },
-      });
+      const reset = await t.post(
+        `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
+        method === 'DIRECT' ? { method, new_password: NEW_PASSWORD } : { method },
+      );
       expect(reset.status).toBe(200);
       await expectSessionsEnded(browser, user, refreshToken);
     }
 
     // The link itself: a session made after the mail was sent ends when the link sets the password.
     const user = await createUser();
-    await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`,
-      token,
-      body: { method: 'EMAIL' },
-    });
+    await t.post(`/api/v1/tenants/${tenant.id}/users/${user.id}/password/reset`, { method: 'EMAIL' });
     const mail = await lastMailTo(t, user.email);
     const link = linkIn(mail?.text_body ?? '');
     const browser = new TestBrowser(t.origin);
@@ -833,11 +794,10 @@ describe('platform flavour', () => {
   it("sends an address of a tenant's email domain straight to that tenant (home-realm discovery)", async () => {
     const domain = `realm-${newId('tenant').slice(4, 12)}.example`;
     const realm = await createTenant(t, { settings: { email_domains: [domain] } });
-    const created = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${realm.id}/users`,
-      token,
-      body: { email: `someone@${domain}`, password: PASSWORD, send_welcome_email: false },
+    const created = await t.post(`/api/v1/tenants/${realm.id}/users`, {
+      email: `someone@${domain}`,
+      password: PASSWORD,
+      send_welcome_email: false,
     });
     expect(created.status).toBe(201);
     const request = await platformRequest();
@@ -847,11 +807,8 @@ describe('platform flavour', () => {
     await finish(browser, loginPage, request, created.body.data, realm.slug);
 
     // A domain must be a lower-case domain name (422 naming it).
-    const bad = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/tenants/${realm.id}`,
-      token,
-      body: { settings: { email_domains: ['Not A Domain'] } },
+    const bad = await t.patch(`/api/v1/admin/tenants/${realm.id}`, {
+      settings: { email_domains: ['Not A Domain'] },
     });
     expect(bad.status).toBe(422);
     expect(bad.body.detail[0].loc).toEqual(['body', 'settings', 'email_domains', 0]);

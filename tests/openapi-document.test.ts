@@ -3,10 +3,9 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODE_VALUES } from '../src/platform/openapi.js';
-import { startLiveApp } from './helpers/live-app.js';
-import { startTestApp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestApp } from './helpers/test-app.js';
+import { startLiveApp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, useTestApp } from './helpers/test-app.js';
 
 // Issue 11, item 12: the OpenAPI document describes the API exactly, so that a client generated
 // from it can call every operation (docs/api-decisions.md, "OpenAPI document").
@@ -19,22 +18,18 @@ interface Op {
   operation: Json;
 }
 
-let t: TestApp;
+const t = useTestApp();
 let document: Json;
 let operations: Op[];
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 beforeAll(async () => {
-  t = await startTestApp();
   const answer = await t.request({ method: 'GET', url: '/openapi.json' });
   expect(answer.status).toBe(200);
   document = answer.body as Json;
   operations = Object.entries(document.paths as Record<string, Json>).flatMap(([path, item]) =>
     METHODS.filter((method) => item[method]).map((method) => ({ method, path, operation: item[method] })),
   );
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 const name = ({ method, path }: Op) => `${method.toUpperCase()} ${path}`;

@@ -2,11 +2,17 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createTenant } from './helpers/factories.js';
-import { freePort, startLiveApp } from './helpers/live-app.js';
 import { spawnScript, startServer } from './helpers/process.js';
-import { createTestDatabase, startTestApp, type TestApp, type TestDatabase } from './helpers/test-app.js';
+import {
+  createTestDatabase,
+  freePort,
+  startLiveApp,
+  startTestApp,
+  type TestDatabase,
+  useTestApp,
+} from './helpers/test-app.js';
 
 describe('item 8: configuration and start-up errors name the cause and the variable', () => {
   it('refuses a HOST that is no address or host name, naming HOST', async () => {
@@ -146,19 +152,13 @@ describe('item 11: a request that arrives while the server drains', () => {
 
 describe('item 9: the access log', () => {
   const lines: Record<string, unknown>[] = [];
-  let t: TestApp;
-  beforeAll(async () => {
-    const stream = new Writable({
-      write(chunk, _encoding, callback) {
-        for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
-        callback();
-      },
-    });
-    t = await startTestApp({ logLevel: 'info', trustProxy: true }, undefined, { logStream: stream });
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+      callback();
+    },
   });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp({ logLevel: 'info', trustProxy: true }, { build: { logStream: stream } });
 
   const accessLine = (url: string) =>
     lines.find((line) => line.msg === 'request completed' && line.url === url) as Record<string, unknown>;
@@ -206,13 +206,7 @@ describe('item 9: the access log', () => {
 });
 
 describe('item 10: the root page', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp();
 
   it('is a small HTML page linking the docs, the OpenAPI document and the discovery document', async () => {
     const response = await t.request({ method: 'GET', url: '/' });

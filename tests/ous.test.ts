@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   adminUserToken,
   applicationToken,
   createTenant,
   insertApplication,
   insertUser,
+  type Tenant,
 } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp();
 
 async function createOu(
   tenant: Tenant,
@@ -26,11 +17,10 @@ async function createOu(
   parentId?: string | null,
   extra: Record<string, unknown> = {},
 ) {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/ous`,
-    token,
-    body: { name, ...(parentId !== undefined ? { parent_id: parentId } : {}), ...extra },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/ous`, {
+    name,
+    ...(parentId !== undefined ? { parent_id: parentId } : {}),
+    ...extra,
   });
   if (response.status !== 201)
     throw new Error(`createOu ${name}: ${response.status} ${JSON.stringify(response.body)}`);
@@ -38,11 +28,10 @@ async function createOu(
 }
 
 const getOu = async (tenant: Tenant, id: string) =>
-  (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${id}`, token })).body.data;
+  (await t.get(`/api/v1/tenants/${tenant.id}/ous/${id}`)).body.data;
 
 const ouUsers = async (tenant: Tenant, id: string, query = '') =>
-  (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${id}/users${query}`, token }))
-    .body;
+  (await t.get(`/api/v1/tenants/${tenant.id}/ous/${id}/users${query}`)).body;
 
 async function userOuPath(tenant: Tenant, userId: string): Promise<string | null> {
   const row = await t.database.db
@@ -100,12 +89,7 @@ describe('create and read', () => {
   it('refuses sibling names that differ only in case (409) but allows them under other parents', async () => {
     const tenant = await createTenant(t);
     const sales = await createOu(tenant, 'Sales');
-    const clash = await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/ous`,
-      token,
-      body: { name: 'SALES' },
-    });
+    const clash = await t.post(`/api/v1/tenants/${tenant.id}/ous`, { name: 'SALES' });
     expect(clash.status).toBe(409);
     expect(clash.body.code).toBe('NAME_TAKEN');
     await createOu(tenant, 'EMEA', sales.id);
@@ -118,11 +102,9 @@ describe('create and read', () => {
     const other = await createTenant(t);
     const foreign = await createOu(other, 'Foreign');
     for (const parentId of [foreign.id, 'ou_00000000000000000000', 'garbage']) {
-      const response = await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/ous`,
-        token,
-        body: { name: 'Child', parent_id: parentId },
+      const response = await t.post(`/api/v1/tenants/${tenant.id}/ous`, {
+        name: 'Child',
+        parent_id: parentId,
       });
       expect(response.status, parentId).toBe(404);
     }
@@ -135,12 +117,7 @@ describe('create and read', () => {
       [{ name: 7 }, ['body', 'name'], 'string_type'],
     ];
     for (const [body, loc, type] of cases) {
-      const response = await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/ous`,
-        token,
-        body,
-      });
+      const response = await t.post(`/api/v1/tenants/${tenant.id}/ous`, body);
       expect(response.status, JSON.stringify(body)).toBe(422);
       expect(response.body.detail).toContainEqual(expect.objectContaining({ loc, type }));
     }
@@ -154,17 +131,9 @@ describe('list and tree', () => {
     for (const name of ['Delta', 'alpha', 'Charlie', 'bravo']) await createOu(tenant, name, root.id);
     await createOu(tenant, 'Other root');
 
-    const all = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/ous?per_page=2&page=2`,
-      token,
-    });
+    const all = await t.get(`/api/v1/tenants/${tenant.id}/ous?per_page=2&page=2`);
     expect(all.body.pagination).toEqual({ page: 2, per_page: 2, total_items: 6, total_pages: 3 });
-    const children = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/ous?parent_id=${root.id}`,
-      token,
-    });
+    const children = await t.get(`/api/v1/tenants/${tenant.id}/ous?parent_id=${root.id}`);
     expect(children.body.data.map((ou: { name: string }) => ou.name)).toEqual([
       'Charlie',
       'Delta',
@@ -178,23 +147,11 @@ describe('list and tree', () => {
       parent_id: root.id,
       user_count: 0,
     });
-    const search = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/ous?search=ALP`,
-      token,
-    });
+    const search = await t.get(`/api/v1/tenants/${tenant.id}/ous?search=ALP`);
     expect(search.body.data.map((ou: { path: string }) => ou.path)).toEqual(['/Root/alpha']);
-    const unknownParent = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/ous?parent_id=nope`,
-      token,
-    });
+    const unknownParent = await t.get(`/api/v1/tenants/${tenant.id}/ous?parent_id=nope`);
     expect(unknownParent.body.data).toEqual([]);
-    const badPage = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/ous?per_page=500`,
-      token,
-    });
+    const badPage = await t.get(`/api/v1/tenants/${tenant.id}/ous?per_page=500`);
     expect(badPage.status).toBe(422);
   });
 
@@ -205,7 +162,7 @@ describe('list and tree', () => {
     await createOu(tenant, 'z', a.id);
     const y = await createOu(tenant, 'Y', a.id);
     await createOu(tenant, 'leaf', y.id);
-    const response = await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/tree`, token });
+    const response = await t.get(`/api/v1/tenants/${tenant.id}/ous/tree`);
     expect(response.status).toBe(200);
     expect(response.body.data).toEqual([
       {
@@ -236,12 +193,7 @@ describe('rename and move', () => {
     const l4 = await createOu(tenant, 'L4', l3.id);
     const user = await insertUser(t, tenant.id, { ouId: l4.id });
 
-    const renamed = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/ous/${l2.id}`,
-      token,
-      body: { name: 'Level2' },
-    });
+    const renamed = await t.patch(`/api/v1/tenants/${tenant.id}/ous/${l2.id}`, { name: 'Level2' });
     expect(renamed.status).toBe(200);
     expect(renamed.body.data.path).toBe('/L1/Level2');
     expect((await getOu(tenant, l4.id)).path).toBe('/L1/Level2/L3/L4');
@@ -250,23 +202,13 @@ describe('rename and move', () => {
     expect(listed.data[0]).toMatchObject({ id: user.id, ou_path: '/L1/Level2/L3/L4' });
 
     const target = await createOu(tenant, 'Target');
-    const moved = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/ous/${l2.id}`,
-      token,
-      body: { parent_id: target.id },
-    });
+    const moved = await t.patch(`/api/v1/tenants/${tenant.id}/ous/${l2.id}`, { parent_id: target.id });
     expect(moved.body.data).toMatchObject({ parent_id: target.id, path: '/Target/Level2' });
     expect((await getOu(tenant, l4.id)).path).toBe('/Target/Level2/L3/L4');
     expect(await userOuPath(tenant, user.id)).toBe('/Target/Level2/L3/L4');
     expect((await getOu(tenant, l1.id)).child_ou_count).toBe(0);
 
-    const toRoot = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/ous/${l3.id}`,
-      token,
-      body: { parent_id: null },
-    });
+    const toRoot = await t.patch(`/api/v1/tenants/${tenant.id}/ous/${l3.id}`, { parent_id: null });
     expect(toRoot.body.data).toMatchObject({ parent_id: null, path: '/L3' });
     expect(await userOuPath(tenant, user.id)).toBe('/L3/L4');
     const depth = await t.database.db
@@ -290,12 +232,7 @@ describe('rename and move', () => {
     const a = await createOu(tenant, 'Team');
     const b = await createOu(tenant, 'Team_B');
     const bChild = await createOu(tenant, 'Child', b.id);
-    await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/ous/${a.id}`,
-      token,
-      body: { name: 'Squad' },
-    });
+    await t.patch(`/api/v1/tenants/${tenant.id}/ous/${a.id}`, { name: 'Squad' });
     expect((await getOu(tenant, bChild.id)).path).toBe('/Team_B/Child');
   });
 
@@ -305,12 +242,10 @@ describe('rename and move', () => {
     const mid = await createOu(tenant, 'Mid', top.id);
     const low = await createOu(tenant, 'Low', mid.id);
     for (const parent of [top.id, low.id, mid.id]) {
-      const response = await t.request({
-        method: 'PATCH',
-        url: `/api/v1/tenants/${tenant.id}/ous/${parent === mid.id ? mid.id : top.id}`,
-        token,
-        body: { name: 'Renamed too', parent_id: parent },
-      });
+      const response = await t.patch(
+        `/api/v1/tenants/${tenant.id}/ous/${parent === mid.id ? mid.id : top.id}`,
+        { name: 'Renamed too', parent_id: parent },
+      );
       expect(response.status).toBe(400);
       expect(response.body.code).toBe('OU_CYCLE');
     }
@@ -325,20 +260,10 @@ describe('rename and move', () => {
     const x1 = await createOu(tenant, 'X', a.id);
     const x2 = await createOu(tenant, 'x', b.id);
     const deep = await createOu(tenant, 'Deep', x2.id);
-    const move = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/ous/${x2.id}`,
-      token,
-      body: { parent_id: a.id },
-    });
+    const move = await t.patch(`/api/v1/tenants/${tenant.id}/ous/${x2.id}`, { parent_id: a.id });
     expect(move.status).toBe(409);
     expect((await getOu(tenant, deep.id)).path).toBe('/B/x/Deep');
-    const rename = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/ous/${b.id}`,
-      token,
-      body: { name: 'a' },
-    });
+    const rename = await t.patch(`/api/v1/tenants/${tenant.id}/ous/${b.id}`, { name: 'a' });
     expect(rename.status).toBe(409);
     expect((await getOu(tenant, deep.id)).path).toBe('/B/x/Deep');
     void x1;
@@ -347,22 +272,18 @@ describe('rename and move', () => {
   it('updates description and custom_attributes without touching paths', async () => {
     const tenant = await createTenant(t);
     const ou = await createOu(tenant, 'Finance', undefined, { custom_attributes: { a: 1 } });
-    const response = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/ous/${ou.id}`,
-      token,
-      body: { description: 'Money', custom_attributes: { b: 2 } },
+    const response = await t.patch(`/api/v1/tenants/${tenant.id}/ous/${ou.id}`, {
+      description: 'Money',
+      custom_attributes: { b: 2 },
     });
     expect(response.body.data).toMatchObject({
       description: 'Money',
       custom_attributes: { b: 2 },
       path: '/Finance',
     });
-    const cleared = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/tenants/${tenant.id}/ous/${ou.id}`,
-      token,
-      body: { description: null, custom_attributes: null },
+    const cleared = await t.patch(`/api/v1/tenants/${tenant.id}/ous/${ou.id}`, {
+      description: null,
+      custom_attributes: null,
     });
     expect(cleared.body.data).toMatchObject({ description: null, custom_attributes: null });
   });
@@ -373,18 +294,8 @@ describe('rename and move', () => {
       const a = await createOu(tenant, `A${round}`);
       const b = await createOu(tenant, `B${round}`);
       const [first, second] = await Promise.all([
-        t.request({
-          method: 'PATCH',
-          url: `/api/v1/tenants/${tenant.id}/ous/${a.id}`,
-          token,
-          body: { parent_id: b.id },
-        }),
-        t.request({
-          method: 'PATCH',
-          url: `/api/v1/tenants/${tenant.id}/ous/${b.id}`,
-          token,
-          body: { parent_id: a.id },
-        }),
+        t.patch(`/api/v1/tenants/${tenant.id}/ous/${a.id}`, { parent_id: b.id }),
+        t.patch(`/api/v1/tenants/${tenant.id}/ous/${b.id}`, { parent_id: a.id }),
       ]);
       expect([first.status, second.status].sort()).toEqual([200, 400]);
       const rows = await t.database.db
@@ -409,11 +320,7 @@ describe('delete strategies', () => {
     return { tenant, parent, doomed, child, grandchild, inDoomed, inGrandchild };
   }
   const del = (tenantId: string, id: string, strategy?: string) =>
-    t.request({
-      method: 'DELETE',
-      url: `/api/v1/tenants/${tenantId}/ous/${id}${strategy ? `?strategy=${strategy}` : ''}`,
-      token,
-    });
+    t.delete(`/api/v1/tenants/${tenantId}/ous/${id}${strategy ? `?strategy=${strategy}` : ''}`);
 
   it('BLOCK (the default) refuses an OU with users or children and deletes an empty one', async () => {
     const { tenant, doomed, grandchild, inGrandchild } = await fixture();
@@ -427,10 +334,7 @@ describe('delete strategies', () => {
       .where('id', '=', inGrandchild.id)
       .execute();
     expect((await del(tenant.id, grandchild.id, 'BLOCK')).status).toBe(204);
-    expect(
-      (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${grandchild.id}`, token }))
-        .status,
-    ).toBe(404);
+    expect((await t.get(`/api/v1/tenants/${tenant.id}/ous/${grandchild.id}`)).status).toBe(404);
   });
 
   it('MOVE_UP moves users and child OUs to the parent, with their paths', async () => {
@@ -473,9 +377,7 @@ describe('delete strategies', () => {
     const { tenant, parent, doomed, child, grandchild, inDoomed, inGrandchild } = await fixture();
     expect((await del(tenant.id, doomed.id, 'CASCADE')).status).toBe(204);
     for (const id of [doomed.id, child.id, grandchild.id]) {
-      expect(
-        (await t.request({ method: 'GET', url: `/api/v1/tenants/${tenant.id}/ous/${id}`, token })).status,
-      ).toBe(404);
+      expect((await t.get(`/api/v1/tenants/${tenant.id}/ous/${id}`)).status).toBe(404);
     }
     expect(await userOuPath(tenant, inDoomed.id)).toBe('/Parent');
     expect(await userOuPath(tenant, inGrandchild.id)).toBe('/Parent');
@@ -521,11 +423,7 @@ describe('users of an OU', () => {
     });
     const lastPage = await ouUsers(tenant, top.id, '?include_nested=true&per_page=2&page=3');
     expect(lastPage.data).toHaveLength(1);
-    const bad = await t.request({
-      method: 'GET',
-      url: `/api/v1/tenants/${tenant.id}/ous/${top.id}/users?include_nested=maybe`,
-      token,
-    });
+    const bad = await t.get(`/api/v1/tenants/${tenant.id}/ous/${top.id}/users?include_nested=maybe`);
     expect(bad.status).toBe(422);
   });
 });
@@ -541,7 +439,7 @@ describe('tenancy and access', () => {
       ['DELETE', `/api/v1/tenants/${tenantB.id}/ous/${ouA.id}`, undefined],
       ['GET', `/api/v1/tenants/${tenantB.id}/ous/${ouA.id}/users`, undefined],
     ] as const) {
-      expect((await t.request({ method, url, token, body })).status, `${method} ${url}`).toBe(404);
+      expect((await t.request({ method, url, token: t.token, body })).status, `${method} ${url}`).toBe(404);
     }
     const { token: adminB } = await adminUserToken(t, { role: 'tenant_admin', tenant: tenantB });
     for (const [method, url, body] of [
@@ -563,9 +461,7 @@ describe('tenancy and access', () => {
         })
       ).status,
     ).toBe(201);
-    expect(
-      (await t.request({ method: 'GET', url: '/api/v1/tenants/tnt_00000000000000000000/ous', token })).status,
-    ).toBe(404);
+    expect((await t.get('/api/v1/tenants/tnt_00000000000000000000/ous')).status).toBe(404);
   });
 
   it('lets applications with users:read or groups:read read OUs but not write them', async () => {

@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPartner, createTenant } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const auditRows = (resourceId: string) =>
   t.database.db
@@ -25,7 +17,7 @@ describe('POST /api/v1/admin/partners/', () => {
     const response = await t.request({
       method: 'POST',
       url: '/api/v1/admin/partners/',
-      token,
+      token: t.token,
       body: { name: 'Zürich Reseller AG', contact_email: 'ops@reseller.example', max_tenants: 3 },
       headers: { 'x-request-id': 'create-partner-1' },
     });
@@ -60,12 +52,7 @@ describe('POST /api/v1/admin/partners/', () => {
 
   it('answers 409 SLUG_TAKEN for an explicit slug in use', async () => {
     await createPartner(t, { slug: 'taken-partner' });
-    const response = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/partners/',
-      token,
-      body: { name: 'Other', slug: 'taken-partner' },
-    });
+    const response = await t.post('/api/v1/admin/partners/', { name: 'Other', slug: 'taken-partner' });
     expect(response.status).toBe(409);
     expect(response.body.code).toBe('SLUG_TAKEN');
   });
@@ -84,7 +71,7 @@ describe('POST /api/v1/admin/partners/', () => {
       [[], ['body'], 'model_attributes_type'],
     ];
     for (const [body, loc, type] of cases) {
-      const response = await t.request({ method: 'POST', url: '/api/v1/admin/partners/', token, body });
+      const response = await t.post('/api/v1/admin/partners/', body);
       expect(response.status, JSON.stringify(body)).toBe(422);
       expect(response.body.detail, JSON.stringify(body)).toContainEqual(
         expect.objectContaining({ loc, type }),
@@ -99,40 +86,24 @@ describe('GET /api/v1/admin/partners/', () => {
     for (let i = 0; i < 5; i++) await createPartner(t, { name: `${marker} Partner ${i}` });
     await createPartner(t, { name: `${marker} Suspended`, status: 'SUSPENDED' });
 
-    const page = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/partners/?search=${marker.toUpperCase()}&per_page=2&page=2`,
-      token,
-    });
+    const page = await t.get(`/api/v1/admin/partners/?search=${marker.toUpperCase()}&per_page=2&page=2`);
     expect(page.status).toBe(200);
     expect(page.body.pagination).toEqual({ page: 2, per_page: 2, total_items: 6, total_pages: 3 });
     expect(page.body.data).toHaveLength(2);
 
-    const past = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/partners/?search=${marker}&page=9`,
-      token,
-    });
+    const past = await t.get(`/api/v1/admin/partners/?search=${marker}&page=9`);
     expect(past.body.data).toEqual([]);
     expect(past.body.pagination.total_items).toBe(6);
 
-    const suspended = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/partners/?search=${marker}&status=SUSPENDED`,
-      token,
-    });
+    const suspended = await t.get(`/api/v1/admin/partners/?search=${marker}&status=SUSPENDED`);
     expect(suspended.body.data.map((p: { name: string }) => p.name)).toEqual([`${marker} Suspended`]);
 
-    const none = await t.request({
-      method: 'GET',
-      url: '/api/v1/admin/partners/?search=zz-no-match-zz',
-      token,
-    });
+    const none = await t.get('/api/v1/admin/partners/?search=zz-no-match-zz');
     expect(none.body.pagination).toEqual({ page: 1, per_page: 20, total_items: 0, total_pages: 0 });
   });
 
   it('treats LIKE wildcards in search as plain characters', async () => {
-    const response = await t.request({ method: 'GET', url: '/api/v1/admin/partners/?search=%25', token });
+    const response = await t.get('/api/v1/admin/partners/?search=%25');
     expect(response.body.data).toEqual([]);
   });
 
@@ -144,7 +115,7 @@ describe('GET /api/v1/admin/partners/', () => {
       ['page=abc', ['query', 'page']],
       ['status=GONE', ['query', 'status']],
     ] as const) {
-      const response = await t.request({ method: 'GET', url: `/api/v1/admin/partners/?${query}`, token });
+      const response = await t.get(`/api/v1/admin/partners/?${query}`);
       expect(response.status, query).toBe(422);
       expect(response.body.detail[0].loc).toEqual(loc);
     }
@@ -154,28 +125,23 @@ describe('GET /api/v1/admin/partners/', () => {
 describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
   it('reads, updates (with audit before/after) and soft-deletes a partner', async () => {
     const partner = await createPartner(t, { name: 'Lifecycle' });
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/partners/${partner.id}`, token });
+    const read = await t.get(`/api/v1/admin/partners/${partner.id}`);
     expect(read.body.data.name).toBe('Lifecycle');
 
-    const updated = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/partners/${partner.id}`,
-      token,
-      body: { name: 'Lifecycle 2', max_tenants: null, status: 'SUSPENDED' },
+    const updated = await t.patch(`/api/v1/admin/partners/${partner.id}`, {
+      name: 'Lifecycle 2',
+      max_tenants: null,
+      status: 'SUSPENDED',
     });
     expect(updated.status).toBe(200);
     expect(updated.body.data).toMatchObject({ name: 'Lifecycle 2', max_tenants: null, status: 'SUSPENDED' });
     expect(updated.body.data.updated_at).not.toBeNull();
 
-    const deleted = await t.request({ method: 'DELETE', url: `/api/v1/admin/partners/${partner.id}`, token });
+    const deleted = await t.delete(`/api/v1/admin/partners/${partner.id}`);
     expect(deleted.status).toBe(204);
     expect(deleted.body).toBe('');
-    expect(
-      (await t.request({ method: 'GET', url: `/api/v1/admin/partners/${partner.id}`, token })).status,
-    ).toBe(404);
-    expect(
-      (await t.request({ method: 'DELETE', url: `/api/v1/admin/partners/${partner.id}`, token })).status,
-    ).toBe(404);
+    expect((await t.get(`/api/v1/admin/partners/${partner.id}`)).status).toBe(404);
+    expect((await t.delete(`/api/v1/admin/partners/${partner.id}`)).status).toBe(404);
 
     const events = await auditRows(partner.id);
     expect(events.map((event) => event.action)).toEqual([
@@ -189,7 +155,7 @@ describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
 
   it('frees the slug of a deleted partner', async () => {
     const partner = await createPartner(t, { slug: 'reusable-slug' });
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/partners/${partner.id}`, token });
+    await t.delete(`/api/v1/admin/partners/${partner.id}`);
     const again = await createPartner(t, { slug: 'reusable-slug' });
     expect(again.slug).toBe('reusable-slug');
   });
@@ -197,58 +163,29 @@ describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
   it('refuses to delete a partner that still has tenants (409)', async () => {
     const partner = await createPartner(t);
     await createTenant(t, { partner_id: partner.id });
-    const response = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/partners/${partner.id}`,
-      token,
-    });
+    const response = await t.delete(`/api/v1/admin/partners/${partner.id}`);
     expect(response.status).toBe(409);
     expect(response.body.code).toBe('PARTNER_NOT_EMPTY');
   });
 
   it('protects the platform partner', async () => {
-    const platform = (
-      await t.request({ method: 'GET', url: '/api/v1/admin/partners/?search=platform', token })
-    ).body.data.find((p: { slug: string }) => p.slug === 'platform');
-    const response = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/partners/${platform.id}`,
-      token,
-    });
+    const platform = (await t.get('/api/v1/admin/partners/?search=platform')).body.data.find(
+      (p: { slug: string }) => p.slug === 'platform',
+    );
+    const response = await t.delete(`/api/v1/admin/partners/${platform.id}`);
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('PROTECTED_RESOURCE');
-    const suspend = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/partners/${platform.id}`,
-      token,
-      body: { status: 'SUSPENDED' },
-    });
+    const suspend = await t.patch(`/api/v1/admin/partners/${platform.id}`, { status: 'SUSPENDED' });
     expect(suspend.status).toBe(400);
   });
 
   it('answers 404 for unknown and wrong-shape ids, 422 for a bad PATCH body', async () => {
     for (const id of ['prt_00000000000000000000', 'nonsense', 'tnt_00000000000000000000']) {
-      expect((await t.request({ method: 'GET', url: `/api/v1/admin/partners/${id}`, token })).status).toBe(
-        404,
-      );
-      expect(
-        (
-          await t.request({
-            method: 'PATCH',
-            url: `/api/v1/admin/partners/${id}`,
-            token,
-            body: { name: 'x' },
-          })
-        ).status,
-      ).toBe(404);
+      expect((await t.get(`/api/v1/admin/partners/${id}`)).status).toBe(404);
+      expect((await t.patch(`/api/v1/admin/partners/${id}`, { name: 'x' })).status).toBe(404);
     }
     const partner = await createPartner(t);
-    const response = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/partners/${partner.id}`,
-      token,
-      body: { name: null, slug: 'UPPER' },
-    });
+    const response = await t.patch(`/api/v1/admin/partners/${partner.id}`, { name: null, slug: 'UPPER' });
     expect(response.status).toBe(422);
     expect(response.body.detail.map((d: { loc: string[] }) => d.loc.join('.')).sort()).toEqual([
       'body.name',
@@ -259,12 +196,7 @@ describe('GET, PATCH, DELETE /api/v1/admin/partners/{partner_id}', () => {
   it('answers 409 when a PATCH takes a slug in use', async () => {
     await createPartner(t, { slug: 'patch-target' });
     const partner = await createPartner(t);
-    const response = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/partners/${partner.id}`,
-      token,
-      body: { slug: 'patch-target' },
-    });
+    const response = await t.patch(`/api/v1/admin/partners/${partner.id}`, { slug: 'patch-target' });
     expect(response.status).toBe(409);
     expect(response.body.code).toBe('SLUG_TAKEN');
   });

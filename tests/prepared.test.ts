@@ -1,17 +1,11 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/platform/db/database.js';
 import { preparedQuery } from '../src/platform/db/prepared.js';
 import { createTenant } from './helpers/factories.js';
-import { createTestDatabase, onPostgres, startTestApp, type TestApp } from './helpers/test-app.js';
+import { createTestDatabase, onPostgres, useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 describe('preparedQuery', () => {
   it('runs the query compiled once with each call’s arguments, in any order of use', async () => {

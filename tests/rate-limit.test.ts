@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { newId } from '../src/lib/ids.js';
 import type { Config } from '../src/platform/config.js';
@@ -10,16 +10,20 @@ import type { DatabaseHandle } from '../src/platform/db/database.js';
 import { instanceSecret } from '../src/platform/instance-secrets.js';
 import { redisKeyPrefix } from '../src/platform/rate-limit/backends.js';
 import { REDIS_NAMESPACE_SECRET } from '../src/platform/rate-limit/limits.js';
-import { createTenant, type insertApplication, insertWebApplication } from './helpers/factories.js';
+import {
+  createTenant,
+  type insertApplication,
+  insertWebApplication,
+  type Tenant,
+} from './helpers/factories.js';
 import {
   createTestDatabase,
   generousRateLimits,
   PUBLIC_URL,
-  startTestApp,
   TEST_CLIENT_ID,
   TEST_CLIENT_SECRET,
-  type TestApp,
   testConfig,
+  useTestApp,
 } from './helpers/test-app.js';
 
 // Issue item 6 (no rate limiting anywhere). Small limits; every test sends from its own documentation
@@ -96,13 +100,7 @@ function expectOAuthRateLimited(response: LightMyRequestResponse) {
   return retryAfter;
 }
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ rateLimits: LIMITS });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ rateLimits: LIMITS }, { token: false });
 
 describe('token endpoints', () => {
   it('answer 200 wrong client secrets with 5 × 401, then 429 with Retry-After and an RFC 6749 body', async () => {
@@ -307,7 +305,7 @@ class InjectBrowser {
 }
 
 describe('hosted sign-in', () => {
-  let tenant: Awaited<ReturnType<typeof createTenant>>;
+  let tenant: Tenant;
   let web: Awaited<ReturnType<typeof insertApplication>>;
   const emails: string[] = [];
 

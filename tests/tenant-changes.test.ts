@@ -1,39 +1,27 @@
 import type { FastifyInstance } from 'fastify';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { TestBrowser } from './helpers/browser.js';
 import { createTenant, insertWebApplication } from './helpers/factories.js';
-import { freePort, startLiveApp } from './helpers/live-app.js';
-import { onPostgres, testConfig } from './helpers/test-app.js';
+import { freePort, onPostgres, testConfig, useTestApp } from './helpers/test-app.js';
 
 // Issue 11, item 3: a change of a tenant's settings or branding applies to sign-in at once, on
 // every instance (the cached tenant row is invalidated through LISTEN/NOTIFY like everything else).
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-let t: Live;
-let token: string;
+const t = useTestApp({}, { live: true });
 const CALLBACK = 'http://127.0.0.1:9/callback';
 const PASSWORD = 'Correct-Horse-Battery-9';
 const WRONG_MESSAGE = 'The email address or the password is not correct.';
-
-beforeAll(async () => {
-  t = await startLiveApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
 
 /** A tenant with a WEB application and a user, and the discovery of its issuer at `origin`. */
 async function signInTenant(origin: string, fields: Record<string, unknown> = {}) {
   const tenant = await createTenant(t, fields);
   const app = await insertWebApplication(t, tenant, ['openid', 'offline_access'], [CALLBACK]);
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token,
-    body: { email: `changes-${tenant.slug}@acme.example`, password: PASSWORD, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `changes-${tenant.slug}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   const conf = await client.discovery(
@@ -70,7 +58,7 @@ async function attempt(conf: client.Configuration, origin: string, email: string
 const messageOf = (body: string) => /<p class="error"[^>]*>([^<]*)<\/p>/.exec(body)?.[1] ?? null;
 
 async function patchTenant(id: string, body: Record<string, unknown>) {
-  const response = await t.request({ method: 'PATCH', url: `/api/v1/admin/tenants/${id}`, token, body });
+  const response = await t.patch(`/api/v1/admin/tenants/${id}`, body);
   expect(response.status).toBe(200);
   return response.body.data;
 }

@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPartner, createTenant, insertUser } from './helpers/factories.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
-let t: TestApp;
-let token: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  token = await t.platformToken();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const auditActions = async (resourceId: string) =>
   (
@@ -24,14 +16,10 @@ const auditActions = async (resourceId: string) =>
 
 describe('POST /api/v1/admin/tenants/', () => {
   it('creates a tenant in the platform partner with effective default settings', async () => {
-    const platformPartner = (
-      await t.request({ method: 'GET', url: '/api/v1/admin/partners/?search=platform', token })
-    ).body.data[0];
-    const response = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/tenants/',
-      token,
-      body: { name: 'Widget Co', contact_email: 'it@widget.example' },
+    const platformPartner = (await t.get('/api/v1/admin/partners/?search=platform')).body.data[0];
+    const response = await t.post('/api/v1/admin/tenants/', {
+      name: 'Widget Co',
+      contact_email: 'it@widget.example',
     });
     expect(response.status).toBe(201);
     const tenant = response.body.data;
@@ -69,22 +57,17 @@ describe('POST /api/v1/admin/tenants/', () => {
 
   it('creates a tenant with explicit slug, partner, settings, branding and status', async () => {
     const partner = await createPartner(t);
-    const response = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/tenants/',
-      token,
-      body: {
-        name: 'Explicit',
-        slug: 'explicit-tenant',
-        partner_id: partner.id,
-        status: 'SUSPENDED',
-        settings: {
-          mfa_required: true,
-          mfa_methods: ['totp'],
-          password_policy: { min_length: 16, require_digit: true },
-        },
-        branding: { display_name: 'Explicit Inc.', primary_color: '#0a7cff' },
+    const response = await t.post('/api/v1/admin/tenants/', {
+      name: 'Explicit',
+      slug: 'explicit-tenant',
+      partner_id: partner.id,
+      status: 'SUSPENDED',
+      settings: {
+        mfa_required: true,
+        mfa_methods: ['totp'],
+        password_policy: { min_length: 16, require_digit: true },
       },
+      branding: { display_name: 'Explicit Inc.', primary_color: '#0a7cff' },
     });
     expect(response.status).toBe(201);
     expect(response.body.data).toMatchObject({
@@ -103,21 +86,11 @@ describe('POST /api/v1/admin/tenants/', () => {
 
   it('answers 409 SLUG_TAKEN for a live slug and allows the slug of a deleted tenant', async () => {
     const first = await createTenant(t, { slug: 'contested' });
-    const clash = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/tenants/',
-      token,
-      body: { name: 'x', slug: 'contested' },
-    });
+    const clash = await t.post('/api/v1/admin/tenants/', { name: 'x', slug: 'contested' });
     expect(clash.status).toBe(409);
     expect(clash.body).toEqual({ detail: 'A tenant with this slug already exists', code: 'SLUG_TAKEN' });
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${first.id}`, token });
-    const reuse = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/tenants/',
-      token,
-      body: { name: 'x', slug: 'contested' },
-    });
+    await t.delete(`/api/v1/admin/tenants/${first.id}`);
+    const reuse = await t.post('/api/v1/admin/tenants/', { name: 'x', slug: 'contested' });
     expect(reuse.status).toBe(201);
   });
 
@@ -129,53 +102,32 @@ describe('POST /api/v1/admin/tenants/', () => {
   });
 
   it('answers 404 for a partner that does not exist and 409 at the partner max_tenants', async () => {
-    const missing = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/tenants/',
-      token,
-      body: { name: 'x', partner_id: 'prt_00000000000000000000' },
+    const missing = await t.post('/api/v1/admin/tenants/', {
+      name: 'x',
+      partner_id: 'prt_00000000000000000000',
     });
     expect(missing.status).toBe(404);
     const partner = await createPartner(t, { max_tenants: 2 });
     await createTenant(t, { partner_id: partner.id });
     const second = await createTenant(t, { partner_id: partner.id });
-    const third = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/tenants/',
-      token,
-      body: { name: 'x', partner_id: partner.id },
-    });
+    const third = await t.post('/api/v1/admin/tenants/', { name: 'x', partner_id: partner.id });
     expect(third.status).toBe(409);
     expect(third.body.code).toBe('LIMIT_EXCEEDED');
     // A deleted tenant frees its place.
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${second.id}`, token });
-    expect(
-      (
-        await t.request({
-          method: 'POST',
-          url: '/api/v1/admin/tenants/',
-          token,
-          body: { name: 'x', partner_id: partner.id },
-        })
-      ).status,
-    ).toBe(201);
+    await t.delete(`/api/v1/admin/tenants/${second.id}`);
+    expect((await t.post('/api/v1/admin/tenants/', { name: 'x', partner_id: partner.id })).status).toBe(201);
   });
 
   it('never exceeds max_tenants under concurrent creates', async () => {
     const partner = await createPartner(t, { max_tenants: 3 });
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        t.request({
-          method: 'POST',
-          url: '/api/v1/admin/tenants/',
-          token,
-          body: { name: `Race ${i}`, partner_id: partner.id },
-        }),
+        t.post('/api/v1/admin/tenants/', { name: `Race ${i}`, partner_id: partner.id }),
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     expect(results.filter((r) => r.status === 409)).toHaveLength(5);
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/partners/${partner.id}`, token });
+    const read = await t.get(`/api/v1/admin/partners/${partner.id}`);
     expect(read.body.data.tenant_count).toBe(3);
   });
 
@@ -260,12 +212,7 @@ describe('POST /api/v1/admin/tenants/', () => {
       [{ id: 'tnt_00000000000000000000' }, ['body', 'id'], 'extra_forbidden'],
     ];
     for (const [fields, loc, type] of cases) {
-      const response = await t.request({
-        method: 'POST',
-        url: '/api/v1/admin/tenants/',
-        token,
-        body: { name: 'Valid', ...fields },
-      });
+      const response = await t.post('/api/v1/admin/tenants/', { name: 'Valid', ...fields });
       expect(response.status, JSON.stringify(fields)).toBe(422);
       expect(response.body.detail, JSON.stringify(fields)).toContainEqual(
         expect.objectContaining({ loc, type }),
@@ -282,39 +229,19 @@ describe('GET /api/v1/admin/tenants/', () => {
     await createTenant(t, { name: `${marker} Two`, partner_id: partner.id, status: 'SUSPENDED' });
     await createTenant(t, { name: 'Elsewhere', slug: `${marker}-by-slug` });
 
-    const bySearch = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/tenants/?search=${marker.toUpperCase()}`,
-      token,
-    });
+    const bySearch = await t.get(`/api/v1/admin/tenants/?search=${marker.toUpperCase()}`);
     expect(bySearch.body.pagination.total_items).toBe(3);
-    const byPartner = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/tenants/?partner_id=${partner.id}`,
-      token,
-    });
+    const byPartner = await t.get(`/api/v1/admin/tenants/?partner_id=${partner.id}`);
     expect(byPartner.body.data.map((x: { name: string }) => x.name)).toEqual([
       `${marker} One`,
       `${marker} Two`,
     ]);
-    const byStatus = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/tenants/?partner_id=${partner.id}&status=SUSPENDED`,
-      token,
-    });
+    const byStatus = await t.get(`/api/v1/admin/tenants/?partner_id=${partner.id}&status=SUSPENDED`);
     expect(byStatus.body.data.map((x: { name: string }) => x.name)).toEqual([`${marker} Two`]);
-    const paged = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/tenants/?search=${marker}&per_page=2&page=2`,
-      token,
-    });
+    const paged = await t.get(`/api/v1/admin/tenants/?search=${marker}&per_page=2&page=2`);
     expect(paged.body.pagination).toEqual({ page: 2, per_page: 2, total_items: 3, total_pages: 2 });
     expect(paged.body.data).toHaveLength(1);
-    const unknownPartner = await t.request({
-      method: 'GET',
-      url: '/api/v1/admin/tenants/?partner_id=whatever',
-      token,
-    });
+    const unknownPartner = await t.get('/api/v1/admin/tenants/?partner_id=whatever');
     expect(unknownPartner.body.data).toEqual([]);
   });
 
@@ -323,7 +250,7 @@ describe('GET /api/v1/admin/tenants/', () => {
     await insertUser(t, tenant.id);
     await insertUser(t, tenant.id);
     await insertUser(t, tenant.id, { deleted: true });
-    const response = await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token });
+    const response = await t.get(`/api/v1/admin/tenants/${tenant.id}`);
     expect(response.body.data.user_count).toBe(2);
   });
 });
@@ -338,14 +265,9 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
       },
       branding: { display_name: 'Before', primary_color: '#111111' },
     });
-    const response = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
-      body: {
-        settings: { session_timeout: 120, password_policy: { min_length: 14 } },
-        branding: { primary_color: '#222222' },
-      },
+    const response = await t.patch(`/api/v1/admin/tenants/${tenant.id}`, {
+      settings: { session_timeout: 120, password_policy: { min_length: 14 } },
+      branding: { primary_color: '#222222' },
     });
     expect(response.status).toBe(200);
     const { settings, branding } = response.body.data;
@@ -359,17 +281,12 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
   it('renames, changes slug and status, moves to another partner, and audits before/after', async () => {
     const tenant = await createTenant(t);
     const partner = await createPartner(t);
-    const response = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
-      body: {
-        name: 'Renamed',
-        slug: 'renamed-tenant',
-        status: 'SUSPENDED',
-        partner_id: partner.id,
-        contact_email: null,
-      },
+    const response = await t.patch(`/api/v1/admin/tenants/${tenant.id}`, {
+      name: 'Renamed',
+      slug: 'renamed-tenant',
+      status: 'SUSPENDED',
+      partner_id: partner.id,
+      contact_email: null,
     });
     expect(response.status).toBe(200);
     expect(response.body.data).toMatchObject({
@@ -404,44 +321,32 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
     const full = await createPartner(t, { max_tenants: 1 });
     await createTenant(t, { partner_id: full.id });
     const tenant = await createTenant(t);
-    const refused = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
-      body: { name: 'Should not stick', partner_id: full.id },
+    const refused = await t.patch(`/api/v1/admin/tenants/${tenant.id}`, {
+      name: 'Should not stick',
+      partner_id: full.id,
     });
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('LIMIT_EXCEEDED');
-    const missing = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
-      body: { name: 'Should not stick', partner_id: 'prt_00000000000000000000' },
+    const missing = await t.patch(`/api/v1/admin/tenants/${tenant.id}`, {
+      name: 'Should not stick',
+      partner_id: 'prt_00000000000000000000',
     });
     expect(missing.status).toBe(404);
-    const read = await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token });
+    const read = await t.get(`/api/v1/admin/tenants/${tenant.id}`);
     expect(read.body.data.name).toBe(tenant.name);
     expect(await auditActions(tenant.id)).toEqual(['tenant.created']);
   });
 
   it('answers 404 for unknown, deleted and wrong-shape ids; 422 for bad values', async () => {
     const deleted = await createTenant(t);
-    await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${deleted.id}`, token });
+    await t.delete(`/api/v1/admin/tenants/${deleted.id}`);
     for (const id of [deleted.id, 'tnt_00000000000000000000', 'tnt_short', '..%2F..']) {
-      const response = await t.request({
-        method: 'PATCH',
-        url: `/api/v1/admin/tenants/${id}`,
-        token,
-        body: { name: 'x' },
-      });
+      const response = await t.patch(`/api/v1/admin/tenants/${id}`, { name: 'x' });
       expect(response.status, id).toBe(404);
     }
     const tenant = await createTenant(t);
-    const invalid = await t.request({
-      method: 'PATCH',
-      url: `/api/v1/admin/tenants/${tenant.id}`,
-      token,
-      body: { settings: { session_timeout: 'long' } },
+    const invalid = await t.patch(`/api/v1/admin/tenants/${tenant.id}`, {
+      settings: { session_timeout: 'long' },
     });
     expect(invalid.status).toBe(422);
     expect(invalid.body.detail[0]).toMatchObject({
@@ -451,24 +356,11 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
   });
 
   it('protects the platform tenant from suspension, moves and deletion', async () => {
-    const platform = (
-      await t.request({ method: 'GET', url: '/api/v1/admin/tenants/?search=platform', token })
-    ).body.data.find((x: { slug: string }) => x.slug === 'platform');
-    expect(
-      (
-        await t.request({
-          method: 'PATCH',
-          url: `/api/v1/admin/tenants/${platform.id}`,
-          token,
-          body: { status: 'SUSPENDED' },
-        })
-      ).status,
-    ).toBe(400);
-    const deletion = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/tenants/${platform.id}`,
-      token,
-    });
+    const platform = (await t.get('/api/v1/admin/tenants/?search=platform')).body.data.find(
+      (x: { slug: string }) => x.slug === 'platform',
+    );
+    expect((await t.patch(`/api/v1/admin/tenants/${platform.id}`, { status: 'SUSPENDED' })).status).toBe(400);
+    const deletion = await t.delete(`/api/v1/admin/tenants/${platform.id}`);
     expect(deletion.status).toBe(400);
     expect(deletion.body.code).toBe('PROTECTED_RESOURCE');
   });
@@ -477,19 +369,11 @@ describe('PATCH /api/v1/admin/tenants/{tenant_id}', () => {
 describe('DELETE /api/v1/admin/tenants/{tenant_id}', () => {
   it('soft-deletes: 204, then 404 everywhere, row kept, audit written', async () => {
     const tenant = await createTenant(t);
-    const response = await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${tenant.id}`, token });
+    const response = await t.delete(`/api/v1/admin/tenants/${tenant.id}`);
     expect(response.status).toBe(204);
-    expect(
-      (await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token })).status,
-    ).toBe(404);
-    expect(
-      (await t.request({ method: 'DELETE', url: `/api/v1/admin/tenants/${tenant.id}`, token })).status,
-    ).toBe(404);
-    const list = await t.request({
-      method: 'GET',
-      url: `/api/v1/admin/tenants/?search=${tenant.slug}`,
-      token,
-    });
+    expect((await t.get(`/api/v1/admin/tenants/${tenant.id}`)).status).toBe(404);
+    expect((await t.delete(`/api/v1/admin/tenants/${tenant.id}`)).status).toBe(404);
+    const list = await t.get(`/api/v1/admin/tenants/?search=${tenant.slug}`);
     expect(list.body.data).toEqual([]);
     const row = await t.database.db
       .selectFrom('tenants')
@@ -504,50 +388,20 @@ describe('DELETE /api/v1/admin/tenants/{tenant_id}', () => {
 describe('tenant counts', () => {
   it('stay exact through creates, soft deletes and OU deletes (maintained by triggers)', async () => {
     const tenant = await createTenant(t);
-    const read = async () =>
-      (await t.request({ method: 'GET', url: `/api/v1/admin/tenants/${tenant.id}`, token })).body.data;
-    const root = (
-      await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/ous`,
-        token,
-        body: { name: 'Root' },
-      })
-    ).body.data;
-    await t.request({
-      method: 'POST',
-      url: `/api/v1/tenants/${tenant.id}/ous`,
-      token,
-      body: { name: 'Child', parent_id: root.id },
-    });
-    const group = (
-      await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/groups`,
-        token,
-        body: { name: 'G' },
-      })
-    ).body.data;
+    const read = async () => (await t.get(`/api/v1/admin/tenants/${tenant.id}`)).body.data;
+    const root = (await t.post(`/api/v1/tenants/${tenant.id}/ous`, { name: 'Root' })).body.data;
+    await t.post(`/api/v1/tenants/${tenant.id}/ous`, { name: 'Child', parent_id: root.id });
+    const group = (await t.post(`/api/v1/tenants/${tenant.id}/groups`, { name: 'G' })).body.data;
     const user = (
-      await t.request({
-        method: 'POST',
-        url: `/api/v1/tenants/${tenant.id}/users`,
-        token,
-        body: { email: 'count@example.com', send_welcome_email: false },
+      await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+        email: 'count@example.com',
+        send_welcome_email: false,
       })
     ).body.data;
     expect(await read()).toMatchObject({ user_count: 1, group_count: 1, ou_count: 2 });
-    await t.request({
-      method: 'DELETE',
-      url: `/api/v1/tenants/${tenant.id}/users/${user.id}?confirm_email=count@example.com`,
-      token,
-    });
-    await t.request({ method: 'DELETE', url: `/api/v1/tenants/${tenant.id}/groups/${group.id}`, token });
-    await t.request({
-      method: 'DELETE',
-      url: `/api/v1/tenants/${tenant.id}/ous/${root.id}?strategy=CASCADE`,
-      token,
-    });
+    await t.delete(`/api/v1/tenants/${tenant.id}/users/${user.id}?confirm_email=count@example.com`);
+    await t.delete(`/api/v1/tenants/${tenant.id}/groups/${group.id}`);
+    await t.delete(`/api/v1/tenants/${tenant.id}/ous/${root.id}?strategy=CASCADE`);
     expect(await read()).toMatchObject({ user_count: 0, group_count: 0, ou_count: 0 });
   });
 });

@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import {
   adminUserToken,
@@ -8,14 +8,15 @@ import {
   grantAdminRole,
   insertApplication,
   insertWebApplication,
+  type Tenant,
 } from './helpers/factories.js';
-import { startLiveApp } from './helpers/live-app.js';
 import {
   onPostgres,
   startTestApp,
   TEST_CLIENT_ID,
   TEST_CLIENT_SECRET,
   type TestApp,
+  useTestApp,
 } from './helpers/test-app.js';
 
 /**
@@ -24,12 +25,9 @@ import {
  * admins only with admin scopes.
  */
 
-type Live = Awaited<ReturnType<typeof startLiveApp>>;
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 type Application = Awaited<ReturnType<typeof insertApplication>>;
 
-let t: Live;
-let platform: string;
+const t = useTestApp({}, { live: true });
 let tenant: Tenant;
 let issuer: string;
 /** First-party console: may request admin scopes for its users. */
@@ -48,8 +46,6 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const CONSOLE_SCOPE = 'openid email offline_access admin:read admin:write';
 
 beforeAll(async () => {
-  t = await startLiveApp();
-  platform = await t.platformToken();
   tenant = await createTenant(t);
   issuer = `${t.origin}/api/v1/auth/tenants/${tenant.slug}`;
   const inTenant = { scope: 'TENANT' as const, partnerId: tenant.partner_id, tenantId: tenant.id };
@@ -69,9 +65,6 @@ beforeAll(async () => {
   service = await insertApplication(t, { ...inTenant, type: 'SERVICE', allowedScopes: ['admin:read'] });
   consoleConfig = await discover(consoleApp);
 });
-afterAll(async () => {
-  await t?.close();
-});
 
 function discover(application: { id: string; secret: string }, at = issuer) {
   return client.discovery(
@@ -88,11 +81,10 @@ function discover(application: { id: string; secret: string }, at = issuer) {
 let n = 0;
 /** A user with a password, optionally a tenant_admin of the test tenant. */
 async function createUser(options: { admin?: boolean } = {}) {
-  const response = await t.request({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/users`,
-    token: platform,
-    body: { email: `liveness-${++n}@acme.example`, password: PASSWORD, send_welcome_email: false },
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `liveness-${++n}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   const user = response.body.data as { id: string; email: string };
@@ -161,15 +153,10 @@ async function exchange(
 }
 
 const setUserStatus = (userId: string, status: string) =>
-  t.request({
-    method: 'PUT',
-    url: `/api/v1/tenants/${tenant.id}/users/${userId}/status`,
-    token: platform,
-    body: { status },
-  });
+  t.put(`/api/v1/tenants/${tenant.id}/users/${userId}/status`, { status });
 
 const setApplicationStatus = (id: string, status: string) =>
-  t.request({ method: 'PATCH', url: `/api/v1/admin/applications/${id}`, token: platform, body: { status } });
+  t.patch(`/api/v1/admin/applications/${id}`, { status });
 
 /** Polls until `probe` gives `expected` (a NOTIFY reaches another instance asynchronously). */
 async function eventually<T>(probe: () => Promise<T>, expected: T): Promise<T> {
@@ -202,11 +189,7 @@ describe('one liveness check for every endpoint that accepts a token (issue item
     const user = await createUser();
     const { tokens } = await signIn(user, 'openid');
     expect((await introspect(tokens.access_token)).active).toBe(true);
-    const deleted = await t.request({
-      method: 'DELETE',
-      url: `/api/v1/admin/users/${user.id}`,
-      token: platform,
-    });
+    const deleted = await t.delete(`/api/v1/admin/users/${user.id}`);
     expect(deleted.status).toBe(204);
     expect(await introspect(tokens.access_token)).toEqual({ active: false });
     expect(await userinfo(tokens.access_token)).toBe(401);
@@ -306,16 +289,11 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
   const startOfSecond = () => new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
 
   it('refuses tokens minted before the rotation, even in the same second, and keeps those minted after', async () => {
-    const created = await t.request({
-      method: 'POST',
-      url: '/api/v1/admin/applications/',
-      token: platform,
-      body: {
-        name: 'Rotating',
-        application_type: 'SERVICE',
-        scope: 'GLOBAL',
-        allowed_scopes: ['admin:read'],
-      },
+    const created = await t.post('/api/v1/admin/applications/', {
+      name: 'Rotating',
+      application_type: 'SERVICE',
+      scope: 'GLOBAL',
+      allowed_scopes: ['admin:read'],
     });
     expect(created.status).toBe(201);
     const id = created.body.data.id as string;
@@ -324,11 +302,7 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
     const sameSecond = await grant(id, created.body.data.client_secret);
     expect(await adminGet(sameSecond)).toBe(200);
 
-    const rotated = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/applications/${id}/rotate-secret`,
-      token: platform,
-    });
+    const rotated = await t.post(`/api/v1/admin/applications/${id}/rotate-secret`);
     expect(rotated.status).toBe(200);
     const after = await grant(id, rotated.body.data.client_secret);
     const rotatedAt = Date.parse(rotated.body.data.secret_rotated_at);
@@ -355,11 +329,7 @@ describe('client secret rotation ends the tokens minted with the old secret (iss
     const app = await insertWebApplication(t, tenant, ['openid'], [CALLBACK]);
     const { tokens } = await signIn(await createUser(), 'openid', await discover(app));
     expect(await userinfo(tokens.access_token)).toBe(200);
-    const rotated = await t.request({
-      method: 'POST',
-      url: `/api/v1/admin/applications/${app.id}/rotate-secret`,
-      token: platform,
-    });
+    const rotated = await t.post(`/api/v1/admin/applications/${app.id}/rotate-secret`);
     expect(rotated.status).toBe(200);
     expect(await userinfo(tokens.access_token)).toBe(401);
     expect(await introspect(tokens.access_token)).toEqual({ active: false });
@@ -491,11 +461,7 @@ describe.runIf(onPostgres)('on every instance (PostgreSQL, LISTEN/NOTIFY)', () =
       ).rejects.toMatchObject({ error: 'invalid_grant' });
       expect(await eventually(() => adminGet(first.access_token, other), 401)).toBe(401);
 
-      const rotated = await t.request({
-        method: 'POST',
-        url: `/api/v1/admin/applications/${app.id}/rotate-secret`,
-        token: platform,
-      });
+      const rotated = await t.post(`/api/v1/admin/applications/${app.id}/rotate-secret`);
       expect(rotated.status).toBe(200);
       expect(await eventually(() => adminGet(machine.access_token, other), 401)).toBe(401);
     } finally {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/lib/ids.js';
 import type { AdminRole } from '../src/platform/auth/principal.js';
 import {
@@ -9,24 +9,22 @@ import {
   grantAdminRole,
   insertApplication,
   insertUser,
+  type Partner,
+  type Tenant,
 } from './helpers/factories.js';
 import { lastMailTo, linkIn } from './helpers/mail.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { useTestApp } from './helpers/test-app.js';
 
 // Issue 10, item 1: no admin changes a user who holds its own admin role or a higher one (a
 // super_admin manages everyone); item 7: an email change voids the links mailed to the old address.
 
-let t: TestApp;
-let partner: Awaited<ReturnType<typeof createPartner>>;
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+const t = useTestApp();
+let partner: Partner;
+let tenant: Tenant;
 
 beforeAll(async () => {
-  t = await startTestApp();
   partner = await createPartner(t);
   tenant = await createTenant(t, { partner_id: partner.id });
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 /** A user of `tenant` holding `role` (for partner_admin: of the tenant's partner). */

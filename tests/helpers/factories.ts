@@ -9,8 +9,23 @@ import type { TestApp } from './test-app.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
+/** A partner as the Partners API returns it (the fields tests use). */
+export interface Partner {
+  id: string;
+  slug: string;
+  name: string;
+}
+
+/** A tenant as the Tenants API returns it (the fields tests use): the fixture of a test's own tenant. */
+export interface Tenant {
+  id: string;
+  slug: string;
+  partner_id: string;
+  name: string;
+}
+
 /** Creates a partner through the API with a super_admin platform token. */
-export async function createPartner(t: TestApp, fields: Record<string, unknown> = {}) {
+export async function createPartner(t: TestApp, fields: Record<string, unknown> = {}): Promise<Partner> {
   const response = await t.request({
     method: 'POST',
     url: '/api/v1/admin/partners/',
@@ -19,11 +34,11 @@ export async function createPartner(t: TestApp, fields: Record<string, unknown> 
   });
   if (response.status !== 201)
     throw new Error(`createPartner: ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body.data as { id: string; slug: string; name: string };
+  return response.body.data;
 }
 
 /** Creates a tenant through the API with a super_admin platform token. */
-export async function createTenant(t: TestApp, fields: Record<string, unknown> = {}) {
+export async function createTenant(t: TestApp, fields: Record<string, unknown> = {}): Promise<Tenant> {
   const response = await t.request({
     method: 'POST',
     url: '/api/v1/admin/tenants/',
@@ -32,7 +47,7 @@ export async function createTenant(t: TestApp, fields: Record<string, unknown> =
   });
   if (response.status !== 201)
     throw new Error(`createTenant: ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body.data as { id: string; slug: string; partner_id: string; name: string };
+  return response.body.data;
 }
 
 /** Inserts a user row directly (the Users API is another issue's). */
@@ -122,7 +137,7 @@ export async function insertApplication(
 /** A confidential WEB application of `tenant` (TENANT scope) that signs users in at `redirectUris`. */
 export function insertWebApplication(
   t: TestApp,
-  tenant: { id: string; partner_id: string },
+  tenant: Pick<Tenant, 'id' | 'partner_id'>,
   allowedScopes: string[],
   redirectUris: string[],
 ) {
@@ -169,7 +184,7 @@ export async function grantAdminRole(
   t: TestApp,
   userId: string,
   role: AdminRole,
-  tenant: { id: string; partner_id: string },
+  tenant: Pick<Tenant, 'id' | 'partner_id'>,
   partnerId?: string,
 ) {
   await t.database.db
@@ -198,7 +213,7 @@ export async function adminUserToken(
   t: TestApp,
   options: {
     role: AdminRole;
-    tenant: { id: string; slug: string; partner_id: string };
+    tenant: Pick<Tenant, 'id' | 'slug' | 'partner_id'>;
     partnerId?: string;
     scope?: string;
   },

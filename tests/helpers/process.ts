@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { freePort } from './live-app.js';
-import { TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './test-app.js';
+import { freePort, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './test-app.js';
 
 /** A ScaiKey entry point (or a test script) run from source in its own process, as `npm start` would. */
 export interface ChildScript {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { type BuildOptions, buildApp } from '../../src/app.js';
 import { type Config, RATE_LIMITS, type RateLimitName } from '../../src/platform/config.js';
 import { type DatabaseHandle, openDatabase } from '../../src/platform/db/database.js';
@@ -182,4 +184,127 @@ export async function startTestApp(
       if (owned) await spec.drop();
     },
   };
+}
+
+/** A request of the `get`/`post`/… helpers; `token` defaults to the handle's platform token, `null` sends none. */
+type ShortRequest = { token?: string | null } & Omit<
+  Parameters<TestApp['request']>[0],
+  'method' | 'url' | 'body' | 'token'
+>;
+
+/**
+ * The handle of `useTestApp()`: the started TestApp (filled in `beforeAll`), the platform token
+ * with `admin:read admin:write`, and request helpers that send it unless told otherwise.
+ */
+export interface TestAppHandle extends TestApp {
+  /** The bootstrap client's platform token (`admin:read admin:write`), fetched in `beforeAll`. */
+  readonly token: string;
+  get<T = AnyBody>(url: string, options?: ShortRequest): Promise<Response<T>>;
+  delete<T = AnyBody>(url: string, options?: ShortRequest): Promise<Response<T>>;
+  post<T = AnyBody>(url: string, body?: unknown, options?: ShortRequest): Promise<Response<T>>;
+  put<T = AnyBody>(url: string, body?: unknown, options?: ShortRequest): Promise<Response<T>>;
+  patch<T = AnyBody>(url: string, body?: unknown, options?: ShortRequest): Promise<Response<T>>;
+}
+
+export interface UseTestAppOptions {
+  /** Fetch the platform token in `beforeAll` (default true; rate-limit tests count token requests). */
+  token?: boolean;
+  /** Build options of the app (for example a log stream). */
+  build?: Omit<BuildOptions, 'database'>;
+  /** Listen on a real port with the public URL pointing at it, for real clients (`startLiveApp`). */
+  live?: boolean;
+}
+
+/**
+ * Registers `beforeAll` (start the app on a fresh database, fetch the platform token) and
+ * `afterAll` (close it) in the calling file or `describe`, and returns a handle that is filled
+ * when `beforeAll` has run. Later hooks of the file run after the start and before the close.
+ */
+export function useTestApp(
+  overrides: Partial<Config>,
+  options: UseTestAppOptions & { live: true },
+): LiveApp & TestAppHandle;
+export function useTestApp(overrides?: Partial<Config>, options?: UseTestAppOptions): TestAppHandle;
+export function useTestApp(overrides: Partial<Config> = {}, options: UseTestAppOptions = {}): TestAppHandle {
+  return useStartedApp(
+    () => (options.live ? startLiveApp(overrides) : startTestApp(overrides, undefined, options.build)),
+    options,
+  );
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** A started app that listens on a real port; `database_` is its database, dropped by `close`. */
+export type LiveApp = TestApp & { origin: string; database_: TestDatabase };
+
+/** The app listening on a real port, with SCAIKEY_PUBLIC_URL pointing at it (for real clients). */
+export async function startLiveApp(overrides: Partial<Config> = {}): Promise<LiveApp> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const database = await createTestDatabase();
+  const t = await startTestApp({ ...overrides, publicUrl: origin, port }, database);
+  await t.app.listen({ port, host: '127.0.0.1' });
+  return {
+    ...t,
+    origin,
+    database_: database,
+    close: async () => {
+      await t.close();
+      await database.drop();
+    },
+  };
+}
+
+/** `useTestApp` for any started app type (the live app adds its origin). */
+function useStartedApp<A extends TestApp>(
+  start: () => Promise<A>,
+  options: { token?: boolean } = {},
+): A & TestAppHandle {
+  let current: A | null = null;
+  let token: string | null = null;
+  const started = (): A => {
+    if (!current) throw new Error('useTestApp: the app is used before beforeAll has started it');
+    return current;
+  };
+  beforeAll(async () => {
+    current = await start();
+    if (options.token !== false) token = await current.platformToken();
+  });
+  afterAll(async () => {
+    await current?.close();
+    current = null;
+  });
+  const send =
+    (method: InjectOptions['method']) =>
+    (url: string, body: unknown, { token: as, ...rest }: ShortRequest = {}) =>
+      started().request({ ...rest, method, url, body, token: as === undefined ? handle.token : as });
+  const handle = new Proxy({} as A & TestAppHandle, {
+    get(_, property) {
+      switch (property) {
+        case 'token':
+          if (token === null) throw new Error('useTestApp: no platform token (token: false, or not started)');
+          return token;
+        case 'get':
+        case 'delete':
+          return (url: string, options?: ShortRequest) =>
+            send(property === 'get' ? 'GET' : 'DELETE')(url, undefined, options);
+        case 'post':
+          return send('POST');
+        case 'put':
+          return send('PUT');
+        case 'patch':
+          return send('PATCH');
+        default:
+          return Reflect.get(started(), property);
+      }
+    },
+    has: (_, property) => Reflect.has(started(), property),
+  });
+  return handle;
 }
