@@ -100,6 +100,18 @@ function readBody(raw: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/**
+ * The failures every client-authenticated endpoint (token, PAR, introspection, revocation) can
+ * answer, in RFC 6749's body; a tenant's (`tenant`) also 404 for an unknown tenant.
+ */
+const clientEndpointFailures = (tenant: boolean) => ({
+  400: OAuthErrorSchema,
+  401: OAuthErrorSchema,
+  ...(tenant ? { 404: ErrorSchema } : {}),
+  413: OAuthErrorSchema,
+  429: OAuthErrorSchema,
+});
+
 /** `/oauth/token` → `TokenPreflight`: the operation id of an endpoint's CORS preflight. */
 const preflightName = (route: string) =>
   `${(route.split('/').pop() ?? '').replace(/^./, (first) => first.toUpperCase())}Preflight`;
@@ -124,11 +136,7 @@ const introspectionSchema = (tags: string[], params?: typeof SlugParams) => ({
   security: clientAuthentication,
   response: {
     200: IntrospectionResponseSchema,
-    400: OAuthErrorSchema,
-    401: OAuthErrorSchema,
-    ...(params ? { 404: ErrorSchema } : {}),
-    413: OAuthErrorSchema,
-    429: OAuthErrorSchema,
+    ...clientEndpointFailures(!!params),
   },
 });
 const revocationSchema = (tags: string[], params?: typeof SlugParams) => ({
@@ -144,11 +152,7 @@ const revocationSchema = (tags: string[], params?: typeof SlugParams) => ({
       description: RevocationResponse.description,
       content: { 'text/plain': { schema: RevocationResponse } },
     },
-    400: OAuthErrorSchema,
-    401: OAuthErrorSchema,
-    ...(params ? { 404: ErrorSchema } : {}),
-    413: OAuthErrorSchema,
-    429: OAuthErrorSchema,
+    ...clientEndpointFailures(!!params),
   },
 });
 
@@ -489,10 +493,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         security: clientAuthentication,
         response: {
           200: TokenResponseSchema,
-          400: OAuthErrorSchema,
-          401: OAuthErrorSchema,
-          413: OAuthErrorSchema,
-          429: OAuthErrorSchema,
+          ...clientEndpointFailures(false),
         },
       },
       onRequest: rateLimits.token,
@@ -573,11 +574,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         security: clientAuthentication,
         response: {
           200: TokenResponseSchema,
-          400: OAuthErrorSchema,
-          401: OAuthErrorSchema,
-          404: ErrorSchema,
-          413: OAuthErrorSchema,
-          429: OAuthErrorSchema,
+          ...clientEndpointFailures(true),
         },
       },
       onRequest: rateLimits.token,
@@ -648,11 +645,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         security: clientAuthentication,
         response: {
           201: PushedAuthorizationResponseSchema,
-          400: OAuthErrorSchema,
-          401: OAuthErrorSchema,
-          404: ErrorSchema,
-          413: OAuthErrorSchema,
-          429: OAuthErrorSchema,
+          ...clientEndpointFailures(true),
         },
       },
       onRequest: rateLimits.token,
