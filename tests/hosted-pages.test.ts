@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import * as client from 'openid-client';
-import { type Browser, chromium, type Page, type Response } from 'playwright-core';
+import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium } from './helpers/browser.js';
 import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
 import { useTestApp } from './helpers/test-app.js';
 
@@ -9,7 +9,6 @@ import { useTestApp } from './helpers/test-app.js';
 // CSP without script, no framing), every branding field is rendered, and the login page links to
 // the password reset.
 
-const CHROMIUM = '/usr/bin/chromium';
 const CALLBACK = 'http://127.0.0.1:9999/callback';
 const SIGNED_OUT = 'http://127.0.0.1:9999/signed-out';
 const PASSWORD = 'Correct-Horse-Battery-9';
@@ -109,19 +108,10 @@ async function signIn(page: Page) {
   return { response: await page.goto(url.href) };
 }
 
-describe.runIf(existsSync(CHROMIUM))('hosted pages in chromium', () => {
+describe.runIf(hasChromium)('hosted pages in chromium', () => {
   const t = useTestApp({}, { live: true });
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     tenant = await createTenant(t, { branding: BRANDING });
     const web = await insertApplication(t, {
       scope: 'TENANT',

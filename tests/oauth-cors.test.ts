@@ -1,10 +1,9 @@
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import * as client from 'openid-client';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestBrowser } from './helpers/browser.js';
+import { hasChromium, launchChromium, TestBrowser } from './helpers/browser.js';
 import { createTenant, type insertApplication, type Tenant } from './helpers/factories.js';
 import { useTestApp } from './helpers/test-app.js';
 
@@ -309,19 +308,10 @@ describe('CORS over HTTP', () => {
   });
 });
 
-describe.runIf(existsSync('/usr/bin/chromium'))('CORS in chromium', () => {
+describe.runIf(hasChromium)('CORS in chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,34 +1,22 @@
-import { existsSync } from 'node:fs';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium } from './helpers/browser.js';
 import { createTenant, insertApplication } from './helpers/factories.js';
 import { useTestApp } from './helpers/test-app.js';
 
 /** The hosted sign-in in a real browser: Debian's chromium driven by playwright-core (installed by .ci/run). */
-const CHROMIUM = '/usr/bin/chromium';
 const CALLBACK = 'http://127.0.0.1:9999/callback';
 const SIGNED_OUT = 'http://127.0.0.1:9999/signed-out';
 const PASSWORD = 'Correct-Horse-Battery-9';
 
 let browser: Browser;
 
-describe.runIf(existsSync(CHROMIUM))('hosted sign-in in chromium', () => {
+describe.runIf(hasChromium)('hosted sign-in in chromium', () => {
   const t = useTestApp({}, { live: true });
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

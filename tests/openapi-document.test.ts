@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODE_VALUES } from '../src/platform/openapi.js';
+import { hasChromium, launchChromium } from './helpers/browser.js';
 import { startLiveApp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, useTestApp } from './helpers/test-app.js';
 
 // Issue 11, item 12: the OpenAPI document describes the API exactly, so that a client generated
@@ -252,21 +251,10 @@ describe('the OpenAPI document', () => {
   });
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-
-describe.runIf(existsSync(CHROMIUM))('the docs page in chromium', () => {
+describe.runIf(hasChromium)('the docs page in chromium', () => {
   it('fetches a token itself through the client credentials flow, under its CSP', async () => {
     const live = await startLiveApp();
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const violations: string[] = [];

@@ -1,3 +1,27 @@
+import { existsSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+
+/** Debian's chromium, installed by .ci/run (never a downloaded browser). */
+export const CHROMIUM = '/usr/bin/chromium';
+/** Whether the browser tests can run here (describe.runIf). */
+export const hasChromium = existsSync(CHROMIUM);
+
+/** A headless chromium for a test file, driven by playwright-core; the file closes it. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
 /**
  * A minimal browser for HTTP-level sign-in tests: a cookie jar and manual redirects, so a test
  * sees every page and every redirect as a real browser would get them.
