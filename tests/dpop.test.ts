@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Socket } from 'node:net';
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import * as client from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import {
   insertUser,
   type Tenant,
 } from './helpers/factories.js';
+import { REDIS_URL, withRedis } from './helpers/redis.js';
 import { onPostgres, PUBLIC_URL, startTestApp, type TestApp, useTestApp } from './helpers/test-app.js';
 
 /**
@@ -580,85 +580,62 @@ describe.runIf(onPostgres)('on every instance (PostgreSQL)', () => {
   });
 });
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** Whether Redis answers (then the Redis store is tested too, as in tests/rate-limit.test.ts). */
-async function redisAnswers(): Promise<boolean> {
-  const url = new URL(REDIS_URL);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (answer: boolean) => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(Number(url.port || 6379), url.hostname, () => {
-      socket.write('PING\r\n');
-      socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    });
-  });
-}
-
-describe.runIf(process.env.TEST_REDIS_URL !== undefined || (await redisAnswers()))(
-  'with Redis (SCAIKEY_REDIS_URL)',
-  () => {
-    it('remembers the proofs in Redis, not in the database', async () => {
-      const r = await startTestApp({ redisUrl: REDIS_URL });
+describe.runIf(await withRedis())('with Redis (SCAIKEY_REDIS_URL)', () => {
+  it('remembers the proofs in Redis, not in the database', async () => {
+    const r = await startTestApp({ redisUrl: REDIS_URL });
+    try {
+      const key = await newKey();
+      const home = await createTenant(r);
+      const user = await insertUser(r, home.id);
+      await grantAdminRole(r, user.id, 'tenant_admin', home);
+      const app = await insertApplication(r, {
+        scope: 'TENANT',
+        partnerId: home.partner_id,
+        tenantId: home.id,
+        type: 'WEB',
+        allowedScopes: ['openid', 'admin:read'],
+      });
+      const bound = signAccessToken(
+        r.app.scaikey.keys,
+        tenantIssuer(PUBLIC_URL, home.slug),
+        {
+          sub: user.id,
+          aud: app.id,
+          client_id: app.id,
+          scope: 'openid admin:read',
+          tenant_id: home.id,
+          partner_id: home.partner_id,
+          role: 'tenant_admin',
+          cnf: { jkt: key.thumbprint },
+        },
+        3600,
+      );
+      const path = `/api/v1/admin/tenants/${home.id}`;
+      const dpop = await proof(key, { htm: 'GET', htu: `${PUBLIC_URL}${path}`, accessToken: bound });
+      const send = () =>
+        r.app.inject({ method: 'GET', url: path, headers: { authorization: `DPoP ${bound}`, dpop } });
+      expect((await send()).statusCode).toBe(200);
+      expect((await send()).statusCode).toBe(401);
+      const rows = await r.database.db
+        .selectFrom('rate_limits')
+        .select('key')
+        .where('key', 'like', 'dpop:%')
+        .execute();
+      expect(rows).toEqual([]);
+      const { Redis } = await import('ioredis');
+      const redis = new Redis(REDIS_URL);
       try {
-        const key = await newKey();
-        const home = await createTenant(r);
-        const user = await insertUser(r, home.id);
-        await grantAdminRole(r, user.id, 'tenant_admin', home);
-        const app = await insertApplication(r, {
-          scope: 'TENANT',
-          partnerId: home.partner_id,
-          tenantId: home.id,
-          type: 'WEB',
-          allowedScopes: ['openid', 'admin:read'],
-        });
-        const bound = signAccessToken(
-          r.app.scaikey.keys,
-          tenantIssuer(PUBLIC_URL, home.slug),
-          {
-            sub: user.id,
-            aud: app.id,
-            client_id: app.id,
-            scope: 'openid admin:read',
-            tenant_id: home.id,
-            partner_id: home.partner_id,
-            role: 'tenant_admin',
-            cnf: { jkt: key.thumbprint },
-          },
-          3600,
-        );
-        const path = `/api/v1/admin/tenants/${home.id}`;
-        const dpop = await proof(key, { htm: 'GET', htu: `${PUBLIC_URL}${path}`, accessToken: bound });
-        const send = () =>
-          r.app.inject({ method: 'GET', url: path, headers: { authorization: `DPoP ${bound}`, dpop } });
-        expect((await send()).statusCode).toBe(200);
-        expect((await send()).statusCode).toBe(401);
-        const rows = await r.database.db
-          .selectFrom('rate_limits')
-          .select('key')
-          .where('key', 'like', 'dpop:%')
-          .execute();
-        expect(rows).toEqual([]);
-        const { Redis } = await import('ioredis');
-        const redis = new Redis(REDIS_URL);
-        try {
-          const prefix = redisKeyPrefix(await instanceSecret(r.database.db, REDIS_NAMESPACE_SECRET));
-          const keys = await redis.keys(`${prefix}dpop:*`);
-          expect(keys).toHaveLength(1);
-          const ttl = await redis.pttl(keys[0] as string);
-          expect(ttl).toBeGreaterThan(0);
-          expect(ttl).toBeLessThanOrEqual((2 * DPOP_PROOF_WINDOW_SECONDS + 1) * 1000);
-        } finally {
-          redis.disconnect();
-        }
+        const prefix = redisKeyPrefix(await instanceSecret(r.database.db, REDIS_NAMESPACE_SECRET));
+        const keys = await redis.keys(`${prefix}dpop:*`);
+        expect(keys).toHaveLength(1);
+        const ttl = await redis.pttl(keys[0] as string);
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual((2 * DPOP_PROOF_WINDOW_SECONDS + 1) * 1000);
       } finally {
-        await r.close();
+        redis.disconnect();
       }
-    });
-  },
-);
+    } finally {
+      await r.close();
+    }
+  });
+});

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Socket } from 'node:net';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -16,6 +15,7 @@ import {
   insertWebApplication,
   type Tenant,
 } from './helpers/factories.js';
+import { REDIS_URL, withRedis } from './helpers/redis.js';
 import {
   createTestDatabase,
   generousRateLimits,
@@ -536,73 +536,43 @@ describe('two instances on one database', () => {
   });
 });
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** Whether Redis answers (then the Redis store is tested too; CI starts one). */
-async function redisAnswers(): Promise<boolean> {
-  const url = new URL(REDIS_URL);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (answer: boolean) => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(Number(url.port || 6379), url.hostname, () => {
-      socket.write('PING\r\n');
-      socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    });
-  });
-}
-
-// Skipped when no Redis answers, unless TEST_REDIS_URL says one must (.ci/run starts one).
-describe.runIf(process.env.TEST_REDIS_URL !== undefined || (await redisAnswers()))(
-  'with Redis (SCAIKEY_REDIS_URL)',
-  () => {
-    it('keeps the counts in Redis, shared by two instances; nothing in the database', async () => {
-      const pair = await twoInstances({ redisUrl: REDIS_URL });
-      try {
-        const ip = nextAddress();
-        const statuses: number[] = [];
-        for (let attempt = 0; attempt < 200; attempt++) {
-          statuses.push(
-            (await tokenRequest(attempt % 2 ? pair.b : pair.a, ip, `wrong-${attempt}`)).statusCode,
-          );
-        }
-        expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
-        expect(statuses.slice(5).every((status) => status === 429)).toBe(true);
-        expectOAuthRateLimited(await tokenRequest(pair.a, ip, TEST_CLIENT_SECRET));
-        const rows = await pair.database.db.selectFrom('rate_limits').selectAll().execute();
-        expect(rows).toEqual([]);
-
-        const { Redis } = await import('ioredis');
-        const redis = new Redis(REDIS_URL);
-        try {
-          const prefix = redisKeyPrefix(await instanceSecret(pair.database.db, REDIS_NAMESPACE_SECRET));
-          const keys = await redis.keys(`${prefix}*${ip}`);
-          expect(keys.sort()).toEqual(
-            [
-              `clientFailuresPerClient:${TEST_CLIENT_ID}|${ip}`,
-              `clientFailuresPerIp:${ip}`,
-              `tokenPerIp:${ip}`,
-            ]
-              .map((key) => prefix + key)
-              .sort(),
-          );
-          // 5 failures, and the 6th: the instance that had not counted the 5th learnt the block
-          // by counting it (refused with 429 all the same).
-          const clientKey = `${prefix}clientFailuresPerClient:${TEST_CLIENT_ID}|${ip}`;
-          expect(Number(await redis.get(clientKey))).toBe(6);
-          const ttl = await redis.pttl(clientKey);
-          expect(ttl).toBeGreaterThan(0);
-          expect(ttl).toBeLessThanOrEqual(5 * MINUTE);
-        } finally {
-          redis.disconnect();
-        }
-      } finally {
-        await pair.close();
+describe.runIf(await withRedis())('with Redis (SCAIKEY_REDIS_URL)', () => {
+  it('keeps the counts in Redis, shared by two instances; nothing in the database', async () => {
+    const pair = await twoInstances({ redisUrl: REDIS_URL });
+    try {
+      const ip = nextAddress();
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 200; attempt++) {
+        statuses.push((await tokenRequest(attempt % 2 ? pair.b : pair.a, ip, `wrong-${attempt}`)).statusCode);
       }
-    });
-  },
-);
+      expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+      expect(statuses.slice(5).every((status) => status === 429)).toBe(true);
+      expectOAuthRateLimited(await tokenRequest(pair.a, ip, TEST_CLIENT_SECRET));
+      const rows = await pair.database.db.selectFrom('rate_limits').selectAll().execute();
+      expect(rows).toEqual([]);
+
+      const { Redis } = await import('ioredis');
+      const redis = new Redis(REDIS_URL);
+      try {
+        const prefix = redisKeyPrefix(await instanceSecret(pair.database.db, REDIS_NAMESPACE_SECRET));
+        const keys = await redis.keys(`${prefix}*${ip}`);
+        expect(keys.sort()).toEqual(
+          [`clientFailuresPerClient:${TEST_CLIENT_ID}|${ip}`, `clientFailuresPerIp:${ip}`, `tokenPerIp:${ip}`]
+            .map((key) => prefix + key)
+            .sort(),
+        );
+        // 5 failures, and the 6th: the instance that had not counted the 5th learnt the block
+        // by counting it (refused with 429 all the same).
+        const clientKey = `${prefix}clientFailuresPerClient:${TEST_CLIENT_ID}|${ip}`;
+        expect(Number(await redis.get(clientKey))).toBe(6);
+        const ttl = await redis.pttl(clientKey);
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(5 * MINUTE);
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await pair.close();
+    }
+  });
+});
