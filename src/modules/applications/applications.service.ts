@@ -8,7 +8,7 @@ import type { ApplicationScope, ApplicationType, TenantRow } from '../../platfor
 import { AppError, notFound, RequestValidationError } from '../../platform/errors.js';
 import { type CallContext, iso } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { createPartnersRepository } from '../partners/partners.repository.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import {

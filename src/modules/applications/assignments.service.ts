@@ -5,7 +5,7 @@ import type { Db, Tx } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { notFound } from '../../platform/errors.js';
 import type { CallContext } from '../../platform/http.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { accessibleTenant } from '../tenants/tenant-access.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import {

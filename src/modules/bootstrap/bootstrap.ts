@@ -5,7 +5,7 @@ import { generateSecret, secretMatchesDigest, sha256Hex } from '../../lib/secret
 import type { Config } from '../../platform/config.js';
 import type { Db, Queryable } from '../../platform/db/database.js';
 import { publishInvalidation } from '../../platform/invalidation.js';
-import { type AuditOrigin, recordAudit } from '../audit/audit.repository.js';
+import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
 
 export const BOOTSTRAP_SCOPES = ['admin:read', 'admin:write', 'users:read', 'groups:read'];
 

@@ -4,7 +4,7 @@ import { adminRights, canSeeTenant } from '../../platform/auth/access.js';
 import type { Db, Tx } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { type CallContext, iso } from '../../platform/http.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { accessibleTenant } from '../tenants/tenant-access.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import {

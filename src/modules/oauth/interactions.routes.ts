@@ -12,7 +12,7 @@ import type { Invalidation } from '../../platform/invalidation.js';
 import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
 import { isUserAssigned } from '../applications/assignments.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { pageBranding } from '../tenants/tenant-settings.js';
 import { passwordChange } from '../users/passwords.js';
 import { createUsersRepository } from '../users/users.repository.js';

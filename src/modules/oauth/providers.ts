@@ -8,7 +8,7 @@ import type { TenantRow } from '../../platform/db/schema.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { platformIssuer, tenantIssuer } from '../../platform/issuers.js';
 import type { KeyStore } from '../../platform/keys.js';
-import type { AuditBuffer } from '../audit/audit-buffer.js';
+import type { AuditBuffer } from '../../platform/events/audit-buffer.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 
 export interface MountedProvider {

@@ -3,7 +3,7 @@ import { type PageRequest, pageOffset, paginationMeta } from '../../lib/paginati
 import type { Db } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { type CallContext, iso } from '../../platform/http.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { accessibleTenant } from '../tenants/tenant-access.js';
 import { toUserListItem } from '../users/user-list-item.js';
 import { createUsersRepository } from '../users/users.repository.js';

@@ -7,7 +7,7 @@ import { AppError, notFound } from '../../platform/errors.js';
 import type { CallContext } from '../../platform/http.js';
 import { iso } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import {
   createPartnersRepository,
   type PartnerFilter,

@@ -8,7 +8,7 @@ import type { PartnerRow } from '../../platform/db/schema.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { type CallContext, iso } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { createPartnersRepository } from '../partners/partners.repository.js';
 import { effectiveSettings, mergeSettings, type TenantSettingsInput } from './tenant-settings.js';
 import { createTenantsRepository, type TenantWithCounts } from './tenants.repository.js';

@@ -9,7 +9,7 @@ import { htmlPageHeaders, ok } from '../../platform/http.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { describeWait, hashedSubject, type RateLimits } from '../../platform/rate-limit/limits.js';
 import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
-import { type AuditOrigin, recordAudit } from '../audit/audit.repository.js';
+import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
 import { pageBranding } from '../tenants/tenant-settings.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import { issueActionToken } from './action-tokens.js';

@@ -14,7 +14,7 @@ import {
   JsonOrHtml,
   ValidationErrorSchema,
 } from '../../platform/schemas.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { revokeUserSessions } from '../sessions/sessions.js';
 import { pageBranding } from '../tenants/tenant-settings.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';

@@ -10,7 +10,7 @@ import { type CallContext, iso } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { effectiveAdminRole } from '../admin-roles/effective-role.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { userGroupMemberships } from '../groups/group-memberships.js';
 import { createGroupsRepository } from '../groups/groups.repository.js';
 import { revokeUserSessions } from '../sessions/sessions.js';

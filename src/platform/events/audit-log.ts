@@ -1,6 +1,6 @@
 import { newId } from '../../lib/ids.js';
-import type { Queryable } from '../../platform/db/database.js';
-import type { AuditOrigin } from '../../platform/http.js';
+import type { Queryable } from '../db/database.js';
+import type { AuditOrigin } from '../http.js';
 
 export interface AuditEvent {
   action: string;

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { newId } from '../../lib/ids.js';
-import type { Db } from '../../platform/db/database.js';
-import type { AuditEvent, AuditOrigin } from './audit.repository.js';
+import type { Db } from '../db/database.js';
+import type { AuditEvent, AuditOrigin } from './audit-log.js';
 
 const MAX_BATCH = 200;
 

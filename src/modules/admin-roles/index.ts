@@ -1,0 +1,4 @@
+/** The admin-roles module's face: what other modules, protocols and the composition root may use. */
+export { adminRolesRoutes } from './admin-roles.routes.js';
+export { createAdminRolesService } from './admin-roles.service.js';
+export { type EffectiveAdminRole, effectiveAdminRole } from './effective-role.js';

@@ -1,0 +1,2 @@
+/** The bootstrap module's face. */
+export { BOOTSTRAP_SCOPES, type BootstrapResult, bootstrap } from './bootstrap.js';

@@ -1,0 +1,10 @@
+/** The groups module's face: what other modules, protocols and the composition root may use. */
+export { adminGroupsRoutes } from './admin-groups.routes.js';
+export { type ClosureDrift, groupClosureDrift, rebuildGroupClosure } from './group-closure.js';
+export {
+  type UserGroupMembershipRow,
+  userGroupMemberships,
+  usersInGroupSubquery,
+} from './group-memberships.js';
+export { groupsRoutes } from './groups.routes.js';
+export { createGroupsService } from './groups.service.js';

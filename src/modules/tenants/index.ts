@@ -1,0 +1,13 @@
+/** The tenants module's face: what other modules, protocols and the composition root may use. */
+export { accessibleTenant } from './tenant-access.js';
+export {
+  DEFAULT_TENANT_SETTINGS,
+  effectiveSettings,
+  pageBranding,
+  type TenantBranding,
+  type TenantSettings,
+  TenantSettingsInput,
+  tenantDisplayName,
+} from './tenant-settings.js';
+export { tenantsRoutes } from './tenants.routes.js';
+export { createTenantsService } from './tenants.service.js';

@@ -1,0 +1,7 @@
+/** The users module's face: what other modules, protocols and the composition root may use. */
+export { adminUsersRoutes } from './admin-users.routes.js';
+export { passwordChange } from './passwords.js';
+export { toUserListItem } from './user-list-item.js';
+export { usersRoutes } from './users.routes.js';
+export { UserListItem } from './users.schemas.js';
+export { createUsersService } from './users.service.js';
