@@ -20,7 +20,6 @@ import { createApplicationsService } from './modules/applications/applications.s
 import { assignmentsRoutes } from './modules/applications/assignments.routes.js';
 import { createAssignmentsService } from './modules/applications/assignments.service.js';
 import { UsableClientCache } from './modules/applications/client-cache.js';
-import { AuditBuffer } from './platform/events/audit-buffer.js';
 import { type BootstrapResult, bootstrap } from './modules/bootstrap/bootstrap.js';
 import { adminGroupsRoutes } from './modules/groups/admin-groups.routes.js';
 import { groupsRoutes } from './modules/groups/groups.routes.js';
@@ -58,6 +57,7 @@ import {
   registerErrorHandler,
   routingErrorHandler,
 } from './platform/errors.js';
+import { AuditBuffer } from './platform/events/audit-buffer.js';
 import { instanceSecret } from './platform/instance-secrets.js';
 import { Invalidation } from './platform/invalidation.js';
 import { registerJsonBodyParser } from './platform/json-body.js';

@@ -3,9 +3,9 @@ import { type PageRequest, pageOffset, paginationMeta } from '../../lib/paginati
 import { adminRights, requireSuperAdmin } from '../../platform/auth/access.js';
 import type { Db } from '../../platform/db/database.js';
 import { AppError, notFound, RequestValidationError } from '../../platform/errors.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { type CallContext, iso } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
 import { createPartnersRepository } from '../partners/partners.repository.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import {

@@ -6,9 +6,9 @@ import type { AdminRights } from '../../platform/auth/principal.js';
 import type { Db, Tx } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
 import { AppError, notFound, RequestValidationError } from '../../platform/errors.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { type CallContext, iso } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
 import { createPartnersRepository } from '../partners/partners.repository.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import {

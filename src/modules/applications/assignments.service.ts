@@ -4,8 +4,8 @@ import { adminRights, canSeeTenant } from '../../platform/auth/access.js';
 import type { Db, Tx } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { notFound } from '../../platform/errors.js';
-import type { CallContext } from '../../platform/http.js';
 import { recordAudit } from '../../platform/events/audit-log.js';
+import type { CallContext } from '../../platform/http.js';
 import { accessibleTenant } from '../tenants/tenant-access.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import {

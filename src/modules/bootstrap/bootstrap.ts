@@ -4,8 +4,8 @@ import { hashPassword } from '../../lib/passwords.js';
 import { generateSecret, secretMatchesDigest, sha256Hex } from '../../lib/secrets.js';
 import type { Config } from '../../platform/config.js';
 import type { Db, Queryable } from '../../platform/db/database.js';
-import { publishInvalidation } from '../../platform/invalidation.js';
 import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
+import { publishInvalidation } from '../../platform/invalidation.js';
 
 export const BOOTSTRAP_SCOPES = ['admin:read', 'admin:write', 'users:read', 'groups:read'];
 

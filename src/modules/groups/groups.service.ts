@@ -3,8 +3,8 @@ import { type PageRequest, pageOffset, paginationMeta } from '../../lib/paginati
 import { adminRights, canSeeTenant } from '../../platform/auth/access.js';
 import type { Db, Tx } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/errors.js';
-import { type CallContext, iso } from '../../platform/http.js';
 import { recordAudit } from '../../platform/events/audit-log.js';
+import { type CallContext, iso } from '../../platform/http.js';
 import { accessibleTenant } from '../tenants/tenant-access.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import {

@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import { hashPassword, verifyPassword } from '../../lib/passwords.js';
 import type { Db, Queryable } from '../../platform/db/database.js';
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
-import type { Invalidation } from '../../platform/invalidation.js';
 import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
+import type { Invalidation } from '../../platform/invalidation.js';
 import { effectiveSettings, type TenantSettingsInput } from '../tenants/tenant-settings.js';
 
 export type LoginResult =

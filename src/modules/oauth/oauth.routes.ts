@@ -12,6 +12,8 @@ import {
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
+import type { AuditBuffer } from '../../platform/events/audit-buffer.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { platformIssuer } from '../../platform/issuers.js';
 import type { KeyStore } from '../../platform/keys.js';
@@ -19,8 +21,6 @@ import { discardRequestBody } from '../../platform/request-body.js';
 import { ErrorSchema } from '../../platform/schemas.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
 import type { UsableClientCache } from '../applications/client-cache.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
-import type { AuditBuffer } from '../../platform/events/audit-buffer.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import { findActiveUser, userClaims } from './accounts.js';
 import { CONFIDENTIAL_TYPES, clientCredentialsGrant, presentedClient } from './client-credentials.js';

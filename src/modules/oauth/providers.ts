@@ -5,10 +5,10 @@ import type Provider from 'oidc-provider';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
+import type { AuditBuffer } from '../../platform/events/audit-buffer.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { platformIssuer, tenantIssuer } from '../../platform/issuers.js';
 import type { KeyStore } from '../../platform/keys.js';
-import type { AuditBuffer } from '../../platform/events/audit-buffer.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
 
 export interface MountedProvider {

@@ -4,10 +4,10 @@ import { availableSlug } from '../../lib/slug.js';
 import { adminRights, requireSuperAdmin } from '../../platform/auth/access.js';
 import type { Db } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/errors.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import type { CallContext } from '../../platform/http.js';
 import { iso } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
 import {
   createPartnersRepository,
   type PartnerFilter,

@@ -5,6 +5,7 @@ import { errorParagraph, htmlPage } from '../../lib/html-page.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError, RequestValidationError } from '../../platform/errors.js';
+import { recordAudit } from '../../platform/events/audit-log.js';
 import { htmlPageHeaders, ok } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import {
@@ -14,7 +15,6 @@ import {
   JsonOrHtml,
   ValidationErrorSchema,
 } from '../../platform/schemas.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
 import { revokeUserSessions } from '../sessions/sessions.js';
 import { pageBranding } from '../tenants/tenant-settings.js';
 import { createTenantsRepository } from '../tenants/tenants.repository.js';
