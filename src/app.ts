@@ -10,20 +10,11 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { managementContext } from './contexts/management.js';
 import { redactUrl } from './lib/redact-url.js';
-import { adminRolesRoutes } from './modules/admin-roles/admin-roles.routes.js';
-import { createAdminRolesService } from './modules/admin-roles/admin-roles.service.js';
 import { effectiveAdminRole } from './modules/admin-roles/effective-role.js';
-import { createApplicationsRepository } from './modules/applications/applications.repository.js';
-import { applicationsRoutes } from './modules/applications/applications.routes.js';
-import { createApplicationsService } from './modules/applications/applications.service.js';
-import { assignmentsRoutes } from './modules/applications/assignments.routes.js';
-import { createAssignmentsService } from './modules/applications/assignments.service.js';
 import { UsableClientCache } from './modules/applications/client-cache.js';
 import { type BootstrapResult, bootstrap } from './modules/bootstrap/bootstrap.js';
-import { adminGroupsRoutes } from './modules/groups/admin-groups.routes.js';
-import { groupsRoutes } from './modules/groups/groups.routes.js';
-import { createGroupsService } from './modules/groups/groups.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { homeRoutes } from './modules/health/home.routes.js';
 import { OIDC_SCOPES } from './modules/oauth/accounts.js';
@@ -32,20 +23,11 @@ import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import { platformLoginRoutes } from './modules/oauth/platform-login.routes.js';
 import { OidcProviders } from './modules/oauth/providers.js';
 import { emailDiscoveryRateLimit, OAuthRateLimits, SignInRateLimits } from './modules/oauth/rate-limits.js';
-import { ousRoutes } from './modules/ous/ous.routes.js';
 import { OUTreeNodeSchema } from './modules/ous/ous.schemas.js';
-import { createOusService } from './modules/ous/ous.service.js';
-import { partnersRoutes } from './modules/partners/partners.routes.js';
-import { createPartnersService } from './modules/partners/partners.service.js';
 import { grantIsLive } from './modules/sessions/sessions.js';
-import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
-import { createTenantsService } from './modules/tenants/tenants.service.js';
-import { adminUsersRoutes } from './modules/users/admin-users.routes.js';
 import { forgotPasswordRoutes } from './modules/users/forgot-password.routes.js';
 import { passwordLinkRateLimit } from './modules/users/password-link-limits.js';
 import { passwordLinkRoutes } from './modules/users/password-links.routes.js';
-import { usersRoutes } from './modules/users/users.routes.js';
-import { createUsersService } from './modules/users/users.service.js';
 import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
@@ -58,6 +40,7 @@ import {
   routingErrorHandler,
 } from './platform/errors.js';
 import { AuditBuffer } from './platform/events/audit-buffer.js';
+import { UnitOfWork } from './platform/events/unit-of-work.js';
 import { instanceSecret } from './platform/instance-secrets.js';
 import { Invalidation } from './platform/invalidation.js';
 import { registerJsonBodyParser } from './platform/json-body.js';
@@ -333,32 +316,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     });
     await app.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
 
-    // Management context: every route needs a bearer token of ours.
-    await app.register(async (management) => {
-      management.addHook('onRoute', (route) => {
-        route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
-      });
-      management.addHook('onRequest', async (request) => {
-        request.principal = await verifier.authenticate(request);
-      });
-      await management.register(partnersRoutes, { partners: createPartnersService(db, invalidation) });
-      const tenants = createTenantsService(db, invalidation, {
-        moved: (trx, tenantId, partnerId) =>
-          createApplicationsRepository(trx).moveTenantApplications(tenantId, partnerId),
-      });
-      await management.register(tenantsRoutes, { tenants });
-      await management.register(ousRoutes, { ous: createOusService(db) });
-      const groups = createGroupsService(db);
-      await management.register(groupsRoutes, { groups });
-      await management.register(adminGroupsRoutes, { groups });
-      const users = createUsersService({ db, invalidation, mailer, publicUrl: config.publicUrl });
-      await management.register(usersRoutes, { users });
-      await management.register(adminUsersRoutes, { users });
-      await management.register(applicationsRoutes, {
-        applications: createApplicationsService(db, invalidation),
-      });
-      await management.register(assignmentsRoutes, { assignments: createAssignmentsService(db) });
-      await management.register(adminRolesRoutes, { adminRoles: createAdminRolesService(db, invalidation) });
+    // Management context (src/contexts/management.ts): the admin API and the tenant routes.
+    await app.register(managementContext, {
+      db,
+      verifier,
+      invalidation,
+      mailer,
+      work: new UnitOfWork(db, invalidation, mailer),
+      publicUrl: config.publicUrl,
     });
 
     app.addHook('onClose', async () => {

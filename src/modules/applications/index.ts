@@ -6,3 +6,4 @@ export { assignmentsRoutes } from './assignments.routes.js';
 export { createAssignmentsService } from './assignments.service.js';
 export { UsableClientCache } from './client-cache.js';
 export { redirectUriAllowed } from './client-metadata.js';
+export { moveTenantApplications } from './tenant-moves.js';

@@ -1,5 +1,5 @@
 /** The tenants module's face: what other modules, protocols and the composition root may use. */
-export { accessibleTenant } from './tenant-access.js';
+export { accessibleTenant, visibleTenant } from './tenant-access.js';
 export {
   DEFAULT_TENANT_SETTINGS,
   effectiveSettings,

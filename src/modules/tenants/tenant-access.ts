@@ -1,10 +1,27 @@
 import { isId } from '../../lib/ids.js';
 import { canSeeTenant, tenantRouteRights } from '../../platform/auth/access.js';
-import type { Principal } from '../../platform/auth/principal.js';
+import type { AdminRights, Principal } from '../../platform/auth/principal.js';
 import type { Queryable } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { notFound } from '../../platform/errors.js';
 import { createTenantsRepository } from './tenants.repository.js';
+
+/**
+ * The live tenant `tenantId` if a caller with `rights` may see it; anything else (malformed id,
+ * unknown, deleted, or outside the caller's reach) is a 404 naming `missing`.
+ */
+export async function visibleTenant(
+  db: Queryable,
+  rights: AdminRights,
+  tenantId: string,
+  missing = 'Tenant',
+): Promise<TenantRow> {
+  const tenant = isId('tenant', tenantId)
+    ? await createTenantsRepository(db).findLiveRow(tenantId)
+    : undefined;
+  if (!tenant || !canSeeTenant(rights, tenant)) throw notFound(missing);
+  return tenant;
+}
 
 /**
  * The live tenant of a tenant route, if the caller may read (or, with `write`, change) it.
@@ -16,10 +33,5 @@ export async function accessibleTenant(
   tenantId: string,
   write: boolean,
 ): Promise<TenantRow> {
-  const rights = tenantRouteRights(principal, write);
-  const tenant = isId('tenant', tenantId)
-    ? await createTenantsRepository(db).findLiveRow(tenantId)
-    : undefined;
-  if (!tenant || !canSeeTenant(rights, tenant)) throw notFound('Tenant');
-  return tenant;
+  return visibleTenant(db, tenantRouteRights(principal, write), tenantId);
 }

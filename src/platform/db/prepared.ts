@@ -1,5 +1,6 @@
 import type { Compilable, CompiledQuery } from 'kysely';
 import type { Queryable } from './database.js';
+import { boundTenantOf, type TenantQueryable, TenantScopeViolation } from './tenant-scope.js';
 
 /**
  * A query that Kysely builds and compiles once, then runs with new argument values.
@@ -21,28 +22,41 @@ export function preparedStatementName(sqlText: string): string | undefined {
   return statementNames.get(sqlText);
 }
 
+/** Where a prepared query's parameter comes from: an argument, or the handle's bound tenant. */
+const TENANT_POSITION = -1;
+
 export function preparedQuery<Args extends unknown[], Row>(
   arity: Args['length'],
-  build: (db: Queryable, ...markers: Args) => Compilable<Row>,
-): (db: Queryable, ...args: Args) => Promise<Row[]> {
+  build: (db: Queryable | TenantQueryable, ...markers: Args) => Compilable<Row>,
+): (db: Queryable | TenantQueryable, ...args: Args) => Promise<Row[]> {
   let compiled: CompiledQuery<Row> | null = null;
   let positions: number[] = [];
   return async (db, ...args) => {
     if (!compiled) {
       const markers = Array.from({ length: arity }, (_, index) => `\u0000prepared-argument-${index}\u0000`);
       const query = build(db, ...(markers as Args)).compile();
+      // A tenant-bound handle (tenant-scope.ts) adds its tenant as a parameter: each call then
+      // takes it from the handle it runs on, so one statement serves every tenant.
+      const tenant = boundTenantOf(db);
       positions = query.parameters.map((value) => {
         const index = markers.indexOf(value as string);
-        if (index < 0) throw new Error(`preparedQuery: a parameter is not an argument: ${String(value)}`);
-        return index;
+        if (index >= 0) return index;
+        if (tenant !== undefined && value === tenant) return TENANT_POSITION;
+        throw new Error(`preparedQuery: a parameter is not an argument: ${String(value)}`);
       });
       compiled = query;
       if (!statementNames.has(query.sql)) statementNames.set(query.sql, `scaikey_${statementNames.size + 1}`);
     }
     const query = compiled;
+    const tenant = boundTenantOf(db);
     const result = await db.executeQuery<Row>({
       ...query,
-      parameters: positions.map((index) => args[index]),
+      parameters: positions.map((index) => {
+        if (index !== TENANT_POSITION) return args[index];
+        if (tenant === undefined)
+          throw new TenantScopeViolation('This prepared query needs a tenant-bound handle');
+        return tenant;
+      }),
     });
     return result.rows;
   };

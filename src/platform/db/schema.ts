@@ -194,6 +194,19 @@ export interface AuditEventsTable {
   created_at: DefaultTimestamp;
 }
 
+export interface EventOutboxTable {
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  tenant_id: string | null;
+  partner_id: string | null;
+  resource_type: string;
+  resource_id: string | null;
+  data: Json<Record<string, unknown> | null>;
+  request_id: string | null;
+  created_at: DefaultTimestamp;
+}
+
 export interface OidcPayloadsTable {
   model: string;
   id: string;
@@ -321,6 +334,7 @@ export interface Database {
   admin_role_assignments: AdminRoleAssignmentsTable;
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
+  event_outbox: EventOutboxTable;
   oidc_payloads: OidcPayloadsTable;
 }
 

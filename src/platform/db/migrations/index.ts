@@ -6,6 +6,7 @@ import * as signIn from './0005_sign_in.js';
 import * as tenantCounts from './0006_tenant_counts.js';
 import * as rateLimits from './0007_rate_limits.js';
 import * as pushedAuthorizationRequests from './0008_pushed_authorization_requests.js';
+import * as eventOutbox from './0009_event_outbox.js';
 
 /** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0006_tenant_counts': tenantCounts,
   '0007_rate_limits': rateLimits,
   '0008_pushed_authorization_requests': pushedAuthorizationRequests,
+  '0009_event_outbox': eventOutbox,
 };

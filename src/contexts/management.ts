@@ -1,0 +1,117 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { adminRolesRoutes, createAdminRolesService } from '../modules/admin-roles/index.js';
+import {
+  applicationsRoutes,
+  assignmentsRoutes,
+  createApplicationsService,
+  createAssignmentsService,
+  moveTenantApplications,
+} from '../modules/applications/index.js';
+import { adminGroupsRoutes, createGroupsService, groupsRoutes } from '../modules/groups/index.js';
+import { createOusService, ousRoutes } from '../modules/ous/index.js';
+import { createPartnersService, partnersRoutes } from '../modules/partners/index.js';
+import { createTenantsService, tenantsRoutes, visibleTenant } from '../modules/tenants/index.js';
+import { adminUsersRoutes, createUsersService, usersRoutes } from '../modules/users/index.js';
+import { adminRights, requireSuperAdmin, tenantRouteRights } from '../platform/auth/access.js';
+import type { TokenVerifier } from '../platform/auth/authenticate.js';
+import type { Db } from '../platform/db/database.js';
+import { bindTenant, type TenantDb } from '../platform/db/tenant-scope.js';
+import type { UnitOfWork } from '../platform/events/unit-of-work.js';
+import { callContext } from '../platform/http.js';
+import type { Invalidation } from '../platform/invalidation.js';
+import type { Mailer } from '../platform/mail/mailer.js';
+import type { TenantScope } from '../platform/tenancy.js';
+
+export interface ManagementContextOptions {
+  db: Db;
+  verifier: TokenVerifier;
+  invalidation: Invalidation;
+  mailer: Mailer;
+  work: UnitOfWork;
+  publicUrl: string;
+}
+
+/**
+ * The management context: the admin API and the tenant routes. Every route needs a bearer (or
+ * DPoP) token of ours and declares the access it needs (`config.access`, platform/tenancy.ts); the
+ * context checks the caller's rights for it once and resolves `:tenant_id` into
+ * `request.tenantScope` before the handler runs. A route registered here without a declared access
+ * fails the start (ADR 0010).
+ */
+export const managementContext: FastifyPluginAsync<ManagementContextOptions> = async (
+  management,
+  options,
+) => {
+  const { db, verifier, work } = options;
+  const boundHandles = new Map<string, TenantDb>();
+  // Bound handles are immutable: one per tenant seen, kept while the process lives (bounded by
+  // the number of tenants, a few hundred bytes each).
+  const handleOf = (tenantId: string): TenantDb => {
+    let handle = boundHandles.get(tenantId);
+    if (!handle) {
+      handle = bindTenant(db, tenantId);
+      boundHandles.set(tenantId, handle);
+    }
+    return handle;
+  };
+
+  management.decorateRequest('rights', null as never);
+  management.decorateRequest('tenantScope', null as never);
+  management.decorateRequest('scopeForTenant', async function (tenantId: string, missing?: string) {
+    const tenant = await visibleTenant(db, this.rights, tenantId, missing);
+    const call = callContext(this);
+    const scope: TenantScope = {
+      tenant,
+      rights: this.rights,
+      call,
+      db: handleOf(tenant.id),
+      work: (body) => work.inTenant(tenant.id, call.origin, body),
+    };
+    return scope;
+  });
+
+  management.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
+  });
+  management.addHook('onRequest', async (request) => {
+    request.principal = await verifier.authenticate(request);
+  });
+  // After validation (a malformed request is a 422 before any 403/404), as the services did.
+  management.addHook('preHandler', async (request) => {
+    const declared = request.routeOptions.config.access;
+    if (!declared) return;
+    const rights =
+      declared.area === 'tenant'
+        ? tenantRouteRights(request.principal, declared.write)
+        : adminRights(request.principal, declared.write);
+    if (declared.superAdmin) requireSuperAdmin(rights);
+    request.rights = rights;
+    const tenantId = (request.params as { tenant_id?: string }).tenant_id;
+    if (declared.area === 'tenant' && tenantId !== undefined) {
+      request.tenantScope = await request.scopeForTenant(tenantId);
+    }
+  });
+
+  await management.register(partnersRoutes, { partners: createPartnersService(db, options.invalidation) });
+  const tenants = createTenantsService(db, options.invalidation, { moved: moveTenantApplications });
+  await management.register(tenantsRoutes, { tenants });
+  await management.register(ousRoutes, { ous: createOusService(db) });
+  const groups = createGroupsService(db);
+  await management.register(groupsRoutes, { groups });
+  await management.register(adminGroupsRoutes, { groups });
+  const users = createUsersService({
+    db,
+    invalidation: options.invalidation,
+    mailer: options.mailer,
+    publicUrl: options.publicUrl,
+  });
+  await management.register(usersRoutes, { users });
+  await management.register(adminUsersRoutes, { users });
+  await management.register(applicationsRoutes, {
+    applications: createApplicationsService(db, options.invalidation),
+  });
+  await management.register(assignmentsRoutes, { assignments: createAssignmentsService(db) });
+  await management.register(adminRolesRoutes, {
+    adminRoles: createAdminRolesService(db, options.invalidation),
+  });
+};

@@ -1,0 +1,104 @@
+import type { Db, Queryable, Tx } from '../db/database.js';
+import { bindTenant, type TenantTx } from '../db/tenant-scope.js';
+import type { AuditOrigin } from '../http.js';
+import type { Invalidation } from '../invalidation.js';
+import type { Mailer, MailMessage } from '../mail/mailer.js';
+import type { AuditEvent } from './audit-log.js';
+import { writeCollected } from './events.repository.js';
+
+/**
+ * One change in progress: its transaction and the side effects it collects. Nothing leaves before
+ * the change commits, and everything the change caused leaves with it (ADR 0012).
+ */
+export interface Work<Q extends Queryable = Tx> {
+  /** The transaction; a tenant unit of work's is bound to its tenant (tenant-scope.ts). */
+  readonly db: Q;
+  /** Who makes the change and from where. */
+  readonly origin: AuditOrigin;
+  /**
+   * Records an audit entry; a successful one is also the change's domain event in the outbox
+   * (type = action), which webhooks and the change feed read.
+   */
+  audit(event: AuditEvent): void;
+  /** Caches that depend on `topic` are dropped on every instance when the change commits. */
+  invalidate(topic: string): void;
+  /** Queues a mail in the mail outbox (same transaction); delivery starts after the commit. */
+  mail(message: MailMessage): Promise<void>;
+  /** Runs `effect` after the commit (in-process effects only; never for another instance). */
+  afterCommit(effect: () => void): void;
+}
+
+class CollectingWork<Q extends Queryable> implements Work<Q> {
+  readonly events: AuditEvent[] = [];
+  readonly topics = new Set<string>();
+  readonly effects: (() => void)[] = [];
+  mailed = false;
+
+  constructor(
+    readonly db: Q,
+    readonly origin: AuditOrigin,
+    private readonly mailer: Mailer,
+  ) {}
+
+  audit(event: AuditEvent): void {
+    this.events.push(event);
+  }
+
+  invalidate(topic: string): void {
+    this.topics.add(topic);
+  }
+
+  async mail(message: MailMessage): Promise<void> {
+    await this.mailer.enqueue(this.db, message);
+    this.mailed = true;
+  }
+
+  afterCommit(effect: () => void): void {
+    this.effects.push(effect);
+  }
+}
+
+/**
+ * Opens the transaction of a change, hands out its (tenant-bound) handle and collects audit
+ * entries, domain events, cache invalidations and mail; writes them in the same transaction just
+ * before it commits (one statement), and after the commit makes this instance consistent at once
+ * (the NOTIFY reaches the other instances) and starts mail delivery.
+ */
+export class UnitOfWork {
+  constructor(
+    private readonly db: Db,
+    private readonly invalidation: Invalidation,
+    private readonly mailer: Mailer,
+  ) {}
+
+  /** A unit of work on platform tables (partners, tenants, applications, roles). */
+  run<T>(origin: AuditOrigin, work: (work: Work<Tx>) => Promise<T>): Promise<T> {
+    return this.#run((trx) => trx, origin, work);
+  }
+
+  /** A unit of work in one tenant: its handle sees and writes that tenant's rows only. */
+  inTenant<T>(tenantId: string, origin: AuditOrigin, work: (work: Work<TenantTx>) => Promise<T>): Promise<T> {
+    return this.#run((trx) => bindTenant(trx, tenantId), origin, work);
+  }
+
+  async #run<Q extends Queryable, T>(
+    handle: (trx: Tx) => Q,
+    origin: AuditOrigin,
+    body: (work: Work<Q>) => Promise<T>,
+  ): Promise<T> {
+    let collected: CollectingWork<Q> | undefined;
+    const result = await this.db.transaction().execute(async (trx) => {
+      const work = new CollectingWork(handle(trx), origin, this.mailer);
+      const value = await body(work);
+      await writeCollected(trx, origin, work.events, [...work.topics]);
+      collected = work;
+      return value;
+    });
+    if (collected) {
+      for (const topic of collected.topics) this.invalidation.local(topic);
+      for (const effect of collected.effects) effect();
+      if (collected.mailed) void this.mailer.flush();
+    }
+    return result;
+  }
+}
