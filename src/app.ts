@@ -32,6 +32,7 @@ import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
 import { type DatabaseHandle, migrateToLatest } from './platform/db/database.js';
+import { instanceSecret } from './platform/db/instance-secrets.js';
 import { docsPageOptions } from './platform/docs-page.js';
 import {
   AppError,
@@ -41,7 +42,6 @@ import {
 } from './platform/errors.js';
 import { AuditBuffer } from './platform/events/audit-buffer.js';
 import { UnitOfWork } from './platform/events/unit-of-work.js';
-import { instanceSecret } from './platform/instance-secrets.js';
 import { Invalidation } from './platform/invalidation.js';
 import { registerJsonBodyParser } from './platform/json-body.js';
 import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';

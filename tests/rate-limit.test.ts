@@ -6,7 +6,7 @@ import { buildApp } from '../src/app.js';
 import { newId } from '../src/lib/ids.js';
 import type { Config } from '../src/platform/config.js';
 import type { DatabaseHandle } from '../src/platform/db/database.js';
-import { instanceSecret } from '../src/platform/instance-secrets.js';
+import { instanceSecret } from '../src/platform/db/instance-secrets.js';
 import { redisKeyPrefix } from '../src/platform/rate-limit/backends.js';
 import { REDIS_NAMESPACE_SECRET } from '../src/platform/rate-limit/limits.js';
 import {

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { DatabaseHandle, Queryable } from './db/database.js';
+import { notify } from './db/notify.js';
 
 export const INVALIDATION_CHANNEL = 'scaikey_invalidate';
 
@@ -8,7 +8,7 @@ export const INVALIDATION_CHANNEL = 'scaikey_invalidate';
  * runs before an `Invalidation` exists, such as bootstrap; others use `Invalidation.publish`).
  */
 export async function publishInvalidation(db: Queryable, topic: string): Promise<void> {
-  await sql`select pg_notify(${INVALIDATION_CHANNEL}, ${topic})`.execute(db);
+  await notify(db, INVALIDATION_CHANNEL, topic);
 }
 
 /**

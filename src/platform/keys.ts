@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
-import { sql } from 'kysely';
 import type { Db } from './db/database.js';
 import type { SigningKeyRow } from './db/schema.js';
+import { hasActiveKey, insertFirstKey, liveKeys, replaceActiveKey } from './keys.repository.js';
 
 export const SIGNING_ALG = 'RS256';
 export const KEYS_CHANNEL = 'scaikey_keys';
@@ -77,22 +77,9 @@ export class KeyStore {
   /** Loads the keys, creating the first key pair on first start. */
   static async open(db: Db): Promise<KeyStore> {
     const store = new KeyStore(db);
-    if (
-      !(await db.selectFrom('signing_keys').select('kid').where('status', '=', 'ACTIVE').executeTakeFirst())
-    ) {
+    if (!(await hasActiveKey(db))) {
       const key = await generateKeyRow();
-      await db
-        .insertInto('signing_keys')
-        .values({
-          kid: key.kid,
-          alg: SIGNING_ALG,
-          public_jwk: JSON.stringify(key.publicJwk),
-          private_key_pem: key.privatePem,
-          status: 'ACTIVE',
-        })
-        // Two instances starting at once: the one-active-key index lets only one insert win.
-        .onConflict((conflict) => conflict.doNothing())
-        .execute();
+      await insertFirstKey(db, { ...key, alg: SIGNING_ALG });
     }
     await store.reload();
     return store;
@@ -100,12 +87,7 @@ export class KeyStore {
 
   /** Re-reads the keys from the database. */
   async reload(): Promise<void> {
-    const rows = await this.db
-      .selectFrom('signing_keys')
-      .selectAll()
-      .where((eb) => eb.or([eb('status', '=', 'ACTIVE'), eb('expires_at', '>', sql<Date>`now()`)]))
-      .orderBy('created_at', 'desc')
-      .execute();
+    const rows = await liveKeys(this.db);
     const keys = new Map(rows.map((row) => [row.kid, toSigningKey(row)]));
     const active = rows.find((row) => row.status === 'ACTIVE');
     if (!active) throw new Error('No active signing key in the database');
@@ -150,28 +132,6 @@ export async function rotateSigningKey(
   overlapSeconds = DEFAULT_RETIRED_KEY_OVERLAP_SECONDS,
 ): Promise<{ newKid: string; retiredKids: string[] }> {
   const key = await generateKeyRow();
-  return db.transaction().execute(async (trx) => {
-    const retired = await trx
-      .updateTable('signing_keys')
-      .set({
-        status: 'RETIRED',
-        retired_at: sql<Date>`now()`,
-        expires_at: sql<Date>`now() + make_interval(secs => ${overlapSeconds})`,
-      })
-      .where('status', '=', 'ACTIVE')
-      .returning('kid')
-      .execute();
-    await trx
-      .insertInto('signing_keys')
-      .values({
-        kid: key.kid,
-        alg: SIGNING_ALG,
-        public_jwk: JSON.stringify(key.publicJwk),
-        private_key_pem: key.privatePem,
-        status: 'ACTIVE',
-      })
-      .execute();
-    await sql`select pg_notify(${KEYS_CHANNEL}, ${key.kid})`.execute(trx);
-    return { newKid: key.kid, retiredKids: retired.map((row) => row.kid) };
-  });
+  const retiredKids = await replaceActiveKey(db, { ...key, alg: SIGNING_ALG }, overlapSeconds, KEYS_CHANNEL);
+  return { newKid: key.kid, retiredKids };
 }

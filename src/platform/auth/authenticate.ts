@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { type DecodedJwt, decodeJwt, verifyRs256 } from '../../lib/jwt.js';
 import { expiringLru, setUntil } from '../../lib/lru.js';
 import { sha256Hex } from '../../lib/secrets.js';
@@ -10,6 +9,7 @@ import { type KeyStore, SIGNING_ALG } from '../keys.js';
 import { DPOP_SIGNING_ALGS, DpopProofError, type ProofReplayStore, verifyDpopProof } from './dpop.js';
 import type { AdminRole, Principal } from './principal.js';
 import { issuedBeforeRotation } from './secret-rotation.js';
+import { isSubjectActive, isTokenRevoked } from './token-liveness.repository.js';
 
 const CLOCK_SKEW_SECONDS = 30;
 /** A verified token is re-checked against the database (application, tenant, user still live) this often. */
@@ -304,11 +304,7 @@ export class TokenVerifier {
   /** The liveness check: everything the token depends on still exists and allows it. */
   async #assertLive(principal: Principal): Promise<void> {
     if (principal.tokenId) {
-      const revoked = await this.db
-        .selectFrom('revoked_tokens')
-        .select('jti')
-        .where('jti', '=', principal.tokenId)
-        .executeTakeFirst();
+      const revoked = await isTokenRevoked(this.db, principal.tokenId);
       if (revoked) throw invalidToken('Token was revoked');
     }
     const application = await this.sources.findUsableClient(principal.clientId);
@@ -341,20 +337,7 @@ export class TokenVerifier {
     }
 
     if (!principal.tenantId) throw invalidToken('User token lacks tenant_id');
-    const user = await this.db
-      .selectFrom('users as u')
-      .innerJoin('tenants as t', 't.id', 'u.tenant_id')
-      .innerJoin('partners as p', 'p.id', 't.partner_id')
-      .select(sql<number>`1`.as('one'))
-      .where('u.tenant_id', '=', principal.tenantId)
-      .where('u.id', '=', principal.subject)
-      .where('u.deleted_at', 'is', null)
-      .where('u.status', '=', 'ACTIVE')
-      .where('t.deleted_at', 'is', null)
-      .where('t.status', '=', 'ACTIVE')
-      .where('p.deleted_at', 'is', null)
-      .where('p.status', '=', 'ACTIVE')
-      .executeTakeFirst();
+    const user = await isSubjectActive(this.db, principal.tenantId, principal.subject);
     if (!user) throw invalidToken('Token is no longer valid');
     if (principal.role) {
       // A revoked or expired admin role ends the rights of tokens that still carry it.

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { newId } from '../../lib/ids.js';
 import type { Db } from '../db/database.js';
 import type { AuditEvent, AuditOrigin } from './audit-log.js';
+import { insertAuditEvents } from './events.repository.js';
 
 const MAX_BATCH = 200;
 
@@ -89,26 +89,7 @@ export class AuditBuffer {
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, MAX_BATCH);
         try {
-          await this.db
-            .insertInto('audit_events')
-            .values(
-              batch.map(({ origin, event, at }) => ({
-                id: newId('event'),
-                tenant_id: event.tenantId ?? null,
-                partner_id: event.partnerId ?? null,
-                actor_type: origin.actorType,
-                actor_id: origin.actorId,
-                action: event.action,
-                resource_type: event.resourceType,
-                resource_id: event.resourceId,
-                after: event.after ? JSON.stringify(event.after) : undefined,
-                result: event.result ?? 'SUCCESS',
-                ip_address: origin.ipAddress,
-                request_id: origin.requestId,
-                created_at: at,
-              })),
-            )
-            .execute();
+          await insertAuditEvents(this.db, batch);
         } catch (error) {
           this.log.error({ err: error, events: batch.length }, 'writing buffered audit events failed');
         }

@@ -1,6 +1,6 @@
-import { newId } from '../../lib/ids.js';
 import type { Queryable } from '../db/database.js';
 import type { AuditOrigin } from '../http.js';
+import { insertAuditEvents } from './events.repository.js';
 
 export interface AuditEvent {
   action: string;
@@ -19,22 +19,5 @@ export type { AuditOrigin };
 
 /** Writes one audit event; call it inside the transaction of the change it describes. */
 export async function recordAudit(db: Queryable, origin: AuditOrigin, event: AuditEvent): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      id: newId('event'),
-      tenant_id: event.tenantId ?? null,
-      partner_id: event.partnerId ?? null,
-      actor_type: origin.actorType,
-      actor_id: origin.actorId,
-      action: event.action,
-      resource_type: event.resourceType,
-      resource_id: event.resourceId,
-      before: event.before ? JSON.stringify(event.before) : undefined,
-      after: event.after ? JSON.stringify(event.after) : undefined,
-      result: event.result ?? 'SUCCESS',
-      ip_address: origin.ipAddress,
-      request_id: origin.requestId,
-    })
-    .execute();
+  await insertAuditEvents(db, [{ origin, event }]);
 }

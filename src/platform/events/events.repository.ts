@@ -5,6 +5,34 @@ import type { AuditOrigin } from '../http.js';
 import { INVALIDATION_CHANNEL } from '../invalidation.js';
 import type { AuditEvent } from './audit-log.js';
 
+/** Writes audit entries (`at`: when it happened, default now) in one statement. */
+export async function insertAuditEvents(
+  db: Queryable,
+  entries: readonly { origin: AuditOrigin; event: AuditEvent; at?: Date }[],
+): Promise<void> {
+  await db
+    .insertInto('audit_events')
+    .values(
+      entries.map(({ origin, event, at }) => ({
+        id: newId('event'),
+        tenant_id: event.tenantId ?? null,
+        partner_id: event.partnerId ?? null,
+        actor_type: origin.actorType,
+        actor_id: origin.actorId,
+        action: event.action,
+        resource_type: event.resourceType,
+        resource_id: event.resourceId,
+        before: event.before ? JSON.stringify(event.before) : undefined,
+        after: event.after ? JSON.stringify(event.after) : undefined,
+        result: event.result ?? 'SUCCESS',
+        ip_address: origin.ipAddress,
+        request_id: origin.requestId,
+        ...(at ? { created_at: at } : {}),
+      })),
+    )
+    .execute();
+}
+
 /** The SQL values of one audit event. */
 function auditValues(origin: AuditOrigin, event: AuditEvent, id: string) {
   return sql`(${id}, ${event.tenantId ?? null}, ${event.partnerId ?? null}, ${origin.actorType}, ${

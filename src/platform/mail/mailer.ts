@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { sql } from 'kysely';
 import { newId } from '../../lib/ids.js';
 import type { Db, Queryable } from '../db/database.js';
+import { claimPendingMail, insertMail, markMail } from './mail-outbox.repository.js';
 
 export interface MailMessage {
   to: string;
@@ -62,20 +62,7 @@ export class Mailer {
 
   async enqueue(db: Queryable, message: MailMessage): Promise<string> {
     const id = newId('event').replace(/^evt_/, 'msg_');
-    await db
-      .insertInto('email_outbox')
-      .values({
-        id,
-        tenant_id: message.tenantId,
-        recipient: message.to,
-        subject: message.subject,
-        text_body: message.text,
-        html_body: message.html ?? null,
-        kind: message.kind,
-        last_error: null,
-        sent_at: null,
-      })
-      .execute();
+    await insertMail(db, id, message);
     return id;
   }
 
@@ -102,24 +89,7 @@ export class Mailer {
 
   async #deliver(): Promise<void> {
     for (;;) {
-      const claimed = await this.db
-        .updateTable('email_outbox')
-        .set({ attempts: sql<number>`attempts + 1` })
-        .where(
-          'id',
-          'in',
-          this.db
-            .selectFrom('email_outbox')
-            .select('id')
-            .where('status', '=', 'PENDING')
-            .where('attempts', '<', MAX_ATTEMPTS)
-            .orderBy('created_at')
-            .limit(BATCH)
-            .forUpdate()
-            .skipLocked(),
-        )
-        .returningAll()
-        .execute();
+      const claimed = await claimPendingMail(this.db, MAX_ATTEMPTS, BATCH);
       if (claimed.length === 0) return;
       for (const row of claimed) {
         if (!this.transport) {
@@ -156,14 +126,6 @@ export class Mailer {
     status: 'SENT' | 'LOGGED' | 'PENDING' | 'FAILED',
     error: string | null,
   ): Promise<void> {
-    await this.db
-      .updateTable('email_outbox')
-      .set({
-        status,
-        last_error: error,
-        ...(status === 'SENT' || status === 'LOGGED' ? { sent_at: sql<Date>`now()` } : {}),
-      })
-      .where('id', '=', id)
-      .execute();
+    await markMail(this.db, id, status, error);
   }
 }

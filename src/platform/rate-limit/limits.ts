@@ -4,7 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify
 import type { ProofReplayStore } from '../auth/dpop.js';
 import type { Config, RateLimit, RateLimitName } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
-import { instanceSecret } from '../instance-secrets.js';
+import { instanceSecret } from '../db/instance-secrets.js';
 import { type CounterBackend, PostgresCounters, RedisCounters } from './backends.js';
 import { RateLimitCounters } from './counters.js';
 

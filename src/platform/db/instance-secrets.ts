@@ -1,5 +1,5 @@
-import { generateSecret } from '../lib/secrets.js';
-import type { Db } from './db/database.js';
+import { generateSecret } from '../../lib/secrets.js';
+import type { Db } from './database.js';
 
 /**
  * A random secret shared by every instance (e.g. the key that signs session cookies), created on

@@ -1,0 +1,10 @@
+import { sql } from 'kysely';
+import type { Queryable } from './database.js';
+
+/**
+ * NOTIFY `channel` with `payload` (PostgreSQL and PGlite): inside a transaction it is delivered
+ * to every listening instance when, and only if, the transaction commits.
+ */
+export async function notify(db: Queryable, channel: string, payload: string): Promise<void> {
+  await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+}
