@@ -5,41 +5,133 @@ import { discardRequestBody } from './request-body.js';
 import { fastApiValidationDetail, type ValidationIssue } from './validation.js';
 
 /**
- * The registry of error codes (decisions.md, "Errors"). Every non-validation error body is
- * `{ detail, code }`; the code says what went wrong for programs, the detail for people.
+ * The registry of error codes (docs/errors.md). Every non-validation error body is
+ * `{ detail, code }`; the code says what went wrong for programs, the detail for people. Each code
+ * has one status and a description of what it means; `npm run docs:errors` writes docs/errors.md
+ * from this registry (tests/errors-docs.test.ts fails when the page differs).
  */
-export const ErrorCodes = {
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  SLUG_TAKEN: 409,
-  EMAIL_TAKEN: 409,
-  NAME_TAKEN: 409,
-  LIMIT_EXCEEDED: 409,
-  PARTNER_NOT_EMPTY: 409,
-  OU_NOT_EMPTY: 409,
-  GROUP_NOT_EMPTY: 409,
-  CONFLICT: 409,
-  PROTECTED_RESOURCE: 400,
-  OU_CYCLE: 400,
-  GROUP_CYCLE: 400,
-  BAD_REQUEST: 400,
-  PASSWORD_POLICY: 400,
-  CONFIRM_EMAIL_MISMATCH: 400,
-  INVALID_STATUS_TRANSITION: 400,
-  INVALID_REDIRECT_URI: 400,
-  INVALID_TOKEN: 400,
-  METHOD_NOT_ALLOWED: 405,
-  REQUEST_TIMEOUT: 408,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RATE_LIMITED: 429,
-  HEADERS_TOO_LARGE: 431,
-  INTERNAL_ERROR: 500,
-  SERVICE_UNAVAILABLE: 503,
-  PUBLIC_CLIENT: 400,
-  ROLE_ALREADY_ASSIGNED: 409,
-} as const;
+export const ERROR_REGISTRY = {
+  UNAUTHORIZED: {
+    status: 401,
+    description: 'No bearer token, or one that is not valid (expired, revoked, wrong signature or issuer).',
+  },
+  FORBIDDEN: {
+    status: 403,
+    description:
+      'The caller is authenticated but its role or scopes do not allow the operation (e.g. a write without `admin:write`).',
+  },
+  NOT_FOUND: {
+    status: 404,
+    description:
+      'No such resource, no such route, or a resource in a tenant the caller may not see (answered exactly alike).',
+  },
+  SLUG_TAKEN: { status: 409, description: 'Another live partner or tenant already has this slug.' },
+  EMAIL_TAKEN: {
+    status: 409,
+    description: 'Another live user of the tenant already has this email address.',
+  },
+  NAME_TAKEN: {
+    status: 409,
+    description:
+      'A group of the tenant, or an organizational unit under the same parent, already has this name.',
+  },
+  LIMIT_EXCEEDED: {
+    status: 409,
+    description:
+      "A partner's limit (`max_tenants`, `max_users_per_tenant`, `max_applications_per_tenant`) is reached.",
+  },
+  PARTNER_NOT_EMPTY: {
+    status: 409,
+    description: 'The partner still has live tenants; delete or move them first.',
+  },
+  OU_NOT_EMPTY: {
+    status: 409,
+    description:
+      'The organizational unit has users or child units; move them, or delete with strategy `MOVE_UP` or `CASCADE`.',
+  },
+  GROUP_NOT_EMPTY: {
+    status: 409,
+    description:
+      'The group has members or child groups; remove them, or delete with strategy `ORPHAN` or `CASCADE`.',
+  },
+  CONFLICT: {
+    status: 409,
+    description:
+      'The request conflicts with existing data, or a concurrent change conflicted with it (retry the request).',
+  },
+  PROTECTED_RESOURCE: {
+    status: 400,
+    description: 'The platform partner or tenant cannot be suspended, moved or deleted.',
+  },
+  OU_CYCLE: {
+    status: 400,
+    description: 'An organizational unit cannot be moved under itself or one of its descendants.',
+  },
+  GROUP_CYCLE: {
+    status: 400,
+    description: 'A group cannot be nested in itself or in one of its descendants.',
+  },
+  BAD_REQUEST: {
+    status: 400,
+    description:
+      'The request is well-formed but not acceptable as a whole; also HTTP the server cannot parse. The detail says why.',
+  },
+  PASSWORD_POLICY: {
+    status: 400,
+    description:
+      "The password does not meet the tenant's password policy (its rules, or it repeats a recent password).",
+  },
+  CONFIRM_EMAIL_MISMATCH: {
+    status: 400,
+    description: "`confirm_email` does not match the user's email address.",
+  },
+  INVALID_STATUS_TRANSITION: {
+    status: 400,
+    description: 'The user cannot go from its current status to the requested one.',
+  },
+  INVALID_REDIRECT_URI: {
+    status: 400,
+    description:
+      'The `redirect_uri` is not a redirect URI or allowed origin of an application of the tenant.',
+  },
+  INVALID_TOKEN: {
+    status: 400,
+    description: 'The link token (invitation or password reset) is unknown, expired or already used.',
+  },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    description: 'The path exists but not with this method; the `Allow` header lists the methods it has.',
+  },
+  REQUEST_TIMEOUT: { status: 408, description: 'The request (or its headers) was not received in time.' },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body is larger than 1 MiB.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'The body is not of a media type the route accepts; send `application/json`.',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    description: 'Too many requests; retry after the seconds in the `Retry-After` header.',
+  },
+  HEADERS_TOO_LARGE: { status: 431, description: 'The request headers are larger than the server accepts.' },
+  INTERNAL_ERROR: {
+    status: 500,
+    description: 'An unexpected error; it is logged with the request id (`x-request-id`), never detailed.',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    description: 'The server is shutting down, or a store it needs is not reachable; retry the request.',
+  },
+  PUBLIC_CLIENT: {
+    status: 400,
+    description: 'Public clients (SPA, NATIVE) have no client secret to rotate.',
+  },
+  ROLE_ALREADY_ASSIGNED: { status: 409, description: 'The user already holds this admin role.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+/** Each code and its status, the registry's statuses alone. */
+export const ErrorCodes = Object.fromEntries(
+  Object.entries(ERROR_REGISTRY).map(([code, { status }]) => [code, status]),
+) as { readonly [Code in keyof typeof ERROR_REGISTRY]: (typeof ERROR_REGISTRY)[Code]['status'] };
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
