@@ -1,6 +1,6 @@
 /**
  * What row-level security would cost on PostgreSQL as a second tenancy guard (issue 12, item 1;
- * docs/adr/0010-tenancy-guard-rls.md). Standalone: `npx tsx bench/rls.ts [--postgres-url URL]`,
+ * docs/adr/0010-tenancy-guard.md). Standalone: `npx tsx bench/rls.ts [--postgres-url URL]`,
  * see docs/performance.md ("Row-level security").
  *
  * It creates a throwaway database and a role that is neither superuser nor owner nor BYPASSRLS
