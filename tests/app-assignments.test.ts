@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isUserAssigned } from '../src/modules/applications/assignments.js';
+import { isUserAssigned } from '../src/modules/applications/index.js';
+import { bindTenant } from '../src/platform/db/tenant-scope.js';
 import {
   adminUserToken,
   applicationToken,
@@ -278,25 +279,25 @@ describe('isUserAssigned', () => {
   it('answers for direct, nested-group and missing assignments', async () => {
     const { tenant, users, groups, app } = await directory();
     const db = t.database.db;
-    expect(await isUserAssigned(db, tenant.id, app, users.cyd.id)).toBe(false);
+    expect(await isUserAssigned(bindTenant(db, tenant.id), app, users.cyd.id)).toBe(false);
     await assignGroup(tenant, groups.top, app);
     await assignUser(tenant, app, users.dan.id);
-    expect(await isUserAssigned(db, tenant.id, app, users.cyd.id)).toBe(true);
-    expect(await isUserAssigned(db, tenant.id, app, users.ada.id)).toBe(true);
-    expect(await isUserAssigned(db, tenant.id, app, users.dan.id)).toBe(true);
+    expect(await isUserAssigned(bindTenant(db, tenant.id), app, users.cyd.id)).toBe(true);
+    expect(await isUserAssigned(bindTenant(db, tenant.id), app, users.ada.id)).toBe(true);
+    expect(await isUserAssigned(bindTenant(db, tenant.id), app, users.dan.id)).toBe(true);
     const other = await createApp({ scope: 'TENANT', tenant_id: tenant.id });
-    expect(await isUserAssigned(db, tenant.id, other, users.cyd.id)).toBe(false);
+    expect(await isUserAssigned(bindTenant(db, tenant.id), other, users.cyd.id)).toBe(false);
     // Leaving the nested group ends the access.
     await t.put(`/api/v1/tenants/${tenant.id}/groups/${groups.bottom}/members`, {
       users_to_remove: [users.cyd.id],
     });
-    expect(await isUserAssigned(db, tenant.id, app, users.cyd.id)).toBe(false);
+    expect(await isUserAssigned(bindTenant(db, tenant.id), app, users.cyd.id)).toBe(false);
     await unassignGroup(tenant, groups.top, app);
-    expect(await isUserAssigned(db, tenant.id, app, users.ada.id)).toBe(false);
-    expect(await isUserAssigned(db, tenant.id, app, users.dan.id)).toBe(true);
+    expect(await isUserAssigned(bindTenant(db, tenant.id), app, users.ada.id)).toBe(false);
+    expect(await isUserAssigned(bindTenant(db, tenant.id), app, users.dan.id)).toBe(true);
     // Another tenant's view of the same ids finds nothing.
     const elsewhere = await createTenant(t);
-    expect(await isUserAssigned(db, elsewhere.id, app, users.dan.id)).toBe(false);
+    expect(await isUserAssigned(bindTenant(db, elsewhere.id), app, users.dan.id)).toBe(false);
   });
 });
 

@@ -92,8 +92,8 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
     }
   });
 
-  await management.register(partnersRoutes, { partners: createPartnersService(db, options.invalidation) });
-  const tenants = createTenantsService(db, options.invalidation, { moved: moveTenantApplications });
+  await management.register(partnersRoutes, { partners: createPartnersService(db, work) });
+  const tenants = createTenantsService(db, work, { moved: moveTenantApplications });
   await management.register(tenantsRoutes, { tenants });
   await management.register(ousRoutes, { ous: createOusService(db) });
   const groups = createGroupsService(db);
@@ -108,10 +108,10 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   await management.register(usersRoutes, { users });
   await management.register(adminUsersRoutes, { users });
   await management.register(applicationsRoutes, {
-    applications: createApplicationsService(db, options.invalidation),
+    applications: createApplicationsService(db, work),
   });
-  await management.register(assignmentsRoutes, { assignments: createAssignmentsService(db) });
+  await management.register(assignmentsRoutes, { assignments: createAssignmentsService() });
   await management.register(adminRolesRoutes, {
-    adminRoles: createAdminRolesService(db, options.invalidation),
+    adminRoles: createAdminRolesService(db, work),
   });
 };

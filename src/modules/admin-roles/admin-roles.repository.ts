@@ -35,6 +35,32 @@ function activeIs(eb: RoleEb, active: boolean) {
   return active ? eb(grantsNow, '=', true) : eb(grantsNow, '=', false);
 }
 
+/**
+ * The highest assignment of a user that grants now (active, not expired, on a live user and a live
+ * partner / tenant), super > partner > tenant, ties to the oldest (effective-role.ts).
+ */
+export async function highestGrantingAssignment(db: Queryable, userTenantId: string, userId: string) {
+  return db
+    .selectFrom('admin_role_assignments as r')
+    .innerJoin('users as u', (join) =>
+      join.onRef('u.tenant_id', '=', 'r.user_tenant_id').onRef('u.id', '=', 'r.user_id'),
+    )
+    .leftJoin('partners as p', 'p.id', 'r.partner_id')
+    .leftJoin('tenants as t', 't.id', 'r.tenant_id')
+    .select(['r.role', 'r.partner_id', 'r.tenant_id', 't.partner_id as tenant_partner_id'])
+    .where('r.user_tenant_id', '=', userTenantId)
+    .where('r.user_id', '=', userId)
+    .where('u.deleted_at', 'is', null)
+    .where(grantsNow, '=', true)
+    .where((eb) => eb.or([eb('r.partner_id', 'is', null), eb('p.deleted_at', 'is', null)]))
+    .where((eb) => eb.or([eb('r.tenant_id', 'is', null), eb('t.deleted_at', 'is', null)]))
+    .orderBy(sql`case r.role when 'SUPER_ADMIN' then 0 when 'PARTNER_ADMIN' then 1 else 2 end`)
+    .orderBy('r.created_at', 'asc')
+    .orderBy('r.id', 'asc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
 /** Kysely access to admin role assignments (platform-wide: only super admins manage them). */
 export function createAdminRolesRepository(db: Queryable) {
   function filtered(filter: RoleAssignmentFilter) {

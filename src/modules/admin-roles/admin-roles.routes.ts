@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { callContext, ok, paged } from '../../platform/http.js';
 import { Envelope, ErrorSchema, managementErrors, PaginatedEnvelope } from '../../platform/schemas.js';
+import { access } from '../../platform/tenancy.js';
 import {
   AdminRoleAssign,
   AdminRoleAssignment,
@@ -25,6 +26,7 @@ export const adminRolesRoutes: FastifyPluginAsyncTypebox<{ adminRoles: AdminRole
   app.get(
     `${base}/`,
     {
+      config: { access: access.superAdminRead },
       schema: {
         tags,
         summary: 'List Role Assignments',
@@ -39,7 +41,6 @@ export const adminRolesRoutes: FastifyPluginAsyncTypebox<{ adminRoles: AdminRole
     async (request) => {
       const { page = 1, per_page = 20, role, user_id, is_active } = request.query;
       const result = await adminRoles.list(
-        callContext(request),
         { role, userId: user_id, isActive: is_active },
         { page, perPage: per_page },
       );
@@ -50,6 +51,7 @@ export const adminRolesRoutes: FastifyPluginAsyncTypebox<{ adminRoles: AdminRole
   app.post(
     `${base}/`,
     {
+      config: { access: access.superAdminWrite },
       schema: {
         tags,
         summary: 'Assign Role',
@@ -67,6 +69,7 @@ export const adminRolesRoutes: FastifyPluginAsyncTypebox<{ adminRoles: AdminRole
   app.get(
     `${base}/user/:user_id`,
     {
+      config: { access: access.superAdminRead },
       schema: {
         tags,
         summary: 'Get User Roles',
@@ -80,16 +83,13 @@ export const adminRolesRoutes: FastifyPluginAsyncTypebox<{ adminRoles: AdminRole
         },
       },
     },
-    async (request) =>
-      ok(
-        request,
-        await adminRoles.forUser(callContext(request), request.params.user_id, request.query.is_active),
-      ),
+    async (request) => ok(request, await adminRoles.forUser(request.params.user_id, request.query.is_active)),
   );
 
   app.get(
     `${base}/:assignment_id`,
     {
+      config: { access: access.superAdminRead },
       schema: {
         tags,
         summary: 'Get Role Assignment',
@@ -97,12 +97,13 @@ export const adminRolesRoutes: FastifyPluginAsyncTypebox<{ adminRoles: AdminRole
         response: { 200: AssignmentEnvelope, ...managementErrors },
       },
     },
-    async (request) => ok(request, await adminRoles.get(callContext(request), request.params.assignment_id)),
+    async (request) => ok(request, await adminRoles.get(request.params.assignment_id)),
   );
 
   app.patch(
     `${base}/:assignment_id`,
     {
+      config: { access: access.superAdminWrite },
       schema: {
         tags,
         summary: 'Update Role Assignment',
@@ -119,6 +120,7 @@ export const adminRolesRoutes: FastifyPluginAsyncTypebox<{ adminRoles: AdminRole
   app.delete(
     `${base}/:assignment_id`,
     {
+      config: { access: access.superAdminWrite },
       schema: {
         tags,
         summary: 'Revoke Role Assignment',

@@ -1,13 +1,12 @@
 import { isId, newId } from '../../lib/ids.js';
 import { type PageRequest, pageOffset, paginationMeta } from '../../lib/pagination.js';
-import { adminRights, requireSuperAdmin } from '../../platform/auth/access.js';
 import type { Db } from '../../platform/db/database.js';
 import { AppError, notFound, RequestValidationError } from '../../platform/errors.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
+import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
 import { type CallContext, iso } from '../../platform/http.js';
-import type { Invalidation } from '../../platform/invalidation.js';
-import { createPartnersRepository } from '../partners/partners.repository.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
+import { findLivePartner } from '../partners/index.js';
+import { findLiveTenant } from '../tenants/index.js';
+import { findLiveUserAnywhere, lockLiveUser } from './admin-roles.cross-tenant.js';
 import {
   createAdminRolesRepository,
   type RoleAssignmentFilter,
@@ -52,21 +51,15 @@ function checkExpiry(expiresAt: string | null | undefined): void {
 }
 
 /**
- * Admin role assignments (`/api/v1/admin/admin-roles/`, platform-notes §2): super_admin only. Every
- * change publishes `user:<id>` so that tokens verified with the old role are re-checked.
+ * Admin role assignments (`/api/v1/admin/admin-roles/`, platform-notes §2): super_admin only (the
+ * routes declare `access.superAdminRead` / `superAdminWrite`). Every change invalidates
+ * `user:<id>` so that tokens verified with the old role are re-checked.
  */
-export function createAdminRolesService(db: Db, invalidation: Invalidation) {
+export function createAdminRolesService(db: Db, work: UnitOfWork) {
   /** A live user (in a live tenant), addressed by id alone (ids are globally unique). */
   async function liveUser(userId: string) {
     if (!isId('user', userId)) throw userNotFound();
-    const user = await db
-      .selectFrom('users as u')
-      .innerJoin('tenants as t', 't.id', 'u.tenant_id')
-      .select(['u.id', 'u.tenant_id', 'u.email', 't.partner_id'])
-      .where('u.id', '=', userId)
-      .where('u.deleted_at', 'is', null)
-      .where('t.deleted_at', 'is', null)
-      .executeTakeFirst();
+    const user = await findLiveUserAnywhere(db, userId);
     if (!user) throw userNotFound();
     return user;
   }
@@ -86,7 +79,7 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
         if (!input.partner_id) throw invalid('partner_id', 'Field required for PARTNER_ADMIN', 'missing');
         if (input.tenant_id) throw invalid('tenant_id', 'PARTNER_ADMIN applies to a whole partner');
         const partner = isId('partner', input.partner_id)
-          ? await createPartnersRepository(db).findLive(input.partner_id)
+          ? await findLivePartner(db, input.partner_id)
           : undefined;
         if (!partner) throw notFound('Partner');
         return { partnerId: partner.id, tenantId: null, auditPartnerId: partner.id };
@@ -94,7 +87,7 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
       default: {
         if (!input.tenant_id) throw invalid('tenant_id', 'Field required for TENANT_ADMIN', 'missing');
         const tenant = isId('tenant', input.tenant_id)
-          ? await createTenantsRepository(db).findLiveRow(input.tenant_id)
+          ? await findLiveTenant(db, input.tenant_id)
           : undefined;
         if (!tenant) throw notFound('Tenant');
         // A user token carries one tenant_id, both the user's home and the tenant it administers.
@@ -111,8 +104,7 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
   }
 
   return {
-    async list(ctx: CallContext, filter: RoleAssignmentFilter, page: PageRequest) {
-      requireSuperAdmin(adminRights(ctx.principal, false));
+    async list(filter: RoleAssignmentFilter, page: PageRequest) {
       const repository = createAdminRolesRepository(db);
       const [rows, total] = await Promise.all([
         repository.list(filter, page.perPage, pageOffset(page)),
@@ -121,19 +113,13 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
       return { items: rows.map(toAdminRoleAssignment), pagination: paginationMeta(page, total) };
     },
 
-    async get(ctx: CallContext, id: string): Promise<AdminRoleAssignment> {
-      requireSuperAdmin(adminRights(ctx.principal, false));
+    async get(id: string): Promise<AdminRoleAssignment> {
       const row = isId('roleAssignment', id) ? await createAdminRolesRepository(db).find(id) : undefined;
       if (!row) throw assignmentNotFound();
       return toAdminRoleAssignment(row);
     },
 
-    async forUser(
-      ctx: CallContext,
-      userId: string,
-      isActive?: boolean | null,
-    ): Promise<AdminRoleAssignment[]> {
-      requireSuperAdmin(adminRights(ctx.principal, false));
+    async forUser(userId: string, isActive?: boolean | null): Promise<AdminRoleAssignment[]> {
       const user = await liveUser(userId);
       return (await createAdminRolesRepository(db).forUser(user.tenant_id, user.id, isActive)).map(
         toAdminRoleAssignment,
@@ -141,23 +127,14 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
     },
 
     async assign(ctx: CallContext, input: AdminRoleAssign): Promise<AdminRoleAssignment> {
-      requireSuperAdmin(adminRights(ctx.principal, true));
       checkExpiry(input.expires_at);
       const user = await liveUser(input.user_id);
       const where = await target(input, user);
       const id = newId('roleAssignment');
-      await db.transaction().execute(async (trx) => {
+      await work.run(ctx.origin, async (w) => {
         // The user row lock serializes assignments of one user: two identical ones cannot both pass.
-        const locked = await trx
-          .selectFrom('users')
-          .select('id')
-          .where('tenant_id', '=', user.tenant_id)
-          .where('id', '=', user.id)
-          .where('deleted_at', 'is', null)
-          .forUpdate()
-          .executeTakeFirst();
-        if (!locked) throw userNotFound();
-        const repository = createAdminRolesRepository(trx);
+        if (!(await lockLiveUser(w.db, user.tenant_id, user.id))) throw userNotFound();
+        const repository = createAdminRolesRepository(w.db);
         const key = {
           userTenantId: user.tenant_id,
           userId: user.id,
@@ -179,7 +156,7 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
           created_by: ctx.principal.subject,
         };
         await repository.insert(row);
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'admin_role.assigned',
           resourceType: 'admin_role_assignment',
           resourceId: id,
@@ -187,18 +164,16 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
           partnerId: where.auditPartnerId,
           after: row,
         });
-        await invalidation.publish(trx, `user:${user.id}`);
+        w.invalidate(`user:${user.id}`);
       });
-      invalidation.local(`user:${user.id}`);
       return reload(id);
     },
 
     async update(ctx: CallContext, id: string, input: AdminRoleUpdate): Promise<AdminRoleAssignment> {
-      requireSuperAdmin(adminRights(ctx.principal, true));
       checkExpiry(input.expires_at);
       if (!isId('roleAssignment', id)) throw assignmentNotFound();
-      const userId = await db.transaction().execute(async (trx) => {
-        const repository = createAdminRolesRepository(trx);
+      await work.run(ctx.origin, async (w) => {
+        const repository = createAdminRolesRepository(w.db);
         if (!(await repository.lock(id))) throw assignmentNotFound();
         const before = (await repository.find(id)) as RoleAssignmentRow;
         const changes: { expires_at?: string | null; is_active?: boolean } = {};
@@ -211,7 +186,7 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
         if (input.is_active !== undefined && input.is_active !== before.stored_active) {
           changes.is_active = input.is_active;
         }
-        if (Object.keys(changes).length === 0) return null;
+        if (Object.keys(changes).length === 0) return;
         const grantsAfter =
           (changes.is_active ?? before.stored_active) &&
           (changes.expires_at !== undefined ? true : !before.expires_at || before.expires_at > new Date());
@@ -232,7 +207,7 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
           throw new AppError('ROLE_ALREADY_ASSIGNED', `The user already holds this ${before.role} role`);
         }
         await repository.update(id, changes);
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: changes.is_active === false ? 'admin_role.revoked' : 'admin_role.updated',
           resourceType: 'admin_role_assignment',
           resourceId: id,
@@ -246,24 +221,21 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
           ),
           after: changes,
         });
-        await invalidation.publish(trx, `user:${before.user_id}`);
-        return before.user_id;
+        w.invalidate(`user:${before.user_id}`);
       });
-      if (userId) invalidation.local(`user:${userId}`);
       return reload(id);
     },
 
     /** Revoke = `is_active` false (the row stays for audit); revoking a revoked assignment is a no-op. */
     async revoke(ctx: CallContext, id: string): Promise<void> {
-      requireSuperAdmin(adminRights(ctx.principal, true));
       if (!isId('roleAssignment', id)) throw assignmentNotFound();
-      const userId = await db.transaction().execute(async (trx) => {
-        const repository = createAdminRolesRepository(trx);
+      await work.run(ctx.origin, async (w) => {
+        const repository = createAdminRolesRepository(w.db);
         if (!(await repository.lock(id))) throw assignmentNotFound();
         const before = (await repository.find(id)) as RoleAssignmentRow;
-        if (!before.stored_active) return null;
+        if (!before.stored_active) return;
         await repository.update(id, { is_active: false });
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'admin_role.revoked',
           resourceType: 'admin_role_assignment',
           resourceId: id,
@@ -272,10 +244,8 @@ export function createAdminRolesService(db: Db, invalidation: Invalidation) {
           before: { is_active: true },
           after: { is_active: false },
         });
-        await invalidation.publish(trx, `user:${before.user_id}`);
-        return before.user_id;
+        w.invalidate(`user:${before.user_id}`);
       });
-      if (userId) invalidation.local(`user:${userId}`);
     },
   };
 }

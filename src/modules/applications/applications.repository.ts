@@ -239,18 +239,13 @@ export function createApplicationsRepository(db: Queryable) {
         .execute();
     },
 
-    /** Soft delete: the row stays for audit; its assignments go (they could never be used again). */
-    async softDelete(id: string): Promise<number> {
-      const removed = await db
-        .deleteFrom('application_assignments')
-        .where('application_id', '=', id)
-        .executeTakeFirst();
+    /** Soft delete: the row stays for audit (its assignments go first: assignments.cross-tenant.ts). */
+    async softDelete(id: string): Promise<void> {
       await db
         .updateTable('applications')
         .set({ deleted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
         .where('id', '=', id)
         .execute();
-      return Number(removed.numDeletedRows);
     },
 
     /**

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { callContext, noStore, ok, paged } from '../../platform/http.js';
 import { Envelope, ErrorSchema, managementErrors, PaginatedEnvelope } from '../../platform/schemas.js';
+import { access } from '../../platform/tenancy.js';
 import {
   ApplicationCreate,
   ApplicationListQuery,
@@ -10,12 +12,13 @@ import {
   ApplicationUpdate,
   ApplicationWithSecret,
 } from './applications.schemas.js';
-import type { ApplicationsService } from './applications.service.js';
+import type { ApplicationsService, Caller } from './applications.service.js';
 
 const tags = ['Applications'];
 const base = '/api/v1/admin/applications';
 const ApplicationEnvelope = Envelope(ApplicationResponse, 'ApiResponse_ApplicationResponse_');
 const SecretEnvelope = Envelope(ApplicationWithSecret, 'ApiResponse_ApplicationWithSecret_');
+const caller = (request: FastifyRequest): Caller => ({ rights: request.rights, call: callContext(request) });
 
 /**
  * `/api/v1/admin/applications/`: OAuth clients. Everyone with an admin role reads what platform-notes
@@ -28,6 +31,7 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
   app.get(
     `${base}/`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'List Applications',
@@ -44,7 +48,7 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
     async (request) => {
       const q = request.query;
       const result = await applications.list(
-        callContext(request),
+        request.rights,
         {
           tenantId: q.tenant_id,
           partnerId: q.partner_id,
@@ -62,6 +66,7 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
   app.post(
     `${base}/`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Create Application',
@@ -74,7 +79,7 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
       },
     },
     async (request, reply) => {
-      const created = await applications.create(callContext(request), request.body);
+      const created = await applications.create(caller(request), request.body);
       return noStore(reply).code(201).send(ok(request, created));
     },
   );
@@ -82,6 +87,7 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
   app.get(
     `${base}/:app_id`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'Get Application',
@@ -89,12 +95,13 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
         response: { 200: ApplicationEnvelope, ...managementErrors },
       },
     },
-    async (request) => ok(request, await applications.get(callContext(request), request.params.app_id)),
+    async (request) => ok(request, await applications.get(request.rights, request.params.app_id)),
   );
 
   app.patch(
     `${base}/:app_id`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Update Application',
@@ -107,12 +114,13 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
       },
     },
     async (request) =>
-      ok(request, await applications.update(callContext(request), request.params.app_id, request.body)),
+      ok(request, await applications.update(caller(request), request.params.app_id, request.body)),
   );
 
   app.delete(
     `${base}/:app_id`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Delete Application',
@@ -122,7 +130,7 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
       },
     },
     async (request, reply) => {
-      await applications.remove(callContext(request), request.params.app_id);
+      await applications.remove(caller(request), request.params.app_id);
       return reply.code(204).send(null);
     },
   );
@@ -130,6 +138,7 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
   app.post(
     `${base}/:app_id/rotate-secret`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Rotate Application Secret',
@@ -141,7 +150,7 @@ export const applicationsRoutes: FastifyPluginAsyncTypebox<{ applications: Appli
       },
     },
     async (request, reply) => {
-      const rotated = await applications.rotateSecret(callContext(request), request.params.app_id);
+      const rotated = await applications.rotateSecret(caller(request), request.params.app_id);
       return noStore(reply).send(ok(request, rotated));
     },
   );

@@ -1,16 +1,16 @@
 import { isId, newId } from '../../lib/ids.js';
 import { type PageRequest, pageOffset, paginationMeta } from '../../lib/pagination.js';
 import { generateSecret, sha256Hex } from '../../lib/secrets.js';
-import { adminRights, canSeeTenant } from '../../platform/auth/access.js';
+import { canSeeTenant } from '../../platform/auth/access.js';
 import type { AdminRights } from '../../platform/auth/principal.js';
 import type { Db, Tx } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
 import { AppError, notFound, RequestValidationError } from '../../platform/errors.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
-import { type CallContext, iso } from '../../platform/http.js';
-import type { Invalidation } from '../../platform/invalidation.js';
-import { createPartnersRepository } from '../partners/partners.repository.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
+import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
+import { iso } from '../../platform/http.js';
+import type { TenantScope } from '../../platform/tenancy.js';
+import { findLivePartner, findPartnerRow, lockLivePartner } from '../partners/index.js';
+import { findLiveTenant, lockLiveTenant } from '../tenants/index.js';
 import {
   type ApplicationListFilter,
   type ApplicationView,
@@ -23,7 +23,11 @@ import type {
   ApplicationUpdate,
   ApplicationWithSecret,
 } from './applications.schemas.js';
+import { removeApplicationAssignments } from './assignments.cross-tenant.js';
 import { checkClientMetadata, distinct } from './client-metadata.js';
+
+/** Who calls: the rights the route's declared access gave, and the request's audit facts. */
+export type Caller = Pick<TenantScope, 'rights' | 'call'>;
 
 const applicationNotFound = () => notFound('Application');
 
@@ -108,8 +112,11 @@ function canChange(rights: AdminRights, app: ApplicationView): boolean {
   }
 }
 
-/** Applications admin API (`/api/v1/admin/applications/`): OAuth clients at GLOBAL, PARTNER or TENANT level. */
-export function createApplicationsService(db: Db, invalidation: Invalidation) {
+/**
+ * Applications admin API (`/api/v1/admin/applications/`): OAuth clients at GLOBAL, PARTNER or TENANT
+ * level. The routes declare admin read / write access; the tier rules are checked here.
+ */
+export function createApplicationsService(db: Db, work: UnitOfWork) {
   /**
    * A tenant admin sees its partner's PARTNER applications: the partner is read from the tenant, not
    * from the token, so a tenant moved to another partner sees the new partner's at once.
@@ -122,9 +129,7 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
         return { level: 'partner', partnerId: rights.partnerId ?? '' };
       default: {
         const tenantId = rights.tenantId ?? '';
-        const tenant = isId('tenant', tenantId)
-          ? await createTenantsRepository(db).findLiveRow(tenantId)
-          : undefined;
+        const tenant = isId('tenant', tenantId) ? await findLiveTenant(db, tenantId) : undefined;
         return { level: 'tenant', tenantId, partnerId: tenant?.partner_id ?? rights.partnerId ?? '' };
       }
     }
@@ -180,18 +185,14 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
             'A partner_admin may only register applications of its own partner',
           );
         }
-        const partner = isId('partner', partnerId)
-          ? await createPartnersRepository(db).findLive(partnerId)
-          : undefined;
+        const partner = isId('partner', partnerId) ? await findLivePartner(db, partnerId) : undefined;
         if (!partner) throw notFound('Partner');
         return { scope: 'PARTNER', partnerId, tenant: null };
       }
       default: {
         const tenantId = input.tenant_id ?? (level === 'tenant_admin' ? rights.tenantId : null);
         if (!tenantId) throw invalid('tenant_id', 'Field required for TENANT applications', 'missing');
-        const tenant = isId('tenant', tenantId)
-          ? await createTenantsRepository(db).findLiveRow(tenantId)
-          : undefined;
+        const tenant = isId('tenant', tenantId) ? await findLiveTenant(db, tenantId) : undefined;
         if (!tenant || !canSeeTenant(rights, tenant)) throw notFound('Tenant');
         if (input.partner_id && input.partner_id !== tenant.partner_id) {
           throw new AppError('BAD_REQUEST', 'A TENANT application belongs to the partner of its tenant');
@@ -204,14 +205,10 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
   /** Refuses a new TENANT application beyond the partner's `max_applications_per_tenant`. */
   async function assertTenantHasRoom(trx: Tx, tenant: TenantRow): Promise<void> {
     // The tenant row lock serializes creates in the tenant: concurrent ones cannot pass the limit together.
-    const locked = await createTenantsRepository(trx).lockLive(tenant.id);
+    const locked = await lockLiveTenant(trx, tenant.id);
     if (!locked) throw notFound('Tenant');
-    const partner = await trx
-      .selectFrom('partners')
-      .select('max_applications_per_tenant')
-      .where('id', '=', locked.partner_id)
-      .executeTakeFirstOrThrow();
-    const limit = partner.max_applications_per_tenant;
+    const partner = await findPartnerRow(trx, locked.partner_id);
+    const limit = partner?.max_applications_per_tenant ?? null;
     if (limit !== null && (await createApplicationsRepository(trx).countLiveInTenant(tenant.id)) >= limit) {
       throw new AppError(
         'LIMIT_EXCEEDED',
@@ -221,8 +218,8 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
   }
 
   return {
-    async list(ctx: CallContext, filter: ApplicationListFilter, page: PageRequest) {
-      const visibility = await visibilityOf(adminRights(ctx.principal, false));
+    async list(rights: AdminRights, filter: ApplicationListFilter, page: PageRequest) {
+      const visibility = await visibilityOf(rights);
       const repository = createApplicationsRepository(db);
       const [rows, total] = await Promise.all([
         repository.list(filter, visibility, page.perPage, pageOffset(page)),
@@ -231,23 +228,23 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
       return { items: rows.map(toApplicationResponse), pagination: paginationMeta(page, total) };
     },
 
-    async get(ctx: CallContext, id: string): Promise<ApplicationResponse> {
-      const visibility = await visibilityOf(adminRights(ctx.principal, false));
+    async get(rights: AdminRights, id: string): Promise<ApplicationResponse> {
+      const visibility = await visibilityOf(rights);
       const app = isId('application', id) ? await createApplicationsRepository(db).findLive(id) : undefined;
       if (!app || !isVisible(visibility, app)) throw applicationNotFound();
       return toApplicationResponse(app);
     },
 
-    async create(ctx: CallContext, input: ApplicationCreate): Promise<ApplicationWithSecret> {
-      const rights = adminRights(ctx.principal, true);
+    async create({ rights, call }: Caller, input: ApplicationCreate): Promise<ApplicationWithSecret> {
       checkClientMetadata(input, input.application_type);
       const target = await owner(rights, input);
       const id = newId('application');
       // The secret exists in clear only in this response; the database keeps its SHA-256 digest.
       const secret = isConfidential(input.application_type) ? generateSecret() : null;
-      await db.transaction().execute(async (trx) => {
+      await work.run(call.origin, async (w) => {
+        const trx = w.db;
         if (target.tenant) await assertTenantHasRoom(trx, target.tenant);
-        else if (target.partnerId && !(await createPartnersRepository(trx).lockLive(target.partnerId))) {
+        else if (target.partnerId && !(await lockLivePartner(trx, target.partnerId))) {
           throw notFound('Partner');
         }
         const row = {
@@ -275,7 +272,7 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
           allowed_origins: JSON.stringify(row.allowed_origins),
           allowed_scopes: JSON.stringify(row.allowed_scopes),
         });
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'application.created',
           resourceType: 'application',
           resourceId: id,
@@ -287,11 +284,14 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
       return { ...toApplicationResponse(await reload(id)), client_secret: secret };
     },
 
-    async update(ctx: CallContext, id: string, input: ApplicationUpdate): Promise<ApplicationResponse> {
-      const rights = adminRights(ctx.principal, true);
+    async update(
+      { rights, call }: Caller,
+      id: string,
+      input: ApplicationUpdate,
+    ): Promise<ApplicationResponse> {
       const visibility = await visibilityOf(rights);
-      let tokensAffected = false;
-      await db.transaction().execute(async (trx) => {
+      await work.run(call.origin, async (w) => {
+        const trx = w.db;
         const before = await lockChangeable(trx, rights, visibility, id);
         checkClientMetadata(input, before.application_type);
         const changes: Record<string, unknown> = {};
@@ -313,7 +313,7 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
         }
         if (Object.keys(changes).length === 0) return;
         await createApplicationsRepository(trx).update(id, changes);
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'application.updated',
           resourceType: 'application',
           resourceId: id,
@@ -324,20 +324,20 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
           ),
           after: changes,
         });
-        tokensAffected = Object.keys(changes).some((key) => TOKEN_FIELDS.has(key));
-        if (tokensAffected) await invalidation.publish(trx, `application:${id}`);
+        if (Object.keys(changes).some((key) => TOKEN_FIELDS.has(key))) w.invalidate(`application:${id}`);
       });
-      if (tokensAffected) invalidation.local(`application:${id}`);
       return toApplicationResponse(await reload(id));
     },
 
-    async remove(ctx: CallContext, id: string): Promise<void> {
-      const rights = adminRights(ctx.principal, true);
+    async remove({ rights, call }: Caller, id: string): Promise<void> {
       const visibility = await visibilityOf(rights);
-      await db.transaction().execute(async (trx) => {
-        const app = await lockChangeable(trx, rights, visibility, id);
-        const assignments = await createApplicationsRepository(trx).softDelete(id);
-        await recordAudit(trx, ctx.origin, {
+      await work.run(call.origin, async (w) => {
+        const app = await lockChangeable(w.db, rights, visibility, id);
+        // Soft delete: the row stays for audit; its assignments, in every tenant, go (they could
+        // never be used again).
+        const assignments = await removeApplicationAssignments(w.db, id);
+        await createApplicationsRepository(w.db).softDelete(id);
+        w.audit({
           action: 'application.deleted',
           resourceType: 'application',
           resourceId: id,
@@ -351,16 +351,15 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
           },
           after: { assignments_removed: assignments },
         });
-        await invalidation.publish(trx, `application:${id}`);
+        w.invalidate(`application:${id}`);
       });
-      invalidation.local(`application:${id}`);
     },
 
-    async rotateSecret(ctx: CallContext, id: string): Promise<ApplicationWithSecret> {
-      const rights = adminRights(ctx.principal, true);
+    async rotateSecret({ rights, call }: Caller, id: string): Promise<ApplicationWithSecret> {
       const visibility = await visibilityOf(rights);
       const secret = generateSecret();
-      await db.transaction().execute(async (trx) => {
+      await work.run(call.origin, async (w) => {
+        const trx = w.db;
         const app = await lockChangeable(trx, rights, visibility, id);
         if (!isConfidential(app.application_type)) {
           throw new AppError(
@@ -369,16 +368,15 @@ export function createApplicationsService(db: Db, invalidation: Invalidation) {
           );
         }
         await createApplicationsRepository(trx).setSecretDigest(id, sha256Hex(secret));
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'application.secret_rotated',
           resourceType: 'application',
           resourceId: id,
           tenantId: app.tenant_id,
           partnerId: app.owner_partner_id,
         });
-        await invalidation.publish(trx, `application:${id}`);
+        w.invalidate(`application:${id}`);
       });
-      invalidation.local(`application:${id}`);
       return { ...toApplicationResponse(await reload(id)), client_secret: secret };
     },
   };

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { callContext, ok, paged } from '../../platform/http.js';
+import { ok, paged } from '../../platform/http.js';
 import { Envelope, managementErrors, PaginatedEnvelope } from '../../platform/schemas.js';
+import { access } from '../../platform/tenancy.js';
 import {
   AppAssignment,
   ApplicationAssigneesResponse,
@@ -38,6 +39,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
   app.get(
     `${applicationBase}/assignees`,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'Get Application Assignees',
@@ -50,19 +52,13 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
       },
     },
     async (request) =>
-      ok(
-        request,
-        await assignments.assignees(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.application_id,
-        ),
-      ),
+      ok(request, await assignments.assignees(request.tenantScope, request.params.application_id)),
   );
 
   app.get(
     `${applicationBase}/effective-users`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'Get Application Effective Users',
@@ -79,12 +75,12 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
     },
     async (request) => {
       const { page = 1, per_page = 20 } = request.query;
-      const result = await assignments.effectiveUsers(
-        callContext(request),
-        request.params.tenant_id,
-        request.params.application_id,
-        { page, perPage: per_page },
-      );
+      // Admin rights only (the route declares admin read): resolve the tenant with them.
+      const scope = await request.scopeForTenant(request.params.tenant_id);
+      const result = await assignments.effectiveUsers(scope, request.params.application_id, {
+        page,
+        perPage: per_page,
+      });
       return paged(request, result.items, result.pagination);
     },
   );
@@ -92,6 +88,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
   app.post(
     `${applicationBase}/users`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Assign User To Application',
@@ -103,8 +100,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
     },
     async (request, reply) => {
       const { created, assignment } = await assignments.assignUser(
-        callContext(request),
-        request.params.tenant_id,
+        request.tenantScope,
         request.params.application_id,
         request.body.user_id,
       );
@@ -115,6 +111,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
   app.get(
     `${applicationBase}/users/:user_id`,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'Check User Assignment',
@@ -131,8 +128,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
       ok(
         request,
         await assignments.checkUser(
-          callContext(request),
-          request.params.tenant_id,
+          request.tenantScope,
           request.params.application_id,
           request.params.user_id,
         ),
@@ -142,6 +138,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
   app.delete(
     `${applicationBase}/users/:user_id`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Unassign User From Application',
@@ -152,8 +149,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
     },
     async (request, reply) => {
       await assignments.unassignUser(
-        callContext(request),
-        request.params.tenant_id,
+        request.tenantScope,
         request.params.application_id,
         request.params.user_id,
       );
@@ -164,6 +160,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
   app.get(
     '/api/v1/tenants/:tenant_id/groups/:group_id/applications',
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'Get Group Applications',
@@ -176,19 +173,13 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
       },
     },
     async (request) =>
-      ok(
-        request,
-        await assignments.groupApplications(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.group_id,
-        ),
-      ),
+      ok(request, await assignments.groupApplications(request.tenantScope, request.params.group_id)),
   );
 
   app.post(
     '/api/v1/tenants/:tenant_id/groups/:group_id/applications',
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Assign Application To Group',
@@ -202,8 +193,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
     },
     async (request, reply) => {
       const { created, assignment } = await assignments.assignGroup(
-        callContext(request),
-        request.params.tenant_id,
+        request.tenantScope,
         request.params.group_id,
         request.body.application_id,
       );
@@ -214,6 +204,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
   app.delete(
     '/api/v1/tenants/:tenant_id/groups/:group_id/applications/:application_id',
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Unassign Application From Group',
@@ -223,8 +214,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
     },
     async (request, reply) => {
       await assignments.unassignGroup(
-        callContext(request),
-        request.params.tenant_id,
+        request.tenantScope,
         request.params.group_id,
         request.params.application_id,
       );
@@ -235,6 +225,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
   app.get(
     '/api/v1/tenants/:tenant_id/users/:user_id/applications',
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'Get User Applications',
@@ -248,13 +239,6 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox<{ assignments: Assignm
       },
     },
     async (request) =>
-      ok(
-        request,
-        await assignments.userApplications(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.user_id,
-        ),
-      ),
+      ok(request, await assignments.userApplications(request.tenantScope, request.params.user_id)),
   );
 };

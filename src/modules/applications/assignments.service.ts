@@ -1,19 +1,15 @@
 import { isId } from '../../lib/ids.js';
 import { type PageRequest, pageOffset, paginationMeta } from '../../lib/pagination.js';
-import { adminRights, canSeeTenant } from '../../platform/auth/access.js';
-import type { Db, Tx } from '../../platform/db/database.js';
-import type { TenantRow } from '../../platform/db/schema.js';
+import type { TenantTx } from '../../platform/db/tenant-scope.js';
 import { notFound } from '../../platform/errors.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
-import type { CallContext } from '../../platform/http.js';
-import { accessibleTenant } from '../tenants/tenant-access.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
+import type { Work } from '../../platform/events/unit-of-work.js';
+import type { TenantScope } from '../../platform/tenancy.js';
 import {
   type AssignmentRow,
   type AssignmentsRepository,
   createAssignmentsRepository,
   type EffectiveUserRow,
-} from './assignments.js';
+} from './assignments.repository.js';
 import type {
   AppAssignment,
   ApplicationAssigneesResponse,
@@ -57,17 +53,11 @@ type Principal = { type: 'USER'; id: string } | { type: 'GROUP'; id: string };
 /**
  * App assignments (platform-notes §4 "App Assignments"): which users and groups of a tenant may use
  * an application that is usable there (its TENANT ones, its partner's PARTNER ones, GLOBAL ones).
+ * Every method acts in one tenant's scope (the route's `:tenant_id`, resolved by the management
+ * context with the caller's rights) and reaches its rows only through the scope's bound handle.
  */
-export function createAssignmentsService(db: Db) {
-  /** The tenant of an admin-only read: narrow directory scopes (users:read, groups:read) get 403. */
-  async function adminReadTenant(ctx: CallContext, tenantId: string): Promise<TenantRow> {
-    const rights = adminRights(ctx.principal, false);
-    const tenant = isId('tenant', tenantId)
-      ? await createTenantsRepository(db).findLiveRow(tenantId)
-      : undefined;
-    if (!tenant || !canSeeTenant(rights, tenant)) throw notFound('Tenant');
-    return tenant;
-  }
+export function createAssignmentsService() {
+  const repositoryOf = (scope: TenantScope) => createAssignmentsRepository(scope.db, scope.tenant.partner_id);
 
   async function usableApplication(repository: AssignmentsRepository, applicationId: string, lock = false) {
     const app = isId('application', applicationId)
@@ -91,73 +81,60 @@ export function createAssignmentsService(db: Db) {
     else await mustBeLiveGroup(repository, principal.id);
   }
 
-  async function audit(
-    trx: Tx,
-    ctx: CallContext,
-    tenant: TenantRow,
+  function audit(
+    w: Work<TenantTx>,
+    scope: TenantScope,
     action: string,
     applicationId: string,
     principal: Principal,
-  ) {
-    await recordAudit(trx, ctx.origin, {
+  ): void {
+    w.audit({
       action,
       resourceType: 'application',
       resourceId: applicationId,
-      tenantId: tenant.id,
-      partnerId: tenant.partner_id,
+      tenantId: scope.tenant.id,
+      partnerId: scope.tenant.partner_id,
       after: principal.type === 'USER' ? { user_id: principal.id } : { group_id: principal.id },
     });
   }
 
   /** Adds an assignment (a no-op when it exists); answers it and whether it was created. */
   async function assign(
-    ctx: CallContext,
-    tenantId: string,
+    scope: TenantScope,
     applicationId: string,
     principal: Principal,
   ): Promise<{ created: boolean; assignment: AppAssignment }> {
-    const tenant = await accessibleTenant(db, ctx.principal, tenantId, true);
-    const created = await db.transaction().execute(async (trx) => {
-      const repository = createAssignmentsRepository(trx, tenant);
+    const created = await scope.work(async (w) => {
+      const repository = createAssignmentsRepository(w.db, scope.tenant.partner_id);
       await lockPrincipal(repository, principal);
       await usableApplication(repository, applicationId, true);
       const { created } = await repository.assign(applicationId, principal.type, principal.id);
       if (created) {
         const action = principal.type === 'USER' ? 'application.user_assigned' : 'application.group_assigned';
-        await audit(trx, ctx, tenant, action, applicationId, principal);
+        audit(w, scope, action, applicationId, principal);
       }
       return created;
     });
-    const row = await createAssignmentsRepository(db, tenant).findAssignment(
-      applicationId,
-      principal.type,
-      principal.id,
-    );
-    return { created, assignment: toAppAssignment(tenant.id, row as AssignmentRow) };
+    const row = await repositoryOf(scope).findAssignment(applicationId, principal.type, principal.id);
+    return { created, assignment: toAppAssignment(scope.tenant.id, row as AssignmentRow) };
   }
 
-  async function unassign(ctx: CallContext, tenantId: string, applicationId: string, principal: Principal) {
-    const tenant = await accessibleTenant(db, ctx.principal, tenantId, true);
-    await db.transaction().execute(async (trx) => {
-      const repository = createAssignmentsRepository(trx, tenant);
+  async function unassign(scope: TenantScope, applicationId: string, principal: Principal) {
+    await scope.work(async (w) => {
+      const repository = createAssignmentsRepository(w.db, scope.tenant.partner_id);
       await lockPrincipal(repository, principal);
       await usableApplication(repository, applicationId);
       if (!(await repository.unassign(applicationId, principal.type, principal.id)))
         throw assignmentNotFound();
       const action =
         principal.type === 'USER' ? 'application.user_unassigned' : 'application.group_unassigned';
-      await audit(trx, ctx, tenant, action, applicationId, principal);
+      audit(w, scope, action, applicationId, principal);
     });
   }
 
   return {
-    async assignees(
-      ctx: CallContext,
-      tenantId: string,
-      applicationId: string,
-    ): Promise<ApplicationAssigneesResponse> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
-      const repository = createAssignmentsRepository(db, tenant);
+    async assignees(scope: TenantScope, applicationId: string): Promise<ApplicationAssigneesResponse> {
+      const repository = repositoryOf(scope);
       await usableApplication(repository, applicationId);
       const [users, groups] = await Promise.all([
         repository.assignedUsers(applicationId),
@@ -170,9 +147,8 @@ export function createAssignmentsService(db: Db) {
       };
     },
 
-    async effectiveUsers(ctx: CallContext, tenantId: string, applicationId: string, page: PageRequest) {
-      const tenant = await adminReadTenant(ctx, tenantId);
-      const repository = createAssignmentsRepository(db, tenant);
+    async effectiveUsers(scope: TenantScope, applicationId: string, page: PageRequest) {
+      const repository = repositoryOf(scope);
       await usableApplication(repository, applicationId);
       const [rows, total] = await Promise.all([
         repository.effectiveUsers(applicationId, page.perPage, pageOffset(page)),
@@ -181,14 +157,8 @@ export function createAssignmentsService(db: Db) {
       return { items: rows.map(toEffectiveUser), pagination: paginationMeta(page, total) };
     },
 
-    async checkUser(
-      ctx: CallContext,
-      tenantId: string,
-      applicationId: string,
-      userId: string,
-    ): Promise<UserAssignmentCheck> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
-      const repository = createAssignmentsRepository(db, tenant);
+    async checkUser(scope: TenantScope, applicationId: string, userId: string): Promise<UserAssignmentCheck> {
+      const repository = repositoryOf(scope);
       await usableApplication(repository, applicationId);
       await mustBeLiveUser(repository, userId);
       const [row] = await repository.effectiveUsers(applicationId, 1, 0, userId);
@@ -201,16 +171,14 @@ export function createAssignmentsService(db: Db) {
       };
     },
 
-    async groupApplications(ctx: CallContext, tenantId: string, groupId: string): Promise<AppAssignment[]> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
-      const repository = createAssignmentsRepository(db, tenant);
+    async groupApplications(scope: TenantScope, groupId: string): Promise<AppAssignment[]> {
+      const repository = repositoryOf(scope);
       await mustBeLiveGroup(repository, groupId);
-      return (await repository.groupAssignments(groupId)).map((row) => toAppAssignment(tenant.id, row));
+      return (await repository.groupAssignments(groupId)).map((row) => toAppAssignment(scope.tenant.id, row));
     },
 
-    async userApplications(ctx: CallContext, tenantId: string, userId: string): Promise<UserApplication[]> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
-      const repository = createAssignmentsRepository(db, tenant);
+    async userApplications(scope: TenantScope, userId: string): Promise<UserApplication[]> {
+      const repository = repositoryOf(scope);
       await mustBeLiveUser(repository, userId);
       return (await repository.userApplications(userId)).map((row) => ({
         application_id: row.id,
@@ -224,14 +192,14 @@ export function createAssignmentsService(db: Db) {
       }));
     },
 
-    assignGroup: (ctx: CallContext, tenantId: string, groupId: string, applicationId: string) =>
-      assign(ctx, tenantId, applicationId, { type: 'GROUP', id: groupId }),
-    unassignGroup: (ctx: CallContext, tenantId: string, groupId: string, applicationId: string) =>
-      unassign(ctx, tenantId, applicationId, { type: 'GROUP', id: groupId }),
-    assignUser: (ctx: CallContext, tenantId: string, applicationId: string, userId: string) =>
-      assign(ctx, tenantId, applicationId, { type: 'USER', id: userId }),
-    unassignUser: (ctx: CallContext, tenantId: string, applicationId: string, userId: string) =>
-      unassign(ctx, tenantId, applicationId, { type: 'USER', id: userId }),
+    assignGroup: (scope: TenantScope, groupId: string, applicationId: string) =>
+      assign(scope, applicationId, { type: 'GROUP', id: groupId }),
+    unassignGroup: (scope: TenantScope, groupId: string, applicationId: string) =>
+      unassign(scope, applicationId, { type: 'GROUP', id: groupId }),
+    assignUser: (scope: TenantScope, applicationId: string, userId: string) =>
+      assign(scope, applicationId, { type: 'USER', id: userId }),
+    unassignUser: (scope: TenantScope, applicationId: string, userId: string) =>
+      unassign(scope, applicationId, { type: 'USER', id: userId }),
   };
 }
 

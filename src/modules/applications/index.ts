@@ -1,7 +1,7 @@
 /** The applications module's face: what other modules, protocols and the composition root may use. */
 export { applicationsRoutes } from './applications.routes.js';
 export { createApplicationsService } from './applications.service.js';
-export { isUserAssigned, removeAssignmentsOf } from './assignments.js';
+export { isUserAssigned, removeAssignmentsOf } from './assignments.repository.js';
 export { assignmentsRoutes } from './assignments.routes.js';
 export { createAssignmentsService } from './assignments.service.js';
 export { UsableClientCache } from './client-cache.js';

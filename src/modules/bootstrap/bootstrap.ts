@@ -1,11 +1,12 @@
-import { sql } from 'kysely';
 import { newId } from '../../lib/ids.js';
 import { hashPassword } from '../../lib/passwords.js';
 import { generateSecret, secretMatchesDigest, sha256Hex } from '../../lib/secrets.js';
 import type { Config } from '../../platform/config.js';
-import type { Db, Queryable } from '../../platform/db/database.js';
+import type { Db, Tx } from '../../platform/db/database.js';
+import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
 import { publishInvalidation } from '../../platform/invalidation.js';
+import { createBootstrapRepository, createBootstrapUsersRepository } from './bootstrap.repository.js';
 
 export const BOOTSTRAP_SCOPES = ['admin:read', 'admin:write', 'users:read', 'groups:read'];
 
@@ -28,8 +29,11 @@ const SYSTEM: AuditOrigin = { actorType: 'system', actorId: null, ipAddress: nul
  */
 export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<BootstrapResult> {
   const adminPasswordHash = config.adminPassword ? await hashPassword(config.adminPassword) : null;
+  // At start, before any request and before the unit of work exists: the set-up records its audit
+  // entries itself (system actor), in its own transaction.
   return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(hashtext('scaikey_bootstrap'))`.execute(trx);
+    const repository = createBootstrapRepository(trx);
+    await repository.lock();
     const result: BootstrapResult = {
       firstStart: false,
       clientId: null,
@@ -37,28 +41,11 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
       adminCreated: false,
     };
 
-    let partner = await trx
-      .selectFrom('partners')
-      .select('id')
-      .where('is_platform', '=', true)
-      .executeTakeFirst();
+    let partner = await repository.platformPartner();
     if (!partner) {
       result.firstStart = true;
       partner = { id: newId('partner') };
-      await trx
-        .insertInto('partners')
-        .values({
-          id: partner.id,
-          name: 'Platform',
-          slug: 'platform',
-          status: 'ACTIVE',
-          contact_email: config.adminEmail,
-          max_tenants: null,
-          max_users_per_tenant: null,
-          max_applications_per_tenant: null,
-          is_platform: true,
-        })
-        .execute();
+      await repository.insertPlatformPartner(partner.id, config.adminEmail);
       await recordAudit(trx, SYSTEM, {
         action: 'partner.created',
         resourceType: 'partner',
@@ -68,25 +55,10 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
       });
     }
 
-    let tenant = await trx
-      .selectFrom('tenants')
-      .select('id')
-      .where('is_platform', '=', true)
-      .executeTakeFirst();
+    let tenant = await repository.platformTenant();
     if (!tenant) {
       tenant = { id: newId('tenant') };
-      await trx
-        .insertInto('tenants')
-        .values({
-          id: tenant.id,
-          partner_id: partner.id,
-          name: 'Platform',
-          slug: 'platform',
-          status: 'ACTIVE',
-          is_platform: true,
-          contact_email: config.adminEmail,
-        })
-        .execute();
+      await repository.insertPlatformTenant(tenant.id, partner.id, config.adminEmail);
       await recordAudit(trx, SYSTEM, {
         action: 'tenant.created',
         resourceType: 'tenant',
@@ -98,11 +70,7 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
     }
 
     if (config.clientId) {
-      const existing = await trx
-        .selectFrom('applications')
-        .selectAll()
-        .where('id', '=', config.clientId)
-        .executeTakeFirst();
+      const existing = await repository.findApplication(config.clientId);
       if (!existing) {
         const secret = config.clientSecret ?? generateSecret();
         if (!config.clientSecret) result.generatedClientSecret = secret;
@@ -111,15 +79,7 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
         config.clientSecret &&
         !secretMatchesDigest(config.clientSecret, existing.client_secret_digest ?? '')
       ) {
-        await trx
-          .updateTable('applications')
-          .set({
-            client_secret_digest: sha256Hex(config.clientSecret),
-            secret_rotated_at: sql<Date>`now()`,
-            updated_at: sql<Date>`now()`,
-          })
-          .where('id', '=', config.clientId)
-          .execute();
+        await repository.replaceApplicationSecret(config.clientId, sha256Hex(config.clientSecret));
         await recordAudit(trx, SYSTEM, {
           action: 'application.secret_rotated',
           resourceType: 'application',
@@ -138,49 +98,12 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
     }
 
     if (config.adminEmail && adminPasswordHash) {
-      const admin = await trx
-        .selectFrom('users')
-        .select('id')
-        .where('tenant_id', '=', tenant.id)
-        .where(sql`lower(email)`, '=', config.adminEmail.toLowerCase())
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
+      const users = createBootstrapUsersRepository(bindTenant(trx, tenant.id));
+      const admin = await users.liveUserByEmail(config.adminEmail);
       if (!admin) {
         const userId = newId('user');
-        await trx
-          .insertInto('users')
-          .values({
-            tenant_id: tenant.id,
-            id: userId,
-            email: config.adminEmail,
-            username: null,
-            first_name: null,
-            last_name: null,
-            display_name: 'Platform administrator',
-            phone: null,
-            password_hash: adminPasswordHash,
-            password_changed_at: sql<Date>`now()`,
-            status_reason: null,
-            avatar_url: null,
-            ou_id: null,
-            locked_until: null,
-            last_login_at: null,
-            email_verified: true,
-          })
-          .execute();
-        await trx
-          .insertInto('admin_role_assignments')
-          .values({
-            user_tenant_id: tenant.id,
-            id: newId('roleAssignment'),
-            user_id: userId,
-            role: 'SUPER_ADMIN',
-            partner_id: null,
-            tenant_id: null,
-            expires_at: null,
-            created_by: null,
-          })
-          .execute();
+        await users.insertAdministrator(userId, config.adminEmail, adminPasswordHash);
+        await repository.insertSuperAdminRole(newId('roleAssignment'), tenant.id, userId);
         await recordAudit(trx, SYSTEM, {
           action: 'user.created',
           resourceType: 'user',
@@ -196,22 +119,19 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
   });
 }
 
-async function insertBootstrapApplication(db: Queryable, id: string, secret: string): Promise<void> {
-  await db
-    .insertInto('applications')
-    .values({
-      id,
-      scope: 'GLOBAL',
-      partner_id: null,
-      tenant_id: null,
-      application_type: 'SERVICE',
-      name: 'ScaiKey bootstrap client',
-      description:
-        'Created at first start for platform administration; rotate or delete once you have your own.',
-      client_secret_digest: sha256Hex(secret),
-      allowed_scopes: JSON.stringify(BOOTSTRAP_SCOPES),
-    })
-    .execute();
+async function insertBootstrapApplication(db: Tx, id: string, secret: string): Promise<void> {
+  await createBootstrapRepository(db).insertApplication({
+    id,
+    scope: 'GLOBAL',
+    partner_id: null,
+    tenant_id: null,
+    application_type: 'SERVICE',
+    name: 'ScaiKey bootstrap client',
+    description:
+      'Created at first start for platform administration; rotate or delete once you have your own.',
+    client_secret_digest: sha256Hex(secret),
+    allowed_scopes: JSON.stringify(BOOTSTRAP_SCOPES),
+  });
   await recordAudit(db, SYSTEM, {
     action: 'application.created',
     resourceType: 'application',

@@ -3,7 +3,8 @@ import { likeContains } from '../../lib/pagination.js';
 import type { Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
-import { removeAssignmentsOf } from '../applications/assignments.js';
+import { bindTenant } from '../../platform/db/tenant-scope.js';
+import { removeAssignmentsOf } from '../applications/index.js';
 import type { GroupType } from './groups.schemas.js';
 
 export interface GroupRow {
@@ -495,7 +496,7 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
      */
     async purge(ids: readonly string[]): Promise<number> {
       const list = [...ids];
-      await removeAssignmentsOf(db, tenantId, 'GROUP', list);
+      await removeAssignmentsOf(bindTenant(db, tenantId), 'GROUP', list);
       await db
         .deleteFrom('group_effective_members')
         .where('tenant_id', '=', tenantId)

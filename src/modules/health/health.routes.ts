@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Db } from '../../platform/db/database.js';
+import { pingDatabase } from './health.repository.js';
 
 const Status = Type.Object({ status: Type.String() });
 
@@ -15,7 +15,7 @@ export async function healthRoutes(app: FastifyInstance, { db }: { db: Db }): Pr
     { schema: { tags: ['Health'], response: { 200: Status, 503: Status } } },
     async (_request, reply) => {
       try {
-        await sql`select 1`.execute(db);
+        await pingDatabase(db);
         return { status: 'ready' };
       } catch {
         return reply.code(503).send({ status: 'database unavailable' });

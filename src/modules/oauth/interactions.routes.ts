@@ -6,13 +6,14 @@ import { errorParagraph, htmlPage } from '../../lib/html-page.js';
 import { isId } from '../../lib/ids.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
+import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { AppError } from '../../platform/errors.js';
 import { recordAudit } from '../../platform/events/audit-log.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
 import { createApplicationsRepository } from '../applications/applications.repository.js';
-import { isUserAssigned } from '../applications/assignments.js';
+import { isUserAssigned } from '../applications/index.js';
 import { pageBranding } from '../tenants/tenant-settings.js';
 import { passwordChange } from '../users/passwords.js';
 import { createUsersRepository } from '../users/users.repository.js';
@@ -265,7 +266,7 @@ export async function interactionRoutes(
           : undefined;
       if (
         application?.assignment_required &&
-        !(await isUserAssigned(db, tenant.id, application.id, result.user.id))
+        !(await isUserAssigned(bindTenant(db, tenant.id), application.id, result.user.id))
       ) {
         await recordAudit(
           db,

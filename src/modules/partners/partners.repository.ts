@@ -43,6 +43,10 @@ export function createPartnersRepository(db: Queryable) {
         | undefined;
     },
 
+    async findById(id: string): Promise<PartnerRow | undefined> {
+      return db.selectFrom('partners').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
     /** Locks a live partner row until the transaction ends (limits are checked under this lock). */
     async lockLive(id: string): Promise<PartnerRow | undefined> {
       return db

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { callContext, ok, paged } from '../../platform/http.js';
 import { Envelope, ErrorSchema, managementErrors, PaginatedEnvelope } from '../../platform/schemas.js';
+import { access } from '../../platform/tenancy.js';
 import {
   PartnerCreate,
   PartnerListQuery,
@@ -21,6 +22,7 @@ export const partnersRoutes: FastifyPluginAsyncTypebox<{ partners: PartnersServi
   app.get(
     '/api/v1/admin/partners/',
     {
+      config: { access: access.superAdminRead },
       schema: {
         tags,
         summary: 'List Partners',
@@ -30,11 +32,7 @@ export const partnersRoutes: FastifyPluginAsyncTypebox<{ partners: PartnersServi
     },
     async (request) => {
       const { page = 1, per_page = 20, search, status } = request.query;
-      const result = await partners.list(
-        callContext(request),
-        { search, status },
-        { page, perPage: per_page },
-      );
+      const result = await partners.list({ search, status }, { page, perPage: per_page });
       return paged(request, result.items, result.pagination);
     },
   );
@@ -42,6 +40,7 @@ export const partnersRoutes: FastifyPluginAsyncTypebox<{ partners: PartnersServi
   app.post(
     '/api/v1/admin/partners/',
     {
+      config: { access: access.superAdminWrite },
       schema: {
         tags,
         summary: 'Create Partner',
@@ -56,6 +55,7 @@ export const partnersRoutes: FastifyPluginAsyncTypebox<{ partners: PartnersServi
   app.get(
     '/api/v1/admin/partners/:partner_id',
     {
+      config: { access: access.superAdminRead },
       schema: {
         tags,
         summary: 'Get Partner',
@@ -63,12 +63,13 @@ export const partnersRoutes: FastifyPluginAsyncTypebox<{ partners: PartnersServi
         response: { 200: Envelope(PartnerResponse), ...managementErrors },
       },
     },
-    async (request) => ok(request, await partners.get(callContext(request), request.params.partner_id)),
+    async (request) => ok(request, await partners.get(request.params.partner_id)),
   );
 
   app.patch(
     '/api/v1/admin/partners/:partner_id',
     {
+      config: { access: access.superAdminWrite },
       schema: {
         tags,
         summary: 'Update Partner',
@@ -84,6 +85,7 @@ export const partnersRoutes: FastifyPluginAsyncTypebox<{ partners: PartnersServi
   app.delete(
     '/api/v1/admin/partners/:partner_id',
     {
+      config: { access: access.superAdminWrite },
       schema: {
         tags,
         summary: 'Delete Partner',

@@ -1,13 +1,11 @@
 import { isId, newId } from '../../lib/ids.js';
 import { type PageRequest, pageOffset, paginationMeta } from '../../lib/pagination.js';
 import { availableSlug } from '../../lib/slug.js';
-import { adminRights, requireSuperAdmin } from '../../platform/auth/access.js';
 import type { Db } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/errors.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
+import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
 import type { CallContext } from '../../platform/http.js';
 import { iso } from '../../platform/http.js';
-import type { Invalidation } from '../../platform/invalidation.js';
 import {
   createPartnersRepository,
   type PartnerFilter,
@@ -31,8 +29,11 @@ export function toPartnerResponse(row: PartnerWithCount): PartnerResponse {
   };
 }
 
-/** Partners: super_admin only (decisions.md, "Authentication and roles"). */
-export function createPartnersService(db: Db, invalidation: Invalidation) {
+/**
+ * Partners: super_admin only (decisions.md, "Authentication and roles"); the routes declare it
+ * (`access.superAdminRead` / `superAdminWrite`), so the service is only reached by a super admin.
+ */
+export function createPartnersService(db: Db, work: UnitOfWork) {
   async function mustFind(id: string): Promise<PartnerWithCount> {
     const partner = isId('partner', id) ? await createPartnersRepository(db).findLive(id) : undefined;
     if (!partner) throw notFound('Partner');
@@ -40,8 +41,7 @@ export function createPartnersService(db: Db, invalidation: Invalidation) {
   }
 
   return {
-    async list(ctx: CallContext, filter: PartnerFilter, page: PageRequest) {
-      requireSuperAdmin(adminRights(ctx.principal, false));
+    async list(filter: PartnerFilter, page: PageRequest) {
       const repository = createPartnersRepository(db);
       const [rows, total] = await Promise.all([
         repository.list(filter, page.perPage, pageOffset(page)),
@@ -50,16 +50,14 @@ export function createPartnersService(db: Db, invalidation: Invalidation) {
       return { items: rows.map(toPartnerResponse), pagination: paginationMeta(page, total) };
     },
 
-    async get(ctx: CallContext, id: string): Promise<PartnerResponse> {
-      requireSuperAdmin(adminRights(ctx.principal, false));
+    async get(id: string): Promise<PartnerResponse> {
       return toPartnerResponse(await mustFind(id));
     },
 
     async create(ctx: CallContext, input: PartnerCreate): Promise<PartnerResponse> {
-      requireSuperAdmin(adminRights(ctx.principal, true));
       const id = newId('partner');
-      await db.transaction().execute(async (trx) => {
-        const repository = createPartnersRepository(trx);
+      await work.run(ctx.origin, async (w) => {
+        const repository = createPartnersRepository(w.db);
         const slug =
           input.slug ?? (await availableSlug(input.name, 'partner', (s) => repository.slugTaken(s)));
         const row = {
@@ -73,7 +71,7 @@ export function createPartnersService(db: Db, invalidation: Invalidation) {
           max_applications_per_tenant: input.max_applications_per_tenant ?? null,
         } as const;
         await repository.insert(row);
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'partner.created',
           resourceType: 'partner',
           resourceId: id,
@@ -85,10 +83,9 @@ export function createPartnersService(db: Db, invalidation: Invalidation) {
     },
 
     async update(ctx: CallContext, id: string, input: PartnerUpdate): Promise<PartnerResponse> {
-      requireSuperAdmin(adminRights(ctx.principal, true));
       if (!isId('partner', id)) throw notFound('Partner');
-      await db.transaction().execute(async (trx) => {
-        const repository = createPartnersRepository(trx);
+      await work.run(ctx.origin, async (w) => {
+        const repository = createPartnersRepository(w.db);
         const before = await repository.lockLive(id);
         if (!before) throw notFound('Partner');
         if (before.is_platform && input.status === 'SUSPENDED') {
@@ -97,7 +94,7 @@ export function createPartnersService(db: Db, invalidation: Invalidation) {
         const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
         if (Object.keys(changes).length === 0) return;
         await repository.update(id, changes);
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'partner.updated',
           resourceType: 'partner',
           resourceId: id,
@@ -107,17 +104,15 @@ export function createPartnersService(db: Db, invalidation: Invalidation) {
           ),
           after: changes,
         });
-        if (input.status !== undefined) await invalidation.publish(trx, `partner:${id}`);
+        if (input.status !== undefined) w.invalidate(`partner:${id}`);
       });
-      if (input.status !== undefined) invalidation.local(`partner:${id}`);
       return toPartnerResponse(await mustFind(id));
     },
 
     async remove(ctx: CallContext, id: string): Promise<void> {
-      requireSuperAdmin(adminRights(ctx.principal, true));
       if (!isId('partner', id)) throw notFound('Partner');
-      await db.transaction().execute(async (trx) => {
-        const repository = createPartnersRepository(trx);
+      await work.run(ctx.origin, async (w) => {
+        const repository = createPartnersRepository(w.db);
         const partner = await repository.lockLive(id);
         if (!partner) throw notFound('Partner');
         if (partner.is_platform)
@@ -130,16 +125,15 @@ export function createPartnersService(db: Db, invalidation: Invalidation) {
           );
         }
         await repository.softDelete(id);
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'partner.deleted',
           resourceType: 'partner',
           resourceId: id,
           partnerId: id,
           before: { name: partner.name, slug: partner.slug, status: partner.status },
         });
-        await invalidation.publish(trx, `partner:${id}`);
+        w.invalidate(`partner:${id}`);
       });
-      invalidation.local(`partner:${id}`);
     },
   };
 }

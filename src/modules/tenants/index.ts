@@ -1,5 +1,5 @@
 /** The tenants module's face: what other modules, protocols and the composition root may use. */
-export { accessibleTenant, visibleTenant } from './tenant-access.js';
+export { accessibleTenant, findLiveTenant, lockLiveTenant, visibleTenant } from './tenant-access.js';
 export {
   DEFAULT_TENANT_SETTINGS,
   effectiveSettings,
@@ -10,4 +10,4 @@ export {
   tenantDisplayName,
 } from './tenant-settings.js';
 export { tenantsRoutes } from './tenants.routes.js';
-export { createTenantsService } from './tenants.service.js';
+export { createTenantsService, type TenantChangeHooks } from './tenants.service.js';

@@ -35,3 +35,13 @@ export async function accessibleTenant(
 ): Promise<TenantRow> {
   return visibleTenant(db, tenantRouteRights(principal, write), tenantId);
 }
+
+/** A live tenant row by id (no visibility check: for services that check the target themselves). */
+export async function findLiveTenant(db: Queryable, tenantId: string): Promise<TenantRow | undefined> {
+  return createTenantsRepository(db).findLiveRow(tenantId);
+}
+
+/** A live tenant row, locked until the transaction ends (changes in the tenant serialize on it). */
+export async function lockLiveTenant(db: Queryable, tenantId: string): Promise<TenantRow | undefined> {
+  return createTenantsRepository(db).lockLive(tenantId);
+}

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { callContext, ok, paged } from '../../platform/http.js';
 import { Envelope, ErrorSchema, managementErrors, PaginatedEnvelope } from '../../platform/schemas.js';
+import { access } from '../../platform/tenancy.js';
 import {
   TenantCreate,
   TenantListQuery,
@@ -21,6 +22,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsService 
   app.get(
     '/api/v1/admin/tenants/',
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'List Tenants',
@@ -32,7 +34,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsService 
     async (request) => {
       const { page = 1, per_page = 20, search, status, partner_id } = request.query;
       const filter = { search, status, partnerId: partner_id };
-      const result = await tenants.list(callContext(request), filter, { page, perPage: per_page });
+      const result = await tenants.list(request.rights, filter, { page, perPage: per_page });
       return paged(request, result.items, result.pagination);
     },
   );
@@ -40,6 +42,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsService 
   app.post(
     '/api/v1/admin/tenants/',
     {
+      config: { access: access.superAdminWrite },
       schema: {
         tags,
         summary: 'Create Tenant',
@@ -54,6 +57,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsService 
   app.get(
     '/api/v1/admin/tenants/:tenant_id',
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'Get Tenant',
@@ -61,12 +65,13 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsService 
         response: { 200: Envelope(TenantResponse), ...managementErrors },
       },
     },
-    async (request) => ok(request, await tenants.get(callContext(request), request.params.tenant_id)),
+    async (request) => ok(request, await tenants.get(request.rights, request.params.tenant_id)),
   );
 
   app.patch(
     '/api/v1/admin/tenants/:tenant_id',
     {
+      config: { access: access.superAdminWrite },
       schema: {
         tags,
         summary: 'Update Tenant',
@@ -82,6 +87,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsService 
   app.delete(
     '/api/v1/admin/tenants/:tenant_id',
     {
+      config: { access: access.superAdminWrite },
       schema: {
         tags,
         summary: 'Delete Tenant',

@@ -1,15 +1,14 @@
 import { isId, newId } from '../../lib/ids.js';
 import { type PageRequest, pageOffset, paginationMeta } from '../../lib/pagination.js';
 import { availableSlug } from '../../lib/slug.js';
-import { adminRights, canSeeTenant, requireSuperAdmin } from '../../platform/auth/access.js';
+import { canSeeTenant } from '../../platform/auth/access.js';
 import type { AdminRights } from '../../platform/auth/principal.js';
 import type { Db, Tx } from '../../platform/db/database.js';
 import type { PartnerRow } from '../../platform/db/schema.js';
 import { AppError, notFound } from '../../platform/errors.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
+import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
 import { type CallContext, iso } from '../../platform/http.js';
-import type { Invalidation } from '../../platform/invalidation.js';
-import { createPartnersRepository } from '../partners/partners.repository.js';
+import { findPlatformPartner, lockLivePartner } from '../partners/index.js';
 import { effectiveSettings, mergeSettings, type TenantSettingsInput } from './tenant-settings.js';
 import { createTenantsRepository, type TenantWithCounts } from './tenants.repository.js';
 import type { TenantCreate, TenantResponse, TenantUpdate } from './tenants.schemas.js';
@@ -40,7 +39,7 @@ export interface TenantListFilter {
 
 /** Locks the target partner and refuses when it already holds `max_tenants` live tenants. */
 async function assertPartnerHasRoom(trx: Tx, partnerId: string): Promise<PartnerRow> {
-  const partner = await createPartnersRepository(trx).lockLive(partnerId);
+  const partner = await lockLivePartner(trx, partnerId);
   if (!partner) throw notFound('Partner');
   if (partner.max_tenants !== null) {
     const count = await createTenantsRepository(trx).countLiveInPartner(partnerId);
@@ -54,7 +53,6 @@ async function assertPartnerHasRoom(trx: Tx, partnerId: string): Promise<Partner
   return partner;
 }
 
-/** Tenants (tenants.md): super_admin writes; partner and tenant admins read what is in their scope. */
 /**
  * What other modules do when a tenant changes, inside the same transaction (wired by app.ts, so
  * that tenants, which every module builds on, imports none of them).
@@ -64,7 +62,11 @@ export interface TenantChangeHooks {
   moved(trx: Tx, tenantId: string, partnerId: string): Promise<void>;
 }
 
-export function createTenantsService(db: Db, invalidation: Invalidation, hooks: TenantChangeHooks) {
+/**
+ * Tenants (tenants.md): super_admin writes (the routes declare `access.superAdminWrite`); partner
+ * and tenant admins read what is in their scope (`rights`, checked here).
+ */
+export function createTenantsService(db: Db, work: UnitOfWork, hooks: TenantChangeHooks) {
   async function findVisible(rights: AdminRights, id: string): Promise<TenantWithCounts> {
     const tenant = isId('tenant', id) ? await createTenantsRepository(db).findLive(id) : undefined;
     if (!tenant || !canSeeTenant(rights, tenant)) throw notFound('Tenant');
@@ -72,8 +74,7 @@ export function createTenantsService(db: Db, invalidation: Invalidation, hooks: 
   }
 
   return {
-    async list(ctx: CallContext, filter: TenantListFilter, page: PageRequest) {
-      const rights = adminRights(ctx.principal, false);
+    async list(rights: AdminRights, filter: TenantListFilter, page: PageRequest) {
       const repository = createTenantsRepository(db);
       const scoped = {
         ...filter,
@@ -87,19 +88,18 @@ export function createTenantsService(db: Db, invalidation: Invalidation, hooks: 
       return { items: rows.map(toTenantResponse), pagination: paginationMeta(page, total) };
     },
 
-    async get(ctx: CallContext, id: string): Promise<TenantResponse> {
-      return toTenantResponse(await findVisible(adminRights(ctx.principal, false), id));
+    async get(rights: AdminRights, id: string): Promise<TenantResponse> {
+      return toTenantResponse(await findVisible(rights, id));
     },
 
     async create(ctx: CallContext, input: TenantCreate): Promise<TenantResponse> {
-      requireSuperAdmin(adminRights(ctx.principal, true));
       const id = newId('tenant');
-      await db.transaction().execute(async (trx) => {
-        const partners = createPartnersRepository(trx);
+      await work.run(ctx.origin, async (w) => {
+        const trx = w.db;
         const tenants = createTenantsRepository(trx);
         let partnerId = input.partner_id ?? null;
         if (partnerId === null) {
-          partnerId = (await partners.findPlatform())?.id ?? null;
+          partnerId = (await findPlatformPartner(trx))?.id ?? null;
           if (!partnerId) throw new AppError('INTERNAL_ERROR', 'The platform partner is missing');
         } else if (!isId('partner', partnerId)) {
           throw notFound('Partner');
@@ -117,7 +117,7 @@ export function createTenantsService(db: Db, invalidation: Invalidation, hooks: 
           branding: input.branding ?? {},
         } as const;
         await tenants.insert(row);
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'tenant.created',
           resourceType: 'tenant',
           resourceId: id,
@@ -130,10 +130,9 @@ export function createTenantsService(db: Db, invalidation: Invalidation, hooks: 
     },
 
     async update(ctx: CallContext, id: string, input: TenantUpdate): Promise<TenantResponse> {
-      requireSuperAdmin(adminRights(ctx.principal, true));
       if (!isId('tenant', id)) throw notFound('Tenant');
-      let changed = false;
-      await db.transaction().execute(async (trx) => {
+      await work.run(ctx.origin, async (w) => {
+        const trx = w.db;
         const tenants = createTenantsRepository(trx);
         const before = await tenants.lockLive(id);
         if (!before) throw notFound('Tenant');
@@ -166,7 +165,7 @@ export function createTenantsService(db: Db, invalidation: Invalidation, hooks: 
           ...(settings !== undefined ? { settings: JSON.stringify(settings) } : {}),
           ...(branding !== undefined ? { branding: JSON.stringify(branding) } : {}),
         });
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'tenant.updated',
           resourceType: 'tenant',
           resourceId: id,
@@ -179,24 +178,21 @@ export function createTenantsService(db: Db, invalidation: Invalidation, hooks: 
         });
         // Every change reaches every instance at once: sign-in reads settings and branding
         // from cached tenant rows, tokens and clients depend on status and partner.
-        changed = true;
-        await invalidation.publish(trx, `tenant:${id}`);
+        w.invalidate(`tenant:${id}`);
       });
-      if (changed) invalidation.local(`tenant:${id}`);
       return toTenantResponse((await createTenantsRepository(db).findLive(id)) as TenantWithCounts);
     },
 
     async remove(ctx: CallContext, id: string): Promise<void> {
-      requireSuperAdmin(adminRights(ctx.principal, true));
       if (!isId('tenant', id)) throw notFound('Tenant');
-      await db.transaction().execute(async (trx) => {
-        const tenants = createTenantsRepository(trx);
+      await work.run(ctx.origin, async (w) => {
+        const tenants = createTenantsRepository(w.db);
         const tenant = await tenants.lockLive(id);
         if (!tenant) throw notFound('Tenant');
         if (tenant.is_platform)
           throw new AppError('PROTECTED_RESOURCE', 'The platform tenant cannot be deleted');
         await tenants.softDelete(id);
-        await recordAudit(trx, ctx.origin, {
+        w.audit({
           action: 'tenant.deleted',
           resourceType: 'tenant',
           resourceId: id,
@@ -204,9 +200,8 @@ export function createTenantsService(db: Db, invalidation: Invalidation, hooks: 
           partnerId: tenant.partner_id,
           before: { name: tenant.name, slug: tenant.slug, status: tenant.status },
         });
-        await invalidation.publish(trx, `tenant:${id}`);
+        w.invalidate(`tenant:${id}`);
       });
-      invalidation.local(`tenant:${id}`);
     },
   };
 }

@@ -4,7 +4,8 @@ import type { Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
 import type { Database, IdentitySource, UserRow, UserStatus } from '../../platform/db/schema.js';
-import { removeAssignmentsOf } from '../applications/assignments.js';
+import { bindTenant } from '../../platform/db/tenant-scope.js';
+import { removeAssignmentsOf } from '../applications/index.js';
 import { usersInGroupSubquery } from '../groups/group-memberships.js';
 
 export interface UserListRow {
@@ -269,7 +270,7 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
      * Group memberships are ended by the caller through the groups repository (it keeps the closure).
      */
     async softDelete(id: string): Promise<void> {
-      await removeAssignmentsOf(db, tenantId, 'USER', [id]);
+      await removeAssignmentsOf(bindTenant(db, tenantId), 'USER', [id]);
       await db
         .updateTable('user_action_tokens')
         .set({ used_at: sql<Date>`now()` })

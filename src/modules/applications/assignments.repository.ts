@@ -1,18 +1,16 @@
 import { type ExpressionBuilder, sql } from 'kysely';
-import type { Queryable } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, Database, UserStatus } from '../../platform/db/schema.js';
+import { boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
 
-/** Removes every application assignment of these users or groups (they are being deleted). */
+/** Removes every application assignment of these users or groups of the tenant (they are being deleted). */
 export async function removeAssignmentsOf(
-  db: Queryable,
-  tenantId: string,
+  db: TenantQueryable,
   principalType: 'USER' | 'GROUP',
   principalIds: readonly string[],
 ): Promise<void> {
   if (principalIds.length === 0) return;
   await db
     .deleteFrom('application_assignments')
-    .where('tenant_id', '=', tenantId)
     .where('principal_type', '=', principalType)
     .where('principal_id', 'in', [...principalIds])
     .execute();
@@ -25,11 +23,12 @@ export async function removeAssignmentsOf(
  * the join below makes sure). Two index probes; no recursion.
  */
 export async function isUserAssigned(
-  db: Queryable,
-  tenantId: string,
+  db: TenantQueryable,
   applicationId: string,
   userId: string,
 ): Promise<boolean> {
+  // Raw SQL is not rewritten by the tenant-bound handle: the predicates name the tenant themselves.
+  const tenantId = boundTenantId(db);
   const row = await sql<{ assigned: boolean }>`select (
       exists (select 1 from application_assignments aa
               where aa.tenant_id = ${tenantId} and aa.application_id = ${applicationId}
@@ -94,8 +93,14 @@ export interface UserApplicationRow extends AssignableApplication {
 
 type AppEb = ExpressionBuilder<Database & { a: Database['applications'] }, 'a'>;
 
+/** A tenant by its id and partner (where its applications come from). */
+interface TenantPlace {
+  id: string;
+  partner_id: string;
+}
+
 /** The applications usable in a tenant: its TENANT ones, its partner's PARTNER ones, every GLOBAL one. */
-function usableIn(eb: AppEb, tenant: { id: string; partner_id: string }) {
+function usableIn(eb: AppEb, tenant: TenantPlace) {
   return eb.or([
     eb('a.scope', '=', 'GLOBAL'),
     eb.and([eb('a.scope', '=', 'PARTNER'), eb('a.partner_id', '=', tenant.partner_id)]),
@@ -104,7 +109,7 @@ function usableIn(eb: AppEb, tenant: { id: string; partner_id: string }) {
 }
 
 /** Raw-SQL twin of `usableIn` for the aggregate queries below. */
-function usableInSql(tenant: { id: string; partner_id: string }) {
+function usableInSql(tenant: TenantPlace) {
   return sql`(a.scope = 'GLOBAL' or (a.scope = 'PARTNER' and a.partner_id = ${tenant.partner_id})
     or (a.scope = 'TENANT' and a.tenant_id = ${tenant.id}))`;
 }
@@ -122,9 +127,14 @@ function reachedUsers(tenantId: string, applicationId: string) {
     ), reached as (select user_id from direct union select user_id from via)`;
 }
 
-/** Kysely access to the application assignments of one tenant: every query carries the tenant predicate. */
-export function createAssignmentsRepository(db: Queryable, tenant: { id: string; partner_id: string }) {
-  const tenantId = tenant.id;
+/**
+ * Kysely access to the application assignments of the tenant `db` is bound to (whose partner is
+ * `partnerId`): the handle adds the tenant predicate to builder statements; the raw SQL below
+ * writes it itself.
+ */
+export function createAssignmentsRepository(db: TenantQueryable, partnerId: string) {
+  const tenantId = boundTenantId(db);
+  const tenant: TenantPlace = { id: tenantId, partner_id: partnerId };
   /** This tenant's assignment rows with the application each one is for (AssignmentRow's columns). */
   const withApplication = () =>
     db
@@ -137,8 +147,7 @@ export function createAssignmentsRepository(db: Queryable, tenant: { id: string;
         'a.scope',
         'a.status',
       ])
-      .select(['aa.principal_type', 'aa.principal_id', 'aa.created_at'])
-      .where('aa.tenant_id', '=', tenantId);
+      .select(['aa.principal_type', 'aa.principal_id', 'aa.created_at']);
 
   return {
     /**
@@ -160,7 +169,6 @@ export function createAssignmentsRepository(db: Queryable, tenant: { id: string;
       return !!(await db
         .selectFrom('groups')
         .select('id')
-        .where('tenant_id', '=', tenantId)
         .where('id', '=', groupId)
         .where('deleted_at', 'is', null)
         .executeTakeFirst());
@@ -171,7 +179,6 @@ export function createAssignmentsRepository(db: Queryable, tenant: { id: string;
       let query = db
         .selectFrom('users')
         .select('id')
-        .where('tenant_id', '=', tenantId)
         .where('id', '=', userId)
         .where('deleted_at', 'is', null);
       if (lock) query = query.forUpdate();
@@ -187,6 +194,7 @@ export function createAssignmentsRepository(db: Queryable, tenant: { id: string;
       const inserted = await db
         .insertInto('application_assignments')
         .values({
+          // The handle checks it is its tenant (the column is required by the row type).
           tenant_id: tenantId,
           application_id: applicationId,
           principal_type: principalType,
@@ -205,7 +213,6 @@ export function createAssignmentsRepository(db: Queryable, tenant: { id: string;
     ): Promise<boolean> {
       const result = await db
         .deleteFrom('application_assignments')
-        .where('tenant_id', '=', tenantId)
         .where('application_id', '=', applicationId)
         .where('principal_type', '=', principalType)
         .where('principal_id', '=', principalId)
@@ -242,11 +249,8 @@ export function createAssignmentsRepository(db: Queryable, tenant: { id: string;
     async assignedUsers(applicationId: string): Promise<AssignedUserRow[]> {
       return (await db
         .selectFrom('application_assignments as aa')
-        .innerJoin('users as u', (join) =>
-          join.onRef('u.tenant_id', '=', 'aa.tenant_id').onRef('u.id', '=', 'aa.principal_id'),
-        )
+        .innerJoin('users as u', 'u.id', 'aa.principal_id')
         .select(['u.id as user_id', 'u.email', 'u.display_name', 'u.status', 'aa.created_at as assigned_at'])
-        .where('aa.tenant_id', '=', tenantId)
         .where('aa.application_id', '=', applicationId)
         .where('aa.principal_type', '=', 'USER')
         .where('u.deleted_at', 'is', null)
@@ -259,11 +263,8 @@ export function createAssignmentsRepository(db: Queryable, tenant: { id: string;
     async assignedGroups(applicationId: string): Promise<AssignedGroupRow[]> {
       return (await db
         .selectFrom('application_assignments as aa')
-        .innerJoin('groups as g', (join) =>
-          join.onRef('g.tenant_id', '=', 'aa.tenant_id').onRef('g.id', '=', 'aa.principal_id'),
-        )
+        .innerJoin('groups as g', 'g.id', 'aa.principal_id')
         .select(['g.id as group_id', 'g.name', 'aa.created_at as assigned_at'])
-        .where('aa.tenant_id', '=', tenantId)
         .where('aa.application_id', '=', applicationId)
         .where('aa.principal_type', '=', 'GROUP')
         .where('g.deleted_at', 'is', null)
