@@ -150,8 +150,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   try {
     await migrateToLatest(db);
     const keys = await KeyStore.open(db);
-    const bootstrapResult = await bootstrap(db, config.bootstrap);
     const invalidation = new Invalidation();
+    const mailer = new Mailer(
+      db,
+      config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl) : null,
+      config.mail.from,
+      app.log,
+    );
+    // Every change and what it causes (audit, events, invalidation, mail) commit together (ADR 0012).
+    const work = new UnitOfWork(db, invalidation, mailer);
+    const bootstrapResult = await bootstrap(work, config.bootstrap);
     const clients = new UsableClientCache(db);
     const verifier = new TokenVerifier(
       {
@@ -175,12 +183,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         (error) => app.log.error({ err: error }, 'reloading signing keys failed'),
       );
     });
-    const mailer = new Mailer(
-      db,
-      config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl) : null,
-      config.mail.from,
-      app.log,
-    );
     mailer.start();
     void mailer.flush();
     const audit = new AuditBuffer(db, app.log);
@@ -322,7 +324,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       verifier,
       invalidation,
       mailer,
-      work: new UnitOfWork(db, invalidation, mailer),
+      work,
       publicUrl: config.publicUrl,
     });
 

@@ -2,10 +2,9 @@ import { newId } from '../../lib/ids.js';
 import { hashPassword } from '../../lib/passwords.js';
 import { generateSecret, secretMatchesDigest, sha256Hex } from '../../lib/secrets.js';
 import type { Config } from '../../platform/config.js';
-import type { Db, Tx } from '../../platform/db/database.js';
 import { bindTenant } from '../../platform/db/tenant-scope.js';
-import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
-import { publishInvalidation } from '../../platform/invalidation.js';
+import type { AuditOrigin } from '../../platform/events/audit-log.js';
+import type { UnitOfWork, Work } from '../../platform/events/unit-of-work.js';
 import { createBootstrapRepository, createBootstrapUsersRepository } from './bootstrap.repository.js';
 
 export const BOOTSTRAP_SCOPES = ['admin:read', 'admin:write', 'users:read', 'groups:read'];
@@ -27,11 +26,11 @@ const SYSTEM: AuditOrigin = { actorType: 'system', actorId: null, ipAddress: nul
  * what is missing, and an operator-given client secret replaces the stored one when it changed.
  * Runs under an advisory lock so that instances starting together do it once.
  */
-export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<BootstrapResult> {
+export async function bootstrap(work: UnitOfWork, config: Config['bootstrap']): Promise<BootstrapResult> {
   const adminPasswordHash = config.adminPassword ? await hashPassword(config.adminPassword) : null;
-  // At start, before any request and before the unit of work exists: the set-up records its audit
-  // entries itself (system actor), in its own transaction.
-  return db.transaction().execute(async (trx) => {
+  // One unit of work with the system as actor: the set-up and its audit entries commit together.
+  return work.run(SYSTEM, async (w) => {
+    const trx = w.db;
     const repository = createBootstrapRepository(trx);
     await repository.lock();
     const result: BootstrapResult = {
@@ -46,7 +45,7 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
       result.firstStart = true;
       partner = { id: newId('partner') };
       await repository.insertPlatformPartner(partner.id, config.adminEmail);
-      await recordAudit(trx, SYSTEM, {
+      w.audit({
         action: 'partner.created',
         resourceType: 'partner',
         resourceId: partner.id,
@@ -59,7 +58,7 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
     if (!tenant) {
       tenant = { id: newId('tenant') };
       await repository.insertPlatformTenant(tenant.id, partner.id, config.adminEmail);
-      await recordAudit(trx, SYSTEM, {
+      w.audit({
         action: 'tenant.created',
         resourceType: 'tenant',
         resourceId: tenant.id,
@@ -74,26 +73,26 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
       if (!existing) {
         const secret = config.clientSecret ?? generateSecret();
         if (!config.clientSecret) result.generatedClientSecret = secret;
-        await insertBootstrapApplication(trx, config.clientId, secret);
+        await insertBootstrapApplication(w, config.clientId, secret);
       } else if (
         config.clientSecret &&
         !secretMatchesDigest(config.clientSecret, existing.client_secret_digest ?? '')
       ) {
         await repository.replaceApplicationSecret(config.clientId, sha256Hex(config.clientSecret));
-        await recordAudit(trx, SYSTEM, {
+        w.audit({
           action: 'application.secret_rotated',
           resourceType: 'application',
           resourceId: config.clientId,
           after: { source: 'SCAIKEY_BOOTSTRAP_CLIENT_SECRET' },
         });
         // Instances already running forget the application (its old secret and tokens) on commit.
-        await publishInvalidation(trx, `application:${config.clientId}`);
+        w.invalidate(`application:${config.clientId}`);
       }
       result.clientId = config.clientId;
     } else if (result.firstStart) {
       const clientId = newId('application');
       result.generatedClientSecret = generateSecret();
-      await insertBootstrapApplication(trx, clientId, result.generatedClientSecret);
+      await insertBootstrapApplication(w, clientId, result.generatedClientSecret);
       result.clientId = clientId;
     }
 
@@ -104,7 +103,7 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
         const userId = newId('user');
         await users.insertAdministrator(userId, config.adminEmail, adminPasswordHash);
         await repository.insertSuperAdminRole(newId('roleAssignment'), tenant.id, userId);
-        await recordAudit(trx, SYSTEM, {
+        w.audit({
           action: 'user.created',
           resourceType: 'user',
           resourceId: userId,
@@ -119,8 +118,8 @@ export async function bootstrap(db: Db, config: Config['bootstrap']): Promise<Bo
   });
 }
 
-async function insertBootstrapApplication(db: Tx, id: string, secret: string): Promise<void> {
-  await createBootstrapRepository(db).insertApplication({
+async function insertBootstrapApplication(w: Work, id: string, secret: string): Promise<void> {
+  await createBootstrapRepository(w.db).insertApplication({
     id,
     scope: 'GLOBAL',
     partner_id: null,
@@ -132,7 +131,7 @@ async function insertBootstrapApplication(db: Tx, id: string, secret: string): P
     client_secret_digest: sha256Hex(secret),
     allowed_scopes: JSON.stringify(BOOTSTRAP_SCOPES),
   });
-  await recordAudit(db, SYSTEM, {
+  w.audit({
     action: 'application.created',
     resourceType: 'application',
     resourceId: id,
