@@ -118,7 +118,7 @@ function usersRepository(db: TenantQueryable) {
     return query;
   }
 
-  return {
+  const repository = {
     /** A page of list items (with `ou_path`) of the live users `narrow` keeps, newest first. */
     async listItems(
       narrow: (query: UsersQuery) => UsersQuery,
@@ -143,7 +143,7 @@ function usersRepository(db: TenantQueryable) {
     ): Promise<[UserListRow[], number]> {
       if (ouIds.length === 0) return [[], 0];
       const narrow = (query: UsersQuery) => query.where('u.ou_id', 'in', ouIds);
-      return Promise.all([this.listItems(narrow, limit, offset), this.count(narrow)]);
+      return Promise.all([repository.listItems(narrow, limit, offset), repository.count(narrow)]);
     },
 
     async count(narrow: (query: UsersQuery) => UsersQuery): Promise<number> {
@@ -334,6 +334,7 @@ function usersRepository(db: TenantQueryable) {
       return Number(result.numDeletedRows);
     },
   };
+  return repository;
 }
 
 export type UsersRepository = ReturnType<typeof usersRepository>;
