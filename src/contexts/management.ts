@@ -99,12 +99,7 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   const groups = createGroupsService(db);
   await management.register(groupsRoutes, { groups });
   await management.register(adminGroupsRoutes, { groups });
-  const users = createUsersService({
-    db,
-    invalidation: options.invalidation,
-    mailer: options.mailer,
-    publicUrl: options.publicUrl,
-  });
+  const users = createUsersService({ db, work, publicUrl: options.publicUrl });
   await management.register(usersRoutes, { users });
   await management.register(adminUsersRoutes, { users });
   await management.register(applicationsRoutes, {

@@ -6,4 +6,5 @@ export { assignmentsRoutes } from './assignments.routes.js';
 export { createAssignmentsService } from './assignments.service.js';
 export { UsableClientCache } from './client-cache.js';
 export { redirectUriAllowed } from './client-metadata.js';
+export { isKnownRedirectTarget } from './redirect-targets.repository.js';
 export { moveTenantApplications } from './tenant-moves.js';

@@ -8,3 +8,4 @@ export {
 } from './group-memberships.js';
 export { groupsRoutes } from './groups.routes.js';
 export { createGroupsService } from './groups.service.js';
+export { addUserToGroups, lockGroupGraph, removeUserFromGroups } from './user-memberships.js';

@@ -11,3 +11,4 @@ export {
 } from './tenant-settings.js';
 export { tenantsRoutes } from './tenants.routes.js';
 export { createTenantsService, type TenantChangeHooks } from './tenants.service.js';
+export { lockUserLimit } from './user-limit.repository.js';

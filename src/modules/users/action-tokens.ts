@@ -1,9 +1,15 @@
-import { sql } from 'kysely';
-import { newId } from '../../lib/ids.js';
+import type { Kysely } from 'kysely';
 import { generateSecret, sha256Hex } from '../../lib/secrets.js';
 import type { Queryable } from '../../platform/db/database.js';
+import type { Database } from '../../platform/db/schema.js';
+import { bindTenant, type TenantQueryable } from '../../platform/db/tenant-scope.js';
+import {
+  type ActionPurpose,
+  type ActionTokenRow,
+  createActionTokensRepository,
+} from './action-tokens.repository.js';
 
-export type ActionPurpose = 'INVITATION' | 'PASSWORD_RESET';
+export type { ActionPurpose, ActionTokenRow } from './action-tokens.repository.js';
 
 /** How long a link works: an invitation a week, a password reset an hour (OWASP Forgot Password). */
 export const TOKEN_LIFETIME_SECONDS: Record<ActionPurpose, number> = {
@@ -11,94 +17,54 @@ export const TOKEN_LIFETIME_SECONDS: Record<ActionPurpose, number> = {
   PASSWORD_RESET: 3600,
 };
 
+/** The tokens repository of `tenantId` on `db` (bound here when the caller's handle is not). */
+function tokensOf(db: Queryable | TenantQueryable, tenantId: string) {
+  return createActionTokensRepository(bindTenant(db as Kysely<Database>, tenantId));
+}
+
 /**
- * Issues a single-use link token: 256 random bits, only its SHA-256 digest stored. Any earlier
- * unused token of the same purpose for the user stops working.
+ * Issues a single-use link token on a tenant-bound handle: 256 random bits, only its SHA-256
+ * digest stored. Any earlier unused token of the same purpose for the user stops working.
  */
-export async function issueActionToken(
+export async function issueTenantActionToken(
+  db: TenantQueryable,
+  userId: string,
+  purpose: ActionPurpose,
+  redirectUri: string | null = null,
+): Promise<{ token: string; expiresAt: Date }> {
+  const tokens = createActionTokensRepository(db);
+  const token = generateSecret();
+  const expiresAt = new Date(Date.now() + TOKEN_LIFETIME_SECONDS[purpose] * 1000);
+  await tokens.voidOpen(userId, purpose);
+  await tokens.insert({ userId, purpose, digest: sha256Hex(token), redirectUri, expiresAt });
+  return { token, expiresAt };
+}
+
+/** issueTenantActionToken for a caller holding an ordinary handle and the tenant's id (sign-in pages). */
+export function issueActionToken(
   db: Queryable,
   tenantId: string,
   userId: string,
   purpose: ActionPurpose,
   redirectUri: string | null = null,
 ): Promise<{ token: string; expiresAt: Date }> {
-  const token = generateSecret();
-  const expiresAt = new Date(Date.now() + TOKEN_LIFETIME_SECONDS[purpose] * 1000);
-  await db
-    .updateTable('user_action_tokens')
-    .set({ used_at: sql<Date>`now()` })
-    .where('tenant_id', '=', tenantId)
-    .where('user_id', '=', userId)
-    .where('purpose', '=', purpose)
-    .where('used_at', 'is', null)
-    .execute();
-  await db
-    .insertInto('user_action_tokens')
-    .values({
-      tenant_id: tenantId,
-      id: newId('event').replace(/^evt_/, 'uat_'),
-      user_id: userId,
-      purpose,
-      token_digest: sha256Hex(token),
-      redirect_uri: redirectUri,
-      expires_at: expiresAt,
-      used_at: null,
-    })
-    .execute();
-  return { token, expiresAt };
-}
-
-/**
- * Ends every open link of a user (invitation and password reset): after the email address changes,
- * a link mailed to the old address must not work (decisions in docs/security.md).
- */
-export async function voidActionTokens(db: Queryable, tenantId: string, userId: string): Promise<number> {
-  const result = await db
-    .updateTable('user_action_tokens')
-    .set({ used_at: sql<Date>`now()` })
-    .where('tenant_id', '=', tenantId)
-    .where('user_id', '=', userId)
-    .where('used_at', 'is', null)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
-
-export interface ActionTokenRow {
-  tenant_id: string;
-  user_id: string;
-  purpose: ActionPurpose;
-  redirect_uri: string | null;
+  return issueTenantActionToken(bindTenant(db as Kysely<Database>, tenantId), userId, purpose, redirectUri);
 }
 
 /** A live (unused, unexpired) token of this tenant, without using it up. */
-export async function peekActionToken(
+export function peekActionToken(
   db: Queryable,
   tenantId: string,
   token: string,
 ): Promise<ActionTokenRow | undefined> {
-  return db
-    .selectFrom('user_action_tokens')
-    .select(['tenant_id', 'user_id', 'purpose', 'redirect_uri'])
-    .where('token_digest', '=', sha256Hex(token))
-    .where('tenant_id', '=', tenantId)
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .executeTakeFirst();
+  return tokensOf(db, tenantId).peek(token);
 }
 
 /** Uses a token up, atomically: of two concurrent uses exactly one gets the row. */
-export async function consumeActionToken(
+export function consumeActionToken(
   db: Queryable,
   tenantId: string,
   token: string,
 ): Promise<ActionTokenRow | undefined> {
-  return db
-    .updateTable('user_action_tokens')
-    .set({ used_at: sql<Date>`now()` })
-    .where('token_digest', '=', sha256Hex(token))
-    .where('tenant_id', '=', tenantId)
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .returning(['tenant_id', 'user_id', 'purpose', 'redirect_uri'])
-    .executeTakeFirst();
+  return tokensOf(db, tenantId).consume(token);
 }

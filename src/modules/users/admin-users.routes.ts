@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { callContext, ok, paged } from '../../platform/http.js';
 import {
@@ -8,6 +9,7 @@ import {
   Nullable,
   PaginatedEnvelope,
 } from '../../platform/schemas.js';
+import { access, type TenantScope } from '../../platform/tenancy.js';
 import {
   AdminUserCreate,
   AdminUserListQuery,
@@ -30,9 +32,14 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
   app,
   { users },
 ) => {
+  /** The scope of the addressed user's tenant: 404 User when the caller may not see it (as when absent). */
+  const userScope = async (request: FastifyRequest & { params: { user_id: string } }): Promise<TenantScope> =>
+    request.scopeForTenant(await users.tenantOfUser(request.params.user_id), 'User');
+
   app.get(
     `${base}/`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'List Users',
@@ -43,7 +50,7 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
     },
     async (request) => {
       const { page = 1, per_page = 20 } = request.query;
-      const result = await users.adminList(callContext(request), request.query, { page, perPage: per_page });
+      const result = await users.adminList(request.rights, request.query, { page, perPage: per_page });
       return paged(request, result.items, result.pagination);
     },
   );
@@ -51,6 +58,7 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
   app.post(
     `${base}/`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Create User',
@@ -58,13 +66,17 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
         response: { 201: UserEnvelope, 400: ErrorSchema, 409: ErrorSchema, ...managementErrors },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(ok(request, await users.adminCreate(callContext(request), request.body))),
+    async (request, reply) => {
+      const { tenant_id, ...input } = request.body;
+      const scope = await request.scopeForTenant(tenant_id);
+      return reply.code(201).send(ok(request, await users.create(scope, input)));
+    },
   );
 
   app.get(
     `${base}/identity-source/mismatches`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'Get Identity Source Mismatches',
@@ -83,6 +95,7 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
         request,
         await users.identitySourceMismatches(
           callContext(request),
+          request.rights,
           request.query.tenant_id ?? null,
           request.query.fix ?? false,
         ),
@@ -92,6 +105,7 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
   app.get(
     `${base}/:user_id`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'Get User',
@@ -99,12 +113,14 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
         response: { 200: UserEnvelope, ...managementErrors },
       },
     },
-    async (request) => ok(request, await users.adminGet(callContext(request), request.params.user_id)),
+    async (request) =>
+      ok(request, await users.get(await userScope(request), request.params.user_id, new Set())),
   );
 
   app.patch(
     `${base}/:user_id`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Update User',
@@ -114,12 +130,13 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
       },
     },
     async (request) =>
-      ok(request, await users.adminUpdate(callContext(request), request.params.user_id, request.body)),
+      ok(request, await users.update(await userScope(request), request.params.user_id, request.body)),
   );
 
   app.delete(
     `${base}/:user_id`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Delete User',
@@ -129,7 +146,7 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
       },
     },
     async (request, reply) => {
-      await users.adminRemove(callContext(request), request.params.user_id);
+      await users.remove(await userScope(request), request.params.user_id, null);
       return reply.code(204).send(null);
     },
   );
@@ -137,6 +154,7 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
   app.get(
     `${base}/:user_id/groups`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'Get User Groups',
@@ -145,12 +163,13 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
         response: { 200: Envelope(Type.Array(UserGroupMembership)), ...managementErrors },
       },
     },
-    async (request) => ok(request, await users.adminGroups(callContext(request), request.params.user_id)),
+    async (request) => ok(request, await users.groups(await userScope(request), request.params.user_id)),
   );
 
   app.post(
     `${base}/:user_id/mfa/disable`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Disable User Mfa',
@@ -159,12 +178,13 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
         response: { 200: UserEnvelope, ...managementErrors },
       },
     },
-    async (request) => ok(request, await users.adminDisableMfa(callContext(request), request.params.user_id)),
+    async (request) => ok(request, await users.disableMfa(await userScope(request), request.params.user_id)),
   );
 
   app.post(
     `${base}/:user_id/reset-password`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Reset User Password',
@@ -175,12 +195,13 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
       },
     },
     async (request) =>
-      ok(request, await users.adminResetPassword(callContext(request), request.params.user_id, request.body)),
+      ok(request, await users.resetPassword(await userScope(request), request.params.user_id, request.body)),
   );
 
   app.post(
     `${base}/:user_id/unlock`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Unlock User',
@@ -189,6 +210,6 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
         response: { 200: UserEnvelope, ...managementErrors },
       },
     },
-    async (request) => ok(request, await users.adminUnlock(callContext(request), request.params.user_id)),
+    async (request) => ok(request, await users.unlock(await userScope(request), request.params.user_id)),
   );
 };

@@ -1,7 +1,7 @@
 import { brokenPasswordRules } from '../../lib/password-policy.js';
 import { hashPassword, verifyPassword } from '../../lib/passwords.js';
 import { AppError } from '../../platform/errors.js';
-import { effectiveSettings, type TenantSettingsInput } from '../tenants/tenant-settings.js';
+import { effectiveSettings, type TenantSettingsInput } from '../tenants/index.js';
 
 /** How many earlier hashes a user row keeps (the policy's `history` maximum). */
 const HISTORY_KEPT = 24;

@@ -1,6 +1,6 @@
 import { escapeHtml } from '../../lib/html.js';
 import type { MailMessage } from '../../platform/mail/mailer.js';
-import { tenantDisplayName } from '../tenants/tenant-settings.js';
+import { tenantDisplayName } from '../tenants/index.js';
 
 interface Tenant {
   id: string;

@@ -1,12 +1,12 @@
+import type { Kysely } from 'kysely';
 import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
 import type { Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
 import type { Database, IdentitySource, UserRow, UserStatus } from '../../platform/db/schema.js';
-import { bindTenant } from '../../platform/db/tenant-scope.js';
-import { removeAssignmentsOf } from '../applications/index.js';
-import { usersInGroupSubquery } from '../groups/group-memberships.js';
+import { bindTenant, boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
+import { usersInGroupSubquery } from '../groups/index.js';
 
 export interface UserListRow {
   id: string;
@@ -70,20 +70,35 @@ function withOu(query: UsersQuery) {
   );
 }
 
-// The read behind GET .../users/{id} and every route that addresses one user: built once.
-const findLiveWithOu = preparedQuery(2, (db, tenantId: string, id: string) =>
+// The read behind GET .../users/{id} and every route that addresses one user: built once, run on
+// tenant-bound handles only (the handle's tenant becomes the statement's parameter, prepared.ts).
+const findLiveWithOu = preparedQuery(1, (db, id: string) =>
   withOu(db.selectFrom('users as u') as UsersQuery)
     .selectAll('u')
     .select('o.path as ou_path')
-    .where('u.tenant_id', '=', tenantId)
     .where('u.deleted_at', 'is', null)
     .where('u.id', '=', id),
 );
 
-/** Kysely access to the users of one tenant: every query carries the tenant predicate. */
-export function createUsersRepository(db: Queryable, tenantId: string) {
-  const live = () =>
-    db.selectFrom('users as u').where('u.tenant_id', '=', tenantId).where('u.deleted_at', 'is', null);
+/**
+ * Kysely access to the users of one tenant, through a tenant-bound handle: the handle adds the
+ * tenant predicate to every statement (platform/db/tenant-scope.ts).
+ */
+export function createUsersRepository(db: TenantQueryable): UsersRepository;
+/**
+ * @deprecated For callers not converted to tenant-bound handles yet (the sign-in pages and the OU
+ * user list): binds `db` to `tenantId` and returns the same repository. Remove with the last such
+ * caller (issue 12).
+ */
+export function createUsersRepository(db: Queryable, tenantId: string): UsersRepository;
+export function createUsersRepository(db: Queryable | TenantQueryable, tenantId?: string): UsersRepository {
+  return usersRepository(
+    tenantId === undefined ? (db as TenantQueryable) : bindTenant(db as Kysely<Database>, tenantId),
+  );
+}
+
+function usersRepository(db: TenantQueryable) {
+  const live = () => db.selectFrom('users as u').where('u.deleted_at', 'is', null);
 
   function filtered(filter: UserListFilter): UsersQuery {
     let query = live() as UsersQuery;
@@ -97,13 +112,13 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
       query = query.where(
         'u.id',
         'in',
-        usersInGroupSubquery(db, tenantId, filter.groupId, { effective: false }),
+        usersInGroupSubquery(db, boundTenantId(db), filter.groupId, { effective: false }),
       );
     }
     return query;
   }
 
-  return {
+  const repository = {
     /** A page of list items (with `ou_path`) of the live users `narrow` keeps, newest first. */
     async listItems(
       narrow: (query: UsersQuery) => UsersQuery,
@@ -118,6 +133,17 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
         .limit(limit)
         .offset(offset)
         .execute()) as UserListRow[];
+    },
+
+    /** A page of list items of the live users in the OUs `ouIds`, newest first, and how many there are. */
+    async listInOus(
+      ouIds: readonly string[],
+      limit: number,
+      offset: number,
+    ): Promise<[UserListRow[], number]> {
+      if (ouIds.length === 0) return [[], 0];
+      const narrow = (query: UsersQuery) => query.where('u.ou_id', 'in', ouIds);
+      return Promise.all([repository.listItems(narrow, limit, offset), repository.count(narrow)]);
     },
 
     async count(narrow: (query: UsersQuery) => UsersQuery): Promise<number> {
@@ -176,14 +202,13 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
     },
 
     async findLive(id: string): Promise<UserWithOu | undefined> {
-      return (await findLiveWithOu(db, tenantId, id))[0] as UserWithOu | undefined;
+      return (await findLiveWithOu(db, id))[0] as UserWithOu | undefined;
     },
 
     async lockLive(id: string): Promise<UserRow | undefined> {
       return db
         .selectFrom('users')
         .selectAll()
-        .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .where('deleted_at', 'is', null)
         .forUpdate()
@@ -195,7 +220,6 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
       return db
         .selectFrom('users')
         .selectAll()
-        .where('tenant_id', '=', tenantId)
         .where(sql`lower(email)`, '=', email.trim().toLowerCase())
         .where('deleted_at', 'is', null)
         .executeTakeFirst();
@@ -238,7 +262,8 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
         .insertInto('users')
         .values({
           ...rest,
-          tenant_id: tenantId,
+          // Filled here for the column's type; the bound handle checks it is its tenant.
+          tenant_id: boundTenantId(db),
           status_reason: null,
           avatar_url: null,
           locked_until: null,
@@ -260,40 +285,31 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
           ...(password_history !== undefined ? { password_history: JSON.stringify(password_history) } : {}),
           updated_at: sql<Date>`now()`,
         })
-        .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .execute();
     },
 
     /**
-     * Soft delete: the row stays for audit; assignments and open links go, the email is free again.
-     * Group memberships are ended by the caller through the groups repository (it keeps the closure).
+     * Soft delete: the row stays for audit; open links go, the email is free again. Group
+     * memberships and application assignments are ended by the caller through those modules.
      */
     async softDelete(id: string): Promise<void> {
-      await removeAssignmentsOf(bindTenant(db, tenantId), 'USER', [id]);
       await db
         .updateTable('user_action_tokens')
         .set({ used_at: sql<Date>`now()` })
-        .where('tenant_id', '=', tenantId)
         .where('user_id', '=', id)
         .where('used_at', 'is', null)
         .execute();
       await db
         .updateTable('users')
         .set({ deleted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
-        .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .execute();
     },
 
     async directGroupIds(userId: string): Promise<string[]> {
       return (
-        await db
-          .selectFrom('group_memberships')
-          .select('group_id')
-          .where('tenant_id', '=', tenantId)
-          .where('user_id', '=', userId)
-          .execute()
+        await db.selectFrom('group_memberships').select('group_id').where('user_id', '=', userId).execute()
       ).map((row) => row.group_id);
     },
 
@@ -303,7 +319,6 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
         await db
           .selectFrom('groups')
           .select('id')
-          .where('tenant_id', '=', tenantId)
           .where('id', 'in', ids)
           .where('deleted_at', 'is', null)
           .execute()
@@ -311,23 +326,15 @@ export function createUsersRepository(db: Queryable, tenantId: string) {
     },
 
     async ouExists(ouId: string): Promise<boolean> {
-      return !!(await db
-        .selectFrom('ous')
-        .select('id')
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', ouId)
-        .executeTakeFirst());
+      return !!(await db.selectFrom('ous').select('id').where('id', '=', ouId).executeTakeFirst());
     },
 
     async deleteMfaFactors(userId: string): Promise<number> {
-      const result = await db
-        .deleteFrom('mfa_factors')
-        .where('tenant_id', '=', tenantId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
+      const result = await db.deleteFrom('mfa_factors').where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };
+  return repository;
 }
 
-export type UsersRepository = ReturnType<typeof createUsersRepository>;
+export type UsersRepository = ReturnType<typeof usersRepository>;

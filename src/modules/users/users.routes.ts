@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { callContext, ok, paged } from '../../platform/http.js';
+import { ok, paged } from '../../platform/http.js';
 import {
   Envelope,
   ErrorSchema,
@@ -8,6 +8,7 @@ import {
   managementErrors,
   PaginationSchema,
 } from '../../platform/schemas.js';
+import { access } from '../../platform/tenancy.js';
 import {
   PasswordResetResult,
   UserCreate,
@@ -57,6 +58,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   app.get(
     base,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'List Users',
@@ -70,8 +72,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
     async (request) => {
       const q = request.query;
       const result = await users.list(
-        callContext(request),
-        request.params.tenant_id,
+        request.tenantScope,
         { search: q.search, status: q.status, ouId: q.ou_id, groupId: q.group_id, mfaEnabled: q.mfa_enabled },
         { by: q.sort_by ?? 'created_at', order: q.sort_order ?? 'desc' },
         { page: q.page ?? 1, perPage: q.per_page ?? 20 },
@@ -84,6 +85,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   app.post(
     base,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Create User',
@@ -98,14 +100,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
       },
     },
     async (request, reply) =>
-      reply
-        .code(201)
-        .send(ok(request, await users.create(callContext(request), request.params.tenant_id, request.body))),
+      reply.code(201).send(ok(request, await users.create(request.tenantScope, request.body))),
   );
 
   app.get(
     `${base}/:user_id`,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'Get User',
@@ -117,18 +118,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
     async (request) =>
       ok(
         request,
-        await users.get(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.user_id,
-          includeSet(request.query.include),
-        ),
+        await users.get(request.tenantScope, request.params.user_id, includeSet(request.query.include)),
       ),
   );
 
   app.patch(
     `${base}/:user_id`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Update User',
@@ -142,20 +139,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
       },
     },
     async (request) =>
-      ok(
-        request,
-        await users.update(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.user_id,
-          request.body,
-        ),
-      ),
+      ok(request, await users.update(request.tenantScope, request.params.user_id, request.body)),
   );
 
   app.delete(
     `${base}/:user_id`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Delete User',
@@ -166,12 +156,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
       },
     },
     async (request, reply) => {
-      await users.remove(
-        callContext(request),
-        request.params.tenant_id,
-        request.params.user_id,
-        request.query.confirm_email,
-      );
+      await users.remove(request.tenantScope, request.params.user_id, request.query.confirm_email);
       return reply.code(204).send(null);
     },
   );
@@ -179,6 +164,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   app.post(
     `${base}/:user_id/password/reset`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Reset User Password',
@@ -189,20 +175,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
       },
     },
     async (request) =>
-      ok(
-        request,
-        await users.resetPassword(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.user_id,
-          request.body,
-        ),
-      ),
+      ok(request, await users.resetPassword(request.tenantScope, request.params.user_id, request.body)),
   );
 
   app.put(
     `${base}/:user_id/status`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Update User Status',
@@ -215,14 +194,6 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
       },
     },
     async (request) =>
-      ok(
-        request,
-        await users.setStatus(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.user_id,
-          request.body,
-        ),
-      ),
+      ok(request, await users.setStatus(request.tenantScope, request.params.user_id, request.body)),
   );
 };
