@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { groupClosureDrift, rebuildGroupClosure } from '../src/modules/groups/group-closure.js';
-import { userGroupMemberships, usersInGroupSubquery } from '../src/modules/groups/group-memberships.js';
+import {
+  groupClosureDrift,
+  rebuildGroupClosure,
+  userGroupMemberships,
+  usersInGroupSubquery,
+} from '../src/modules/groups/index.js';
 import { createTenant, insertUser, type Tenant } from './helpers/factories.js';
 import { useTestApp } from './helpers/test-app.js';
 
