@@ -95,7 +95,7 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   await management.register(partnersRoutes, { partners: createPartnersService(db, options.invalidation) });
   const tenants = createTenantsService(db, options.invalidation, { moved: moveTenantApplications });
   await management.register(tenantsRoutes, { tenants });
-  await management.register(ousRoutes, { ous: createOusService(db) });
+  await management.register(ousRoutes, { ous: createOusService() });
   const groups = createGroupsService(db);
   await management.register(groupsRoutes, { groups });
   await management.register(adminGroupsRoutes, { groups });
