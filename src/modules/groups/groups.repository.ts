@@ -153,6 +153,44 @@ const effectiveMembersPage = preparedQuery(3, (db, groupId: string, limit: numbe
     .offset(offset),
 );
 
+/** A user's groups (`userGroups`): on the token path (the `groups` claim), so built once. */
+const userGroupsOf = preparedQuery(1, (db, userId: string) =>
+  db
+    .selectFrom('group_effective_members as e')
+    .innerJoin('groups as g', 'g.id', 'e.group_id')
+    .select(['g.id as group_id', 'g.name'])
+    .select((eb) =>
+      eb
+        .case()
+        .when(
+          eb.exists(
+            eb
+              .selectFrom('group_memberships as m')
+              .select('m.user_id')
+              .whereRef('m.group_id', '=', 'e.group_id')
+              .where('m.user_id', '=', userId),
+          ),
+        )
+        .then(sql<'DIRECT'>`'DIRECT'`)
+        .else(sql<'INHERITED'>`'INHERITED'`)
+        .end()
+        .as('membership_type'),
+    )
+    .where('e.user_id', '=', userId)
+    .where('g.deleted_at', 'is', null)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('users as u')
+          .select('u.id')
+          .where('u.id', '=', userId)
+          .where('u.deleted_at', 'is', null),
+      ),
+    )
+    .orderBy(sql`lower(g.name)`)
+    .orderBy('g.id'),
+);
+
 /**
  * Kysely access to the groups of one tenant, on a tenant-bound handle (platform/db/tenant-scope.ts):
  * the handle adds the tenant predicate to every builder statement; the raw SQL here writes it
@@ -617,41 +655,7 @@ function groupsRepository(db: TenantQueryable) {
      * recursion at read time.
      */
     async userGroups(userId: string): Promise<UserGroupMembershipRow[]> {
-      return (await db
-        .selectFrom('group_effective_members as e')
-        .innerJoin('groups as g', 'g.id', 'e.group_id')
-        .select(['g.id as group_id', 'g.name'])
-        .select((eb) =>
-          eb
-            .case()
-            .when(
-              eb.exists(
-                eb
-                  .selectFrom('group_memberships as m')
-                  .select('m.user_id')
-                  .whereRef('m.group_id', '=', 'e.group_id')
-                  .where('m.user_id', '=', userId),
-              ),
-            )
-            .then(sql<'DIRECT'>`'DIRECT'`)
-            .else(sql<'INHERITED'>`'INHERITED'`)
-            .end()
-            .as('membership_type'),
-        )
-        .where('e.user_id', '=', userId)
-        .where('g.deleted_at', 'is', null)
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('users as u')
-              .select('u.id')
-              .where('u.id', '=', userId)
-              .where('u.deleted_at', 'is', null),
-          ),
-        )
-        .orderBy(sql`lower(g.name)`)
-        .orderBy('g.id')
-        .execute()) as UserGroupMembershipRow[];
+      return (await userGroupsOf(db, userId)) as UserGroupMembershipRow[];
     },
 
     /**
