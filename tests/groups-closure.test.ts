@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { groupClosureDrift, rebuildGroupClosure } from '../src/modules/groups/group-closure.js';
-import { userGroupMemberships, usersInGroupSubquery } from '../src/modules/groups/group-memberships.js';
+import {
+  groupClosureDrift,
+  rebuildGroupClosure,
+  userGroupMemberships,
+  usersInGroupSubquery,
+} from '../src/modules/groups/index.js';
+import { bindTenant } from '../src/platform/db/tenant-scope.js';
 import { createTenant, insertUser, type Tenant } from './helpers/factories.js';
 import { useTestApp } from './helpers/test-app.js';
 
@@ -340,5 +345,42 @@ describe('functions for the Users module', () => {
     expect(await usersOf(top, false)).toEqual([]);
     expect(await usersOf(top, true)).toEqual([other.id]);
     expect(await usersOf(bottom, false)).toEqual([other.id]);
+  });
+
+  // Issue 12: the face functions take a tenant-bound handle; the tenant is the handle's.
+  it('answer the same on a tenant-bound handle, which sees its own tenant only', async () => {
+    const [tenant, foreign] = [await createTenant(t), await createTenant(t)];
+    const user = await insertUser(t, tenant.id);
+    const create = async (name: string, extra: Record<string, unknown> = {}) =>
+      (await t.post(`/api/v1/tenants/${tenant.id}/groups`, { name, ...extra })).body.data.id as string;
+    const top = await create('Top');
+    const child = await create('Child', { parent_group_id: top, initial_members: [user.id] });
+    const bound = bindTenant(t.database.db, tenant.id);
+
+    expect(await userGroupMemberships(bound, user.id)).toEqual([
+      { group_id: child, name: 'Child', membership_type: 'DIRECT' },
+      { group_id: top, name: 'Top', membership_type: 'INHERITED' },
+    ]);
+    expect(await userGroupMemberships(bindTenant(t.database.db, foreign.id), user.id)).toEqual([]);
+    expect(await groupClosureDrift(bound)).toEqual({ closure: [], effective: [] });
+
+    const usersOf = async (groupId: string, effective: boolean) =>
+      (
+        await bound
+          .selectFrom('users')
+          .select('id')
+          .where('deleted_at', 'is', null)
+          .where('id', 'in', usersInGroupSubquery(bound, groupId, { effective }))
+          .execute()
+      ).map((row) => row.id);
+    expect(await usersOf(top, false)).toEqual([]);
+    expect(await usersOf(top, true)).toEqual([user.id]);
+    // The subquery keeps its tenant even inside a statement of an ordinary handle.
+    const foreignSubquery = usersInGroupSubquery(bindTenant(t.database.db, foreign.id), top, {
+      effective: true,
+    });
+    expect(
+      await t.database.db.selectFrom('users').select('id').where('id', 'in', foreignSubquery).execute(),
+    ).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // Users after creation: deletion, password reset and status changes.
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../src/lib/passwords.js';
-import { groupClosureDrift } from '../src/modules/groups/group-closure.js';
+import { groupClosureDrift } from '../src/modules/groups/index.js';
 import { adminUserToken, createTenant, type Tenant } from './helpers/factories.js';
 import { lastMailTo, linkIn } from './helpers/mail.js';
 import { useTestApp } from './helpers/test-app.js';

@@ -95,7 +95,7 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   await management.register(partnersRoutes, { partners: createPartnersService(db, work) });
   const tenants = createTenantsService(db, work, { moved: moveTenantApplications });
   await management.register(tenantsRoutes, { tenants });
-  await management.register(ousRoutes, { ous: createOusService(db) });
+  await management.register(ousRoutes, { ous: createOusService() });
   const groups = createGroupsService(db);
   await management.register(groupsRoutes, { groups });
   await management.register(adminGroupsRoutes, { groups });

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { expect } from 'vitest';
-import { groupClosureDrift } from '../../src/modules/groups/group-closure.js';
+import { groupClosureDrift } from '../../src/modules/groups/index.js';
 import { insertUser, type Tenant } from './factories.js';
 import type { TestAppHandle } from './test-app.js';
 

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { callContext, ok, paged } from '../../platform/http.js';
+import { ok, paged } from '../../platform/http.js';
 import { Envelope, ErrorSchema, managementErrors, PaginatedEnvelope } from '../../platform/schemas.js';
+import { access, type TenantScope } from '../../platform/tenancy.js';
 import {
   AdminGroupCreate,
   AdminGroupListQuery,
@@ -24,16 +26,22 @@ const base = '/api/v1/admin/groups';
 const GroupEnvelope = Envelope(GroupResponse, 'ApiResponse_GroupResponse_');
 const deleted = { 204: Type.Null({ description: 'Deleted' }) };
 
-/** `/api/v1/admin/groups/`: the 13 admin routes of groups.md, over every tenant the caller may see. */
+/**
+ * `/api/v1/admin/groups/`: the 13 admin routes of groups.md, over every tenant the caller may see.
+ * A route addressing a group finds its tenant, takes the scope of that tenant (a 404 'Group' when
+ * the caller may not see it) and calls the service method the tenant routes call.
+ */
 export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> = async (
   app,
   { groups },
 ) => {
-  const admin = groups.admin;
+  const scopeOfGroup = async (request: FastifyRequest, groupId: string): Promise<TenantScope> =>
+    request.scopeForTenant(await groups.tenantOf(groupId), 'Group');
 
   app.get(
     `${base}/`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'List Groups',
@@ -47,8 +55,8 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
     },
     async (request) => {
       const { page = 1, per_page = 20, search, tenant_id, partner_id, group_type } = request.query;
-      const result = await admin.list(
-        callContext(request),
+      const result = await groups.listAcrossTenants(
+        request.rights,
         { search, tenantId: tenant_id, partnerId: partner_id, groupType: group_type },
         { page, perPage: per_page },
       );
@@ -59,6 +67,7 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
   app.post(
     `${base}/`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Create Group',
@@ -67,13 +76,17 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
         response: { 201: GroupEnvelope, 409: ErrorSchema, ...managementErrors },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(ok(request, await admin.create(callContext(request), request.body))),
+    async (request, reply) => {
+      const { tenant_id: tenantId, ...fields } = request.body;
+      const scope = await request.scopeForTenant(tenantId);
+      return reply.code(201).send(ok(request, await groups.create(scope, fields)));
+    },
   );
 
   app.get(
     `${base}/:group_id`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'Get Group',
@@ -81,12 +94,16 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
         response: { 200: GroupEnvelope, ...managementErrors },
       },
     },
-    async (request) => ok(request, await admin.get(callContext(request), request.params.group_id)),
+    async (request) => {
+      const { group_id: id } = request.params;
+      return ok(request, await groups.get(await scopeOfGroup(request, id), id));
+    },
   );
 
   app.patch(
     `${base}/:group_id`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Update Group',
@@ -95,13 +112,16 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
         response: { 200: GroupEnvelope, 400: ErrorSchema, 409: ErrorSchema, ...managementErrors },
       },
     },
-    async (request) =>
-      ok(request, await admin.update(callContext(request), request.params.group_id, request.body)),
+    async (request) => {
+      const { group_id: id } = request.params;
+      return ok(request, await groups.update(await scopeOfGroup(request, id), id, request.body));
+    },
   );
 
   app.delete(
     `${base}/:group_id`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Delete Group',
@@ -113,7 +133,9 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
       },
     },
     async (request, reply) => {
-      await admin.remove(callContext(request), request.params.group_id);
+      const { group_id: id } = request.params;
+      // The tenant route's ORPHAN: child groups move up, members and nested links go.
+      await groups.remove(await scopeOfGroup(request, id), id, 'ORPHAN');
       return reply.code(204).send(null);
     },
   );
@@ -121,6 +143,7 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
   app.get(
     `${base}/:group_id/members`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'List Group Members',
@@ -135,7 +158,8 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
     },
     async (request) => {
       const { page = 1, per_page = 20 } = request.query;
-      const result = await admin.members(callContext(request), request.params.group_id, false, {
+      const { group_id: id } = request.params;
+      const result = await groups.members(await scopeOfGroup(request, id), id, false, {
         page,
         perPage: per_page,
       });
@@ -146,6 +170,7 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
   app.post(
     `${base}/:group_id/members`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Add Group Members',
@@ -161,13 +186,20 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
     async (request) =>
       ok(
         request,
-        await admin.addMembers(callContext(request), request.params.group_id, request.body.user_ids),
+        await groups.updateMembers(
+          await scopeOfGroup(request, request.params.group_id),
+          request.params.group_id,
+          {
+            users_to_add: request.body.user_ids,
+          },
+        ),
       ),
   );
 
   app.delete(
     `${base}/:group_id/members/:user_id`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Remove Group Member',
@@ -177,7 +209,8 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
       },
     },
     async (request, reply) => {
-      await admin.removeMember(callContext(request), request.params.group_id, request.params.user_id);
+      const { group_id: id, user_id: userId } = request.params;
+      await groups.removeMember(await scopeOfGroup(request, id), id, userId);
       return reply.code(204).send(null);
     },
   );
@@ -185,6 +218,7 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
   app.get(
     `${base}/:group_id/effective-members`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'List Effective Members',
@@ -202,7 +236,8 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
     },
     async (request) => {
       const { page = 1, per_page = 20 } = request.query;
-      const result = await admin.members(callContext(request), request.params.group_id, true, {
+      const { group_id: id } = request.params;
+      const result = await groups.members(await scopeOfGroup(request, id), id, true, {
         page,
         perPage: per_page,
       });
@@ -213,6 +248,7 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
   app.get(
     `${base}/:group_id/nested-groups`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'List Nested Groups',
@@ -228,7 +264,8 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
     },
     async (request) => {
       const { page = 1, per_page = 20 } = request.query;
-      const result = await admin.relatives(callContext(request), request.params.group_id, 'child', {
+      const { group_id: id } = request.params;
+      const result = await groups.relatives(await scopeOfGroup(request, id), id, 'child', {
         page,
         perPage: per_page,
       });
@@ -239,6 +276,7 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
   app.post(
     `${base}/:group_id/nested-groups`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Add Nested Groups',
@@ -254,13 +292,18 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
     async (request) =>
       ok(
         request,
-        await admin.addNested(callContext(request), request.params.group_id, request.body.group_ids),
+        await groups.addNested(
+          await scopeOfGroup(request, request.params.group_id),
+          request.params.group_id,
+          request.body.group_ids,
+        ),
       ),
   );
 
   app.delete(
     `${base}/:group_id/nested-groups/:child_group_id`,
     {
+      config: { access: access.adminWrite },
       schema: {
         tags,
         summary: 'Remove Nested Group',
@@ -272,7 +315,8 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
       },
     },
     async (request, reply) => {
-      await admin.removeNested(callContext(request), request.params.group_id, request.params.child_group_id);
+      const { group_id: id, child_group_id: childId } = request.params;
+      await groups.removeNested(await scopeOfGroup(request, id), id, childId);
       return reply.code(204).send(null);
     },
   );
@@ -280,6 +324,7 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
   app.get(
     `${base}/:group_id/parent-groups`,
     {
+      config: { access: access.adminRead },
       schema: {
         tags,
         summary: 'List Parent Groups',
@@ -295,7 +340,8 @@ export const adminGroupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsServic
     },
     async (request) => {
       const { page = 1, per_page = 20 } = request.query;
-      const result = await admin.relatives(callContext(request), request.params.group_id, 'parent', {
+      const { group_id: id } = request.params;
+      const result = await groups.relatives(await scopeOfGroup(request, id), id, 'parent', {
         page,
         perPage: per_page,
       });

@@ -1,9 +1,9 @@
 import { type RawBuilder, sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
-import type { Queryable } from '../../platform/db/database.js';
+import type { Db, Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
-import { bindTenant } from '../../platform/db/tenant-scope.js';
+import { bindTenant, boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
 import { removeAssignmentsOf } from '../applications/index.js';
 import type { GroupType } from './groups.schemas.js';
 
@@ -50,22 +50,18 @@ export interface GroupRefRow {
 
 export type EdgeKind = 'HIERARCHY' | 'NESTED';
 
+export interface UserGroupMembershipRow {
+  group_id: string;
+  name: string;
+  membership_type: 'DIRECT' | 'INHERITED';
+}
+
 export interface GroupListFilter {
   search?: string | null;
   groupType?: GroupType | null;
   parentGroupId?: string | null;
   /** Groups this (live) user is an effective member of. */
   userId?: string | null;
-}
-
-export interface AdminGroupListFilter {
-  search?: string | null;
-  groupType?: GroupType | null;
-  tenantId?: string | null;
-  partnerId?: string | null;
-  /** Visibility: only this partner's tenants / only this tenant. */
-  onlyPartnerId?: string | null;
-  onlyTenantId?: string | null;
 }
 
 /** Ids as one JSON parameter: the same SQL on PGlite and PostgreSQL, whatever the list length. */
@@ -104,8 +100,9 @@ function parentPath(tenantId: string): RawBuilder<string | null> {
 }
 
 // The reads behind a group's routes and its effective members (bench: groups.effective-members),
-// built once and, on PostgreSQL, planned once per connection (prepared.ts).
-const findLiveGroup = preparedQuery(2, (db, tenantId: string, id: string) =>
+// built once and, on PostgreSQL, planned once per connection (prepared.ts). They run on
+// tenant-bound handles: the tenant predicates are the handle's, and the tenant a parameter.
+const findLiveGroup = preparedQuery(1, (db, id: string) =>
   db
     .selectFrom('groups as g')
     .select([
@@ -119,58 +116,109 @@ const findLiveGroup = preparedQuery(2, (db, tenantId: string, id: string) =>
       'g.created_at',
       'g.updated_at',
     ])
-    .where('g.tenant_id', '=', tenantId)
     .where('g.deleted_at', 'is', null)
     .where('g.id', '=', id),
 );
 
-const countEffectiveMembers = preparedQuery(2, (db, tenantId: string, groupId: string) => ({
+const countEffectiveMembers = preparedQuery(1, (db, groupId: string) => ({
   compile: () =>
-    sql<{ n: number }>`select ${liveMemberCount('group_effective_members', tenantId, groupId)} as n`.compile(
-      db,
-    ),
+    sql<{ n: number }>`select ${liveMemberCount(
+      'group_effective_members',
+      boundTenantId(db as TenantQueryable),
+      groupId,
+    )} as n`.compile(db),
 }));
 
 /** Live effective members in user id order (the closure's index order), each once. */
-const effectiveMembersPage = preparedQuery(
-  4,
-  (db, tenantId: string, groupId: string, limit: number, offset: number) =>
-    db
-      .selectFrom('group_effective_members as e')
-      .innerJoin('users as u', (join) =>
-        join.onRef('u.tenant_id', '=', 'e.tenant_id').onRef('u.id', '=', 'e.user_id'),
-      )
-      .select(['e.user_id', 'u.email', 'u.display_name'])
-      .select((eb) =>
-        eb
-          .exists(
+const effectiveMembersPage = preparedQuery(3, (db, groupId: string, limit: number, offset: number) =>
+  db
+    .selectFrom('group_effective_members as e')
+    .innerJoin('users as u', 'u.id', 'e.user_id')
+    .select(['e.user_id', 'u.email', 'u.display_name'])
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('group_memberships as m')
+            .select('m.user_id')
+            .where('m.group_id', '=', groupId)
+            .whereRef('m.user_id', '=', 'e.user_id'),
+        )
+        .as('direct'),
+    )
+    .where('e.group_id', '=', groupId)
+    .where('u.deleted_at', 'is', null)
+    .orderBy('e.user_id')
+    .limit(limit)
+    .offset(offset),
+);
+
+/** A user's groups (`userGroups`): on the token path (the `groups` claim), so built once. */
+const userGroupsOf = preparedQuery(1, (db, userId: string) =>
+  db
+    .selectFrom('group_effective_members as e')
+    .innerJoin('groups as g', 'g.id', 'e.group_id')
+    .select(['g.id as group_id', 'g.name'])
+    .select((eb) =>
+      eb
+        .case()
+        .when(
+          eb.exists(
             eb
               .selectFrom('group_memberships as m')
               .select('m.user_id')
-              .where('m.tenant_id', '=', tenantId)
-              .where('m.group_id', '=', groupId)
-              .whereRef('m.user_id', '=', 'e.user_id'),
-          )
-          .as('direct'),
-      )
-      .where('e.tenant_id', '=', tenantId)
-      .where('e.group_id', '=', groupId)
-      .where('u.deleted_at', 'is', null)
-      .orderBy('e.user_id')
-      .limit(limit)
-      .offset(offset),
+              .whereRef('m.group_id', '=', 'e.group_id')
+              .where('m.user_id', '=', userId),
+          ),
+        )
+        .then(sql<'DIRECT'>`'DIRECT'`)
+        .else(sql<'INHERITED'>`'INHERITED'`)
+        .end()
+        .as('membership_type'),
+    )
+    .where('e.user_id', '=', userId)
+    .where('g.deleted_at', 'is', null)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('users as u')
+          .select('u.id')
+          .where('u.id', '=', userId)
+          .where('u.deleted_at', 'is', null),
+      ),
+    )
+    .orderBy(sql`lower(g.name)`)
+    .orderBy('g.id'),
 );
 
 /**
- * Kysely access to the groups of one tenant: every query carries the tenant predicate.
+ * Kysely access to the groups of one tenant, on a tenant-bound handle (platform/db/tenant-scope.ts):
+ * the handle adds the tenant predicate to every builder statement; the raw SQL here writes it
+ * itself (`boundTenantId`).
  *
  * The group graph (HIERARCHY edges mirroring `parent_group_id`, NESTED edges) is a DAG kept in
  * group_edges; group_closure and group_effective_members (migration 0002) are maintained here, in
  * the caller's transaction, by every edge and membership change. Callers hold `lockGraph()`.
+ *
+ * The form with an ordinary handle and a tenant id binds it to the tenant: it serves callers that
+ * are not on tenant-bound handles yet (users.service.ts).
  */
-export function createGroupsRepository(db: Queryable, tenantId: string) {
-  const live = () =>
-    db.selectFrom('groups as g').where('g.tenant_id', '=', tenantId).where('g.deleted_at', 'is', null);
+export function createGroupsRepository(db: TenantQueryable): GroupsRepository;
+export function createGroupsRepository(db: Queryable, tenantId: string): GroupsRepository;
+export function createGroupsRepository(db: Queryable | TenantQueryable, tenantId?: string): GroupsRepository {
+  return groupsRepository(
+    tenantId === undefined ? (db as TenantQueryable) : bindTo(db as Queryable, tenantId),
+  );
+}
+
+/** `db` bound to `tenantId` (a transaction binds into a transaction: bindTenant's overloads). */
+export function bindTo(db: Queryable, tenantId: string): TenantQueryable {
+  return bindTenant(db as Db, tenantId);
+}
+
+function groupsRepository(db: TenantQueryable) {
+  const tenantId = boundTenantId(db);
+  const live = () => db.selectFrom('groups as g').where('g.deleted_at', 'is', null);
 
   /** Adds the paths through a new edge parent → child to both closures. */
   async function linkClosure(parentId: string, childId: string): Promise<void> {
@@ -221,11 +269,8 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       query = query.where('g.id', 'in', (eb) =>
         eb
           .selectFrom('group_effective_members as e')
-          .innerJoin('users as u', (join) =>
-            join.onRef('u.tenant_id', '=', 'e.tenant_id').onRef('u.id', '=', 'e.user_id'),
-          )
+          .innerJoin('users as u', 'u.id', 'e.user_id')
           .select('e.group_id')
-          .where('e.tenant_id', '=', tenantId)
           .where('e.user_id', '=', userId)
           .where('u.deleted_at', 'is', null),
       );
@@ -245,12 +290,9 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
         : (['e.child_group_id', 'e.parent_group_id'] as const);
     return (await db
       .selectFrom('group_edges as e')
-      .innerJoin('groups as g', (join) =>
-        join.onRef('g.tenant_id', '=', 'e.tenant_id').onRef('g.id', '=', to),
-      )
+      .innerJoin('groups as g', 'g.id', to)
       .select(['g.id as group_id', 'g.name'])
       .select(liveMemberCount('group_memberships', tenantId, sql`g.id`).as('member_count'))
-      .where('e.tenant_id', '=', tenantId)
       .where(from, '=', groupId)
       .where('g.deleted_at', 'is', null)
       .orderBy(sql`lower(g.name)`)
@@ -271,7 +313,7 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
     },
 
     async find(id: string): Promise<GroupRow | undefined> {
-      return (await findLiveGroup(db, tenantId, id))[0] as GroupRow | undefined;
+      return (await findLiveGroup(db, id))[0] as GroupRow | undefined;
     },
 
     /** The group with its counts and hierarchy path. */
@@ -305,7 +347,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       const rows = await db
         .selectFrom('users')
         .select('id')
-        .where('tenant_id', '=', tenantId)
         .where('deleted_at', 'is', null)
         .where('id', 'in', sql<string>`${idSet(ids)}`)
         .execute();
@@ -337,6 +378,7 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       parent_group_id: string | null;
       custom_attributes: Record<string, unknown> | null;
     }): Promise<void> {
+      // tenant_id is the handle's own (it checks the value): the column is required by the types.
       await db
         .insertInto('groups')
         .values({
@@ -376,7 +418,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
             : {}),
           updated_at: sql<Date>`now()`,
         })
-        .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .execute();
     },
@@ -387,7 +428,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       await db
         .updateTable('groups')
         .set({ parent_group_id: parentId, updated_at: sql<Date>`now()` })
-        .where('tenant_id', '=', tenantId)
         .where('id', 'in', [...ids])
         .execute();
     },
@@ -398,7 +438,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       return db
         .selectFrom('group_edges')
         .select('kind')
-        .where('tenant_id', '=', tenantId)
         .where('parent_group_id', '=', parentId)
         .where('child_group_id', '=', childId)
         .executeTakeFirst();
@@ -409,7 +448,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       return !!(await db
         .selectFrom('group_closure')
         .select('path_count')
-        .where('tenant_id', '=', tenantId)
         .where('ancestor_group_id', '=', ancestorId)
         .where('descendant_group_id', '=', descendantId)
         .executeTakeFirst());
@@ -427,7 +465,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
     async removeEdge(parentId: string, childId: string): Promise<boolean> {
       const result = await db
         .deleteFrom('group_edges')
-        .where('tenant_id', '=', tenantId)
         .where('parent_group_id', '=', parentId)
         .where('child_group_id', '=', childId)
         .executeTakeFirst();
@@ -441,7 +478,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       await db
         .updateTable('group_edges')
         .set({ kind })
-        .where('tenant_id', '=', tenantId)
         .where('parent_group_id', '=', parentId)
         .where('child_group_id', '=', childId)
         .execute();
@@ -452,7 +488,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       return db
         .selectFrom('group_edges')
         .select(['parent_group_id', 'child_group_id', 'kind'])
-        .where('tenant_id', '=', tenantId)
         .where('child_group_id', 'in', [...ids])
         .where('parent_group_id', 'not in', [...ids])
         .execute();
@@ -463,7 +498,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       return db
         .selectFrom('group_edges')
         .select(['parent_group_id', 'child_group_id', 'kind'])
-        .where('tenant_id', '=', tenantId)
         .where('parent_group_id', 'in', [...ids])
         .where('child_group_id', 'not in', [...ids])
         .execute();
@@ -473,7 +507,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       return db
         .selectFrom('group_edges')
         .select(['child_group_id', 'kind'])
-        .where('tenant_id', '=', tenantId)
         .where('parent_group_id', '=', id)
         .execute();
     },
@@ -496,31 +529,23 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
      */
     async purge(ids: readonly string[]): Promise<number> {
       const list = [...ids];
-      await removeAssignmentsOf(bindTenant(db, tenantId), 'GROUP', list);
-      await db
-        .deleteFrom('group_effective_members')
-        .where('tenant_id', '=', tenantId)
-        .where('group_id', 'in', list)
-        .execute();
+      await removeAssignmentsOf(db, 'GROUP', list);
+      await db.deleteFrom('group_effective_members').where('group_id', 'in', list).execute();
       await db
         .deleteFrom('group_closure')
-        .where('tenant_id', '=', tenantId)
         .where((eb) => eb.or([eb('ancestor_group_id', 'in', list), eb('descendant_group_id', 'in', list)]))
         .execute();
       await db
         .deleteFrom('group_edges')
-        .where('tenant_id', '=', tenantId)
         .where((eb) => eb.or([eb('parent_group_id', 'in', list), eb('child_group_id', 'in', list)]))
         .execute();
       const memberships = await db
         .deleteFrom('group_memberships')
-        .where('tenant_id', '=', tenantId)
         .where('group_id', 'in', list)
         .executeTakeFirst();
       await db
         .updateTable('groups')
         .set({ deleted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
-        .where('tenant_id', '=', tenantId)
         .where('id', 'in', list)
         .execute();
       return Number(memberships.numDeletedRows);
@@ -568,7 +593,6 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       return !!(await db
         .selectFrom('group_memberships')
         .select('user_id')
-        .where('tenant_id', '=', tenantId)
         .where('group_id', '=', groupId)
         .where('user_id', '=', userId)
         .executeTakeFirst());
@@ -582,18 +606,15 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
     },
 
     async effectiveMemberCount(groupId: string): Promise<number> {
-      return ((await countEffectiveMembers(db, tenantId, groupId))[0] as { n: number }).n;
+      return ((await countEffectiveMembers(db, groupId))[0] as { n: number }).n;
     },
 
     /** Live direct members in user id order (the membership index order: no sort). */
     async directMembers(groupId: string, limit: number, offset: number): Promise<MemberRow[]> {
       return (await db
         .selectFrom('group_memberships as m')
-        .innerJoin('users as u', (join) =>
-          join.onRef('u.tenant_id', '=', 'm.tenant_id').onRef('u.id', '=', 'm.user_id'),
-        )
+        .innerJoin('users as u', 'u.id', 'm.user_id')
         .select(['m.user_id', 'u.email', 'u.display_name', sql<boolean>`true`.as('direct')])
-        .where('m.tenant_id', '=', tenantId)
         .where('m.group_id', '=', groupId)
         .where('u.deleted_at', 'is', null)
         .orderBy('m.user_id')
@@ -604,7 +625,7 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
 
     /** Live effective members in user id order (the closure's index order), each once. */
     async effectiveMembers(groupId: string, limit: number, offset: number): Promise<MemberRow[]> {
-      return (await effectiveMembersPage(db, tenantId, groupId, limit, offset)) as MemberRow[];
+      return (await effectiveMembersPage(db, groupId, limit, offset)) as MemberRow[];
     },
 
     /** Direct child groups (HIERARCHY and NESTED), by name. */
@@ -621,61 +642,40 @@ export function createGroupsRepository(db: Queryable, tenantId: string) {
       const row = await db
         .selectFrom('group_edges')
         .select(sql<number>`count(*)::int`.as('n'))
-        .where('tenant_id', '=', tenantId)
         .where(direction === 'child' ? 'parent_group_id' : 'child_group_id', '=', groupId)
         .executeTakeFirstOrThrow();
       return row.n;
     },
-  };
-}
 
-export type GroupsRepository = ReturnType<typeof createGroupsRepository>;
+    /**
+     * The groups a user belongs to, inherited ones included (decisions.md, "Groups"): every live
+     * group the user is an effective member of, `DIRECT` where the user is a direct member, else
+     * `INHERITED` (a member of a group nested in it). Ordered by name. Empty for an unknown or
+     * deleted user. Served by the maintained closure (group_effective_members_user_idx): no
+     * recursion at read time.
+     */
+    async userGroups(userId: string): Promise<UserGroupMembershipRow[]> {
+      return (await userGroupsOf(db, userId)) as UserGroupMembershipRow[];
+    },
 
-/** Groups across tenants, for the admin API (visibility is the caller's filter). */
-export function createAdminGroupsQueries(db: Queryable) {
-  function filtered(filter: AdminGroupListFilter) {
-    let query = db
-      .selectFrom('groups as g')
-      .innerJoin('tenants as t', 't.id', 'g.tenant_id')
-      .where('g.deleted_at', 'is', null)
-      .where('t.deleted_at', 'is', null);
-    if (filter.search) query = query.where('g.name', 'ilike', likeContains(filter.search));
-    if (filter.groupType) query = query.where('g.group_type', '=', filter.groupType);
-    if (filter.tenantId) query = query.where('g.tenant_id', '=', filter.tenantId);
-    if (filter.partnerId) query = query.where('t.partner_id', '=', filter.partnerId);
-    if (filter.onlyPartnerId) query = query.where('t.partner_id', '=', filter.onlyPartnerId);
-    if (filter.onlyTenantId) query = query.where('g.tenant_id', '=', filter.onlyTenantId);
-    return query;
-  }
-
-  return {
-    /** The live group `id` of a live tenant, with that tenant's partner (for visibility). */
-    async locate(id: string): Promise<{ tenant_id: string; partner_id: string } | undefined> {
+    /**
+     * The ids of the users in a group, as a subquery for `where('u.id', 'in', ...)`: its direct
+     * members, or with `effective` every user reachable through nested groups too. It does not
+     * filter deleted users (the outer users query does). A deleted or unknown group has no members.
+     */
+    usersInGroup(groupId: string, effective: boolean) {
+      // Both tables have (tenant_id, group_id, user_id) leading their primary key; the cast only
+      // gives Kysely one static shape for the two.
+      const table = (effective ? 'group_effective_members' : 'group_memberships') as 'group_memberships';
+      // The tenant predicate is written out: a subquery is compiled by the statement it is placed
+      // in, whose handle may not be this one (an ordinary handle adds no predicate).
       return db
-        .selectFrom('groups as g')
-        .innerJoin('tenants as t', 't.id', 'g.tenant_id')
-        .select(['g.tenant_id', 't.partner_id'])
-        .where('g.id', '=', id)
-        .where('g.deleted_at', 'is', null)
-        .where('t.deleted_at', 'is', null)
-        .executeTakeFirst();
-    },
-
-    async list(filter: AdminGroupListFilter, limit: number, offset: number): Promise<GroupListRow[]> {
-      return (await filtered(filter)
-        .select(['g.id', 'g.tenant_id', 'g.name', 'g.group_type', 'g.parent_group_id'])
-        .select(liveMemberCount('group_memberships', sql`g.tenant_id`, sql`g.id`).as('member_count'))
-        .orderBy(sql`lower(g.name)`)
-        .orderBy('g.tenant_id')
-        .orderBy('g.id')
-        .limit(limit)
-        .offset(offset)
-        .execute()) as GroupListRow[];
-    },
-
-    async count(filter: AdminGroupListFilter): Promise<number> {
-      const row = await filtered(filter).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
-      return row.n;
+        .selectFrom(table)
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('group_id', '=', groupId);
     },
   };
 }
+
+export type GroupsRepository = ReturnType<typeof groupsRepository>;

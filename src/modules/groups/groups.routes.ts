@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { callContext, ok, paged } from '../../platform/http.js';
+import { ok, paged } from '../../platform/http.js';
 import { Envelope, ErrorSchema, managementErrors, PaginatedEnvelope } from '../../platform/schemas.js';
+import { access } from '../../platform/tenancy.js';
 import {
   GroupCreate,
   GroupDeleteQuery,
@@ -25,6 +26,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> 
   app.get(
     base,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'List Groups',
@@ -42,8 +44,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> 
     async (request) => {
       const { page = 1, per_page = 20, search, type, parent_group_id, user_id } = request.query;
       const result = await groups.list(
-        callContext(request),
-        request.params.tenant_id,
+        request.tenantScope,
         { search, groupType: type, parentGroupId: parent_group_id, userId: user_id },
         { page, perPage: per_page },
       );
@@ -54,6 +55,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> 
   app.post(
     base,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Create Group',
@@ -64,14 +66,13 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> 
       },
     },
     async (request, reply) =>
-      reply
-        .code(201)
-        .send(ok(request, await groups.create(callContext(request), request.params.tenant_id, request.body))),
+      reply.code(201).send(ok(request, await groups.create(request.tenantScope, request.body))),
   );
 
   app.get(
     `${base}/:group_id`,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'Get Group',
@@ -86,18 +87,14 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> 
     async (request) =>
       ok(
         request,
-        await groups.get(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.group_id,
-          parseIncludes(request.query.include),
-        ),
+        await groups.get(request.tenantScope, request.params.group_id, parseIncludes(request.query.include)),
       ),
   );
 
   app.patch(
     `${base}/:group_id`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Update Group',
@@ -110,20 +107,13 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> 
       },
     },
     async (request) =>
-      ok(
-        request,
-        await groups.update(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.group_id,
-          request.body,
-        ),
-      ),
+      ok(request, await groups.update(request.tenantScope, request.params.group_id, request.body)),
   );
 
   app.delete(
     `${base}/:group_id`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Delete Group',
@@ -137,12 +127,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> 
       },
     },
     async (request, reply) => {
-      await groups.remove(
-        callContext(request),
-        request.params.tenant_id,
-        request.params.group_id,
-        request.query.strategy ?? 'BLOCK',
-      );
+      await groups.remove(request.tenantScope, request.params.group_id, request.query.strategy ?? 'BLOCK');
       return reply.code(204).send(null);
     },
   );
@@ -150,6 +135,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> 
   app.put(
     `${base}/:group_id/members`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Update Group Members',
@@ -162,14 +148,6 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> 
       },
     },
     async (request) =>
-      ok(
-        request,
-        await groups.updateMembers(
-          callContext(request),
-          request.params.tenant_id,
-          request.params.group_id,
-          request.body,
-        ),
-      ),
+      ok(request, await groups.updateMembers(request.tenantScope, request.params.group_id, request.body)),
   );
 };

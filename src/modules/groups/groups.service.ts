@@ -1,15 +1,13 @@
 import { isId, newId } from '../../lib/ids.js';
 import { type PageRequest, pageOffset, paginationMeta } from '../../lib/pagination.js';
-import { adminRights, canSeeTenant } from '../../platform/auth/access.js';
-import type { Db, Tx } from '../../platform/db/database.js';
+import type { AdminRights } from '../../platform/auth/principal.js';
+import type { Db } from '../../platform/db/database.js';
+import type { TenantQueryable } from '../../platform/db/tenant-scope.js';
 import { AppError, notFound } from '../../platform/errors.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
-import { type CallContext, iso } from '../../platform/http.js';
-import { accessibleTenant } from '../tenants/tenant-access.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
+import { iso } from '../../platform/http.js';
+import type { TenantScope } from '../../platform/tenancy.js';
+import { type AdminGroupListFilter, createGroupsCrossTenant } from './groups.cross-tenant.js';
 import {
-  type AdminGroupListFilter,
-  createAdminGroupsQueries,
   createGroupsRepository,
   type GroupListFilter,
   type GroupListRow,
@@ -18,7 +16,6 @@ import {
   type MemberRow,
 } from './groups.repository.js';
 import type {
-  AdminGroupCreate,
   GroupCreate,
   GroupDeleteStrategy,
   GroupListItem,
@@ -30,12 +27,6 @@ import type {
 
 /** How many direct members `include=members` (and child groups `include=nested_groups`) returns at most. */
 export const INCLUDE_LIMIT = 1000;
-
-/** The tenant a group operation runs in, after the caller's access to it was checked. */
-interface TenantRef {
-  id: string;
-  partner_id: string;
-}
 
 export interface GroupIncludes {
   members: boolean;
@@ -107,11 +98,17 @@ async function link(
 }
 
 /**
- * Groups (groups.md; decisions.md "Groups"): the tenant routes and their admin twins.
+ * Groups (groups.md; decisions.md "Groups"): one set of operations on the groups of a tenant,
+ * which the tenant routes and their admin twins both call with the scope of the group's tenant.
  * Every write takes the tenant's group-graph lock first, so cycle checks and the maintained
  * closures see one change at a time (groups.repository.ts).
+ *
+ * `db` serves the cross-tenant queries only (the admin list, finding a group's tenant); the
+ * tenant's rows are reached through the scope's tenant-bound handles.
  */
 export function createGroupsService(db: Db) {
+  const acrossTenants = createGroupsCrossTenant(db);
+
   async function mustFind(repository: GroupsRepository, id: string): Promise<GroupRow> {
     const row = isId('group', id) ? await repository.find(id) : undefined;
     if (!row) throw groupNotFound();
@@ -119,11 +116,11 @@ export function createGroupsService(db: Db) {
   }
 
   async function response(
-    tenantId: string,
+    handle: TenantQueryable,
     id: string,
     includes: GroupIncludes = { members: false, nestedGroups: false },
   ): Promise<GroupResponse> {
-    const repository = createGroupsRepository(db, tenantId);
+    const repository = createGroupsRepository(handle);
     const row = isId('group', id) ? await repository.details(id) : undefined;
     if (!row) throw groupNotFound();
     const [members, nested] = await Promise.all([
@@ -155,38 +152,72 @@ export function createGroupsService(db: Db) {
     };
   }
 
-  /** Runs `work` in a transaction holding the tenant's group-graph lock. */
-  async function locked<T>(tenant: TenantRef, work: (repository: GroupsRepository, trx: Tx) => Promise<T>) {
-    return db.transaction().execute(async (trx) => {
-      const repository = createGroupsRepository(trx, tenant.id);
+  /** The audit entry of a change to group `groupId` of the scope's tenant. */
+  type Audit = (action: string, groupId: string, data: object) => void;
+
+  /** Runs `body` in a unit of work of the tenant holding its group-graph lock. */
+  function locked<T>(
+    scope: TenantScope,
+    body: (repository: GroupsRepository, audit: Audit) => Promise<T>,
+  ): Promise<T> {
+    return scope.work(async (work) => {
+      const repository = createGroupsRepository(work.db);
       await repository.lockGraph();
-      return work(repository, trx);
+      const audit: Audit = (action, groupId, data) =>
+        work.audit({
+          action,
+          resourceType: 'group',
+          resourceId: groupId,
+          tenantId: scope.tenant.id,
+          partnerId: scope.tenant.partner_id,
+          ...data,
+        });
+      return body(repository, audit);
     });
   }
 
-  const audit = (
-    trx: Tx,
-    ctx: CallContext,
-    tenant: TenantRef,
-    action: string,
-    groupId: string,
-    data: object,
-  ) =>
-    recordAudit(trx, ctx.origin, {
-      action,
-      resourceType: 'group',
-      resourceId: groupId,
-      tenantId: tenant.id,
-      partnerId: tenant.partner_id,
-      ...data,
-    });
+  return {
+    /**
+     * The tenant of the live group `groupId` (in a live tenant), for the admin routes that address
+     * a group by id; a 404 when there is none. Whether the caller may see it is the scope's check.
+     */
+    async tenantOf(groupId: string): Promise<string> {
+      const tenantId = isId('group', groupId) ? await acrossTenants.tenantOf(groupId) : undefined;
+      if (!tenantId) throw groupNotFound();
+      return tenantId;
+    },
 
-  /** The operations, once the tenant is known and the caller's access to it checked. */
-  const core = {
-    async create(ctx: CallContext, tenant: TenantRef, input: GroupCreate): Promise<GroupResponse> {
+    /** Groups of every tenant the caller may see (the admin list). */
+    async listAcrossTenants(rights: AdminRights, filter: AdminGroupListFilter, page: PageRequest) {
+      const scoped: AdminGroupListFilter = {
+        ...filter,
+        onlyPartnerId: rights.level === 'partner_admin' ? (rights.partnerId ?? '') : null,
+        onlyTenantId: rights.level === 'tenant_admin' ? (rights.tenantId ?? '') : null,
+      };
+      const [rows, total] = await Promise.all([
+        acrossTenants.list(scoped, page.perPage, pageOffset(page)),
+        acrossTenants.count(scoped),
+      ]);
+      return { items: rows.map(toListItem), pagination: paginationMeta(page, total) };
+    },
+
+    async list(scope: TenantScope, filter: GroupListFilter, page: PageRequest) {
+      const repository = createGroupsRepository(scope.db);
+      const [rows, total] = await Promise.all([
+        repository.list(filter, page.perPage, pageOffset(page)),
+        repository.count(filter),
+      ]);
+      return { items: rows.map(toListItem), pagination: paginationMeta(page, total) };
+    },
+
+    async get(scope: TenantScope, id: string, includes?: GroupIncludes): Promise<GroupResponse> {
+      return response(scope.db, id, includes);
+    },
+
+    async create(scope: TenantScope, input: GroupCreate): Promise<GroupResponse> {
       const id = newId('group');
       const members = unique(input.initial_members);
-      await locked(tenant, async (repository, trx) => {
+      await locked(scope, async (repository, audit) => {
         let parent: GroupRow | undefined;
         if (input.parent_group_id) {
           parent = isId('group', input.parent_group_id)
@@ -206,22 +237,15 @@ export function createGroupsService(db: Db) {
         await repository.insert(row);
         if (parent) await repository.addEdge(parent.id, id, 'HIERARCHY');
         const added = await repository.addMembers(id, members);
-        await audit(trx, ctx, tenant, 'group.created', id, { after: { ...row, initial_members: added } });
-        if (added.length > 0) {
-          await audit(trx, ctx, tenant, 'group.member_added', id, { after: { user_ids: added } });
-        }
+        audit('group.created', id, { after: { ...row, initial_members: added } });
+        if (added.length > 0) audit('group.member_added', id, { after: { user_ids: added } });
       });
-      return response(tenant.id, id);
+      return response(scope.db, id);
     },
 
-    async update(
-      ctx: CallContext,
-      tenant: TenantRef,
-      id: string,
-      input: GroupUpdate,
-    ): Promise<GroupResponse> {
+    async update(scope: TenantScope, id: string, input: GroupUpdate): Promise<GroupResponse> {
       if (!isId('group', id)) throw groupNotFound();
-      await locked(tenant, async (repository, trx) => {
+      await locked(scope, async (repository, audit) => {
         const before = await mustFind(repository, id);
         const changes: {
           name?: string;
@@ -255,22 +279,17 @@ export function createGroupsService(db: Db) {
           if (before.parent_group_id) await repository.removeEdge(before.parent_group_id, id);
           if (newParent) await link(repository, newParent.id, id, 'HIERARCHY');
         }
-        await audit(trx, ctx, tenant, 'group.updated', id, {
+        audit('group.updated', id, {
           before: Object.fromEntries(Object.keys(changes).map((key) => [key, before[key as keyof GroupRow]])),
           after: changes,
         });
       });
-      return response(tenant.id, id);
+      return response(scope.db, id);
     },
 
-    async remove(
-      ctx: CallContext,
-      tenant: TenantRef,
-      id: string,
-      strategy: GroupDeleteStrategy,
-    ): Promise<void> {
+    async remove(scope: TenantScope, id: string, strategy: GroupDeleteStrategy): Promise<void> {
       if (!isId('group', id)) throw groupNotFound();
-      await locked(tenant, async (repository, trx) => {
+      await locked(scope, async (repository, audit) => {
         const group = await mustFind(repository, id);
         if (strategy === 'BLOCK') {
           const [members, children] = await Promise.all([
@@ -307,7 +326,7 @@ export function createGroupsService(db: Db) {
             }
           }
         }
-        await audit(trx, ctx, tenant, 'group.deleted', id, {
+        audit('group.deleted', id, {
           before: { name: group.name, group_type: group.group_type, parent_group_id: group.parent_group_id },
           after: {
             strategy,
@@ -321,66 +340,59 @@ export function createGroupsService(db: Db) {
           },
         });
         for (const child of hierarchyChildren) {
-          await audit(trx, ctx, tenant, 'group.updated', child, {
+          audit('group.updated', child, {
             before: { parent_group_id: id },
             after: { parent_group_id: group.parent_group_id, reason: 'parent group deleted' },
           });
         }
         for (const other of doomed) {
           if (other === id) continue;
-          await audit(trx, ctx, tenant, 'group.deleted', other, {
-            after: { strategy: 'CASCADE', deleted_with: id },
-          });
+          audit('group.deleted', other, { after: { strategy: 'CASCADE', deleted_with: id } });
         }
       });
     },
 
-    async changeMembers(
-      ctx: CallContext,
-      tenant: TenantRef,
+    /** Adds and removes DIRECT members in one change (the tenant route's PUT, the admin POST). */
+    async updateMembers(
+      scope: TenantScope,
       id: string,
-      add: readonly string[],
-      remove: readonly string[],
+      input: { users_to_add?: readonly string[]; users_to_remove?: readonly string[] },
     ): Promise<GroupResponse> {
-      const toAdd = unique(add);
-      const toRemove = unique(remove);
+      const toAdd = unique(input.users_to_add);
+      const toRemove = unique(input.users_to_remove);
       const removing = new Set(toRemove);
       if (toAdd.some((userId) => removing.has(userId))) {
         throw new AppError('BAD_REQUEST', 'A user cannot be both added to and removed from the group');
       }
       if (!isId('group', id)) throw groupNotFound();
-      await locked(tenant, async (repository, trx) => {
+      await locked(scope, async (repository, audit) => {
         await mustFind(repository, id);
         await assertLiveUsers(repository, [...toAdd, ...toRemove]);
         const removed = await repository.removeMembers(id, toRemove);
         const added = await repository.addMembers(id, toAdd);
-        if (removed.length > 0) {
-          await audit(trx, ctx, tenant, 'group.member_removed', id, { before: { user_ids: removed } });
-        }
-        if (added.length > 0) {
-          await audit(trx, ctx, tenant, 'group.member_added', id, { after: { user_ids: added } });
-        }
+        if (removed.length > 0) audit('group.member_removed', id, { before: { user_ids: removed } });
+        if (added.length > 0) audit('group.member_added', id, { after: { user_ids: added } });
       });
-      return response(tenant.id, id);
+      return response(scope.db, id);
     },
 
-    async removeMember(ctx: CallContext, tenant: TenantRef, id: string, userId: string): Promise<void> {
+    async removeMember(scope: TenantScope, id: string, userId: string): Promise<void> {
       if (!isId('group', id)) throw groupNotFound();
-      await locked(tenant, async (repository, trx) => {
+      await locked(scope, async (repository, audit) => {
         await mustFind(repository, id);
         if (!isId('user', userId) || (await repository.liveUserIds([userId])).size === 0) {
           throw notFound('User');
         }
         const removed = await repository.removeMembers(id, [userId]);
         if (removed.length === 0) throw notFound('Group member');
-        await audit(trx, ctx, tenant, 'group.member_removed', id, { before: { user_ids: removed } });
+        audit('group.member_removed', id, { before: { user_ids: removed } });
       });
     },
 
-    async addNested(ctx: CallContext, tenant: TenantRef, id: string, childIds: readonly string[]) {
+    async addNested(scope: TenantScope, id: string, childIds: readonly string[]): Promise<GroupResponse> {
       const children = unique(childIds);
       if (!isId('group', id)) throw groupNotFound();
-      await locked(tenant, async (repository, trx) => {
+      await locked(scope, async (repository, audit) => {
         await mustFind(repository, id);
         const found = await repository.liveGroupIds(children);
         const missing = children.filter((child) => !found.has(child));
@@ -392,27 +404,23 @@ export function createGroupsService(db: Db) {
         for (const child of children) {
           if (await link(repository, id, child, 'NESTED')) added.push(child);
         }
-        if (added.length > 0) {
-          await audit(trx, ctx, tenant, 'group.nested_group_added', id, { after: { group_ids: added } });
-        }
+        if (added.length > 0) audit('group.nested_group_added', id, { after: { group_ids: added } });
       });
-      return response(tenant.id, id);
+      return response(scope.db, id);
     },
 
-    async removeNested(ctx: CallContext, tenant: TenantRef, id: string, childId: string): Promise<void> {
+    async removeNested(scope: TenantScope, id: string, childId: string): Promise<void> {
       if (!isId('group', id)) throw groupNotFound();
-      await locked(tenant, async (repository, trx) => {
+      await locked(scope, async (repository, audit) => {
         await mustFind(repository, id);
         const edge = isId('group', childId) ? await repository.edge(id, childId) : undefined;
         if (!edge) throw notFound('Nested group');
         await repository.removeEdge(id, childId);
-        await audit(trx, ctx, tenant, 'group.nested_group_removed', id, {
-          before: { group_ids: [childId], kind: edge.kind },
-        });
+        audit('group.nested_group_removed', id, { before: { group_ids: [childId], kind: edge.kind } });
         // The hierarchy parent is one of the child's edges too: unlinking it makes the child top-level.
         if (edge.kind === 'HIERARCHY') {
           await repository.setParentColumn([childId], null);
-          await audit(trx, ctx, tenant, 'group.updated', childId, {
+          audit('group.updated', childId, {
             before: { parent_group_id: id },
             after: { parent_group_id: null },
           });
@@ -420,8 +428,8 @@ export function createGroupsService(db: Db) {
       });
     },
 
-    async members(tenant: TenantRef, id: string, effective: boolean, page: PageRequest) {
-      const repository = createGroupsRepository(db, tenant.id);
+    async members(scope: TenantScope, id: string, effective: boolean, page: PageRequest) {
+      const repository = createGroupsRepository(scope.db);
       await mustFind(repository, id);
       const [rows, total] = await Promise.all([
         effective
@@ -432,8 +440,8 @@ export function createGroupsService(db: Db) {
       return { items: rows.map(toMemberInfo), pagination: paginationMeta(page, total) };
     },
 
-    async relatives(tenant: TenantRef, id: string, direction: 'child' | 'parent', page: PageRequest) {
-      const repository = createGroupsRepository(db, tenant.id);
+    async relatives(scope: TenantScope, id: string, direction: 'child' | 'parent', page: PageRequest) {
+      const repository = createGroupsRepository(scope.db);
       await mustFind(repository, id);
       const [rows, total] = await Promise.all([
         direction === 'child'
@@ -447,133 +455,6 @@ export function createGroupsService(db: Db) {
         member_count: row.member_count,
       }));
       return { items, pagination: paginationMeta(page, total) };
-    },
-  };
-
-  /** The tenant of a group addressed by the admin API, if the caller may see it (else 404). */
-  async function adminTenant(ctx: CallContext, groupId: string, write: boolean): Promise<TenantRef> {
-    const rights = adminRights(ctx.principal, write);
-    const located = isId('group', groupId) ? await createAdminGroupsQueries(db).locate(groupId) : undefined;
-    if (!located || !canSeeTenant(rights, { id: located.tenant_id, partner_id: located.partner_id })) {
-      throw groupNotFound();
-    }
-    return { id: located.tenant_id, partner_id: located.partner_id };
-  }
-
-  return {
-    // --- /api/v1/tenants/{tenant_id}/groups ------------------------------------------------
-
-    async list(ctx: CallContext, tenantId: string, filter: GroupListFilter, page: PageRequest) {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
-      const repository = createGroupsRepository(db, tenant.id);
-      const [rows, total] = await Promise.all([
-        repository.list(filter, page.perPage, pageOffset(page)),
-        repository.count(filter),
-      ]);
-      return { items: rows.map(toListItem), pagination: paginationMeta(page, total) };
-    },
-
-    async get(
-      ctx: CallContext,
-      tenantId: string,
-      id: string,
-      includes: GroupIncludes,
-    ): Promise<GroupResponse> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
-      return response(tenant.id, id, includes);
-    },
-
-    async create(ctx: CallContext, tenantId: string, input: GroupCreate): Promise<GroupResponse> {
-      return core.create(ctx, await accessibleTenant(db, ctx.principal, tenantId, true), input);
-    },
-
-    async update(ctx: CallContext, tenantId: string, id: string, input: GroupUpdate): Promise<GroupResponse> {
-      return core.update(ctx, await accessibleTenant(db, ctx.principal, tenantId, true), id, input);
-    },
-
-    async remove(
-      ctx: CallContext,
-      tenantId: string,
-      id: string,
-      strategy: GroupDeleteStrategy,
-    ): Promise<void> {
-      await core.remove(ctx, await accessibleTenant(db, ctx.principal, tenantId, true), id, strategy);
-    },
-
-    async updateMembers(
-      ctx: CallContext,
-      tenantId: string,
-      id: string,
-      input: { users_to_add?: string[]; users_to_remove?: string[] },
-    ): Promise<GroupResponse> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, true);
-      return core.changeMembers(ctx, tenant, id, input.users_to_add ?? [], input.users_to_remove ?? []);
-    },
-
-    // --- /api/v1/admin/groups/ --------------------------------------------------------------
-
-    admin: {
-      async list(ctx: CallContext, filter: AdminGroupListFilter, page: PageRequest) {
-        const rights = adminRights(ctx.principal, false);
-        const scoped: AdminGroupListFilter = {
-          ...filter,
-          onlyPartnerId: rights.level === 'partner_admin' ? (rights.partnerId ?? '') : null,
-          onlyTenantId: rights.level === 'tenant_admin' ? (rights.tenantId ?? '') : null,
-        };
-        const queries = createAdminGroupsQueries(db);
-        const [rows, total] = await Promise.all([
-          queries.list(scoped, page.perPage, pageOffset(page)),
-          queries.count(scoped),
-        ]);
-        return { items: rows.map(toListItem), pagination: paginationMeta(page, total) };
-      },
-
-      async create(ctx: CallContext, input: AdminGroupCreate): Promise<GroupResponse> {
-        const rights = adminRights(ctx.principal, true);
-        const { tenant_id: tenantId, ...fields } = input;
-        const tenant = isId('tenant', tenantId)
-          ? await createTenantsRepository(db).findLiveRow(tenantId)
-          : undefined;
-        if (!tenant || !canSeeTenant(rights, tenant)) throw notFound('Tenant');
-        return core.create(ctx, tenant, fields);
-      },
-
-      async get(ctx: CallContext, id: string): Promise<GroupResponse> {
-        return response((await adminTenant(ctx, id, false)).id, id);
-      },
-
-      async update(ctx: CallContext, id: string, input: GroupUpdate): Promise<GroupResponse> {
-        return core.update(ctx, await adminTenant(ctx, id, true), id, input);
-      },
-
-      /** Soft delete with ORPHAN semantics: child groups move up, members and nested links go. */
-      async remove(ctx: CallContext, id: string): Promise<void> {
-        await core.remove(ctx, await adminTenant(ctx, id, true), id, 'ORPHAN');
-      },
-
-      async members(ctx: CallContext, id: string, effective: boolean, page: PageRequest) {
-        return core.members(await adminTenant(ctx, id, false), id, effective, page);
-      },
-
-      async addMembers(ctx: CallContext, id: string, userIds: string[]): Promise<GroupResponse> {
-        return core.changeMembers(ctx, await adminTenant(ctx, id, true), id, userIds, []);
-      },
-
-      async removeMember(ctx: CallContext, id: string, userId: string): Promise<void> {
-        await core.removeMember(ctx, await adminTenant(ctx, id, true), id, userId);
-      },
-
-      async relatives(ctx: CallContext, id: string, direction: 'child' | 'parent', page: PageRequest) {
-        return core.relatives(await adminTenant(ctx, id, false), id, direction, page);
-      },
-
-      async addNested(ctx: CallContext, id: string, childIds: string[]): Promise<GroupResponse> {
-        return core.addNested(ctx, await adminTenant(ctx, id, true), id, childIds);
-      },
-
-      async removeNested(ctx: CallContext, id: string, childId: string): Promise<void> {
-        await core.removeNested(ctx, await adminTenant(ctx, id, true), id, childId);
-      },
     },
   };
 }

@@ -1,4 +1,4 @@
-import { boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
+import type { TenantQueryable } from '../../platform/db/tenant-scope.js';
 import { createGroupsRepository } from './groups.repository.js';
 
 /**
@@ -12,7 +12,7 @@ import { createGroupsRepository } from './groups.repository.js';
  * the user when the change will end or add memberships, so that no membership slips in between.
  */
 export async function lockGroupGraph(db: TenantQueryable): Promise<void> {
-  await createGroupsRepository(db, boundTenantId(db)).lockGraph();
+  await createGroupsRepository(db).lockGraph();
 }
 
 /** Makes the user a direct member of each of `groupIds` (live groups of the tenant); takes the graph lock. */
@@ -22,7 +22,7 @@ export async function addUserToGroups(
   groupIds: readonly string[],
 ): Promise<void> {
   if (groupIds.length === 0) return;
-  const groups = createGroupsRepository(db, boundTenantId(db));
+  const groups = createGroupsRepository(db);
   await groups.lockGraph();
   for (const groupId of groupIds) await groups.addMembers(groupId, [userId]);
 }
@@ -33,6 +33,6 @@ export async function removeUserFromGroups(
   userId: string,
   groupIds: readonly string[],
 ): Promise<void> {
-  const groups = createGroupsRepository(db, boundTenantId(db));
+  const groups = createGroupsRepository(db);
   for (const groupId of groupIds) await groups.removeMembers(groupId, [userId]);
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
-import type { Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
+import { boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
 
 export interface OURow {
   id: string;
@@ -20,18 +20,26 @@ export function descendantsPattern(path: string): string {
   return `${path.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`;
 }
 
-/** Ids of the OU at `path` and everything below it, as a subquery. */
-function subtreeIdsQuery(db: Queryable, tenantId: string, path: string) {
+/**
+ * Ids of the OU at `path` and everything below it, as a subquery. Its tenant predicate is written
+ * out: a subquery is compiled by the statement it is placed in (an OU's users are listed by the
+ * users module), whose handle may not be this one.
+ */
+function subtreeIdsQuery(db: TenantQueryable, path: string) {
   return db
     .selectFrom('ous')
     .select('id')
-    .where('tenant_id', '=', tenantId)
+    .where('tenant_id', '=', boundTenantId(db))
     .where((eb) => eb.or([eb('path', '=', path), eb('path', 'like', descendantsPattern(path))]));
 }
 type SubtreeIds = ReturnType<typeof subtreeIdsQuery>;
 
-/** Kysely access to the OUs of one tenant: every query carries the tenant predicate. */
-export function createOusRepository(db: Queryable, tenantId: string) {
+/**
+ * Kysely access to the OUs of one tenant, on a tenant-bound handle (platform/db/tenant-scope.ts):
+ * the handle adds the tenant predicate to every builder statement; raw SQL writes it itself.
+ */
+export function createOusRepository(db: TenantQueryable) {
+  const tenantId = boundTenantId(db);
   return {
     /** Serializes structural OU changes in this tenant (moves, deletes, creates) until the transaction ends. */
     async lockTree(): Promise<void> {
@@ -39,19 +47,15 @@ export function createOusRepository(db: Queryable, tenantId: string) {
     },
 
     async find(id: string): Promise<OURow | undefined> {
-      return db
-        .selectFrom('ous')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .executeTakeFirst() as Promise<OURow | undefined>;
+      return db.selectFrom('ous').selectAll().where('id', '=', id).executeTakeFirst() as Promise<
+        OURow | undefined
+      >;
     },
 
     async directUserCount(id: string): Promise<number> {
       const row = await db
         .selectFrom('users')
         .select(sql<number>`count(*)::int`.as('n'))
-        .where('tenant_id', '=', tenantId)
         .where('ou_id', '=', id)
         .where('deleted_at', 'is', null)
         .executeTakeFirstOrThrow();
@@ -66,12 +70,10 @@ export function createOusRepository(db: Queryable, tenantId: string) {
           eb
             .selectFrom('users as u')
             .select(sql<number>`count(*)::int`.as('n'))
-            .where('u.tenant_id', '=', tenantId)
             .whereRef('u.ou_id', '=', 'o.id')
             .where('u.deleted_at', 'is', null)
             .as('user_count'),
         )
-        .where('o.tenant_id', '=', tenantId)
         .where('o.parent_id', '=', parentId)
         .orderBy(sql`lower(o.name)`)
         .orderBy('o.name')
@@ -86,12 +88,10 @@ export function createOusRepository(db: Queryable, tenantId: string) {
           eb
             .selectFrom('users as u')
             .select(sql<number>`count(*)::int`.as('n'))
-            .where('u.tenant_id', '=', tenantId)
             .whereRef('u.ou_id', '=', 'o.id')
             .where('u.deleted_at', 'is', null)
             .as('user_count'),
-        )
-        .where('o.tenant_id', '=', tenantId);
+        );
       if (filter.search) query = query.where('o.name', 'ilike', likeContains(filter.search));
       if (filter.parentId) query = query.where('o.parent_id', '=', filter.parentId);
       return query.orderBy('o.path').orderBy('o.id').limit(limit).offset(offset).execute() as Promise<
@@ -100,10 +100,7 @@ export function createOusRepository(db: Queryable, tenantId: string) {
     },
 
     async count(filter: { search?: string | null; parentId?: string | null }): Promise<number> {
-      let query = db
-        .selectFrom('ous as o')
-        .select(sql<number>`count(*)::int`.as('n'))
-        .where('o.tenant_id', '=', tenantId);
+      let query = db.selectFrom('ous as o').select(sql<number>`count(*)::int`.as('n'));
       if (filter.search) query = query.where('o.name', 'ilike', likeContains(filter.search));
       if (filter.parentId) query = query.where('o.parent_id', '=', filter.parentId);
       return (await query.executeTakeFirstOrThrow()).n;
@@ -113,7 +110,6 @@ export function createOusRepository(db: Queryable, tenantId: string) {
       return db
         .selectFrom('ous')
         .select(['id', 'parent_id', 'name', 'path'])
-        .where('tenant_id', '=', tenantId)
         .orderBy(sql`lower(name)`)
         .orderBy('name')
         .orderBy('id')
@@ -133,6 +129,7 @@ export function createOusRepository(db: Queryable, tenantId: string) {
         .insertInto('ous')
         .values({
           ...row,
+          // The handle's own tenant (it checks the value): the column is required by the types.
           tenant_id: tenantId,
           custom_attributes:
             row.custom_attributes === null ? undefined : JSON.stringify(row.custom_attributes),
@@ -159,7 +156,6 @@ export function createOusRepository(db: Queryable, tenantId: string) {
             : {}),
           updated_at: sql<Date>`now()`,
         })
-        .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .execute();
     },
@@ -175,7 +171,6 @@ export function createOusRepository(db: Queryable, tenantId: string) {
           path: sql<string>`${newPath} || substr(path, ${oldPath.length + 1})`,
           depth: sql<number>`depth + ${depthDelta}`,
         })
-        .where('tenant_id', '=', tenantId)
         .where((eb) => eb.or([eb('path', '=', oldPath), eb('path', 'like', descendantsPattern(oldPath))]))
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
@@ -183,26 +178,20 @@ export function createOusRepository(db: Queryable, tenantId: string) {
 
     /** Ids of the OU at `path` and everything below it. */
     subtreeIds(path: string): SubtreeIds {
-      return subtreeIdsQuery(db, tenantId, path);
+      return subtreeIdsQuery(db, path);
     },
 
     async hasChildren(id: string): Promise<boolean> {
       return !!(await db
         .selectFrom('ous')
         .select('id')
-        .where('tenant_id', '=', tenantId)
         .where('parent_id', '=', id)
         .limit(1)
         .executeTakeFirst());
     },
 
     async directChildIds(id: string): Promise<{ id: string; name: string; path: string }[]> {
-      return db
-        .selectFrom('ous')
-        .select(['id', 'name', 'path'])
-        .where('tenant_id', '=', tenantId)
-        .where('parent_id', '=', id)
-        .execute();
+      return db.selectFrom('ous').select(['id', 'name', 'path']).where('parent_id', '=', id).execute();
     },
 
     /** Moves every user row (deleted ones too: they keep referencing an OU) from `fromIds` to `toId`. */
@@ -210,7 +199,6 @@ export function createOusRepository(db: Queryable, tenantId: string) {
       const result = await db
         .updateTable('users')
         .set({ ou_id: toId, updated_at: sql<Date>`now()` })
-        .where('tenant_id', '=', tenantId)
         .where('ou_id', 'in', fromIds)
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
@@ -221,17 +209,12 @@ export function createOusRepository(db: Queryable, tenantId: string) {
       await db
         .updateTable('ous')
         .set({ parent_id: parentId, updated_at: sql<Date>`now()` })
-        .where('tenant_id', '=', tenantId)
         .where('id', 'in', ids)
         .execute();
     },
 
     async deleteIds(ids: string[] | SubtreeIds): Promise<number> {
-      const result = await db
-        .deleteFrom('ous')
-        .where('tenant_id', '=', tenantId)
-        .where('id', 'in', ids)
-        .executeTakeFirst();
+      const result = await db.deleteFrom('ous').where('id', 'in', ids).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };

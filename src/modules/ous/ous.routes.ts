@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { callContext, ok, paged } from '../../platform/http.js';
+import { ok, paged } from '../../platform/http.js';
 import { Envelope, ErrorSchema, managementErrors, PaginatedEnvelope } from '../../platform/schemas.js';
-import { UserListItem } from '../users/users.schemas.js';
+import { access } from '../../platform/tenancy.js';
+import { UserListItem } from '../users/index.js';
 import {
   OUCreate,
   OUDeleteQuery,
@@ -24,6 +25,7 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
   app.get(
     base,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'List Ous',
@@ -40,8 +42,7 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
     async (request) => {
       const { page = 1, per_page = 20, search, parent_id } = request.query;
       const result = await ous.list(
-        callContext(request),
-        request.params.tenant_id,
+        request.tenantScope,
         { search, parentId: parent_id },
         { page, perPage: per_page },
       );
@@ -52,6 +53,7 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
   app.post(
     base,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Create Ou',
@@ -65,14 +67,13 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
       },
     },
     async (request, reply) =>
-      reply
-        .code(201)
-        .send(ok(request, await ous.create(callContext(request), request.params.tenant_id, request.body))),
+      reply.code(201).send(ok(request, await ous.create(request.tenantScope, request.body))),
   );
 
   app.get(
     `${base}/tree`,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'Get Ou Tree',
@@ -84,12 +85,13 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
         },
       },
     },
-    async (request) => ok(request, await ous.tree(callContext(request), request.params.tenant_id)),
+    async (request) => ok(request, await ous.tree(request.tenantScope)),
   );
 
   app.get(
     `${base}/:ou_id`,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'Get Ou',
@@ -97,13 +99,13 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
         response: { 200: Envelope(OUResponse, 'ApiResponse_OUResponse_'), ...managementErrors },
       },
     },
-    async (request) =>
-      ok(request, await ous.get(callContext(request), request.params.tenant_id, request.params.ou_id)),
+    async (request) => ok(request, await ous.get(request.tenantScope, request.params.ou_id)),
   );
 
   app.patch(
     `${base}/:ou_id`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Update Ou',
@@ -119,16 +121,13 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
         },
       },
     },
-    async (request) =>
-      ok(
-        request,
-        await ous.update(callContext(request), request.params.tenant_id, request.params.ou_id, request.body),
-      ),
+    async (request) => ok(request, await ous.update(request.tenantScope, request.params.ou_id, request.body)),
   );
 
   app.delete(
     `${base}/:ou_id`,
     {
+      config: { access: access.tenantWrite },
       schema: {
         tags,
         summary: 'Delete Ou',
@@ -141,12 +140,7 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
       },
     },
     async (request, reply) => {
-      await ous.remove(
-        callContext(request),
-        request.params.tenant_id,
-        request.params.ou_id,
-        request.query.strategy ?? 'BLOCK',
-      );
+      await ous.remove(request.tenantScope, request.params.ou_id, request.query.strategy ?? 'BLOCK');
       return reply.code(204).send(null);
     },
   );
@@ -154,6 +148,7 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
   app.get(
     `${base}/:ou_id/users`,
     {
+      config: { access: access.tenantRead },
       schema: {
         tags,
         summary: 'List Ou Users',
@@ -165,13 +160,10 @@ export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (
     },
     async (request) => {
       const { page = 1, per_page = 20, include_nested = false } = request.query;
-      const result = await ous.users(
-        callContext(request),
-        request.params.tenant_id,
-        request.params.ou_id,
-        include_nested,
-        { page, perPage: per_page },
-      );
+      const result = await ous.users(request.tenantScope, request.params.ou_id, include_nested, {
+        page,
+        perPage: per_page,
+      });
       return paged(request, result.items, result.pagination);
     },
   );

@@ -1,12 +1,10 @@
 import { isId, newId } from '../../lib/ids.js';
 import { type PageRequest, pageOffset, paginationMeta } from '../../lib/pagination.js';
-import type { Db } from '../../platform/db/database.js';
+import type { TenantQueryable } from '../../platform/db/tenant-scope.js';
 import { AppError, notFound } from '../../platform/errors.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
-import { type CallContext, iso } from '../../platform/http.js';
-import { accessibleTenant } from '../tenants/tenant-access.js';
-import { toUserListItem } from '../users/user-list-item.js';
-import { createUsersRepository } from '../users/users.repository.js';
+import { iso } from '../../platform/http.js';
+import type { TenantScope } from '../../platform/tenancy.js';
+import { listUsersInOu } from '../users/index.js';
 import { createOusRepository, type OURow } from './ous.repository.js';
 import type { OUCreate, OUListItem, OUResponse, OUTreeNode, OUUpdate } from './ous.schemas.js';
 
@@ -19,10 +17,13 @@ function childPath(parentPath: string | null, name: string): string {
   return `${parentPath ?? ''}/${name}`;
 }
 
-/** Organizational units (organizational-units.md; decisions.md "Organizational units"). */
-export function createOusService(db: Db) {
-  async function response(tenantId: string, row: OURow): Promise<OUResponse> {
-    const repository = createOusRepository(db, tenantId);
+/**
+ * Organizational units (organizational-units.md; decisions.md "Organizational units"): operations
+ * on the OUs of the scope's tenant, through its tenant-bound handles.
+ */
+export function createOusService() {
+  async function response(handle: TenantQueryable, row: OURow): Promise<OUResponse> {
+    const repository = createOusRepository(handle);
     const [children, userCount] = await Promise.all([
       repository.children(row.id),
       repository.directUserCount(row.id),
@@ -48,24 +49,22 @@ export function createOusService(db: Db) {
     };
   }
 
-  async function mustFind(tenantId: string, id: string): Promise<OURow> {
-    const row = isId('ou', id) ? await createOusRepository(db, tenantId).find(id) : undefined;
+  async function mustFind(handle: TenantQueryable, id: string): Promise<OURow> {
+    const row = isId('ou', id) ? await createOusRepository(handle).find(id) : undefined;
     if (!row) throw ouNotFound();
     return row;
   }
 
   return {
     async list(
-      ctx: CallContext,
-      tenantId: string,
+      scope: TenantScope,
       filter: { search?: string | null; parentId?: string | null },
       page: PageRequest,
     ) {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
       if (filter.parentId && !isId('ou', filter.parentId)) {
         return { items: [] as OUListItem[], pagination: paginationMeta(page, 0) };
       }
-      const repository = createOusRepository(db, tenant.id);
+      const repository = createOusRepository(scope.db);
       const [rows, total] = await Promise.all([
         repository.list(filter, page.perPage, pageOffset(page)),
         repository.count(filter),
@@ -73,9 +72,8 @@ export function createOusService(db: Db) {
       return { items: rows as OUListItem[], pagination: paginationMeta(page, total) };
     },
 
-    async tree(ctx: CallContext, tenantId: string): Promise<OUTreeNode[]> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
-      const rows = await createOusRepository(db, tenant.id).all();
+    async tree(scope: TenantScope): Promise<OUTreeNode[]> {
+      const rows = await createOusRepository(scope.db).all();
       // Rows arrive sorted by name, so appending keeps every children list sorted.
       const nodes = new Map(
         rows.map((row) => [
@@ -92,16 +90,15 @@ export function createOusService(db: Db) {
       return roots;
     },
 
-    async get(ctx: CallContext, tenantId: string, id: string): Promise<OUResponse> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
-      return response(tenant.id, await mustFind(tenant.id, id));
+    async get(scope: TenantScope, id: string): Promise<OUResponse> {
+      return response(scope.db, await mustFind(scope.db, id));
     },
 
-    async create(ctx: CallContext, tenantId: string, input: OUCreate): Promise<OUResponse> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, true);
+    async create(scope: TenantScope, input: OUCreate): Promise<OUResponse> {
+      const { tenant } = scope;
       const id = newId('ou');
-      await db.transaction().execute(async (trx) => {
-        const repository = createOusRepository(trx, tenant.id);
+      await scope.work(async (work) => {
+        const repository = createOusRepository(work.db);
         await repository.lockTree();
         let parent: OURow | undefined;
         if (input.parent_id) {
@@ -118,7 +115,7 @@ export function createOusService(db: Db) {
           custom_attributes: input.custom_attributes ?? null,
         };
         await repository.insert(row);
-        await recordAudit(trx, ctx.origin, {
+        work.audit({
           action: 'ou.created',
           resourceType: 'ou',
           resourceId: id,
@@ -127,14 +124,14 @@ export function createOusService(db: Db) {
           after: row,
         });
       });
-      return response(tenant.id, await mustFind(tenant.id, id));
+      return response(scope.db, await mustFind(scope.db, id));
     },
 
-    async update(ctx: CallContext, tenantId: string, id: string, input: OUUpdate): Promise<OUResponse> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, true);
+    async update(scope: TenantScope, id: string, input: OUUpdate): Promise<OUResponse> {
+      const { tenant } = scope;
       if (!isId('ou', id)) throw ouNotFound();
-      await db.transaction().execute(async (trx) => {
-        const repository = createOusRepository(trx, tenant.id);
+      await scope.work(async (work) => {
+        const repository = createOusRepository(work.db);
         await repository.lockTree();
         const before = await repository.find(id);
         if (!before) throw ouNotFound();
@@ -179,7 +176,7 @@ export function createOusService(db: Db) {
           const newDepth = newParent !== undefined ? (newParent ? newParent.depth + 1 : 0) : before.depth;
           rewritten = await repository.rewriteSubtreePaths(before.path, newPath, newDepth - before.depth);
         }
-        await recordAudit(trx, ctx.origin, {
+        work.audit({
           action: changes.parent_id !== undefined ? 'ou.moved' : 'ou.updated',
           resourceType: 'ou',
           resourceId: id,
@@ -196,14 +193,14 @@ export function createOusService(db: Db) {
           },
         });
       });
-      return response(tenant.id, await mustFind(tenant.id, id));
+      return response(scope.db, await mustFind(scope.db, id));
     },
 
-    async remove(ctx: CallContext, tenantId: string, id: string, strategy: OUDeleteStrategy): Promise<void> {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, true);
+    async remove(scope: TenantScope, id: string, strategy: OUDeleteStrategy): Promise<void> {
+      const { tenant } = scope;
       if (!isId('ou', id)) throw ouNotFound();
-      await db.transaction().execute(async (trx) => {
-        const repository = createOusRepository(trx, tenant.id);
+      await scope.work(async (work) => {
+        const repository = createOusRepository(work.db);
         await repository.lockTree();
         const ou = await repository.find(id);
         if (!ou) throw ouNotFound();
@@ -243,7 +240,7 @@ export function createOusService(db: Db) {
           outcome.users_moved = await repository.moveUsers(subtree, ou.parent_id);
           outcome.ous_deleted = await repository.deleteIds(repository.subtreeIds(ou.path));
         }
-        await recordAudit(trx, ctx.origin, {
+        work.audit({
           action: 'ou.deleted',
           resourceType: 'ou',
           resourceId: id,
@@ -255,18 +252,14 @@ export function createOusService(db: Db) {
       });
     },
 
-    async users(ctx: CallContext, tenantId: string, id: string, includeNested: boolean, page: PageRequest) {
-      const tenant = await accessibleTenant(db, ctx.principal, tenantId, false);
-      const ou = await mustFind(tenant.id, id);
-      const users = createUsersRepository(db, tenant.id);
-      const ouIds = includeNested ? createOusRepository(db, tenant.id).subtreeIds(ou.path) : [ou.id];
-      const narrow = (query: Parameters<Parameters<typeof users.count>[0]>[0]) =>
-        query.where('u.ou_id', 'in', ouIds);
-      const [rows, total] = await Promise.all([
-        users.listItems(narrow, page.perPage, pageOffset(page)),
-        users.count(narrow),
-      ]);
-      return { items: rows.map(toUserListItem), pagination: paginationMeta(page, total) };
+    async users(scope: TenantScope, id: string, includeNested: boolean, page: PageRequest) {
+      const ou = await mustFind(scope.db, id);
+      const ouIds = includeNested ? createOusRepository(scope.db).subtreeIds(ou.path) : [ou.id];
+      const { items, total } = await listUsersInOu(scope.db, ouIds, {
+        limit: page.perPage,
+        offset: pageOffset(page),
+      });
+      return { items, pagination: paginationMeta(page, total) };
     },
   };
 }

@@ -1,6 +1,6 @@
 /** The users module's face: what other modules, protocols and the composition root may use. */
 export { adminUsersRoutes } from './admin-users.routes.js';
-export { listUsersInOu } from './ou-users.js';
+export { listUsersInOu, type OuIds } from './ou-members.js';
 export { passwordChange } from './passwords.js';
 export { toUserListItem } from './user-list-item.js';
 export { usersRoutes } from './users.routes.js';

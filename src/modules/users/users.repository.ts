@@ -136,16 +136,6 @@ function usersRepository(db: TenantQueryable) {
     },
 
     /** A page of list items of the live users in the OUs `ouIds`, newest first, and how many there are. */
-    async listInOus(
-      ouIds: readonly string[],
-      limit: number,
-      offset: number,
-    ): Promise<[UserListRow[], number]> {
-      if (ouIds.length === 0) return [[], 0];
-      const narrow = (query: UsersQuery) => query.where('u.ou_id', 'in', ouIds);
-      return Promise.all([repository.listItems(narrow, limit, offset), repository.count(narrow)]);
-    },
-
     async count(narrow: (query: UsersQuery) => UsersQuery): Promise<number> {
       const row = await narrow(live() as UsersQuery)
         .select(sql<number>`count(*)::int`.as('n'))

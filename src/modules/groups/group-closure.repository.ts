@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Queryable } from '../../platform/db/database.js';
+import { boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
 
 /**
  * The recursive definitions the maintained closures must equal (migration 0002), for a check in
@@ -42,8 +43,15 @@ export interface ClosureDrift {
 /**
  * Compares group_closure and group_effective_members of a tenant with their recursive definition
  * over group_edges and group_memberships; both lists are empty when the maintained data is exact.
+ * The tenant is the handle's (a tenant-bound handle) or given (an ordinary one).
  */
-export async function groupClosureDrift(db: Queryable, tenantId: string): Promise<ClosureDrift> {
+export async function groupClosureDrift(db: TenantQueryable): Promise<ClosureDrift>;
+export async function groupClosureDrift(db: Queryable, tenantId: string): Promise<ClosureDrift>;
+export async function groupClosureDrift(
+  db: Queryable | TenantQueryable,
+  givenTenantId?: string,
+): Promise<ClosureDrift> {
+  const tenantId = givenTenantId ?? boundTenantId(db as TenantQueryable);
   const closure = await sql<ClosureDrift['closure'][number]>`
     select coalesce(s.ancestor_group_id, d.ancestor_group_id) as ancestor_group_id,
            coalesce(s.descendant_group_id, d.descendant_group_id) as descendant_group_id,
@@ -67,9 +75,16 @@ export async function groupClosureDrift(db: Queryable, tenantId: string): Promis
 /**
  * Recomputes both closures of a tenant from group_edges and group_memberships: for data written
  * around the repository (bulk seeding, repairs). Run it in a transaction holding the tenant's
- * group lock (createGroupsRepository(...).lockGraph()) when the service is live.
+ * group lock (lockGroupGraph) when the service is live. The tenant is the handle's (a
+ * tenant-bound handle) or given (an ordinary one).
  */
-export async function rebuildGroupClosure(db: Queryable, tenantId: string): Promise<void> {
+export async function rebuildGroupClosure(db: TenantQueryable): Promise<void>;
+export async function rebuildGroupClosure(db: Queryable, tenantId: string): Promise<void>;
+export async function rebuildGroupClosure(
+  db: Queryable | TenantQueryable,
+  givenTenantId?: string,
+): Promise<void> {
+  const tenantId = givenTenantId ?? boundTenantId(db as TenantQueryable);
   await sql`delete from group_effective_members where tenant_id = ${tenantId}`.execute(db);
   await sql`delete from group_closure where tenant_id = ${tenantId}`.execute(db);
   await sql`insert into group_closure (tenant_id, ancestor_group_id, descendant_group_id, path_count)
