@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { managementContext } from './contexts/management.js';
+import { selfServiceContext } from './contexts/self-service.js';
 import { redactUrl } from './lib/redact-url.js';
 import { effectiveAdminRole } from './modules/admin-roles/effective-role.js';
 import { UsableClientCache } from './modules/applications/client-cache.js';
@@ -319,11 +320,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
 
     // Management context (src/contexts/management.ts): the admin API and the tenant routes.
+    // Self-service context (src/contexts/self-service.ts): a user's own account.
+    await app.register(selfServiceContext, { db, verifier });
+
     await app.register(managementContext, {
       db,
       verifier,
-      invalidation,
-      mailer,
       work,
       publicUrl: config.publicUrl,
     });

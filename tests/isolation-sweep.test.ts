@@ -41,7 +41,7 @@ import { startTestApp, type TestApp } from './helpers/test-app.js';
 
 type Tenant = Awaited<ReturnType<typeof createTenant>>;
 type Json = Record<string, unknown>;
-type Kind = 'public' | 'tenant' | 'admin';
+type Kind = 'public' | 'tenant' | 'admin' | 'self';
 
 const PUBLIC_ROUTES = [
   /^\/api\/v1\/auth\//,
@@ -53,6 +53,8 @@ const PUBLIC_ROUTES = [
 ];
 const TENANT_ROUTE = /^\/api\/v1\/tenants\/:tenant_id(\/|$)/;
 const ADMIN_ROUTE = /^\/api\/v1\/admin\//;
+/** The self-service context: a user's own account (src/contexts/self-service.ts). */
+const SELF_ROUTE = /^\/api\/v1\/me(\/|$)/;
 
 /** Resource kinds reserved to super admins (docs/security.md), by path prefix and methods. */
 const SUPER_ADMIN_ONLY: { prefix: string; methods: 'all' | 'writes' }[] = [
@@ -67,6 +69,7 @@ function kindOf(route: RegisteredRoute): Kind | null {
   if (PUBLIC_ROUTES.some((pattern) => pattern.test(route.url))) return 'public';
   if (TENANT_ROUTE.test(route.url)) return 'tenant';
   if (ADMIN_ROUTE.test(route.url)) return 'admin';
+  if (SELF_ROUTE.test(route.url)) return 'self';
   return null;
 }
 
@@ -523,7 +526,9 @@ async function run(probe: Probe, token: string, secrets: string[]): Promise<stri
 
 describe('tenant isolation sweep over every registered route', () => {
   const routes = () => t.app.scaikey.routes;
-  const management = () => routes().filter((route) => kindOf(route) !== 'public' && kindOf(route) !== null);
+  const management = () =>
+    routes().filter((route) => kindOf(route) === 'tenant' || kindOf(route) === 'admin');
+  const selfService = () => routes().filter((route) => kindOf(route) === 'self');
 
   it('knows every registered route as public or management, and can fill every path parameter', () => {
     const problems: string[] = [];
@@ -533,7 +538,7 @@ describe('tenant isolation sweep over every registered route', () => {
         problems.push(
           `${route.method} ${route.url} is neither public nor a tenant or admin route: add a rule to tests/isolation-sweep.test.ts`,
         );
-      if (kind === 'public' || kind === null) continue;
+      if (kind === 'public' || kind === 'self' || kind === null) continue;
       if (route.url.includes('*'))
         problems.push(
           `${route.method} ${route.url}: a wildcard route cannot be swept; give it named parameters`,
@@ -561,6 +566,21 @@ describe('tenant isolation sweep over every registered route', () => {
       if (response.statusCode !== 401) open.push(`${route.method} ${route.url} → ${response.statusCode}`);
     }
     expect(open).toEqual([]);
+  });
+
+  it('every self-service read answers each caller about itself only (403 to applications), nothing of A', async () => {
+    const reads = selfService().filter((route) => READS.has(route.method) && !route.url.includes(':'));
+    expect(reads.length).toBeGreaterThan(0);
+    const failures: string[] = [];
+    for (const caller of CALLERS) {
+      const token = await caller.token();
+      for (const route of reads) {
+        const probe: Probe = { route, url: route.url, body: undefined, why: caller.name, expect: [200, 403] };
+        const failure = await run(probe, token, secretsOfA(caller));
+        if (failure) failures.push(failure);
+      }
+    }
+    expect(failures).toEqual([]);
   });
 
   for (const caller of CALLERS) {

@@ -18,15 +18,11 @@ import type { Db } from '../platform/db/database.js';
 import { bindTenant, type TenantDb } from '../platform/db/tenant-scope.js';
 import type { UnitOfWork } from '../platform/events/unit-of-work.js';
 import { callContext } from '../platform/http.js';
-import type { Invalidation } from '../platform/invalidation.js';
-import type { Mailer } from '../platform/mail/mailer.js';
-import type { TenantScope } from '../platform/tenancy.js';
+import type { Access, TenantScope } from '../platform/tenancy.js';
 
 export interface ManagementContextOptions {
   db: Db;
   verifier: TokenVerifier;
-  invalidation: Invalidation;
-  mailer: Mailer;
   work: UnitOfWork;
   publicUrl: string;
 }
@@ -71,6 +67,10 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   });
 
   management.addHook('onRoute', (route) => {
+    // A management route states what it needs; one that does not is a programming error.
+    if (!route.config?.access) {
+      throw new Error(`${route.method} ${route.url}: a management route must declare config.access`);
+    }
     route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
   });
   management.addHook('onRequest', async (request) => {
@@ -78,8 +78,7 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   });
   // After validation (a malformed request is a 422 before any 403/404), as the services did.
   management.addHook('preHandler', async (request) => {
-    const declared = request.routeOptions.config.access;
-    if (!declared) return;
+    const declared = request.routeOptions.config.access as Access;
     const rights =
       declared.area === 'tenant'
         ? tenantRouteRights(request.principal, declared.write)

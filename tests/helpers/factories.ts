@@ -212,7 +212,8 @@ export async function grantAdminRole(
 export async function adminUserToken(
   t: TestApp,
   options: {
-    role: AdminRole;
+    /** null: a user without an admin role (an ordinary account). */
+    role: AdminRole | null;
     tenant: Pick<Tenant, 'id' | 'slug' | 'partner_id'>;
     partnerId?: string;
     scope?: string;

@@ -2,7 +2,8 @@
 export { adminUsersRoutes } from './admin-users.routes.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';
 export { passwordChange } from './passwords.js';
+export { ownProfile } from './profile.js';
 export { toUserListItem } from './user-list-item.js';
 export { usersRoutes } from './users.routes.js';
-export { UserListItem } from './users.schemas.js';
+export { UserListItem, UserResponse } from './users.schemas.js';
 export { createUsersService } from './users.service.js';
