@@ -26,12 +26,6 @@ import { groupsRoutes } from './modules/groups/groups.routes.js';
 import { createGroupsService } from './modules/groups/groups.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { homeRoutes } from './modules/health/home.routes.js';
-import { OIDC_SCOPES } from './modules/oauth/accounts.js';
-import { interactionRoutes } from './modules/oauth/interactions.routes.js';
-import { oauthRoutes } from './modules/oauth/oauth.routes.js';
-import { platformLoginRoutes } from './modules/oauth/platform-login.routes.js';
-import { OidcProviders } from './modules/oauth/providers.js';
-import { emailDiscoveryRateLimit, OAuthRateLimits, SignInRateLimits } from './modules/oauth/rate-limits.js';
 import { ousRoutes } from './modules/ous/ous.routes.js';
 import { OUTreeNodeSchema } from './modules/ous/ous.schemas.js';
 import { createOusService } from './modules/ous/ous.service.js';
@@ -41,9 +35,6 @@ import { grantIsLive } from './modules/sessions/sessions.js';
 import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
 import { createTenantsService } from './modules/tenants/tenants.service.js';
 import { adminUsersRoutes } from './modules/users/admin-users.routes.js';
-import { forgotPasswordRoutes } from './modules/users/forgot-password.routes.js';
-import { passwordLinkRateLimit } from './modules/users/password-link-limits.js';
-import { passwordLinkRoutes } from './modules/users/password-links.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { createUsersService } from './modules/users/users.service.js';
 import { TokenVerifier } from './platform/auth/authenticate.js';
@@ -71,6 +62,15 @@ import {
 } from './platform/openapi.js';
 import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
+import { OIDC_SCOPES } from './protocols/oauth/accounts.js';
+import { oauthRoutes } from './protocols/oauth/oauth.routes.js';
+import { OidcProviders } from './protocols/oauth/providers.js';
+import { emailDiscoveryRateLimit, OAuthRateLimits, SignInRateLimits } from './protocols/oauth/rate-limits.js';
+import { forgotPasswordRoutes } from './protocols/sign-in/forgot-password.routes.js';
+import { interactionRoutes } from './protocols/sign-in/interactions.routes.js';
+import { passwordLinkRateLimit } from './protocols/sign-in/password-link-limits.js';
+import { passwordLinkRoutes } from './protocols/sign-in/password-links.routes.js';
+import { platformLoginRoutes } from './protocols/sign-in/platform-login.routes.js';
 
 /** What the app is made of, exposed for the CLI, tests and benchmarks. */
 export interface ScaiKey {

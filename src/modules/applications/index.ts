@@ -5,4 +5,5 @@ export { isUserAssigned, removeAssignmentsOf } from './assignments.js';
 export { assignmentsRoutes } from './assignments.routes.js';
 export { createAssignmentsService } from './assignments.service.js';
 export { UsableClientCache } from './client-cache.js';
+export { findUsableClient, originRegistered } from './client-lookup.js';
 export { redirectUriAllowed } from './client-metadata.js';

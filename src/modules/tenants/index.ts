@@ -1,5 +1,6 @@
 /** The tenants module's face: what other modules, protocols and the composition root may use. */
 export { accessibleTenant } from './tenant-access.js';
+export { findActiveTenantBySlug, findLiveTenantBySlug, tenantSlugsForEmailDomain } from './tenant-lookup.js';
 export {
   DEFAULT_TENANT_SETTINGS,
   effectiveSettings,

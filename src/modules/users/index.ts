@@ -1,7 +1,20 @@
 /** The users module's face: what other modules, protocols and the composition root may use. */
+
+export { consumeActionToken, issueActionToken, peekActionToken } from './action-tokens.js';
 export { adminUsersRoutes } from './admin-users.routes.js';
 export { passwordChange } from './passwords.js';
+export {
+  findAccount,
+  findAccountByEmail,
+  findActiveAccount,
+  lockAccountAfterFailures,
+  organizationsOfEmail,
+  reserveSignInAttempt,
+  resetSignInAttempts,
+  updateAccount,
+} from './sign-in-accounts.js';
 export { toUserListItem } from './user-list-item.js';
+export { passwordLink, passwordResetMail } from './user-mail.js';
 export { usersRoutes } from './users.routes.js';
 export { UserListItem } from './users.schemas.js';
 export { createUsersService } from './users.service.js';

@@ -1,11 +1,10 @@
 import type { onRequestHookHandler } from 'fastify';
 import { errorParagraph, htmlPage } from '../../lib/html-page.js';
+import { findLiveTenantBySlug, pageBranding } from '../../modules/tenants/index.js';
 import type { Db } from '../../platform/db/database.js';
 import { AppError } from '../../platform/errors.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import { describeWait, type RateLimits } from '../../platform/rate-limit/limits.js';
-import { pageBranding } from '../tenants/tenant-settings.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
 
 /**
  * The set-password POST behind mailed links (each accepted password costs an argon2id hash):
@@ -22,7 +21,7 @@ export function passwordLinkRateLimit(limits: RateLimits, db: Db): onRequestHook
       throw new AppError('RATE_LIMITED', message, { 'retry-after': String(wait) });
     }
     const { tenant_slug } = request.params as { tenant_slug: string };
-    const tenant = (await createTenantsRepository(db).findLiveBySlug(tenant_slug)) ?? null;
+    const tenant = (await findLiveTenantBySlug(db, tenant_slug)) ?? null;
     htmlPageHeaders(reply)
       .code(429)
       .header('retry-after', String(wait))

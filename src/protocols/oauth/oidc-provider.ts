@@ -3,14 +3,14 @@ import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'o
 import { escapeHtml } from '../../lib/html.js';
 import { errorParagraph, HTML_PAGE_HEADERS, htmlPage } from '../../lib/html-page.js';
 import { secretMatchesDigest } from '../../lib/secrets.js';
+import { redirectUriAllowed } from '../../modules/applications/index.js';
+import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../../modules/tenants/index.js';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import { DPOP_SIGNING_ALGS } from '../../platform/auth/dpop.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
-import { redirectUriAllowed } from '../applications/client-metadata.js';
-import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../tenants/tenant-settings.js';
 import { clientCredentialsClaims, issuedAfterRotation } from './access-token.js';
 import { findActiveUser, OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRole, userClaims } from './accounts.js';
 import { grantedScopes } from './client-credentials.js';

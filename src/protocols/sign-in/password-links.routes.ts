@@ -2,6 +2,15 @@ import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fast
 import { type Static, Type } from 'typebox';
 import { escapeHtml } from '../../lib/html.js';
 import { errorParagraph, htmlPage } from '../../lib/html-page.js';
+import { revokeUserSessions } from '../../modules/sessions/index.js';
+import { findLiveTenantBySlug, pageBranding } from '../../modules/tenants/index.js';
+import {
+  consumeActionToken,
+  findAccount,
+  passwordChange,
+  peekActionToken,
+  updateAccount,
+} from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError, RequestValidationError } from '../../platform/errors.js';
@@ -15,12 +24,6 @@ import {
   JsonOrHtml,
   ValidationErrorSchema,
 } from '../../platform/schemas.js';
-import { revokeUserSessions } from '../sessions/sessions.js';
-import { pageBranding } from '../tenants/tenant-settings.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
-import { consumeActionToken, peekActionToken } from './action-tokens.js';
-import { passwordChange } from './passwords.js';
-import { createUsersRepository } from './users.repository.js';
 
 const INVALID_LINK = 'This link is invalid, was already used or has expired. Ask for a new one.';
 
@@ -66,7 +69,7 @@ export async function passwordLinkRoutes(
   );
 
   const path = '/api/v1/auth/tenants/:tenant_slug/reset-password';
-  const findTenant = (slug: string) => createTenantsRepository(db).findLiveBySlug(slug);
+  const findTenant = (slug: string) => findLiveTenantBySlug(db, slug);
 
   app.get(
     path,
@@ -147,7 +150,7 @@ export async function passwordLinkRoutes(
           ]);
         }
         const live = await peekActionToken(db, tenant.id, token);
-        const user = live ? await createUsersRepository(db, tenant.id).findLive(live.user_id) : undefined;
+        const user = live ? await findAccount(db, tenant.id, live.user_id) : undefined;
         if (!live || !user) throw new AppError('INVALID_TOKEN', INVALID_LINK);
         // Hash outside the transaction; the token is used up only when the password is acceptable.
         const change = await passwordChange(tenant.settings, new_password, user);
@@ -155,7 +158,7 @@ export async function passwordLinkRoutes(
           const used = await consumeActionToken(trx, tenant.id, token);
           if (!used) throw new AppError('INVALID_TOKEN', INVALID_LINK);
           const activates = used.purpose === 'INVITATION' && user.status === 'PENDING_EMAIL_VERIFICATION';
-          await createUsersRepository(trx, tenant.id).update(user.id, {
+          await updateAccount(trx, tenant.id, user.id, {
             ...change,
             email_verified: true,
             require_password_change: false,

@@ -2,6 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { escapeHtml } from '../../lib/html.js';
 import { errorParagraph, htmlPage } from '../../lib/html-page.js';
+import { findActiveTenantBySlug, pageBranding } from '../../modules/tenants/index.js';
+import {
+  findAccountByEmail,
+  issueActionToken,
+  passwordLink,
+  passwordResetMail,
+} from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
@@ -10,11 +17,6 @@ import { htmlPageHeaders, ok } from '../../platform/http.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { describeWait, hashedSubject, type RateLimits } from '../../platform/rate-limit/limits.js';
 import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
-import { pageBranding } from '../tenants/tenant-settings.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
-import { issueActionToken } from './action-tokens.js';
-import { passwordLink, passwordResetMail } from './user-mail.js';
-import { createUsersRepository } from './users.repository.js';
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
 const ANSWER =
@@ -61,10 +63,7 @@ export async function forgotPasswordRoutes(
   const perAddress = options.rateLimits.failures('forgotPasswordPerAddress');
 
   const path = '/api/v1/auth/tenants/:tenant_slug/forgot-password';
-  const activeTenant = async (slug: string) => {
-    const tenant = await createTenantsRepository(db).findLiveBySlug(slug);
-    return tenant?.status === 'ACTIVE' ? tenant : null;
-  };
+  const activeTenant = (slug: string) => findActiveTenantBySlug(db, slug);
   const wantsHtml = (request: FastifyRequest) =>
     !String(request.headers['content-type'] ?? '').includes('json');
 
@@ -185,7 +184,7 @@ ${backLink(tenant, interaction)}`;
   /** Issues a reset link to the account of `email` in `tenant`, if it has one that may use it. */
   async function mailResetLink(tenant: TenantRow, email: string, origin: AuditOrigin): Promise<void> {
     const mailed = await db.transaction().execute(async (trx) => {
-      const user = await createUsersRepository(trx, tenant.id).findLiveByEmail(email);
+      const user = await findAccountByEmail(trx, tenant.id, email);
       if (user?.status !== 'ACTIVE' && user?.status !== 'LOCKED') return false;
       const issued = await issueActionToken(trx, tenant.id, user.id, 'PASSWORD_RESET');
       await mailer.enqueue(

@@ -1,5 +1,5 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { isId } from '../../lib/ids.js';
+import { findUsableClient } from '../../modules/applications/index.js';
 import type { TokenVerifier, VerifiedToken } from '../../platform/auth/authenticate.js';
 import { DpopProofError } from '../../platform/auth/dpop.js';
 import { issuedAtAfterRotation } from '../../platform/auth/secret-rotation.js';
@@ -7,7 +7,6 @@ import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
 import type { KeyStore } from '../../platform/keys.js';
-import { createApplicationsRepository } from '../applications/applications.repository.js';
 import { signAccessToken } from './access-token.js';
 import { OIDC_SCOPES } from './accounts.js';
 
@@ -91,9 +90,7 @@ export function tokenExchangeHandler(options: {
 
     let audience = metadata.client_id;
     if (params.audience && params.audience !== metadata.client_id) {
-      const target = isId('application', params.audience)
-        ? await createApplicationsRepository(options.db).findUsableClient(params.audience)
-        : undefined;
+      const target = await findUsableClient(options.db, params.audience);
       const sameTenant =
         target &&
         (target.scope === 'GLOBAL' ||

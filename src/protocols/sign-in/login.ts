@@ -1,10 +1,15 @@
-import { sql } from 'kysely';
 import { hashPassword, verifyPassword } from '../../lib/passwords.js';
+import { effectiveSettings, type TenantSettingsInput } from '../../modules/tenants/index.js';
+import {
+  findAccountByEmail,
+  lockAccountAfterFailures,
+  reserveSignInAttempt,
+  resetSignInAttempts,
+} from '../../modules/users/index.js';
 import type { Db, Queryable } from '../../platform/db/database.js';
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
 import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
 import type { Invalidation } from '../../platform/invalidation.js';
-import { effectiveSettings, type TenantSettingsInput } from '../tenants/tenant-settings.js';
 
 export type LoginResult =
   | { ok: true; user: UserRow; mustChangePassword: boolean }
@@ -49,13 +54,7 @@ export async function checkPassword(
   now: Date = new Date(),
 ): Promise<LoginResult> {
   const { lockout, password_policy } = effectiveSettings(tenant.settings as TenantSettingsInput);
-  const user = await db
-    .selectFrom('users')
-    .selectAll()
-    .where('tenant_id', '=', tenant.id)
-    .where(sql`lower(email)`, '=', email.trim().toLowerCase())
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  const user = await findAccountByEmail(db, tenant.id, email);
 
   const audit = (
     action: string,
@@ -85,14 +84,14 @@ export async function checkPassword(
     return { ok: false, message: WRONG, userId: user?.id ?? null };
   }
 
-  const reserved = await reserveAttempt(db, tenant.id, user.id, lockout.max_failed_attempts, now);
+  const reserved = await reserveSignInAttempt(db, tenant.id, user.id, lockout.max_failed_attempts, now);
   if (!reserved) {
     await equalizeTiming(password);
     // No attempts left on an account that is not locked (the threshold was lowered below its
     // count): lock it now, so that the lock's expiry gives it a fresh count.
     const lockNow = user.status === 'ACTIVE' && !(user.locked_until && user.locked_until > now);
     await db.transaction().execute(async (trx) => {
-      if (lockNow) await lockAccount(trx, tenant.id, user.id, now, lockout.lockout_minutes);
+      if (lockNow) await lockAccountAfterFailures(trx, tenant.id, user.id, now, lockout.lockout_minutes);
       await audit('user.login_failed', user.id, { reason: 'locked' }, 'FAILURE', trx);
       if (lockNow) await invalidation.publish(trx, `user:${user.id}`);
     });
@@ -106,7 +105,7 @@ export async function checkPassword(
       const lockNow =
         reserved.failed_login_attempts >= lockout.max_failed_attempts &&
         reserved.status === 'ACTIVE' &&
-        (await lockAccount(trx, tenant.id, user.id, now, lockout.lockout_minutes));
+        (await lockAccountAfterFailures(trx, tenant.id, user.id, now, lockout.lockout_minutes));
       if (lockNow) {
         await audit(
           'user.locked',
@@ -140,12 +139,7 @@ export async function checkPassword(
   };
   const refused = refusal[reserved.status];
   await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('users')
-      .set({ failed_login_attempts: 0, ...(refused ? {} : { last_login_at: now }) })
-      .where('tenant_id', '=', tenant.id)
-      .where('id', '=', user.id)
-      .execute();
+    await resetSignInAttempts(trx, tenant.id, user.id, refused ? null : now);
     if (refused) await audit('user.login_failed', user.id, { reason: reserved.status }, 'FAILURE', trx);
     else await audit('user.login', user.id, { method: 'password' }, 'SUCCESS', trx);
   });
@@ -160,58 +154,4 @@ export async function checkPassword(
     user: { ...user, status: reserved.status, failed_login_attempts: 0 },
     mustChangePassword: user.require_password_change || expired,
   };
-}
-
-/** Locks an ACTIVE account for `minutes`; false when it is no longer ACTIVE. */
-async function lockAccount(trx: Queryable, tenantId: string, userId: string, now: Date, minutes: number) {
-  const changed = await trx
-    .updateTable('users')
-    .set({
-      status: 'LOCKED',
-      status_reason: 'Too many failed sign-in attempts',
-      locked_until: new Date(now.getTime() + minutes * 60_000),
-    })
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', userId)
-    .where('status', '=', 'ACTIVE')
-    .executeTakeFirst();
-  return Number(changed.numUpdatedRows) > 0;
-}
-
-/**
- * Counts one sign-in attempt before its password is checked, in one statement: of concurrent
- * attempts exactly as many as the account has left get a row back. A lock whose time is over
- * ends here (status ACTIVE again, the count starts at this attempt). Nothing comes back while a
- * lock is active or when no attempts are left.
- */
-async function reserveAttempt(
-  db: Db,
-  tenantId: string,
-  userId: string,
-  maxAttempts: number,
-  now: Date,
-): Promise<Pick<UserRow, 'status' | 'failed_login_attempts' | 'password_hash'> | undefined> {
-  const expired = sql<boolean>`(status = 'LOCKED' and locked_until is not null and locked_until <= ${now})`;
-  return db
-    .updateTable('users')
-    .set({
-      failed_login_attempts: sql<number>`case when ${expired} then 1 else failed_login_attempts + 1 end`,
-      status: sql`case when ${expired} then 'ACTIVE' else status end`,
-      status_reason: sql`case when ${expired} then null else status_reason end`,
-      locked_until: sql`case when ${expired} then null else locked_until end`,
-    })
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', userId)
-    .where('deleted_at', 'is', null)
-    .where((eb) =>
-      eb.or([
-        eb(expired, '=', true),
-        eb.and([
-          eb('failed_login_attempts', '<', maxAttempts),
-          eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]),
-        ]),
-      ]),
-    )
-    .returning(['status', 'failed_login_attempts', 'password_hash'])
-    .executeTakeFirst();
 }

@@ -4,6 +4,11 @@ import { isId } from '../../lib/ids.js';
 import { decodeJwt } from '../../lib/jwt.js';
 import { secretMatchesDigest } from '../../lib/secrets.js';
 import {
+  originRegistered as applicationOriginRegistered,
+  type UsableClientCache,
+} from '../../modules/applications/index.js';
+import { findLiveTenantBySlug } from '../../modules/tenants/index.js';
+import {
   boundKeyOf,
   DpopChallenge,
   type TokenVerifier,
@@ -19,9 +24,6 @@ import { platformIssuer } from '../../platform/issuers.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { discardRequestBody } from '../../platform/request-body.js';
 import { ErrorSchema } from '../../platform/schemas.js';
-import { createApplicationsRepository } from '../applications/applications.repository.js';
-import type { UsableClientCache } from '../applications/client-cache.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
 import { findActiveUser, userClaims } from './accounts.js';
 import { CONFIDENTIAL_TYPES, clientCredentialsGrant, presentedClient } from './client-credentials.js';
 import { answerPreflight, CORS_EXPOSED_HEADERS, checkCors } from './cors.js';
@@ -222,7 +224,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
 
   /** Whether an application that signs in at this provider lists the origin (CORS preflights). */
   const originRegistered = (mounted: Pick<MountedProvider, 'tenant'>) => (origin: string) =>
-    createApplicationsRepository(db).originRegistered(
+    applicationOriginRegistered(
+      db,
       origin,
       mounted.tenant ? { tenantId: mounted.tenant.id, partnerId: mounted.tenant.partner_id } : null,
     );
@@ -768,7 +771,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     },
     async (request, reply) => {
       const { tenant_slug } = request.params as { tenant_slug: string };
-      const tenant = await createTenantsRepository(db).findLiveBySlug(tenant_slug);
+      const tenant = await findLiveTenantBySlug(db, tenant_slug);
       if (!tenant) throw new AppError('NOT_FOUND', 'Tenant not found');
       return jwks(request, reply);
     },

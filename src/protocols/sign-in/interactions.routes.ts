@@ -3,7 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { escapeHtml } from '../../lib/html.js';
 import { errorParagraph, htmlPage } from '../../lib/html-page.js';
-import { isId } from '../../lib/ids.js';
+import { findUsableClient, isUserAssigned } from '../../modules/applications/index.js';
+import { pageBranding } from '../../modules/tenants/index.js';
+import { findAccount, passwordChange, updateAccount } from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
@@ -11,14 +13,9 @@ import { recordAudit } from '../../platform/events/audit-log.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
-import { createApplicationsRepository } from '../applications/applications.repository.js';
-import { isUserAssigned } from '../applications/assignments.js';
-import { pageBranding } from '../tenants/tenant-settings.js';
-import { passwordChange } from '../users/passwords.js';
-import { createUsersRepository } from '../users/users.repository.js';
+import type { MountedProvider, OidcProviders } from '../oauth/providers.js';
+import type { SignInRateLimits } from '../oauth/rate-limits.js';
 import { checkPassword } from './login.js';
-import type { MountedProvider, OidcProviders } from './providers.js';
-import type { SignInRateLimits } from './rate-limits.js';
 
 const SlugUid = Type.Object({ tenant_slug: Type.String(), uid: Type.String({ maxLength: 64 }) });
 type Params = { tenant_slug: string; uid: string };
@@ -259,10 +256,7 @@ export async function interactionRoutes(
           page(tenant, 'Sign in', loginForm(formAction(mounted, uid), uid, email, result.message)),
         );
 
-      const application =
-        clientId && isId('application', clientId)
-          ? await createApplicationsRepository(db).findUsableClient(clientId)
-          : undefined;
+      const application = clientId ? await findUsableClient(db, clientId) : undefined;
       if (
         application?.assignment_required &&
         !(await isUserAssigned(db, tenant.id, application.id, result.user.id))
@@ -324,8 +318,7 @@ export async function interactionRoutes(
       if (!sameSignature(body.proof, sign(uid, userId, expires, 'change')) || Number(expires) < Date.now()) {
         throw new AppError('BAD_REQUEST', 'The form expired. Start again from the application.');
       }
-      const users = createUsersRepository(db, tenant.id);
-      const user = await users.findLive(userId);
+      const user = await findAccount(db, tenant.id, userId);
       if (user?.status !== 'ACTIVE') throw new AppError('BAD_REQUEST', 'This account cannot sign in.');
       if (body.new_password !== body.confirm_password) {
         return sendPage(
@@ -354,7 +347,7 @@ export async function interactionRoutes(
         );
       }
       await db.transaction().execute(async (trx) => {
-        await createUsersRepository(trx, tenant.id).update(userId, {
+        await updateAccount(trx, tenant.id, userId, {
           ...change,
           require_password_change: false,
         });

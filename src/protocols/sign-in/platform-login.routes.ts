@@ -1,18 +1,16 @@
 import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { escapeHtml } from '../../lib/html.js';
 import { errorParagraph, htmlPage } from '../../lib/html-page.js';
-import { isId } from '../../lib/ids.js';
+import { findUsableClient, redirectUriAllowed } from '../../modules/applications/index.js';
+import { tenantDisplayName, tenantSlugsForEmailDomain } from '../../modules/tenants/index.js';
+import { organizationsOfEmail } from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import { tenantIssuer } from '../../platform/issuers.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { HtmlPage } from '../../platform/schemas.js';
-import { createApplicationsRepository } from '../applications/applications.repository.js';
-import { redirectUriAllowed } from '../applications/client-metadata.js';
-import { tenantDisplayName } from '../tenants/tenant-settings.js';
-import { AuthorizationParamsSchema, FORM } from './oauth.schemas.js';
+import { AuthorizationParamsSchema, FORM } from '../oauth/oauth.schemas.js';
 
 const PLATFORM = { name: 'ScaiKey' };
 
@@ -45,9 +43,7 @@ export async function platformLoginRoutes(
   async function checkClient(query: URLSearchParams): Promise<string | null> {
     const clientId = query.get('client_id') ?? '';
     const redirectUri = query.get('redirect_uri') ?? '';
-    const application = isId('application', clientId)
-      ? await createApplicationsRepository(db).findUsableClient(clientId)
-      : undefined;
+    const application = await findUsableClient(db, clientId);
     if (application?.scope !== 'GLOBAL') return 'client_id is not a platform (GLOBAL) application.';
     if (!redirectUriAllowed(application.application_type, application.redirect_uris, redirectUri))
       return 'redirect_uri is not registered for this application.';
@@ -132,17 +128,8 @@ export async function platformLoginRoutes(
       };
       // Home-realm discovery: a domain that exactly one active tenant lists goes straight there.
       const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-      const realms = domain
-        ? await db
-            .selectFrom('tenants')
-            .select('slug')
-            .where('deleted_at', 'is', null)
-            .where('status', '=', 'ACTIVE')
-            .where(sql<boolean>`settings->'email_domains' @> ${JSON.stringify([domain])}::jsonb`)
-            .limit(2)
-            .execute()
-        : [];
-      if (realms.length === 1) return reply.redirect(continueAt((realms[0] as { slug: string }).slug), 303);
+      const realms = domain ? await tenantSlugsForEmailDomain(db, domain, 2) : [];
+      if (realms.length === 1) return reply.redirect(continueAt(realms[0] as string), 303);
 
       // Otherwise the same answer for every address (no one learns which tenants hold it); the
       // address's owner gets the organizations it belongs to by mail. The lookup runs after the
@@ -163,17 +150,7 @@ export async function platformLoginRoutes(
 
   /** Mails the owner of `email` a sign-in link for each active tenant where it has an account. */
   async function mailOrganizations(email: string, continueAt: (slug: string) => string): Promise<void> {
-    const tenants = await db
-      .selectFrom('users as u')
-      .innerJoin('tenants as t', 't.id', 'u.tenant_id')
-      .select(['t.id', 't.slug', 't.name', 't.branding', 'u.email'])
-      .where(sql`lower(u.email)`, '=', email.toLowerCase())
-      .where('u.deleted_at', 'is', null)
-      .where('t.deleted_at', 'is', null)
-      .where('t.status', '=', 'ACTIVE')
-      .orderBy('t.name')
-      .limit(50)
-      .execute();
+    const tenants = await organizationsOfEmail(db, email);
     const first = tenants[0];
     if (!first) return;
     const links = tenants.map((tenant) => ({
