@@ -1,10 +1,9 @@
-import { isId } from '../../lib/ids.js';
-import { secretMatchesDigest } from '../../lib/secrets.js';
 import { issuedAtAfterRotation } from '../../platform/auth/secret-rotation.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { clientCredentialsClaims, signAccessToken } from './access-token.js';
-import { OAuthError } from './oauth-errors.js';
+import { type ClientAuthenticator, CONFIDENTIAL_TYPES } from './client-authentication.js';
+import { InvalidScope, UnauthorizedClient } from './errors.js';
 
 export interface TokenResponse {
   access_token: string;
@@ -13,69 +12,13 @@ export interface TokenResponse {
   scope?: string;
 }
 
-export interface PresentedClient {
-  clientId: string;
-  clientSecret: string | null;
-}
-
-/**
- * The client id and secret of an HTTP Basic header (RFC 6749 §2.3.1: both form-urlencoded
- * inside): undefined when the header is not Basic, null when it is malformed.
- */
-export function basicCredentials(authorization: string | undefined): PresentedClient | null | undefined {
-  if (!authorization || !/^basic /i.test(authorization)) return undefined;
-  const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return null;
-  try {
-    return {
-      clientId: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-      clientSecret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
-    };
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Reads client authentication from HTTP Basic or from client_id/client_secret form fields; using
- * both at once is refused.
- */
-export function presentedClient(authorization: string | undefined, params: URLSearchParams): PresentedClient {
-  const formId = params.get('client_id');
-  const formSecret = params.get('client_secret');
-  const basic = basicCredentials(authorization);
-  if (basic !== undefined) {
-    if (formSecret !== null) {
-      throw new OAuthError(
-        'invalid_request',
-        'client authentication must only be provided using one mechanism',
-      );
-    }
-    if (basic === null) throw new OAuthError('invalid_client', 'client authentication failed');
-    if (formId !== null && formId !== basic.clientId) {
-      throw new OAuthError(
-        'invalid_request',
-        'mismatch between client_id in the body and in the Authorization header',
-      );
-    }
-    return basic;
-  }
-  if (formId === null) throw new OAuthError('invalid_request', 'no client authentication mechanism provided');
-  return { clientId: formId, clientSecret: formSecret };
-}
-
-/** Confidential application types: the only ones with a secret, and so with client_credentials. */
-export const CONFIDENTIAL_TYPES = new Set(['WEB', 'SERVICE']);
-
 /** Requested scopes (RFC 6749 §3.3), each within the application's allowed_scopes; none = all allowed. */
 export function grantedScopes(requested: string | null, allowed: readonly string[]): string[] {
   if (requested === null || requested.trim() === '') return [...allowed];
   const scopes = [...new Set(requested.split(' ').filter(Boolean))];
   const allowList = new Set(allowed);
   const refused = scopes.find((scope) => !allowList.has(scope));
-  if (refused !== undefined)
-    throw new OAuthError('invalid_scope', `requested scope is not allowed: ${refused}`);
+  if (refused !== undefined) throw new InvalidScope(`requested scope is not allowed: ${refused}`);
   return scopes;
 }
 
@@ -86,24 +29,17 @@ export function grantedScopes(requested: string | null, allowed: readonly string
 export async function clientCredentialsGrant(options: {
   params: URLSearchParams;
   authorization: string | undefined;
-  findClient: (clientId: string) => Promise<ApplicationRow | undefined>;
+  clients: ClientAuthenticator;
   keys: KeyStore;
   issuer: string;
   acceptsClient: (application: ApplicationRow) => boolean;
   /** Runs once the client is authenticated, before anything is issued (CORS, cors.ts). */
   checkClient?: (application: ApplicationRow) => void;
 }): Promise<{ clientId: string; response: TokenResponse }> {
-  const { clientId, clientSecret } = presentedClient(options.authorization, options.params);
-  const application = isId('application', clientId) ? await options.findClient(clientId) : undefined;
-  if (!application?.client_secret_digest || clientSecret === null) {
-    throw new OAuthError('invalid_client', 'client authentication failed');
-  }
-  if (!secretMatchesDigest(clientSecret, application.client_secret_digest)) {
-    throw new OAuthError('invalid_client', 'client authentication failed');
-  }
+  const { application } = await options.clients.authenticate(options.authorization, options.params);
   options.checkClient?.(application);
   if (!CONFIDENTIAL_TYPES.has(application.application_type) || !options.acceptsClient(application)) {
-    throw new OAuthError('unauthorized_client', 'requested grant type is not allowed for this client');
+    throw new UnauthorizedClient('requested grant type is not allowed for this client');
   }
   const scopes = grantedScopes(options.params.get('scope'), application.allowed_scopes);
   const claims = clientCredentialsClaims(

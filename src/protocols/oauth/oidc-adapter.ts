@@ -4,7 +4,7 @@ import { isStorableText } from '../../lib/text.js';
 import { findUsableClient } from '../../modules/applications/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
-import { CONFIDENTIAL_TYPES } from './client-credentials.js';
+import { CONFIDENTIAL_TYPES } from './client-authentication.js';
 
 /** RFC 8693 token exchange (confidential clients only). */
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';

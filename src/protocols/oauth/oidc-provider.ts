@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { escapeHtml } from '../../lib/html.js';
 import { errorParagraph, HTML_PAGE_HEADERS, htmlPage } from '../../lib/html-page.js';
-import { secretMatchesDigest } from '../../lib/secrets.js';
 import { redirectUriAllowed } from '../../modules/applications/index.js';
 import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../../modules/tenants/index.js';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
@@ -13,10 +12,11 @@ import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
 import { clientCredentialsClaims, issuedAfterRotation } from './access-token.js';
 import { findActiveUser, OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRole, userClaims } from './accounts.js';
+import { clientSecretMatches } from './client-authentication.js';
 import { grantedScopes } from './client-credentials.js';
 import { originAllowed } from './cors.js';
 import { MANAGEMENT_RESOURCE, providerRoutes, tenantAcceptsClient } from './endpoints.js';
-import { OAuthError } from './oauth-errors.js';
+import { OAuthError } from './errors.js';
 import { createOidcAdapterClass, EXTRA_CLIENT_METADATA, TOKEN_EXCHANGE } from './oidc-adapter.js';
 import { tokenExchangeHandler } from './token-exchange.js';
 
@@ -339,7 +339,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     this: { clientSecret: string },
     actual: string,
   ) {
-    return secretMatchesDigest(actual, this.clientSecret);
+    return clientSecretMatches(this.clientSecret, actual);
   };
   // Redirect URIs match exactly, except NATIVE applications' loopback ports (RFC 8252 §7.3).
   provider.Client.prototype.redirectUriAllowed = function redirectUriAllowedByType(value: string) {

@@ -11,8 +11,8 @@ import {
   type RateLimits,
   type RequestLimit,
 } from '../../platform/rate-limit/limits.js';
-import { basicCredentials } from './client-credentials.js';
-import { OAuthError } from './oauth-errors.js';
+import { basicCredentials } from './client-authentication.js';
+import { OAuthError, TemporarilyUnavailable } from './errors.js';
 
 /**
  * What the OAuth endpoints count and how they answer a limit (docs/api-decisions.md, "Rate
@@ -21,9 +21,9 @@ import { OAuthError } from './oauth-errors.js';
  */
 
 export function rateLimitedOAuthError(seconds: number): OAuthError {
-  return new OAuthError('temporarily_unavailable', `too many requests; retry after ${seconds} seconds`, 429, {
-    'retry-after': String(seconds),
-    'cache-control': 'no-store',
+  return new TemporarilyUnavailable(`too many requests; retry after ${seconds} seconds`, {
+    status: 429,
+    headers: { 'retry-after': String(seconds), 'cache-control': 'no-store' },
   });
 }
 
