@@ -32,6 +32,7 @@ import { createOusService } from './modules/ous/ous.service.js';
 import { partnersRoutes } from './modules/partners/partners.routes.js';
 import { createPartnersService } from './modules/partners/partners.service.js';
 import { grantIsLive } from './modules/sessions/sessions.js';
+import { findLiveTenantBySlug, pageBranding } from './modules/tenants/index.js';
 import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
 import { createTenantsService } from './modules/tenants/tenants.service.js';
 import { adminUsersRoutes } from './modules/users/admin-users.routes.js';
@@ -62,6 +63,7 @@ import {
 } from './platform/openapi.js';
 import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
+import { registerHostedPages } from './protocols/hosted-pages/hosted-pages.js';
 import { OIDC_SCOPES } from './protocols/oauth/accounts.js';
 import { oauthRoutes } from './protocols/oauth/oauth.routes.js';
 import { OidcProviders } from './protocols/oauth/providers.js';
@@ -312,26 +314,37 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       nativeClientCredentials: config.nativeClientCredentials,
       rateLimits: new OAuthRateLimits(rateLimits),
     });
-    await app.register(interactionRoutes, {
-      db,
-      providers,
-      invalidation,
-      secret: cookieKey,
-      rateLimits: new SignInRateLimits(rateLimits),
+    // Public context, hosted pages: sign-in, the platform email step, password links. One plugin
+    // gives them views, form parsing, CSRF on every POST and the error page (protocols/hosted-pages).
+    await app.register(async (pages) => {
+      await registerHostedPages(pages, {
+        cookieSecret: cookieKey,
+        secureCookies: config.publicUrl.startsWith('https:'),
+        brandingOf: async (request) => {
+          const slug = (request.params as { tenant_slug?: string } | undefined)?.tenant_slug;
+          return pageBranding((slug ? await findLiveTenantBySlug(db, slug) : undefined) ?? null);
+        },
+      });
+      await pages.register(interactionRoutes, {
+        db,
+        providers,
+        invalidation,
+        secret: cookieKey,
+        rateLimits: new SignInRateLimits(rateLimits),
+      });
+      await pages.register(platformLoginRoutes, {
+        db,
+        publicUrl: config.publicUrl,
+        mailer,
+        rateLimit: emailDiscoveryRateLimit(rateLimits),
+      });
+      await pages.register(passwordLinkRoutes, {
+        db,
+        invalidation,
+        rateLimit: passwordLinkRateLimit(rateLimits),
+      });
+      await pages.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
     });
-    await app.register(platformLoginRoutes, {
-      db,
-      publicUrl: config.publicUrl,
-      mailer,
-      rateLimit: emailDiscoveryRateLimit(rateLimits),
-    });
-
-    await app.register(passwordLinkRoutes, {
-      db,
-      invalidation,
-      rateLimit: passwordLinkRateLimit(rateLimits, db),
-    });
-    await app.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
 
     // Management context: every route needs a bearer token of ours.
     await app.register(async (management) => {
