@@ -9,11 +9,18 @@ import type {
   FastifyRequest,
   preHandlerHookHandler,
 } from 'fastify';
+import { Type } from 'typebox';
 import type { PageBranding } from '../../lib/html-page.js';
 import { AppError } from '../../platform/errors.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import { HtmlPage } from '../../platform/schemas.js';
 import { eta, type PageView, pageData, VIEWS } from './pages.js';
+
+/** The CSRF token field of a hosted page's form (form posts only; JSON clients send none). */
+export const CsrfField = Type.String({
+  maxLength: 256,
+  description: "The CSRF token of the form's page (a form post needs it, with the page's cookie)",
+});
 
 /** How large a hosted page's form may be (a sign-in form is a few hundred bytes). */
 export const PAGE_FORM_LIMIT = 64 * 1024;

@@ -15,7 +15,7 @@ import { ok } from '../../platform/http.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { describeWait, hashedSubject, type RateLimits } from '../../platform/rate-limit/limits.js';
 import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
-import { wantsPage } from '../hosted-pages/hosted-pages.js';
+import { CsrfField, wantsPage } from '../hosted-pages/hosted-pages.js';
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
 const ANSWER =
@@ -30,6 +30,7 @@ const ForgotPasswordBody = Type.Object(
         description: 'The sign-in the page was opened from (its "Back to sign-in" link)',
       }),
     ),
+    csrf: Type.Optional(CsrfField),
   },
   { additionalProperties: false, title: 'ForgotPasswordRequest' },
 );

@@ -22,6 +22,7 @@ import {
   JsonOrHtml,
   ValidationErrorSchema,
 } from '../../platform/schemas.js';
+import { CsrfField } from '../hosted-pages/hosted-pages.js';
 
 const INVALID_LINK = 'This link is invalid, was already used or has expired. Ask for a new one.';
 
@@ -30,6 +31,7 @@ const SetPasswordBody = Type.Object(
     token: Type.String({ minLength: 1, maxLength: 512 }),
     new_password: Type.String({ minLength: 1, maxLength: 1024 }),
     confirm_password: Type.Optional(Type.String({ maxLength: 1024 })),
+    csrf: Type.Optional(CsrfField),
   },
   { additionalProperties: false, title: 'SetPasswordRequest' },
 );

@@ -9,6 +9,7 @@ import { AppError } from '../../platform/errors.js';
 import { tenantIssuer } from '../../platform/issuers.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { HtmlPage } from '../../platform/schemas.js';
+import { CsrfField } from '../hosted-pages/hosted-pages.js';
 import { AuthorizationParamsSchema, FORM } from '../oauth/oauth.schemas.js';
 
 const PLATFORM = { name: 'ScaiKey' };
@@ -89,6 +90,7 @@ export async function platformLoginRoutes(
           {
             query: Type.String({ maxLength: 8192 }),
             email: Type.String({ maxLength: 320 }),
+            csrf: Type.Optional(CsrfField),
           },
           { title: 'PlatformEmailStep' },
         ),
