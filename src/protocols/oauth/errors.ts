@@ -31,6 +31,8 @@ export interface OAuthErrorOptions {
   headers?: Record<string, string>;
   /** Logged with the refusal, never sent. */
   detail?: string;
+  /** The refused scope of an invalid_scope inside oidc-provider, which adds it to its body. */
+  scope?: string;
 }
 
 /** An OAuth error answered as `{ error, error_description }` with its status and headers. */
@@ -38,6 +40,7 @@ export class OAuthError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly detail: string | undefined;
+  readonly scope: string | undefined;
 
   constructor(
     readonly error: OAuthErrorCode,
@@ -49,6 +52,7 @@ export class OAuthError extends Error {
     this.status = options.status ?? 400;
     this.headers = options.headers ?? {};
     this.detail = options.detail;
+    this.scope = options.scope;
   }
 
   body() {
@@ -177,6 +181,7 @@ export function toProviderError(error: OAuthError): Error {
     error.detail === undefined ? undefined : { detail: error.detail },
   );
   return Object.assign(converted, {
+    ...(error.scope === undefined ? {} : { scope: error.scope }),
     error_description: error.description,
     expose: error.status < 500 || error.status === 503,
   });

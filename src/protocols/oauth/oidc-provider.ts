@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { HTML_PAGE_HEADERS } from '../../lib/html-page.js';
 import { redirectUriAllowed } from '../../modules/applications/index.js';
 import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../../modules/tenants/index.js';
@@ -16,7 +16,7 @@ import { clientSecretMatches } from './client-authentication.js';
 import { grantedScopes } from './client-credentials.js';
 import { originAllowed } from './cors.js';
 import { MANAGEMENT_RESOURCE, providerRoutes, tenantAcceptsClient } from './endpoints.js';
-import { OAuthError } from './errors.js';
+import { InvalidScope, OAuthError, toProviderError } from './errors.js';
 import { createOidcAdapterClass, EXTRA_CLIENT_METADATA, TOKEN_EXCHANGE } from './oidc-adapter.js';
 import { tokenExchangeHandler } from './token-exchange.js';
 
@@ -229,8 +229,11 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
             try {
               scopes = grantedScopes(requested, allowed);
             } catch (error) {
-              if (error instanceof OAuthError)
-                throw new errors.InvalidScope('requested scope is not allowed', requested ?? '');
+              if (error instanceof OAuthError) {
+                throw toProviderError(
+                  new InvalidScope('requested scope is not allowed', { scope: requested ?? '' }),
+                );
+              }
               throw error;
             }
             // No scope requested: the token carries all of the application's allowed scopes.
@@ -239,7 +242,9 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
             const refused = requested
               .split(' ')
               .find((scope) => scope && !OIDC_SCOPES.has(scope) && !allowed.includes(scope));
-            if (refused) throw new errors.InvalidScope('requested scope is not allowed', refused);
+            if (refused) {
+              throw toProviderError(new InvalidScope('requested scope is not allowed', { scope: refused }));
+            }
           }
           return {
             scope: allowed.filter((scope) => !OIDC_SCOPES.has(scope)).join(' '),

@@ -131,7 +131,7 @@ export function tokenExchangeHandler(options: {
       const refused = scopes.find((scope) => !subjectScopes.includes(scope) || !callerMay(scope));
       if (refused)
         throw new InvalidScope('scope exceeds the scope of the subject token or of this client', {
-          detail: `refused scope: ${refused}`,
+          scope: refused,
         });
     }
 
