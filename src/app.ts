@@ -11,24 +11,14 @@ import Fastify, {
 } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { managementContext } from './contexts/management.js';
+import { publicContext } from './contexts/public.js';
 import { selfServiceContext } from './contexts/self-service.js';
 import { redactUrl } from './lib/redact-url.js';
-import { effectiveAdminRole } from './modules/admin-roles/effective-role.js';
-import { UsableClientCache } from './modules/applications/client-cache.js';
-import { type BootstrapResult, bootstrap } from './modules/bootstrap/bootstrap.js';
-import { healthRoutes } from './modules/health/health.routes.js';
-import { homeRoutes } from './modules/health/home.routes.js';
-import { OIDC_SCOPES } from './modules/oauth/accounts.js';
-import { interactionRoutes } from './modules/oauth/interactions.routes.js';
-import { oauthRoutes } from './modules/oauth/oauth.routes.js';
-import { platformLoginRoutes } from './modules/oauth/platform-login.routes.js';
-import { OidcProviders } from './modules/oauth/providers.js';
-import { emailDiscoveryRateLimit, OAuthRateLimits, SignInRateLimits } from './modules/oauth/rate-limits.js';
-import { OUTreeNodeSchema } from './modules/ous/ous.schemas.js';
-import { grantIsLive } from './modules/sessions/sessions.js';
-import { forgotPasswordRoutes } from './modules/users/forgot-password.routes.js';
-import { passwordLinkRateLimit } from './modules/users/password-link-limits.js';
-import { passwordLinkRoutes } from './modules/users/password-links.routes.js';
+import { effectiveAdminRole } from './modules/admin-roles/index.js';
+import { UsableClientCache } from './modules/applications/index.js';
+import { type BootstrapResult, bootstrap } from './modules/bootstrap/index.js';
+import { OUTreeNodeSchema } from './modules/ous/index.js';
+import { grantIsLive } from './modules/sessions/index.js';
 import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
@@ -55,6 +45,8 @@ import {
 } from './platform/openapi.js';
 import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
+import { OIDC_SCOPES } from './protocols/oauth/accounts.js';
+import { OidcProviders } from './protocols/oauth/providers.js';
 
 /** What the app is made of, exposed for the CLI, tests and benchmarks. */
 export interface ScaiKey {
@@ -283,46 +275,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // DPoP proofs' jti are remembered in the same shared store (RFC 9449 §11.1).
     verifier.useReplayStore(rateLimits.replayStore());
 
-    // Public context: health, discovery, JWKS, token endpoint.
-    await app.register(healthRoutes, { db });
-    await app.register(homeRoutes, { publicUrl: config.publicUrl });
-    await app.register(oauthRoutes, {
-      audit,
-      clients,
+    // Public context (src/contexts/public.ts): health, discovery, JWKS, the token endpoint and
+    // the hosted pages.
+    await app.register(publicContext, {
+      config,
       db,
       keys,
+      audit,
+      clients,
       providers,
       verifier,
       invalidation,
-      publicUrl: config.publicUrl,
-      nativeClientCredentials: config.nativeClientCredentials,
-      rateLimits: new OAuthRateLimits(rateLimits),
-    });
-    await app.register(interactionRoutes, {
-      db,
-      providers,
-      invalidation,
-      secret: cookieKey,
-      rateLimits: new SignInRateLimits(rateLimits),
-    });
-    await app.register(platformLoginRoutes, {
-      db,
-      publicUrl: config.publicUrl,
       mailer,
-      rateLimit: emailDiscoveryRateLimit(rateLimits),
+      rateLimits,
+      cookieKey,
     });
 
-    await app.register(passwordLinkRoutes, {
-      db,
-      invalidation,
-      rateLimit: passwordLinkRateLimit(rateLimits, db),
-    });
-    await app.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
-
-    // Management context (src/contexts/management.ts): the admin API and the tenant routes.
     // Self-service context (src/contexts/self-service.ts): a user's own account.
     await app.register(selfServiceContext, { db, verifier });
 
+    // Management context (src/contexts/management.ts): the admin API and the tenant routes.
     await app.register(managementContext, {
       db,
       verifier,

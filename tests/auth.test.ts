@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { signRs256 } from '../src/lib/jwt.js';
-import { clientCredentialsClaims, signAccessToken } from '../src/modules/oauth/access-token.js';
 import { platformIssuer } from '../src/platform/issuers.js';
 import { rotateSigningKey } from '../src/platform/keys.js';
+import { clientCredentialsClaims, signAccessToken } from '../src/protocols/oauth/access-token.js';
 import {
   adminUserToken,
   applicationToken,

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import * as client from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { signAccessToken } from '../src/modules/oauth/access-token.js';
 import { DPOP_PROOF_WINDOW_SECONDS, DPOP_SIGNING_ALGS, sha256Base64url } from '../src/platform/auth/dpop.js';
 import { instanceSecret } from '../src/platform/db/instance-secrets.js';
 import { tenantIssuer } from '../src/platform/issuers.js';
 import { redisKeyPrefix } from '../src/platform/rate-limit/backends.js';
 import { REDIS_NAMESPACE_SECRET } from '../src/platform/rate-limit/limits.js';
+import { signAccessToken } from '../src/protocols/oauth/access-token.js';
 import { TestBrowser } from './helpers/browser.js';
 import {
   createTenant,

@@ -151,12 +151,19 @@ describe('forgot password', () => {
     });
     try {
       const other = await createTenant(limited);
+      // The form's CSRF token and its cookie, from the page (every hosted form post needs them).
+      const page = await limited.app.inject({
+        method: 'GET',
+        url: `/api/v1/auth/tenants/${other.slug}/forgot-password`,
+      });
+      const csrf = /name="csrf" value="([^"]*)"/.exec(page.body)?.[1] as string;
+      const cookie = page.cookies.map(({ name, value }) => `${name}=${value}`).join('; ');
       const post = (email: string) =>
         limited.app.inject({
           method: 'POST',
           url: `/api/v1/auth/tenants/${other.slug}/forgot-password`,
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          payload: new URLSearchParams({ email }).toString(),
+          headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+          payload: new URLSearchParams({ email, csrf }).toString(),
         });
       expect((await post('flood@acme.example')).statusCode).toBe(200);
       expect((await post('FLOOD@acme.example')).statusCode).toBe(200);

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { newTokenId } from '../src/modules/oauth/access-token.js';
+import { newTokenId } from '../src/protocols/oauth/access-token.js';
 import { applicationToken, createPartner, createTenant, insertApplication } from './helpers/factories.js';
 import {
   createTestDatabase,

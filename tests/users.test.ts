@@ -91,15 +91,20 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     expect(formPage.headers['referrer-policy']).toBe('no-referrer');
     expect(String(formPage.body)).toContain('<form method="post">');
     expect(String(formPage.body)).toContain('Acme Login');
+    // A form post sends the page's CSRF token and the cookie that came with it.
+    const csrf = /name="csrf" value="([^"]*)"/.exec(String(formPage.body))?.[1] as string;
+    const cookie = String([formPage.headers['set-cookie']].flat()[0]).split(';')[0] as string;
+    const form = { 'content-type': 'application/x-www-form-urlencoded', cookie };
 
     const weak = await t.request({
       method: 'POST',
       url,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: form,
       payload: new URLSearchParams({
         token: linkToken,
         new_password: 'short',
         confirm_password: 'short',
+        csrf,
       }).toString(),
     });
     expect(weak.status).toBe(400);
@@ -108,11 +113,12 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     const set = await t.request({
       method: 'POST',
       url,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: form,
       payload: new URLSearchParams({
         token: linkToken,
         new_password: STRONG,
         confirm_password: STRONG,
+        csrf,
       }).toString(),
     });
     expect(set.status).toBe(200);

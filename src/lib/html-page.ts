@@ -50,21 +50,43 @@ function httpsUrl(value: unknown): string | null {
   }
 }
 
+/** Branding as a page may show it: every value checked again, what does not pass left out. */
+export interface CheckedBranding {
+  name: string;
+  primary: string;
+  background: string;
+  text: string;
+  logo: string | null;
+  favicon: string | null;
+  support: string | null;
+}
+
+/**
+ * The values of `branding` a page may put into HTML attributes and CSS (hex colours with
+ * defaults, https URLs, a plain email address); the rest is dropped.
+ */
+export function checkedBranding(branding: PageBranding): CheckedBranding {
+  return {
+    name: branding.name,
+    primary: color(branding.primaryColor, '#1f5fbf'),
+    background: color(branding.backgroundColor, '#ffffff'),
+    text: color(branding.textColor, '#1a1a1a'),
+    logo: httpsUrl(branding.logoUrl),
+    favicon: httpsUrl(branding.faviconUrl),
+    support:
+      typeof branding.supportEmail === 'string' && EMAIL.test(branding.supportEmail)
+        ? branding.supportEmail
+        : null,
+  };
+}
+
 /**
  * A complete HTML page for the hosted pages: no script, no external asset but the tenant's logo
  * and favicon; the tenant's name, colours, logo, favicon and support address; readable at any
  * width. `body` is trusted HTML.
  */
 export function htmlPage(branding: PageBranding, title: string, body: string): string {
-  const primary = color(branding.primaryColor, '#1f5fbf');
-  const background = color(branding.backgroundColor, '#ffffff');
-  const text = color(branding.textColor, '#1a1a1a');
-  const logo = httpsUrl(branding.logoUrl);
-  const favicon = httpsUrl(branding.faviconUrl);
-  const support =
-    typeof branding.supportEmail === 'string' && EMAIL.test(branding.supportEmail)
-      ? branding.supportEmail
-      : null;
+  const { primary, background, text, logo, favicon, support } = checkedBranding(branding);
   const name = escapeHtml(branding.name);
   return `<!doctype html>
 <html lang="en">

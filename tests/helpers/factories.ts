@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../src/lib/ids.js';
 import { generateSecret, sha256Hex } from '../../src/lib/secrets.js';
-import { clientCredentialsClaims, signAccessToken } from '../../src/modules/oauth/access-token.js';
 import type { AdminRole } from '../../src/platform/auth/principal.js';
 import type { ApplicationScope, ApplicationType, UserStatus } from '../../src/platform/db/schema.js';
 import { platformIssuer, tenantIssuer } from '../../src/platform/issuers.js';
+import { clientCredentialsClaims, signAccessToken } from '../../src/protocols/oauth/access-token.js';
 import type { TestApp } from './test-app.js';
 
 const unique = () => randomBytes(4).toString('hex');

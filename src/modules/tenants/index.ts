@@ -1,6 +1,11 @@
 /** The tenants module's face: what other modules, protocols and the composition root may use. */
 export { accessibleTenant, findLiveTenant, lockLiveTenant, visibleTenant } from './tenant-access.js';
 export {
+  findActiveTenantBySlug,
+  findLiveTenantBySlug,
+  tenantSlugsForEmailDomain,
+} from './tenant-lookup.repository.js';
+export {
   DEFAULT_TENANT_SETTINGS,
   effectiveSettings,
   pageBranding,

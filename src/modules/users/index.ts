@@ -1,9 +1,22 @@
 /** The users module's face: what other modules, protocols and the composition root may use. */
+
+export { consumeActionToken, issueActionToken, peekActionToken } from './action-tokens.js';
 export { adminUsersRoutes } from './admin-users.routes.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';
 export { passwordChange } from './passwords.js';
 export { ownProfile } from './profile.js';
+export {
+  findAccount,
+  findAccountByEmail,
+  findActiveAccount,
+  lockAccountAfterFailures,
+  organizationsOfEmail,
+  reserveSignInAttempt,
+  resetSignInAttempts,
+  updateAccount,
+} from './sign-in-accounts.repository.js';
 export { toUserListItem } from './user-list-item.js';
+export { passwordLink, passwordResetMail } from './user-mail.js';
 export { usersRoutes } from './users.routes.js';
 export { UserListItem, UserResponse } from './users.schemas.js';
 export { createUsersService } from './users.service.js';

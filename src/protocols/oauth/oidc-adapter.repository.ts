@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { isStorableText } from '../../lib/text.js';
+import { findUsableClient } from '../../modules/applications/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
-import { createApplicationsRepository } from '../applications/applications.repository.js';
-import { CONFIDENTIAL_TYPES } from './client-credentials.js';
+import { CONFIDENTIAL_TYPES } from './client-authentication.js';
 
 /** RFC 8693 token exchange (confidential clients only). */
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -105,7 +105,7 @@ export function createOidcAdapterClass(
       // (a NUL character) cannot exist, and must not reach SQL as an error.
       if (!isStorableText(id)) return undefined;
       if (this.model === 'Client') {
-        const application = await createApplicationsRepository(db).findUsableClient(id);
+        const application = await findUsableClient(db, id);
         return application && acceptsClient(application) ? clientMetadata(application) : undefined;
       }
       return this.#findBy('id', id);

@@ -1,8 +1,9 @@
+import { effectiveAdminRole } from '../../modules/admin-roles/index.js';
+import { userGroupMemberships } from '../../modules/groups/index.js';
+import { findActiveAccount } from '../../modules/users/index.js';
 import type { AdminRole } from '../../platform/auth/principal.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
-import { effectiveAdminRole } from '../admin-roles/effective-role.js';
-import { userGroupMemberships } from '../groups/group-memberships.js';
 
 /** Standard OpenID scopes and the claims each one releases (OIDC Core §5.4, plus `groups`). */
 export const OIDC_SCOPE_CLAIMS: Record<string, string[]> = {
@@ -13,16 +14,8 @@ export const OIDC_SCOPE_CLAIMS: Record<string, string[]> = {
 };
 export const OIDC_SCOPES = new Set([...Object.keys(OIDC_SCOPE_CLAIMS), 'offline_access']);
 
-export async function findActiveUser(db: Db, tenantId: string, userId: string): Promise<UserRow | undefined> {
-  return db
-    .selectFrom('users')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', userId)
-    .where('deleted_at', 'is', null)
-    .where('status', '=', 'ACTIVE')
-    .executeTakeFirst();
-}
+/** A live, ACTIVE user of the tenant: the subject of a user access token. */
+export const findActiveUser = findActiveAccount;
 
 /** The claims of a user for a set of scopes: identity claims by scope, `groups` = effective group ids. */
 export async function userClaims(

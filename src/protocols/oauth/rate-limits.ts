@@ -1,8 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { errorParagraph, htmlPage } from '../../lib/html-page.js';
 import { isId } from '../../lib/ids.js';
 import { AppError } from '../../platform/errors.js';
-import { htmlPageHeaders } from '../../platform/http.js';
 import {
   clientAddress,
   describeWait,
@@ -11,8 +9,8 @@ import {
   type RateLimits,
   type RequestLimit,
 } from '../../platform/rate-limit/limits.js';
-import { basicCredentials } from './client-credentials.js';
-import { OAuthError } from './oauth-errors.js';
+import { basicCredentials } from './client-authentication.js';
+import { OAuthError, TemporarilyUnavailable } from './errors.js';
 
 /**
  * What the OAuth endpoints count and how they answer a limit (docs/api-decisions.md, "Rate
@@ -21,9 +19,9 @@ import { OAuthError } from './oauth-errors.js';
  */
 
 export function rateLimitedOAuthError(seconds: number): OAuthError {
-  return new OAuthError('temporarily_unavailable', `too many requests; retry after ${seconds} seconds`, 429, {
-    'retry-after': String(seconds),
-    'cache-control': 'no-store',
+  return new TemporarilyUnavailable(`too many requests; retry after ${seconds} seconds`, {
+    status: 429,
+    headers: { 'retry-after': String(seconds), 'cache-control': 'no-store' },
   });
 }
 
@@ -186,23 +184,18 @@ export class SignInRateLimits {
 
 /**
  * The email step of the platform sign-in: every POST per IP (it tells which organizations an
- * address belongs to). Over the limit: the platform page, 429, Retry-After.
+ * address belongs to). Over the limit: 429, Retry-After, the platform's page (hosted pages' error handler).
  */
 export function emailDiscoveryRateLimit(limits: RateLimits): onRequestHookHandler {
   const perIp = limits.perIp('emailDiscoveryPerIp');
   return async (request, reply) => {
     const wait = await perIp(request);
     if (wait === 0) return;
-    htmlPageHeaders(reply)
-      .code(429)
-      .header('retry-after', String(wait))
-      .send(
-        htmlPage(
-          { name: 'ScaiKey' },
-          'Sign in',
-          errorParagraph(`Too many attempts from your network. Wait ${describeWait(wait)}, then try again.`),
-        ),
-      );
-    return reply;
+    reply.header('retry-after', String(wait));
+    throw new AppError(
+      'RATE_LIMITED',
+      `Too many attempts from your network. Wait ${describeWait(wait)}, then try again.`,
+      { 'retry-after': String(wait) },
+    );
   };
 }

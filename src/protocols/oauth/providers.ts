@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type Provider from 'oidc-provider';
+import { findLiveTenantBySlug } from '../../modules/tenants/index.js';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
@@ -9,7 +10,6 @@ import type { AuditBuffer } from '../../platform/events/audit-buffer.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { platformIssuer, tenantIssuer } from '../../platform/issuers.js';
 import type { KeyStore } from '../../platform/keys.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
 
 export interface MountedProvider {
   provider: Provider;
@@ -104,7 +104,7 @@ export class OidcProviders {
     const cached = this.#tenants.get(slug);
     if (cached?.fresh) return cached.mounted;
     const generation = this.#generation;
-    const tenant = await createTenantsRepository(this.options.db).findLiveBySlug(slug);
+    const tenant = await findLiveTenantBySlug(this.options.db, slug);
     if (tenant?.status !== 'ACTIVE') {
       if (this.#tenants.peek(slug) === cached) this.#tenants.delete(slug);
       return null;

@@ -1,18 +1,16 @@
-import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
-import { sql } from 'kysely';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import { escapeHtml } from '../../lib/html.js';
-import { errorParagraph, htmlPage } from '../../lib/html-page.js';
-import { isId } from '../../lib/ids.js';
+import { findUsableClient, redirectUriAllowed } from '../../modules/applications/index.js';
+import { tenantDisplayName, tenantSlugsForEmailDomain } from '../../modules/tenants/index.js';
+import { organizationsOfEmail } from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
-import { htmlPageHeaders } from '../../platform/http.js';
+import { AppError } from '../../platform/errors.js';
 import { tenantIssuer } from '../../platform/issuers.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { HtmlPage } from '../../platform/schemas.js';
-import { createApplicationsRepository } from '../applications/applications.repository.js';
-import { redirectUriAllowed } from '../applications/client-metadata.js';
-import { tenantDisplayName } from '../tenants/tenant-settings.js';
-import { AuthorizationParamsSchema, FORM } from './oauth.schemas.js';
+import { CsrfField } from '../hosted-pages/hosted-pages.js';
+import { AuthorizationParamsSchema, FORM } from '../oauth/oauth.schemas.js';
 
 const PLATFORM = { name: 'ScaiKey' };
 
@@ -28,26 +26,14 @@ export async function platformLoginRoutes(
   options: { db: Db; publicUrl: string; mailer: Mailer; rateLimit: onRequestHookHandler },
 ): Promise<void> {
   const { db } = options;
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: 64 * 1024 },
-    (_r, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    },
-  );
   const path = '/api/v1/platform/oauth/authorize';
-  const send = (reply: FastifyReply, status: number, body: string) =>
-    htmlPageHeaders(reply)
-      .code(status)
-      .send(htmlPage(PLATFORM, 'Sign in', body));
+  const config = { pageTitle: 'Sign in', pagesOnly: true };
 
   /** The request must come from a GLOBAL application to one of its registered redirect URIs. */
   async function checkClient(query: URLSearchParams): Promise<string | null> {
     const clientId = query.get('client_id') ?? '';
     const redirectUri = query.get('redirect_uri') ?? '';
-    const application = isId('application', clientId)
-      ? await createApplicationsRepository(db).findUsableClient(clientId)
-      : undefined;
+    const application = await findUsableClient(db, clientId);
     if (application?.scope !== 'GLOBAL') return 'client_id is not a platform (GLOBAL) application.';
     if (!redirectUriAllowed(application.application_type, application.redirect_uris, redirectUri))
       return 'redirect_uri is not registered for this application.';
@@ -55,14 +41,10 @@ export async function platformLoginRoutes(
     return null;
   }
 
-  function emailForm(query: string, email = '', error?: string) {
-    return `${error ? errorParagraph(error) : ''}
-<form method="post">
-<input type="hidden" name="query" value="${escapeHtml(query)}">
-<label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${escapeHtml(email)}">
-<button type="submit">Continue</button>
-</form>`;
+  /** A request that is not one of a platform application is refused before anything else (400 page). */
+  async function refuseUnknownClient(query: URLSearchParams): Promise<void> {
+    const problem = await checkClient(query);
+    if (problem) throw new AppError('BAD_REQUEST', problem);
   }
 
   app.get(
@@ -81,12 +63,16 @@ export async function platformLoginRoutes(
           400: HtmlPage('Not a request of a platform application (client_id, redirect_uri, response_type)'),
         },
       },
+      config,
     },
     async (request, reply) => {
       const query = new URLSearchParams(request.url.split('?')[1] ?? '');
-      const problem = await checkClient(query);
-      if (problem) return send(reply, 400, errorParagraph(problem));
-      return send(reply, 200, emailForm(query.toString(), query.get('login_hint') ?? ''));
+      await refuseUnknownClient(query);
+      return reply.page(200, 'platform-email', PLATFORM, 'Sign in', {
+        csrf: reply.generateCsrf(),
+        query: query.toString(),
+        email: query.get('login_hint') ?? '',
+      });
     },
   );
 
@@ -104,6 +90,7 @@ export async function platformLoginRoutes(
           {
             query: Type.String({ maxLength: 8192 }),
             email: Type.String({ maxLength: 320 }),
+            csrf: Type.Optional(CsrfField),
           },
           { title: 'PlatformEmailStep' },
         ),
@@ -117,13 +104,16 @@ export async function platformLoginRoutes(
           429: HtmlPage('Too many requests; retry after the seconds in Retry-After'),
         },
       },
+      config,
       onRequest: options.rateLimit,
+      // Before the CSRF check (added last by the hosted pages): a request of no platform
+      // application is refused as such, with or without a form token.
+      preHandler: async (request) =>
+        refuseUnknownClient(new URLSearchParams((request.body as { query: string }).query)),
     },
     async (request, reply) => {
       const { query: raw, email: typed } = request.body as { query: string; email: string };
       const query = new URLSearchParams(raw);
-      const problem = await checkClient(query);
-      if (problem) return send(reply, 400, errorParagraph(problem));
       const email = typed.trim();
       const continueAt = (slug: string) => {
         const next = new URLSearchParams(query);
@@ -132,17 +122,8 @@ export async function platformLoginRoutes(
       };
       // Home-realm discovery: a domain that exactly one active tenant lists goes straight there.
       const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-      const realms = domain
-        ? await db
-            .selectFrom('tenants')
-            .select('slug')
-            .where('deleted_at', 'is', null)
-            .where('status', '=', 'ACTIVE')
-            .where(sql<boolean>`settings->'email_domains' @> ${JSON.stringify([domain])}::jsonb`)
-            .limit(2)
-            .execute()
-        : [];
-      if (realms.length === 1) return reply.redirect(continueAt((realms[0] as { slug: string }).slug), 303);
+      const realms = domain ? await tenantSlugsForEmailDomain(db, domain, 2) : [];
+      if (realms.length === 1) return reply.redirect(continueAt(realms[0] as string), 303);
 
       // Otherwise the same answer for every address (no one learns which tenants hold it); the
       // address's owner gets the organizations it belongs to by mail. The lookup runs after the
@@ -152,28 +133,18 @@ export async function platformLoginRoutes(
           request.log.error({ err: error }, 'mailing the sign-in organizations failed'),
         );
       });
-      return send(
-        reply,
-        200,
-        `<p role="status">If <strong>${escapeHtml(email)}</strong> has an account, we sent a message to it with ` +
-          'a link to continue signing in. Open the link in this browser.</p>',
-      );
+      return reply.page(200, 'notice', PLATFORM, 'Sign in', {
+        message: 'If ',
+        strong: email,
+        after:
+          ' has an account, we sent a message to it with a link to continue signing in. Open the link in this browser.',
+      });
     },
   );
 
   /** Mails the owner of `email` a sign-in link for each active tenant where it has an account. */
   async function mailOrganizations(email: string, continueAt: (slug: string) => string): Promise<void> {
-    const tenants = await db
-      .selectFrom('users as u')
-      .innerJoin('tenants as t', 't.id', 'u.tenant_id')
-      .select(['t.id', 't.slug', 't.name', 't.branding', 'u.email'])
-      .where(sql`lower(u.email)`, '=', email.toLowerCase())
-      .where('u.deleted_at', 'is', null)
-      .where('t.deleted_at', 'is', null)
-      .where('t.status', '=', 'ACTIVE')
-      .orderBy('t.name')
-      .limit(50)
-      .execute();
+    const tenants = await organizationsOfEmail(db, email);
     const first = tenants[0];
     if (!first) return;
     const links = tenants.map((tenant) => ({

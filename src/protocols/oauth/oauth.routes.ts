@@ -1,8 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isId } from '../../lib/ids.js';
 import { decodeJwt } from '../../lib/jwt.js';
-import { secretMatchesDigest } from '../../lib/secrets.js';
+import {
+  originRegistered as applicationOriginRegistered,
+  type UsableClientCache,
+} from '../../modules/applications/index.js';
+import { findLiveTenantBySlug } from '../../modules/tenants/index.js';
 import {
   boundKeyOf,
   DpopChallenge,
@@ -19,13 +22,20 @@ import { platformIssuer } from '../../platform/issuers.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { discardRequestBody } from '../../platform/request-body.js';
 import { ErrorSchema } from '../../platform/schemas.js';
-import { createApplicationsRepository } from '../applications/applications.repository.js';
-import type { UsableClientCache } from '../applications/client-cache.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
+import { answered, next, runSteps, type Step } from '../steps.js';
 import { findActiveUser, userClaims } from './accounts.js';
-import { CONFIDENTIAL_TYPES, clientCredentialsGrant, presentedClient } from './client-credentials.js';
+import { ClientAuthenticator, CONFIDENTIAL_TYPES } from './client-authentication.js';
+import { clientCredentialsGrant } from './client-credentials.js';
 import { answerPreflight, CORS_EXPOSED_HEADERS, checkCors } from './cors.js';
 import { providerRoutes, tenantAcceptsClient } from './endpoints.js';
+import {
+  InsufficientScope,
+  InvalidClient,
+  InvalidRequest,
+  InvalidToken,
+  OAuthError,
+  sendOAuthError,
+} from './errors.js';
 import {
   AuthorizationParamsSchema,
   BearerErrorSchema,
@@ -47,9 +57,9 @@ import {
   TokenResponseSchema,
   UserinfoResponseSchema,
 } from './oauth.schemas.js';
-import { OAuthError } from './oauth-errors.js';
 import type { MountedProvider, OidcProviders } from './providers.js';
 import { type OAuthRateLimits, presentedClientId } from './rate-limits.js';
+import { insertRevokedToken } from './revoked-tokens.repository.js';
 
 export const PLATFORM_OAUTH_PREFIX = '/api/v1/platform/oauth';
 const TENANT_PREFIX = '/api/v1/auth/tenants/:tenant_slug';
@@ -84,7 +94,7 @@ function readBody(raw: IncomingMessage, limit: number): Promise<string> {
       if (size > limit) {
         raw.removeListener('data', onData);
         raw.removeListener('end', onEnd);
-        const tooLarge = new OAuthError('invalid_request', 'request body too large', 413);
+        const tooLarge = new InvalidRequest('request body too large', { status: 413 });
         discardRequestBody(raw).then(() => reject(tooLarge));
         return;
       }
@@ -165,6 +175,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   const { db, keys, providers, rateLimits } = options;
   const publicUrl = new URL(options.publicUrl);
   const findClient = (id: string) => options.clients.find(id);
+  const clientAuthenticator = new ClientAuthenticator(findClient);
 
   // oidc-provider reads the body itself: nothing on these routes may parse it first.
   app.removeAllContentTypeParsers();
@@ -196,20 +207,6 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     mounted.callback(raw, reply.raw);
   }
 
-  function oauthFailure(request: FastifyRequest, reply: FastifyReply, error: unknown) {
-    if (!(error instanceof OAuthError)) throw error;
-    // Rate-limited requests are not logged one by one (a flood would flood the log too).
-    if (error.status !== 429) {
-      request.log.warn({ error: error.error, description: error.description }, 'OAuth request refused');
-    }
-    reply.headers(error.headers);
-    if (error.status === 413) reply.header('connection', 'close');
-    if (error.error === 'invalid_client' && /^basic /i.test(request.headers.authorization ?? '')) {
-      reply.header('www-authenticate', 'Basic realm="scaikey"');
-    }
-    return reply.code(error.status).send(error.body());
-  }
-
   async function formBody(request: FastifyRequest): Promise<{ body: string; params: URLSearchParams }> {
     const body = await readBody(request.raw, TOKEN_BODY_LIMIT);
     return { body, params: new URLSearchParams(body) };
@@ -222,7 +219,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
 
   /** Whether an application that signs in at this provider lists the origin (CORS preflights). */
   const originRegistered = (mounted: Pick<MountedProvider, 'tenant'>) => (origin: string) =>
-    createApplicationsRepository(db).originRegistered(
+    applicationOriginRegistered(
+      db,
       origin,
       mounted.tenant ? { tenantId: mounted.tenant.id, partnerId: mounted.tenant.partner_id } : null,
     );
@@ -236,72 +234,100 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     async (request: FastifyRequest, reply: FastifyReply) =>
       answerPreflight(request, reply, methods, originRegistered(await target(request)));
 
+  /** What the token endpoint's steps share: the request, whose endpoint it is, the form once read. */
+  interface TokenRequest {
+    request: FastifyRequest;
+    reply: FastifyReply;
+    target: Pick<MountedProvider, 'issuer' | 'tenant'>;
+    /** The provider itself is only built when the request goes to it. */
+    mount: () => Promise<MountedProvider>;
+    form?: { body: string; params: URLSearchParams };
+    clientId: string | null;
+  }
+
   /**
-   * A token URL. `target` says whose it is; the provider itself is only built when the request
-   * goes to it (client_credentials never does, unless the native path is off).
+   * The token endpoint, grant by grant (docs/adr/0011-sign-in-step-pipeline.md): native
+   * client_credentials is answered here; authorization_code, refresh_token, token exchange
+   * (oidc-provider calls token-exchange.ts) and DPoP-bound client_credentials are oidc-provider's.
    */
-  async function tokenEndpoint(
+  const tokenSteps: readonly Step<TokenRequest>[] = [
+    // Native path off: oidc-provider then takes HTTP Basic client authentication only, and the
+    // body need not be read here.
+    (token) => {
+      if (options.nativeClientCredentials) return next();
+      const { request, reply } = token;
+      const clientId = presentedClientId(request.headers.authorization, null);
+      const refused = rateLimits.refusal(request, clientId);
+      if (refused) return answered(sendOAuthError(request, reply, refused));
+      rateLimits.watchHandOver(request, reply, clientId);
+      return token.mount().then((mounted) => answered(handOver(request, reply, mounted)));
+    },
+    async (token) => {
+      try {
+        token.form = await formBody(token.request);
+      } catch (error) {
+        return answered(sendOAuthError(token.request, token.reply, error));
+      }
+      token.clientId = presentedClientId(token.request.headers.authorization, token.form.params);
+      return next();
+    },
+    (token) => {
+      const refused = rateLimits.refusal(token.request, token.clientId);
+      return refused ? answered(sendOAuthError(token.request, token.reply, refused)) : next();
+    },
+    // grant_type=client_credentials, answered natively (bearer tokens only: a request with a DPoP
+    // proof goes to oidc-provider, which checks the proof and binds the token, RFC 9449 §5).
+    async ({ request, reply, target, form, clientId }) => {
+      const formEncoded = /^application\/x-www-form-urlencoded/i.test(request.headers['content-type'] ?? '');
+      if (
+        form?.params.get('grant_type') !== 'client_credentials' ||
+        !formEncoded ||
+        request.headers.dpop !== undefined
+      ) {
+        return next();
+      }
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      try {
+        const granted = await clientCredentialsGrant({
+          params: form.params,
+          authorization: request.headers.authorization,
+          clients: clientAuthenticator,
+          keys,
+          issuer: target.issuer,
+          acceptsClient: accepts(target),
+          checkClient: (application) => checkCors(request, reply, application, publicUrl.origin),
+        });
+        options.audit.pushCounted(
+          { actorType: 'api', actorId: granted.clientId, ipAddress: request.ip, requestId: request.id },
+          {
+            action: 'token.issued',
+            resourceType: 'application',
+            resourceId: granted.clientId,
+            tenantId: target.tenant?.id ?? null,
+            partnerId: target.tenant?.partner_id ?? null,
+            after: { grant_type: 'client_credentials', scope: granted.response.scope ?? null },
+          },
+        );
+        return answered(reply.send(granted.response));
+      } catch (error) {
+        return answered(
+          sendOAuthError(request, reply, await rateLimits.afterError(request, clientId, error)),
+        );
+      }
+    },
+    // Every other grant is oidc-provider's; it reads the already-consumed body from req.body.
+    async ({ request, reply, mount, form, clientId }) => {
+      rateLimits.watchHandOver(request, reply, clientId);
+      return answered(handOver(request, reply, await mount(), form?.body));
+    },
+  ];
+
+  const tokenEndpoint = (
     request: FastifyRequest,
     reply: FastifyReply,
     target: Pick<MountedProvider, 'issuer' | 'tenant'>,
     mount: () => Promise<MountedProvider>,
-  ) {
-    if (!options.nativeClientCredentials) {
-      // oidc-provider then takes HTTP Basic client authentication only: no need to read the body.
-      const clientId = presentedClientId(request.headers.authorization, null);
-      const refused = rateLimits.refusal(request, clientId);
-      if (refused) return oauthFailure(request, reply, refused);
-      rateLimits.watchHandOver(request, reply, clientId);
-      return handOver(request, reply, await mount());
-    }
-    let form: { body: string; params: URLSearchParams };
-    try {
-      form = await formBody(request);
-    } catch (error) {
-      return oauthFailure(request, reply, error);
-    }
-    const clientId = presentedClientId(request.headers.authorization, form.params);
-    const refused = rateLimits.refusal(request, clientId);
-    if (refused) return oauthFailure(request, reply, refused);
-    const formEncoded = /^application\/x-www-form-urlencoded/i.test(request.headers['content-type'] ?? '');
-    // A client_credentials request with a DPoP proof goes to oidc-provider too: it checks the proof
-    // and binds the token to its key (RFC 9449 §5); the native path issues bearer tokens only.
-    if (
-      form.params.get('grant_type') !== 'client_credentials' ||
-      !formEncoded ||
-      request.headers.dpop !== undefined
-    ) {
-      // Everything else is oidc-provider's; it reads the already-consumed body from req.body.
-      rateLimits.watchHandOver(request, reply, clientId);
-      return handOver(request, reply, await mount(), form.body);
-    }
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    try {
-      const granted = await clientCredentialsGrant({
-        params: form.params,
-        authorization: request.headers.authorization,
-        findClient,
-        keys,
-        issuer: target.issuer,
-        acceptsClient: accepts(target),
-        checkClient: (application) => checkCors(request, reply, application, publicUrl.origin),
-      });
-      options.audit.pushCounted(
-        { actorType: 'api', actorId: granted.clientId, ipAddress: request.ip, requestId: request.id },
-        {
-          action: 'token.issued',
-          resourceType: 'application',
-          resourceId: granted.clientId,
-          tenantId: target.tenant?.id ?? null,
-          partnerId: target.tenant?.partner_id ?? null,
-          after: { grant_type: 'client_credentials', scope: granted.response.scope ?? null },
-        },
-      );
-      return reply.send(granted.response);
-    } catch (error) {
-      return oauthFailure(request, reply, await rateLimits.afterError(request, clientId, error));
-    }
-  }
+  ) => runSteps(tokenSteps, { request, reply, target, mount, clientId: null });
 
   /** Client authentication for introspection and revocation (confidential clients of this provider). */
   async function authenticatedClient(
@@ -309,25 +335,25 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     params: URLSearchParams,
     mounted: MountedProvider,
   ) {
-    const { clientId, clientSecret } = presentedClient(request.headers.authorization, params);
-    const refused = rateLimits.refusal(request, clientId);
-    if (refused) throw refused;
-    const application = isId('application', clientId) ? await findClient(clientId) : undefined;
-    const usable =
-      application &&
-      (mounted.tenant ? tenantAcceptsClient(mounted.tenant, application) : application.scope === 'GLOBAL') &&
-      CONFIDENTIAL_TYPES.has(application.application_type) &&
-      application.client_secret_digest &&
-      clientSecret !== null &&
-      secretMatchesDigest(clientSecret, application.client_secret_digest);
-    if (!usable) {
-      throw await rateLimits.afterError(
-        request,
-        clientId,
-        new OAuthError('invalid_client', 'client authentication failed'),
-      );
+    let clientId: string | null = null;
+    try {
+      const { application } = await clientAuthenticator.authenticate(request.headers.authorization, params, {
+        beforeLookup: (presented) => {
+          clientId = presented;
+          const refused = rateLimits.refusal(request, presented);
+          if (refused) throw refused;
+        },
+      });
+      const usable =
+        (mounted.tenant
+          ? tenantAcceptsClient(mounted.tenant, application)
+          : application.scope === 'GLOBAL') && CONFIDENTIAL_TYPES.has(application.application_type);
+      if (!usable) throw new InvalidClient('the application is not a confidential client of this issuer');
+      return application;
+    } catch (error) {
+      if (clientId === null) throw error;
+      throw await rateLimits.afterError(request, clientId, error);
     }
-    return application;
   }
 
   /**
@@ -354,7 +380,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       const tokenType = boundKeyOf(verified.claims) ? 'DPoP' : 'Bearer';
       return reply.send({ active: true, ...verified.claims, token_type: tokenType });
     } catch (error) {
-      return oauthFailure(request, reply, error);
+      return sendOAuthError(request, reply, error);
     }
   }
 
@@ -368,7 +394,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   ) {
     const clientId = presentedClientId(request.headers.authorization, params);
     const refused = rateLimits.refusal(request, clientId);
-    if (refused) return oauthFailure(request, reply, refused);
+    if (refused) return sendOAuthError(request, reply, refused);
     rateLimits.watchHandOver(request, reply, clientId);
     return handOver(request, reply, mounted, body);
   }
@@ -391,11 +417,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         typeof claims.exp === 'number'
       ) {
         await db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto('revoked_tokens')
-            .values({ jti: claims.jti as string, expires_at: new Date((claims.exp as number) * 1000) })
-            .onConflict((conflict) => conflict.column('jti').doNothing())
-            .execute();
+          await insertRevokedToken(trx, claims.jti as string, new Date((claims.exp as number) * 1000));
           await options.invalidation.publish(trx, `token:${claims.jti}`);
           await recordAudit(
             trx,
@@ -414,7 +436,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
       }
       return reply.code(200).send('');
     } catch (error) {
-      return oauthFailure(request, reply, error);
+      return sendOAuthError(request, reply, error);
     }
   }
 
@@ -431,24 +453,25 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         reply.header('access-control-expose-headers', CORS_EXPOSED_HEADERS);
       }
     };
-    const invalid = async (description: string) => {
+    const refuse = async (error: OAuthError) => {
       await exposeToTenantOrigins();
-      return reply
-        .code(401)
-        .header('www-authenticate', `${scheme} error="invalid_token", error_description="${description}"`)
-        .send({ error: 'invalid_token', error_description: description });
+      return sendOAuthError(request, reply, error);
     };
+    const invalid = (description: string) =>
+      refuse(
+        new InvalidToken(description, {
+          headers: {
+            'www-authenticate': `${scheme} error="invalid_token", error_description="${description}"`,
+          },
+        }),
+      );
     let principal: Awaited<ReturnType<TokenVerifier['authenticate']>>;
     try {
       principal = await options.verifier.authenticate(request);
     } catch (error) {
       // DPoP refusals say what to fix (RFC 9449 §7.1): the proof, or the scheme.
       if (error instanceof DpopChallenge) {
-        await exposeToTenantOrigins();
-        return reply
-          .code(401)
-          .headers(error.headers)
-          .send({ error: error.error, error_description: error.detail });
+        return refuse(new OAuthError(error.error, error.detail, { status: 401, headers: error.headers }));
       }
       if (error instanceof AppError && error.status === 503) throw error;
       return invalid('access token missing, invalid or expired');
@@ -462,13 +485,16 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     try {
       checkCors(request, reply, application, publicUrl.origin);
     } catch (error) {
-      return oauthFailure(request, reply, error);
+      return sendOAuthError(request, reply, error);
     }
     if (!principal.scopes.has('openid')) {
-      return reply.code(403).header('www-authenticate', `${scheme} error="insufficient_scope"`).send({
-        error: 'insufficient_scope',
-        error_description: 'the openid scope is required',
-      });
+      return sendOAuthError(
+        request,
+        reply,
+        new InsufficientScope('the openid scope is required', {
+          headers: { 'www-authenticate': `${scheme} error="insufficient_scope"` },
+        }),
+      );
     }
     const user = await findActiveUser(db, mounted.tenant.id, principal.subject);
     if (!user) return invalid('the user is no longer active');
@@ -656,7 +682,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
         const { body, params } = await formBody(request);
         return clientAuthHandOver(request, reply, mounted, body, params);
       } catch (error) {
-        return oauthFailure(request, reply, error);
+        return sendOAuthError(request, reply, error);
       }
     },
   );
@@ -768,7 +794,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     },
     async (request, reply) => {
       const { tenant_slug } = request.params as { tenant_slug: string };
-      const tenant = await createTenantsRepository(db).findLiveBySlug(tenant_slug);
+      const tenant = await findLiveTenantBySlug(db, tenant_slug);
       if (!tenant) throw new AppError('NOT_FOUND', 'Tenant not found');
       return jwks(request, reply);
     },

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError } from './oauth-errors.js';
+import { InvalidRequest } from './errors.js';
 
 /**
  * CORS of the endpoints a browser application calls itself (token, pushed authorization request,
@@ -45,7 +45,7 @@ export function checkCors(
   if (origin === undefined) return;
   reply.header('vary', 'Origin');
   if (!originAllowed(application.allowed_origins, origin, selfOrigin)) {
-    throw new OAuthError('invalid_request', `origin ${origin} not allowed for client: ${application.id}`);
+    throw new InvalidRequest(`origin ${origin} not allowed for client: ${application.id}`);
   }
   reply.header('access-control-allow-origin', origin);
   reply.header('access-control-expose-headers', CORS_EXPOSED_HEADERS);

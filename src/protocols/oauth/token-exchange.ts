@@ -1,5 +1,5 @@
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { isId } from '../../lib/ids.js';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { findUsableClient } from '../../modules/applications/index.js';
 import type { TokenVerifier, VerifiedToken } from '../../platform/auth/authenticate.js';
 import { DpopProofError } from '../../platform/auth/dpop.js';
 import { issuedAtAfterRotation } from '../../platform/auth/secret-rotation.js';
@@ -7,9 +7,18 @@ import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
 import type { KeyStore } from '../../platform/keys.js';
-import { createApplicationsRepository } from '../applications/applications.repository.js';
 import { signAccessToken } from './access-token.js';
 import { OIDC_SCOPES } from './accounts.js';
+import {
+  InvalidDpopProof,
+  InvalidRequest,
+  InvalidScope,
+  InvalidTarget,
+  OAuthError,
+  TemporarilyUnavailable,
+  toProviderError,
+  UnauthorizedClient,
+} from './errors.js';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
@@ -45,17 +54,26 @@ export function tokenExchangeHandler(options: {
   tenant: TenantRow | null;
   verifier: TokenVerifier;
 }) {
+  // One error family (errors.ts): thrown here, handed to oidc-provider, which answers the request.
   return async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
+    try {
+      await exchange(ctx);
+    } catch (error) {
+      throw error instanceof OAuthError ? toProviderError(error) : error;
+    }
+  };
+
+  async function exchange(ctx: KoaContextWithOIDC): Promise<void> {
     const client = ctx.oidc.client;
     if (!client || client.clientAuthMethod === 'none') {
-      throw new errors.UnauthorizedClient('token exchange is for confidential clients');
+      throw new UnauthorizedClient('token exchange is for confidential clients');
     }
     const params = ctx.oidc.params as Record<string, string | undefined>;
     if (params.subject_token_type !== ACCESS_TOKEN_TYPE) {
-      throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
+      throw new InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
     }
     if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
-      throw new errors.InvalidRequest('only access tokens can be requested');
+      throw new InvalidRequest('only access tokens can be requested');
     }
     const metadata = client.metadata() as {
       client_id: string;
@@ -81,26 +99,24 @@ export function tokenExchangeHandler(options: {
     ) {
       // RFC 8693 §2.2.2: an invalid or unacceptable subject_token is `invalid_request`, not
       // `invalid_grant` (the grant is the exchange itself).
-      throw new errors.InvalidRequest('subject_token is not a valid access token of this issuer');
+      throw new InvalidRequest('subject_token is not a valid access token of this issuer');
     }
     // Only the party a token was issued to may trade it in: another client holding it got it by
     // mistake or theft (the same rule as a resource server's audience check, RFC 9068 §4).
     if (!verified.principal.audience.includes(metadata.client_id)) {
-      throw new errors.InvalidRequest('subject_token is not addressed to this client');
+      throw new InvalidRequest('subject_token is not addressed to this client');
     }
 
     let audience = metadata.client_id;
     if (params.audience && params.audience !== metadata.client_id) {
-      const target = isId('application', params.audience)
-        ? await createApplicationsRepository(options.db).findUsableClient(params.audience)
-        : undefined;
+      const target = await findUsableClient(options.db, params.audience);
       const sameTenant =
         target &&
         (target.scope === 'GLOBAL' ||
           !options.tenant ||
           target.tenant_id === options.tenant.id ||
           (target.scope === 'PARTNER' && target.partner_id === options.tenant.partner_id));
-      if (!sameTenant) throw new errors.InvalidTarget('audience is not an application of this tenant');
+      if (!sameTenant) throw new InvalidTarget('audience is not an application of this tenant');
       audience = params.audience;
     }
 
@@ -114,10 +130,9 @@ export function tokenExchangeHandler(options: {
       scopes = [...new Set(params.scope.split(' ').filter(Boolean))];
       const refused = scopes.find((scope) => !subjectScopes.includes(scope) || !callerMay(scope));
       if (refused)
-        throw new errors.InvalidScope(
-          'scope exceeds the scope of the subject token or of this client',
-          refused,
-        );
+        throw new InvalidScope('scope exceeds the scope of the subject token or of this client', {
+          scope: refused,
+        });
     }
 
     const carried = Object.fromEntries(
@@ -140,12 +155,8 @@ export function tokenExchangeHandler(options: {
           url: ctx.oidc.urlFor('token'),
         });
       } catch (error) {
-        if (error instanceof DpopProofError) throw new errors.InvalidDpopProof(error.message);
-        if (error instanceof AppError && error.status === 503) {
-          const unavailable = new errors.TemporarilyUnavailable(error.detail);
-          unavailable.status = unavailable.statusCode = 503;
-          throw unavailable;
-        }
+        if (error instanceof DpopProofError) throw new InvalidDpopProof(error.message);
+        if (error instanceof AppError && error.status === 503) throw new TemporarilyUnavailable(error.detail);
         throw error;
       }
     }
@@ -174,5 +185,5 @@ export function tokenExchangeHandler(options: {
       expires_in: lifetime,
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
     };
-  };
+  }
 }

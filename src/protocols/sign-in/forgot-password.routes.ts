@@ -1,20 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { escapeHtml } from '../../lib/html.js';
-import { errorParagraph, htmlPage } from '../../lib/html-page.js';
+import { findActiveTenantBySlug, pageBranding } from '../../modules/tenants/index.js';
+import {
+  findAccountByEmail,
+  issueActionToken,
+  passwordLink,
+  passwordResetMail,
+} from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
 import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
-import { htmlPageHeaders, ok } from '../../platform/http.js';
+import { ok } from '../../platform/http.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { describeWait, hashedSubject, type RateLimits } from '../../platform/rate-limit/limits.js';
 import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
-import { pageBranding } from '../tenants/tenant-settings.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
-import { issueActionToken } from './action-tokens.js';
-import { passwordLink, passwordResetMail } from './user-mail.js';
-import { createUsersRepository } from './users.repository.js';
+import { CsrfField, wantsPage } from '../hosted-pages/hosted-pages.js';
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
 const ANSWER =
@@ -29,6 +30,7 @@ const ForgotPasswordBody = Type.Object(
         description: 'The sign-in the page was opened from (its "Back to sign-in" link)',
       }),
     ),
+    csrf: Type.Optional(CsrfField),
   },
   { additionalProperties: false, title: 'ForgotPasswordRequest' },
 );
@@ -50,53 +52,35 @@ export async function forgotPasswordRoutes(
   options: { db: Db; mailer: Mailer; publicUrl: string; rateLimits: RateLimits },
 ): Promise<void> {
   const { db, mailer, publicUrl } = options;
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: 64 * 1024 },
-    (_r, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    },
-  );
   const perIp = options.rateLimits.perIp('forgotPasswordPerIp');
   const perAddress = options.rateLimits.failures('forgotPasswordPerAddress');
 
   const path = '/api/v1/auth/tenants/:tenant_slug/forgot-password';
-  const activeTenant = async (slug: string) => {
-    const tenant = await createTenantsRepository(db).findLiveBySlug(slug);
-    return tenant?.status === 'ACTIVE' ? tenant : null;
-  };
-  const wantsHtml = (request: FastifyRequest) =>
-    !String(request.headers['content-type'] ?? '').includes('json');
+  const activeTenant = (slug: string) => findActiveTenantBySlug(db, slug);
 
-  function backLink(tenant: TenantRow, interaction: string | undefined): string {
-    if (!interaction || !UID.test(interaction)) return '';
+  const TITLE = 'Reset your password';
+  const config = { pageTitle: TITLE };
+
+  /** The sign-in page the form was opened from, when it names one. */
+  function backUrl(tenant: TenantRow, interaction: string | undefined): string | undefined {
+    if (!interaction || !UID.test(interaction)) return undefined;
     const base = new URL(publicUrl).pathname.replace(/\/+$/, '');
-    const href = `${base}/api/v1/auth/tenants/${encodeURIComponent(tenant.slug)}/interaction/${interaction}`;
-    return `<p><a href="${escapeHtml(href)}">Back to sign-in</a></p>`;
+    return `${base}/api/v1/auth/tenants/${encodeURIComponent(tenant.slug)}/interaction/${interaction}`;
   }
 
-  function form(tenant: TenantRow, interaction: string | undefined, email = '', error?: string): string {
-    return `${error ? errorParagraph(error) : '<p>Enter the email address of your account. We will send it a link to choose a new password.</p>'}
-<form method="post">
-${interaction && UID.test(interaction) ? `<input type="hidden" name="interaction" value="${escapeHtml(interaction)}">` : ''}
-<label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${escapeHtml(email)}">
-<button type="submit">Send link</button>
-</form>
-${backLink(tenant, interaction)}`;
+  function form(reply: FastifyReply, tenant: TenantRow, interaction: string | undefined) {
+    return reply.page(200, 'forgot-password', pageBranding(tenant), TITLE, {
+      csrf: reply.generateCsrf(),
+      interaction: interaction && UID.test(interaction) ? interaction : undefined,
+      email: '',
+      backUrl: backUrl(tenant, interaction),
+    });
   }
 
-  function sendPage(reply: FastifyReply, tenant: TenantRow | null, status: number, body: string) {
-    return htmlPageHeaders(reply)
-      .code(status)
-      .send(htmlPage(pageBranding(tenant), 'Reset your password', body));
-  }
-
-  function refuse(request: FastifyRequest, reply: FastifyReply, tenant: TenantRow, seconds: number) {
+  function refuse(reply: FastifyReply, seconds: number): never {
     const message = `Too many requests. Wait ${describeWait(seconds)}, then try again.`;
     reply.header('retry-after', String(seconds));
-    if (!wantsHtml(request)) throw new AppError('RATE_LIMITED', message, { 'retry-after': String(seconds) });
-    return sendPage(reply, tenant, 429, errorParagraph(message));
+    throw new AppError('RATE_LIMITED', message, { 'retry-after': String(seconds) });
   }
 
   app.get(
@@ -112,14 +96,15 @@ ${backLink(tenant, interaction)}`;
           interaction: Type.Optional(Type.String({ maxLength: 64 })),
         }),
       },
+      config,
     },
     async (
       request: FastifyRequest<{ Params: { tenant_slug: string }; Querystring: { interaction?: string } }>,
       reply,
     ) => {
       const tenant = await activeTenant(request.params.tenant_slug);
-      if (!tenant) return sendPage(reply, null, 404, errorParagraph('This organization does not exist.'));
-      return sendPage(reply, tenant, 200, form(tenant, request.query.interaction));
+      if (!tenant) throw new AppError('NOT_FOUND', 'This organization does not exist.');
+      return form(reply, tenant, request.query.interaction);
     },
   );
 
@@ -141,24 +126,24 @@ ${backLink(tenant, interaction)}`;
           429: ErrorSchema,
         },
       },
+      config,
       onRequest: async (request, reply) => {
         const wait = await perIp(request);
         if (wait === 0) return;
         const tenant = await activeTenant((request.params as { tenant_slug: string }).tenant_slug);
         if (!tenant) throw new AppError('NOT_FOUND', 'Tenant not found');
-        return refuse(request, reply, tenant, wait);
+        return refuse(reply, wait);
       },
     },
     async (request: FastifyRequest<{ Params: { tenant_slug: string }; Body: ForgotPasswordBody }>, reply) => {
-      const html = wantsHtml(request);
+      const html = wantsPage(request);
       const tenant = await activeTenant(request.params.tenant_slug);
       if (!tenant) {
-        if (html) return sendPage(reply, null, 404, errorParagraph('This organization does not exist.'));
-        throw new AppError('NOT_FOUND', 'Tenant not found');
+        throw new AppError('NOT_FOUND', html ? 'This organization does not exist.' : 'Tenant not found');
       }
       const email = request.body.email.trim();
       const wait = await perAddress.count(hashedSubject(tenant.id, email.toLowerCase()));
-      if (wait > 0) return refuse(request, reply, tenant, wait);
+      if (wait > 0) return refuse(reply, wait);
 
       const origin: AuditOrigin = {
         actorType: 'user',
@@ -173,19 +158,18 @@ ${backLink(tenant, interaction)}`;
         );
       });
       if (!html) return reply.code(202).send(ok(request, { message: ANSWER }));
-      return sendPage(
-        reply,
-        tenant,
-        200,
-        `<p role="status">${escapeHtml(ANSWER)}</p>${backLink(tenant, request.body.interaction)}`,
-      );
+      const back = backUrl(tenant, request.body.interaction);
+      return reply.page(200, 'notice', pageBranding(tenant), TITLE, {
+        message: ANSWER,
+        link: back ? { href: back, text: 'Back to sign-in' } : undefined,
+      });
     },
   );
 
   /** Issues a reset link to the account of `email` in `tenant`, if it has one that may use it. */
   async function mailResetLink(tenant: TenantRow, email: string, origin: AuditOrigin): Promise<void> {
     const mailed = await db.transaction().execute(async (trx) => {
-      const user = await createUsersRepository(trx, tenant.id).findLiveByEmail(email);
+      const user = await findAccountByEmail(trx, tenant.id, email);
       if (user?.status !== 'ACTIVE' && user?.status !== 'LOCKED') return false;
       const issued = await issueActionToken(trx, tenant.id, user.id, 'PASSWORD_RESET');
       await mailer.enqueue(

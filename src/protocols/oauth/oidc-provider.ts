@@ -1,23 +1,23 @@
 import { createHash } from 'node:crypto';
-import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { escapeHtml } from '../../lib/html.js';
-import { errorParagraph, HTML_PAGE_HEADERS, htmlPage } from '../../lib/html-page.js';
-import { secretMatchesDigest } from '../../lib/secrets.js';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { HTML_PAGE_HEADERS } from '../../lib/html-page.js';
+import { redirectUriAllowed } from '../../modules/applications/index.js';
+import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../../modules/tenants/index.js';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import { DPOP_SIGNING_ALGS } from '../../platform/auth/dpop.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
-import { redirectUriAllowed } from '../applications/client-metadata.js';
-import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../tenants/tenant-settings.js';
+import { type PageView, renderPage } from '../hosted-pages/pages.js';
 import { clientCredentialsClaims, issuedAfterRotation } from './access-token.js';
 import { findActiveUser, OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRole, userClaims } from './accounts.js';
+import { clientSecretMatches } from './client-authentication.js';
 import { grantedScopes } from './client-credentials.js';
 import { originAllowed } from './cors.js';
 import { MANAGEMENT_RESOURCE, providerRoutes, tenantAcceptsClient } from './endpoints.js';
-import { OAuthError } from './oauth-errors.js';
-import { createOidcAdapterClass, EXTRA_CLIENT_METADATA, TOKEN_EXCHANGE } from './oidc-adapter.js';
+import { InvalidScope, OAuthError, toProviderError } from './errors.js';
+import { createOidcAdapterClass, EXTRA_CLIENT_METADATA, TOKEN_EXCHANGE } from './oidc-adapter.repository.js';
 import { tokenExchangeHandler } from './token-exchange.js';
 
 interface ClientMetadataView {
@@ -58,10 +58,16 @@ export interface OidcProviderOptions {
   verifier: TokenVerifier;
 }
 
-/** A hosted page from inside oidc-provider: the sign-in pages' shell, branding and headers. */
-function sendPage(ctx: KoaContextWithOIDC, tenant: TenantRow | null, title: string, body: string): void {
+/** A hosted page from inside oidc-provider: the hosted pages' templates, branding and headers. */
+function sendPage(
+  ctx: KoaContextWithOIDC,
+  tenant: TenantRow | null,
+  view: PageView,
+  title: string,
+  data: Record<string, unknown>,
+): void {
   for (const [name, value] of Object.entries(HTML_PAGE_HEADERS)) ctx.set(name, value);
-  ctx.body = htmlPage(pageBranding(tenant), title, body);
+  ctx.body = renderPage(view, pageBranding(tenant), title, data);
 }
 
 /**
@@ -88,19 +94,12 @@ function formPostHeaders(ctx: KoaContextWithOIDC): void {
  * session's XSRF secret, without the library's inline script. `signedIn` false: there is no
  * session to end, the button only completes the flow (back to the application).
  */
-function logoutForm(ctx: KoaContextWithOIDC, signedIn: boolean): string {
-  const action = ctx.oidc.urlFor('end_session_confirm');
-  const secret = String((ctx.oidc.session?.state as { secret?: unknown } | undefined)?.secret ?? '');
-  const hidden = `<input type="hidden" name="xsrf" value="${escapeHtml(secret)}">`;
-  if (!signedIn) {
-    return `<p>You are signed out.</p>
-<form method="post" action="${escapeHtml(action)}">${hidden}<input type="hidden" name="logout" value="yes">
-<button type="submit" autofocus>Continue</button></form>`;
-  }
-  return `<p>Do you want to sign out?</p>
-<form method="post" action="${escapeHtml(action)}">${hidden}
-<button type="submit" name="logout" value="yes" autofocus>Sign out</button>
-<button type="submit" class="secondary">Stay signed in</button></form>`;
+function logoutForm(ctx: KoaContextWithOIDC, signedIn: boolean): Record<string, unknown> {
+  return {
+    signedIn,
+    action: ctx.oidc.urlFor('end_session_confirm'),
+    xsrf: String((ctx.oidc.session?.state as { secret?: unknown } | undefined)?.secret ?? ''),
+  };
 }
 
 /**
@@ -207,10 +206,10 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
         // Sessions exist only at tenants' issuers.
         enabled: !!tenant,
         logoutSource: async (ctx) => {
-          sendPage(ctx, current(), 'Sign out', logoutForm(ctx, true));
+          sendPage(ctx, current(), 'sign-out', 'Sign out', logoutForm(ctx, true));
         },
         postLogoutSuccessSource: async (ctx) => {
-          sendPage(ctx, current(), 'Signed out', '<p role="status">You are signed out.</p>');
+          sendPage(ctx, current(), 'notice', 'Signed out', { message: 'You are signed out.' });
         },
       },
       // userinfo is ScaiKey's own (oauth.routes.ts): it reads the JWT access tokens issued here.
@@ -230,8 +229,11 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
             try {
               scopes = grantedScopes(requested, allowed);
             } catch (error) {
-              if (error instanceof OAuthError)
-                throw new errors.InvalidScope('requested scope is not allowed', requested ?? '');
+              if (error instanceof OAuthError) {
+                throw toProviderError(
+                  new InvalidScope('requested scope is not allowed', { scope: requested ?? '' }),
+                );
+              }
               throw error;
             }
             // No scope requested: the token carries all of the application's allowed scopes.
@@ -240,7 +242,9 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
             const refused = requested
               .split(' ')
               .find((scope) => scope && !OIDC_SCOPES.has(scope) && !allowed.includes(scope));
-            if (refused) throw new errors.InvalidScope('requested scope is not allowed', refused);
+            if (refused) {
+              throw toProviderError(new InvalidScope('requested scope is not allowed', { scope: refused }));
+            }
           }
           return {
             scope: allowed.filter((scope) => !OIDC_SCOPES.has(scope)).join(' '),
@@ -320,12 +324,10 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     extraTokenClaims: async () => undefined,
     renderError: async (ctx, out) => {
       const message = out.error_description ? `${out.error_description}.` : 'The request is not valid.';
-      sendPage(
-        ctx,
-        current(),
-        'Sign-in problem',
-        `${errorParagraph(message)}\n<p class="note">Error: ${escapeHtml(String(out.error))}. Start again from the application.</p>`,
-      );
+      sendPage(ctx, current(), 'error', 'Sign-in problem', {
+        message,
+        note: `Error: ${String(out.error)}. Start again from the application.`,
+      });
     },
     clientBasedCORS: (_ctx, origin, client) =>
       originAllowed(metadataOf(client).scaikey_allowed_origins, origin, selfOrigin),
@@ -339,7 +341,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     this: { clientSecret: string },
     actual: string,
   ) {
-    return secretMatchesDigest(actual, this.clientSecret);
+    return clientSecretMatches(this.clientSecret, actual);
   };
   // Redirect URIs match exactly, except NATIVE applications' loopback ports (RFC 8252 §7.3).
   provider.Client.prototype.redirectUriAllowed = function redirectUriAllowedByType(value: string) {
@@ -380,7 +382,7 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     // (inline script): the same page as the confirmation instead, with a button.
     const oidc = ctx as unknown as KoaContextWithOIDC;
     if (oidc.oidc?.route === 'end_session' && ctx.status === 200 && !oidc.oidc.session?.accountId) {
-      sendPage(oidc, current(), 'Sign out', logoutForm(oidc, false));
+      sendPage(oidc, current(), 'sign-out', 'Sign out', logoutForm(oidc, false));
     } else if (typeof ctx.body === 'string') {
       formPostHeaders(oidc);
     }

@@ -1,12 +1,19 @@
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { escapeHtml } from '../../lib/html.js';
-import { errorParagraph, htmlPage } from '../../lib/html-page.js';
+import { revokeUserSessions } from '../../modules/sessions/index.js';
+import { findLiveTenantBySlug, pageBranding } from '../../modules/tenants/index.js';
+import {
+  consumeActionToken,
+  findAccount,
+  passwordChange,
+  peekActionToken,
+  updateAccount,
+} from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { AppError, RequestValidationError } from '../../platform/errors.js';
 import { recordAudit } from '../../platform/events/audit-log.js';
-import { htmlPageHeaders, ok } from '../../platform/http.js';
+import { ok } from '../../platform/http.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import {
   Envelope,
@@ -15,36 +22,16 @@ import {
   JsonOrHtml,
   ValidationErrorSchema,
 } from '../../platform/schemas.js';
-import { revokeUserSessions } from '../sessions/sessions.js';
-import { pageBranding } from '../tenants/tenant-settings.js';
-import { createTenantsRepository } from '../tenants/tenants.repository.js';
-import { consumeActionToken, peekActionToken } from './action-tokens.js';
-import { passwordChange } from './passwords.js';
-import { createUsersRepository } from './users.repository.js';
+import { CsrfField } from '../hosted-pages/hosted-pages.js';
 
 const INVALID_LINK = 'This link is invalid, was already used or has expired. Ask for a new one.';
-
-function page(tenant: TenantRow | null, title: string, body: string): string {
-  return htmlPage(pageBranding(tenant), title, body);
-}
-
-function form(token: string, error?: string): string {
-  return `${error ? errorParagraph(error) : ''}
-<form method="post">
-<input type="hidden" name="token" value="${escapeHtml(token)}">
-<label for="new_password">New password</label>
-<input id="new_password" name="new_password" type="password" autocomplete="new-password" required>
-<label for="confirm_password">Repeat the new password</label>
-<input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" required>
-<button type="submit">Set password</button>
-</form>`;
-}
 
 const SetPasswordBody = Type.Object(
   {
     token: Type.String({ minLength: 1, maxLength: 512 }),
     new_password: Type.String({ minLength: 1, maxLength: 1024 }),
     confirm_password: Type.Optional(Type.String({ maxLength: 1024 })),
+    csrf: Type.Optional(CsrfField),
   },
   { additionalProperties: false, title: 'SetPasswordRequest' },
 );
@@ -57,16 +44,23 @@ export async function passwordLinkRoutes(
   app: FastifyInstance,
   { db, invalidation, rateLimit }: { db: Db; invalidation: Invalidation; rateLimit: onRequestHookHandler },
 ) {
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: 64 * 1024 },
-    (_r, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    },
-  );
+  /** The set-password form, again with a message when `error` is given. */
+  const form = (
+    reply: FastifyReply,
+    status: number,
+    tenant: TenantRow,
+    title: string,
+    token: string,
+    error?: string,
+  ) =>
+    reply.page(status, 'set-password', pageBranding(tenant), title, {
+      csrf: reply.generateCsrf(),
+      token,
+      error,
+    });
 
   const path = '/api/v1/auth/tenants/:tenant_slug/reset-password';
-  const findTenant = (slug: string) => createTenantsRepository(db).findLiveBySlug(slug);
+  const findTenant = (slug: string) => findLiveTenantBySlug(db, slug);
 
   app.get(
     path,
@@ -83,6 +77,7 @@ export async function passwordLinkRoutes(
           404: HtmlPage('No live tenant has this slug (a page)'),
         },
       },
+      config: { pageTitle: 'Link not valid' },
     },
     async (
       request: FastifyRequest<{ Params: { tenant_slug: string }; Querystring: { token?: string } }>,
@@ -91,13 +86,9 @@ export async function passwordLinkRoutes(
       const tenant = (await findTenant(request.params.tenant_slug)) ?? null;
       const token = request.query.token ?? '';
       const live = tenant && token ? await peekActionToken(db, tenant.id, token) : undefined;
-      htmlPageHeaders(reply);
-      if (!tenant || !live)
-        return reply
-          .code(tenant ? 400 : 404)
-          .send(page(tenant, 'Link not valid', `<p class="error">${INVALID_LINK}</p>`));
+      if (!tenant || !live) throw new AppError(tenant ? 'INVALID_TOKEN' : 'NOT_FOUND', INVALID_LINK);
       const title = live.purpose === 'INVITATION' ? 'Choose your password' : 'Choose a new password';
-      return reply.send(page(tenant, title, form(token)));
+      return form(reply, 200, tenant, title, token);
     },
   );
 
@@ -130,6 +121,7 @@ export async function passwordLinkRoutes(
           429: JsonOrHtml('Too many requests; retry after the seconds in Retry-After', ErrorSchema),
         },
       },
+      config: { pageTitle: 'Choose a new password' },
       onRequest: rateLimit,
     },
     async (
@@ -147,7 +139,7 @@ export async function passwordLinkRoutes(
           ]);
         }
         const live = await peekActionToken(db, tenant.id, token);
-        const user = live ? await createUsersRepository(db, tenant.id).findLive(live.user_id) : undefined;
+        const user = live ? await findAccount(db, tenant.id, live.user_id) : undefined;
         if (!live || !user) throw new AppError('INVALID_TOKEN', INVALID_LINK);
         // Hash outside the transaction; the token is used up only when the password is acceptable.
         const change = await passwordChange(tenant.settings, new_password, user);
@@ -155,7 +147,7 @@ export async function passwordLinkRoutes(
           const used = await consumeActionToken(trx, tenant.id, token);
           if (!used) throw new AppError('INVALID_TOKEN', INVALID_LINK);
           const activates = used.purpose === 'INVITATION' && user.status === 'PENDING_EMAIL_VERIFICATION';
-          await createUsersRepository(trx, tenant.id).update(user.id, {
+          await updateAccount(trx, tenant.id, user.id, {
             ...change,
             email_verified: true,
             require_password_change: false,
@@ -189,10 +181,10 @@ export async function passwordLinkRoutes(
         });
         invalidation.local(`user:${user.id}`);
         if (!html) return ok(request, { user_id: result.user_id, status: result.status });
-        const next = result.redirect ? `<p><a href="${escapeHtml(result.redirect)}">Continue</a></p>` : '';
-        return htmlPageHeaders(reply).send(
-          page(tenant, 'Password set', `<p role="status">Your password was set.</p>${next}`),
-        );
+        return reply.page(200, 'notice', pageBranding(tenant), 'Password set', {
+          message: 'Your password was set.',
+          link: result.redirect ? { href: result.redirect, text: 'Continue' } : undefined,
+        });
       } catch (error) {
         if (!html) throw error;
         const message =
@@ -203,13 +195,9 @@ export async function passwordLinkRoutes(
               : null;
         if (message === null) throw error;
         const status = error instanceof AppError ? error.status : 422;
-        const body =
-          error instanceof AppError && error.code === 'INVALID_TOKEN'
-            ? `<p class="error">${INVALID_LINK}</p>`
-            : form(token, message);
-        return htmlPageHeaders(reply)
-          .code(status)
-          .send(page(tenant, 'Choose a new password', body));
+        // An invalid link or an unknown tenant: the error page; a refused password: the form again.
+        if (!tenant || (error instanceof AppError && error.code === 'INVALID_TOKEN')) throw error;
+        return form(reply, status, tenant, 'Choose a new password', token, message);
       }
     },
   );

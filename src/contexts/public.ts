@@ -1,0 +1,94 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { UsableClientCache } from '../modules/applications/index.js';
+import { healthRoutes, homeRoutes } from '../modules/health/index.js';
+import { findLiveTenantBySlug, pageBranding } from '../modules/tenants/index.js';
+import type { TokenVerifier } from '../platform/auth/authenticate.js';
+import type { Config } from '../platform/config.js';
+import type { Db } from '../platform/db/database.js';
+import type { AuditBuffer } from '../platform/events/audit-buffer.js';
+import type { Invalidation } from '../platform/invalidation.js';
+import type { KeyStore } from '../platform/keys.js';
+import type { Mailer } from '../platform/mail/mailer.js';
+import type { RateLimits } from '../platform/rate-limit/limits.js';
+import { registerHostedPages } from '../protocols/hosted-pages/hosted-pages.js';
+import { oauthRoutes } from '../protocols/oauth/oauth.routes.js';
+import type { OidcProviders } from '../protocols/oauth/providers.js';
+import {
+  emailDiscoveryRateLimit,
+  OAuthRateLimits,
+  SignInRateLimits,
+} from '../protocols/oauth/rate-limits.js';
+import { forgotPasswordRoutes } from '../protocols/sign-in/forgot-password.routes.js';
+import { interactionRoutes } from '../protocols/sign-in/interactions.routes.js';
+import { passwordLinkRateLimit } from '../protocols/sign-in/password-link-limits.js';
+import { passwordLinkRoutes } from '../protocols/sign-in/password-links.routes.js';
+import { platformLoginRoutes } from '../protocols/sign-in/platform-login.routes.js';
+
+export interface PublicContextOptions {
+  config: Config;
+  db: Db;
+  keys: KeyStore;
+  audit: AuditBuffer;
+  clients: UsableClientCache;
+  providers: OidcProviders;
+  verifier: TokenVerifier;
+  invalidation: Invalidation;
+  mailer: Mailer;
+  rateLimits: RateLimits;
+  cookieKey: string;
+}
+
+/**
+ * The public context: what answers without a management token. Health and the home page, the
+ * OAuth/OpenID endpoints (discovery, JWKS, token, PAR, introspection, revocation, userinfo; each
+ * authenticates its client or token itself, src/protocols/oauth), and the hosted pages (sign-in,
+ * the platform email step, password links), which one plugin gives views, form parsing, CSRF on
+ * every POST and one error page (src/protocols/hosted-pages). A route is public only by being
+ * registered here.
+ */
+export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (app, options) => {
+  const { config, db, rateLimits, mailer, invalidation, providers, cookieKey } = options;
+  await app.register(healthRoutes, { db });
+  await app.register(homeRoutes, { publicUrl: config.publicUrl });
+  await app.register(oauthRoutes, {
+    audit: options.audit,
+    clients: options.clients,
+    db,
+    keys: options.keys,
+    providers,
+    verifier: options.verifier,
+    invalidation,
+    publicUrl: config.publicUrl,
+    nativeClientCredentials: config.nativeClientCredentials,
+    rateLimits: new OAuthRateLimits(rateLimits),
+  });
+  await app.register(async (pages) => {
+    await registerHostedPages(pages, {
+      cookieSecret: cookieKey,
+      secureCookies: config.publicUrl.startsWith('https:'),
+      brandingOf: async (request) => {
+        const slug = (request.params as { tenant_slug?: string } | undefined)?.tenant_slug;
+        return pageBranding((slug ? await findLiveTenantBySlug(db, slug) : undefined) ?? null);
+      },
+    });
+    await pages.register(interactionRoutes, {
+      db,
+      providers,
+      invalidation,
+      secret: cookieKey,
+      rateLimits: new SignInRateLimits(rateLimits),
+    });
+    await pages.register(platformLoginRoutes, {
+      db,
+      publicUrl: config.publicUrl,
+      mailer,
+      rateLimit: emailDiscoveryRateLimit(rateLimits),
+    });
+    await pages.register(passwordLinkRoutes, {
+      db,
+      invalidation,
+      rateLimit: passwordLinkRateLimit(rateLimits),
+    });
+    await pages.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
+  });
+};

@@ -1,0 +1,150 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Db } from '../../platform/db/database.js';
+import type { Invalidation } from '../../platform/invalidation.js';
+import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
+import type { OidcProviders } from '../oauth/providers.js';
+import type { SignInRateLimits } from '../oauth/rate-limits.js';
+import { runSteps } from '../steps.js';
+import {
+  loadInteraction,
+  PASSWORD_SIGN_IN,
+  proofSigner,
+  REQUIRED_PASSWORD_CHANGE,
+  SIGN_IN_PAGE,
+  type SignInStep,
+  signInForm,
+} from './sign-in-steps.js';
+
+const SlugUid = Type.Object({ tenant_slug: Type.String(), uid: Type.String({ maxLength: 64 }) });
+type Params = { tenant_slug: string; uid: string };
+
+// What the document shows of the pages (their forms are read by the steps, which answer a wrong
+// field on the page itself: the bodies are documented, not validated by the schema).
+const Redirect = { description: 'Back into the authorization flow (Location)', type: 'null' } as const;
+const NotValidHere = HtmlPage('The sign-in attempt expired or belongs to another browser (a page)');
+const NoTenant = HtmlPage('No live tenant has this slug (a page)');
+const LoginForm = Type.Object(
+  { email: Type.String(), password: Type.String(), csrf: Type.String({ description: 'From the page' }) },
+  { title: 'SignInForm' },
+);
+const PasswordChangeForm = Type.Object(
+  {
+    csrf: Type.String({ description: 'From the page' }),
+    user: Type.String({ description: 'From the page' }),
+    expires: Type.String({ description: 'From the page' }),
+    proof: Type.String({ description: 'From the page' }),
+    new_password: Type.String(),
+    confirm_password: Type.String(),
+  },
+  { title: 'RequiredPasswordChangeForm' },
+);
+const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * The hosted sign-in pages of a tenant (oidc-provider interactions). Each route runs an ordered
+ * list of one-concern steps (sign-in-steps.ts, docs/adr/0011-sign-in-step-pipeline.md) on the
+ * interaction it loaded first. Registered in the hosted pages' context (hosted-pages.ts): forms,
+ * CSRF on every POST, the error page; the interaction cookie is SameSite=Lax.
+ */
+export async function interactionRoutes(
+  app: FastifyInstance,
+  options: {
+    db: Db;
+    providers: OidcProviders;
+    invalidation: Invalidation;
+    secret: string;
+    rateLimits: SignInRateLimits;
+  },
+): Promise<void> {
+  const { db, providers, invalidation } = options;
+  const sign = proofSigner(options.secret);
+
+  const run = async (
+    steps: readonly SignInStep[],
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+  ) => {
+    const signIn = await loadInteraction(
+      {
+        request,
+        reply,
+        db,
+        invalidation,
+        uid: request.params.uid,
+        sign,
+        form: (request.body as Record<string, string> | undefined) ?? {},
+        origin: { actorType: 'user', actorId: null, ipAddress: request.ip, requestId: request.id },
+        // A refused password: the form again, with the message (401 counts as a failure).
+        refuse: ({ message }) => signInForm(signIn, 401, signIn.email, message),
+      },
+      (slug) => providers.forSlug(slug),
+      request.params.tenant_slug,
+    );
+    return runSteps(steps, signIn);
+  };
+
+  const base = '/api/v1/auth/tenants/:tenant_slug/interaction/:uid';
+
+  app.get<{ Params: Params }>(
+    base,
+    {
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Sign-in page',
+        params: SlugUid,
+        response: { 200: HtmlPage('The sign-in form'), 303: Redirect, 400: NotValidHere, 404: NoTenant },
+      },
+    },
+    (request, reply) => run(SIGN_IN_PAGE, request, reply),
+  );
+
+  app.post<{ Params: Params; Body: Record<string, string> }>(
+    `${base}/login`,
+    {
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Sign in with email and password',
+        params: SlugUid,
+        consumes: [FORM],
+        documentedBody: LoginForm,
+        response: {
+          200: HtmlPage('The password must be changed first: the change form'),
+          303: Redirect,
+          400: NotValidHere,
+          401: HtmlPage('Wrong email or password: the form again, with the message'),
+          403: HtmlPage('The form expired (CSRF token): a page'),
+          404: NoTenant,
+          ...pageFormErrors,
+          429: HtmlPage('Too many sign-in attempts; retry after the seconds in Retry-After (a page)'),
+        },
+      },
+      onRequest: options.rateLimits.onRequest,
+      preHandler: options.rateLimits.preHandler,
+      onResponse: options.rateLimits.onResponse,
+    },
+    (request, reply) => run(PASSWORD_SIGN_IN, request, reply),
+  );
+
+  app.post<{ Params: Params; Body: Record<string, string> }>(
+    `${base}/password`,
+    {
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Change a required password during sign-in',
+        params: SlugUid,
+        consumes: [FORM],
+        documentedBody: PasswordChangeForm,
+        response: {
+          303: Redirect,
+          400: HtmlPage(
+            'The form expired, the passwords differ or break the policy: the form again (a page)',
+          ),
+          404: NoTenant,
+          ...pageFormErrors,
+        },
+      },
+    },
+    (request, reply) => run(REQUIRED_PASSWORD_CHANGE, request, reply),
+  );
+}

@@ -1,0 +1,209 @@
+import { hashPassword, verifyPassword } from '../../lib/passwords.js';
+import { effectiveSettings, type TenantSettingsInput } from '../../modules/tenants/index.js';
+import {
+  findAccountByEmail,
+  lockAccountAfterFailures,
+  reserveSignInAttempt,
+  resetSignInAttempts,
+} from '../../modules/users/index.js';
+import type { Db, Queryable } from '../../platform/db/database.js';
+import type { TenantRow, UserRow } from '../../platform/db/schema.js';
+import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
+import type { Invalidation } from '../../platform/invalidation.js';
+import { answered, next, type StepResult } from '../steps.js';
+
+/** The one answer for an unknown email, a wrong password and an account whose attempts are used up. */
+export const WRONG_PASSWORD = 'The email address or the password is not correct.';
+let dummyHash: Promise<string> | null = null;
+
+/** Spends the time of a real verification, so that no answer is faster than a password check. */
+async function equalizeTiming(password: string): Promise<void> {
+  dummyHash ??= hashPassword('timing-equalizer-password');
+  await verifyPassword(await dummyHash, password);
+}
+
+/** Why the password steps refused: the message the form shows again (401). */
+export interface PasswordRefusal {
+  message: string;
+}
+
+/**
+ * What the password steps of the sign-in share (docs/security.md, "Lockout"). Each step is one
+ * concern; together, in this order, they are the lockout policy:
+ *
+ * - An attempt is counted (reserved) before the password is verified, atomically, and only while
+ *   the account has attempts left: of any number of parallel guesses at most `max_failed_attempts`
+ *   are ever checked.
+ * - The wrong guess that reaches the threshold locks an ACTIVE account for `lockout_minutes`. The
+ *   first attempt after the lock expires ends it and starts a new count, so every threshold
+ *   crossing locks again.
+ * - While a lock is active no password is checked at all, and the answer is exactly that of a
+ *   wrong password (no one learns that the account exists or is locked). An administrator's lock
+ *   (status LOCKED without an expiry) is said only after the right password.
+ * - A right password resets the count. Unknown emails cost the same hashing time as known ones.
+ *   Every outcome is audited.
+ *
+ * `now` is the clock of the decision; the database's clock is not used.
+ */
+export interface PasswordCheck {
+  db: Db;
+  invalidation: Invalidation;
+  tenant: TenantRow;
+  email: string;
+  password: string;
+  origin: AuditOrigin;
+  clientId: string | null;
+  now: Date;
+  /** Answers the refusal (the form again, 401). */
+  refuse: (refusal: PasswordRefusal) => Promise<unknown>;
+  user?: UserRow;
+  reserved?: Pick<UserRow, 'status' | 'failed_login_attempts' | 'password_hash'>;
+  /** Set by the last step: whether the password must be changed before the sign-in goes on. */
+  mustChangePassword?: boolean;
+}
+
+function audit(
+  check: PasswordCheck,
+  action: string,
+  userId: string | null,
+  after: Record<string, unknown>,
+  result: 'SUCCESS' | 'FAILURE',
+  into: Queryable = check.db,
+) {
+  return recordAudit(into, check.origin, {
+    action,
+    resourceType: 'user',
+    resourceId: userId,
+    tenantId: check.tenant.id,
+    partnerId: check.tenant.partner_id,
+    after: { ...after, client_id: check.clientId },
+    result,
+  });
+}
+
+const policy = (check: PasswordCheck) => effectiveSettings(check.tenant.settings as TenantSettingsInput);
+
+/** Step: the account of the email, with a password. Unknown: the wrong-password answer, as slow. */
+export async function findAccountStep(check: PasswordCheck): Promise<StepResult> {
+  const user = await findAccountByEmail(check.db, check.tenant.id, check.email);
+  if (user?.password_hash) {
+    check.user = user;
+    return next();
+  }
+  await equalizeTiming(check.password);
+  await audit(
+    check,
+    'user.login_failed',
+    user?.id ?? null,
+    { email: check.email, reason: user ? 'no password set' : 'unknown email' },
+    'FAILURE',
+  );
+  return answered(await check.refuse({ message: WRONG_PASSWORD }));
+}
+
+/** Step (lockout): counts the attempt before the password is checked; none left: refused unchecked. */
+export async function reserveAttemptStep(check: PasswordCheck): Promise<StepResult> {
+  const user = check.user as UserRow;
+  const { lockout } = policy(check);
+  const reserved = await reserveSignInAttempt(
+    check.db,
+    check.tenant.id,
+    user.id,
+    lockout.max_failed_attempts,
+    check.now,
+  );
+  if (reserved) {
+    check.reserved = reserved;
+    return next();
+  }
+  await equalizeTiming(check.password);
+  // No attempts left on an account that is not locked (the threshold was lowered below its
+  // count): lock it now, so that the lock's expiry gives it a fresh count.
+  const lockNow = user.status === 'ACTIVE' && !(user.locked_until && user.locked_until > check.now);
+  await check.db.transaction().execute(async (trx) => {
+    if (lockNow) {
+      await lockAccountAfterFailures(trx, check.tenant.id, user.id, check.now, lockout.lockout_minutes);
+    }
+    await audit(check, 'user.login_failed', user.id, { reason: 'locked' }, 'FAILURE', trx);
+    if (lockNow) await check.invalidation.publish(trx, `user:${user.id}`);
+  });
+  if (lockNow) check.invalidation.local(`user:${user.id}`);
+  return answered(await check.refuse({ message: WRONG_PASSWORD }));
+}
+
+/** Step: the password itself; a wrong one stays counted and may lock the account. */
+export async function verifyPasswordStep(check: PasswordCheck): Promise<StepResult> {
+  const user = check.user as UserRow;
+  const reserved = check.reserved as NonNullable<PasswordCheck['reserved']>;
+  if (await verifyPassword(reserved.password_hash ?? (user.password_hash as string), check.password)) {
+    return next();
+  }
+  const { lockout } = policy(check);
+  const locked = await check.db.transaction().execute(async (trx) => {
+    const lockNow =
+      reserved.failed_login_attempts >= lockout.max_failed_attempts &&
+      reserved.status === 'ACTIVE' &&
+      (await lockAccountAfterFailures(trx, check.tenant.id, user.id, check.now, lockout.lockout_minutes));
+    if (lockNow) {
+      await audit(
+        check,
+        'user.locked',
+        user.id,
+        { failed_login_attempts: reserved.failed_login_attempts },
+        'SUCCESS',
+        trx,
+      );
+      // A locked user's tokens stop working now, on every instance, not when caches expire.
+      await check.invalidation.publish(trx, `user:${user.id}`);
+    }
+    await audit(
+      check,
+      'user.login_failed',
+      user.id,
+      { reason: 'wrong password', failed_login_attempts: reserved.failed_login_attempts },
+      'FAILURE',
+      trx,
+    );
+    return lockNow;
+  });
+  if (locked) check.invalidation.local(`user:${user.id}`);
+  return answered(await check.refuse({ message: WRONG_PASSWORD }));
+}
+
+const STATUS_REFUSALS: Partial<Record<UserRow['status'], string>> = {
+  DISABLED: 'This account is disabled. Ask your administrator.',
+  PENDING_EMAIL_VERIFICATION: 'This account is not activated yet: use the link in your invitation mail.',
+  PENDING_APPROVAL: 'This account is waiting for approval by an administrator.',
+  LOCKED: 'This account is locked. Ask your administrator.',
+};
+
+/**
+ * Step: the right password was given, so the count starts again whatever the status; an account
+ * that may not sign in is told so now (only after the right password). Audits the outcome.
+ */
+export async function accountStatusStep(check: PasswordCheck): Promise<StepResult> {
+  const user = check.user as UserRow;
+  const reserved = check.reserved as NonNullable<PasswordCheck['reserved']>;
+  const refused = STATUS_REFUSALS[reserved.status];
+  await check.db.transaction().execute(async (trx) => {
+    await resetSignInAttempts(trx, check.tenant.id, user.id, refused ? null : check.now);
+    if (refused)
+      await audit(check, 'user.login_failed', user.id, { reason: reserved.status }, 'FAILURE', trx);
+    else await audit(check, 'user.login', user.id, { method: 'password' }, 'SUCCESS', trx);
+  });
+  if (refused) return answered(await check.refuse({ message: refused }));
+  check.user = { ...user, status: reserved.status, failed_login_attempts: 0 };
+  return next();
+}
+
+/** Step: a password the account must change (required by an administrator, or past max_age_days). */
+export function passwordAgeStep(check: PasswordCheck): StepResult {
+  const user = check.user as UserRow;
+  const maxAge = policy(check).password_policy.max_age_days;
+  const expired =
+    maxAge > 0 &&
+    (!user.password_changed_at ||
+      check.now.getTime() - user.password_changed_at.getTime() > maxAge * 86_400_000);
+  check.mustChangePassword = user.require_password_change || expired;
+  return next();
+}
