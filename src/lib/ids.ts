@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 
-/** Type prefixes of every id ScaiKey hands out (decisions.md, "IDs"). */
+/** Type prefixes of every id ScaiKey hands out (docs/api-contract.md, "IDs"). */
 export const ID_PREFIXES = {
   partner: 'prt_',
   tenant: 'tnt_',

@@ -1,4 +1,4 @@
-/** The pagination block of every list response (decisions.md, "Pagination"). */
+/** The pagination block of every list response (docs/api-contract.md, "Pagination"). */
 export interface PaginationMeta {
   page: number;
   per_page: number;

@@ -1,4 +1,4 @@
-/** Slugs of tenants and partners: 3–63 characters of [a-z0-9-] (decisions.md, "Tenants and partners"). */
+/** Slugs of tenants and partners: 3–63 characters of [a-z0-9-] (docs/api-contract.md, "Tenants and partners"). */
 export const SLUG_PATTERN = '^[a-z0-9-]{3,63}$';
 
 /**

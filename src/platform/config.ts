@@ -42,7 +42,7 @@ export interface Config {
   };
   /**
    * Answer grant_type=client_credentials natively at the token URL instead of through oidc-provider
-   * (same tokens, about 40% faster; see ../shared/notes/oidc-provider.md). On unless turned off.
+   * (same tokens, about 40% faster; see docs/adr/0002-native-client-credentials.md). On unless turned off.
    */
   nativeClientCredentials: boolean;
   /** The rate limits (docs/configuration.md, "Rate limits"); null = that limit is off. */

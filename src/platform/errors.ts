@@ -208,7 +208,7 @@ const FRAMEWORK_ERRORS: Record<string, () => AppError> = {
  * Fastify's `frameworkErrors` option: errors met while routing, before any route or hook runs. A
  * path parameter longer than the router's `maxParamLength` (FST_ERR_MAX_PARAM_LENGTH) or one that
  * is not valid percent-encoding (FST_ERR_BAD_URL) cannot be an id of ours: 404, as for any id of the
- * wrong shape (decisions.md, "Wire format"), instead of Fastify's own 414/400 body.
+ * wrong shape (docs/api-contract.md, "Wire format"), instead of Fastify's own 414/400 body.
  */
 export function routingErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header('x-request-id', request.id);
@@ -229,7 +229,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     if (error.validation && error.validationContext === 'params') {
       // A path segment of the wrong form (a NUL, a lone surrogate, over its length) names nothing
-      // that can exist: 404, as an id of the wrong shape is (decisions.md, "IDs"), also on the
+      // that can exist: 404, as an id of the wrong shape is (docs/api-contract.md, "IDs"), also on the
       // OAuth and page routes, which answer no FastAPI 422.
       return sendAppError(reply, new AppError('NOT_FOUND', 'Resource not found'));
     }

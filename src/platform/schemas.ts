@@ -15,7 +15,7 @@ export function Nullable<T extends TSchema>(schema: T, options: Record<string, u
  * An email address, the same everywhere one is accepted: the `email` format (one @, a dot in the
  * domain, no spaces) and at most 320 characters (RFC 5321's 64 + 1 + 255).
  */
-/** A user's status (users.md), as the users table stores it; shared by every schema that shows users. */
+/** A user's status (the users API (docs/openapi.json)), as the users table stores it; shared by every schema that shows users. */
 export const UserStatusEnum = Type.Unsafe<
   'ACTIVE' | 'PENDING_EMAIL_VERIFICATION' | 'PENDING_APPROVAL' | 'DISABLED' | 'LOCKED'
 >({
@@ -77,7 +77,7 @@ export const ValidationErrorSchema = Type.Object(
  */
 export const MAX_PAGE = 1_000_000;
 
-/** page / per_page query parameters (decisions.md, "Pagination"). */
+/** page / per_page query parameters (docs/api-contract.md, "Pagination"). */
 export const PageQuery = {
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 })),
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),

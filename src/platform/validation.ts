@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
-/** One entry of a FastAPI-shaped 422 body (decisions.md, "Errors"). */
+/** One entry of a FastAPI-shaped 422 body (docs/api-contract.md, "Errors"). */
 export interface ValidationIssue {
   loc: (string | number)[];
   msg: string;

@@ -21,7 +21,7 @@ export interface BootstrapResult {
 const SYSTEM: AuditOrigin = { actorType: 'system', actorId: null, ipAddress: null, requestId: null };
 
 /**
- * First-start set-up (decisions.md, "Bootstrap"): the platform partner and tenant, a GLOBAL
+ * First-start set-up (docs/api-contract.md, "Bootstrap"): the platform partner and tenant, a GLOBAL
  * SERVICE application and optionally a super_admin user. Idempotent: later starts only create
  * what is missing, and an operator-given client secret replaces the stored one when it changed.
  * Runs under an advisory lock so that instances starting together do it once.

@@ -27,7 +27,7 @@ const GroupEnvelope = Envelope(GroupResponse, 'ApiResponse_GroupResponse_');
 const deleted = { 204: Type.Null({ description: 'Deleted' }) };
 
 /**
- * `/api/v1/admin/groups/`: the 13 admin routes of groups.md, over every tenant the caller may see.
+ * `/api/v1/admin/groups/`: the 13 admin routes of the groups API (docs/openapi.json), over every tenant the caller may see.
  * A route addressing a group finds its tenant, takes the scope of that tenant (a 404 'Group' when
  * the caller may not see it) and calls the service method the tenant routes call.
  */

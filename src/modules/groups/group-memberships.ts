@@ -11,7 +11,7 @@ import { createGroupsRepository, type UserGroupMembershipRow } from './groups.re
 export type { UserGroupMembershipRow };
 
 /**
- * The groups a user belongs to, inherited ones included (decisions.md, "Groups"): every live group
+ * The groups a user belongs to, inherited ones included (docs/api-contract.md, "Groups"): every live group
  * the user is an effective member of, `DIRECT` where the user is a direct member, else `INHERITED`
  * (a member of a group nested in it). Ordered by name. Empty for an unknown or deleted user.
  */

@@ -648,7 +648,7 @@ function groupsRepository(db: TenantQueryable) {
     },
 
     /**
-     * The groups a user belongs to, inherited ones included (decisions.md, "Groups"): every live
+     * The groups a user belongs to, inherited ones included (docs/api-contract.md, "Groups"): every live
      * group the user is an effective member of, `DIRECT` where the user is a direct member, else
      * `INHERITED` (a member of a group nested in it). Ordered by name. Empty for an unknown or
      * deleted user. Served by the maintained closure (group_effective_members_user_idx): no

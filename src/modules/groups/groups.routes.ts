@@ -21,7 +21,7 @@ const tags = ['Groups'];
 const base = '/api/v1/tenants/:tenant_id/groups';
 const GroupEnvelope = Envelope(GroupResponse, 'ApiResponse_GroupResponse_');
 
-/** The 6 tenant routes of groups.md. */
+/** The 6 tenant routes of the groups API (docs/openapi.json). */
 export const groupsRoutes: FastifyPluginAsyncTypebox<{ groups: GroupsService }> = async (app, { groups }) => {
   app.get(
     base,

@@ -98,7 +98,7 @@ async function link(
 }
 
 /**
- * Groups (groups.md; decisions.md "Groups"): one set of operations on the groups of a tenant,
+ * Groups (the groups API (docs/openapi.json); docs/api-contract.md "Groups"): one set of operations on the groups of a tenant,
  * which the tenant routes and their admin twins both call with the scope of the group's tenant.
  * Every write takes the tenant's group-graph lock first, so cycle checks and the maintained
  * closures see one change at a time (groups.repository.ts).

@@ -20,7 +20,7 @@ import type { OusService } from './ous.service.js';
 const tags = ['Organizational Units'];
 const base = '/api/v1/tenants/:tenant_id/ous';
 
-/** The 7 routes of organizational-units.md. */
+/** The 7 routes of the organizational-units API (docs/openapi.json). */
 export const ousRoutes: FastifyPluginAsyncTypebox<{ ous: OusService }> = async (app, { ous }) => {
   app.get(
     base,

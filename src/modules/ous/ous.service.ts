@@ -18,7 +18,7 @@ function childPath(parentPath: string | null, name: string): string {
 }
 
 /**
- * Organizational units (organizational-units.md; decisions.md "Organizational units"): operations
+ * Organizational units (the organizational-units API (docs/openapi.json); docs/api-contract.md "Organizational units"): operations
  * on the OUs of the scope's tenant, through its tenant-bound handles.
  */
 export function createOusService() {

@@ -30,7 +30,7 @@ export function toPartnerResponse(row: PartnerWithCount): PartnerResponse {
 }
 
 /**
- * Partners: super_admin only (decisions.md, "Authentication and roles"); the routes declare it
+ * Partners: super_admin only (docs/api-contract.md, "Authentication and roles"); the routes declare it
  * (`access.superAdminRead` / `superAdminWrite`), so the service is only reached by a super admin.
  */
 export function createPartnersService(db: Db, work: UnitOfWork) {

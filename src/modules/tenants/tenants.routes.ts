@@ -14,7 +14,7 @@ import type { TenantsService } from './tenants.service.js';
 
 const tags = ['Tenants'];
 
-/** `/api/v1/admin/tenants/`: the 5 routes of tenants.md. Writes are super_admin only; partner and tenant admins read within scope. */
+/** `/api/v1/admin/tenants/`: the 5 routes of the tenants API (docs/openapi.json). Writes are super_admin only; partner and tenant admins read within scope. */
 export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsService }> = async (
   app,
   { tenants },

@@ -63,7 +63,7 @@ export interface TenantChangeHooks {
 }
 
 /**
- * Tenants (tenants.md): super_admin writes (the routes declare `access.superAdminWrite`); partner
+ * Tenants (the tenants API (docs/openapi.json)): super_admin writes (the routes declare `access.superAdminWrite`); partner
  * and tenant admins read what is in their scope (`rights`, checked here).
  */
 export function createTenantsService(db: Db, work: UnitOfWork, hooks: TenantChangeHooks) {

@@ -27,7 +27,7 @@ const base = '/api/v1/admin/users';
 const UserParams = Type.Object({ user_id: Type.String() });
 const UserEnvelope = Envelope(UserResponse, 'ApiResponse_UserResponse_');
 
-/** The 10 admin routes of users.md, across the tenants the caller may see. */
+/** The 10 admin routes of the users API (docs/openapi.json), across the tenants the caller may see. */
 export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (
   app,
   { users },

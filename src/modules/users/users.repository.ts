@@ -51,7 +51,7 @@ const SORT_COLUMNS = {
   status: 'u.status',
 } as const;
 
-/** Case-insensitive substring search over email, username and the names (decisions.md). */
+/** Case-insensitive substring search over email, username and the names (docs/api-contract.md). */
 export function userSearch(eb: ExpressionBuilder<Database & { u: Database['users'] }, 'u'>, term: string) {
   const pattern = likeContains(term);
   return eb.or([

@@ -53,7 +53,7 @@ export function includeSet(include: string | null | undefined): Set<string> {
   );
 }
 
-/** The 7 tenant routes of users.md. */
+/** The 7 tenant routes of the users API (docs/openapi.json). */
 export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
   app.get(
     base,

@@ -8,7 +8,7 @@ export const IdentitySourceEnum = Type.Unsafe<'LOCAL' | 'OIDC' | 'SAML' | 'SCIM'
   enum: ['LOCAL', 'OIDC', 'SAML', 'SCIM', 'LDAP'],
 });
 
-/** users.md UserListItem: abbreviated user info for lists. */
+/** the users API (docs/openapi.json) UserListItem: abbreviated user info for lists. */
 export const UserListItem = Type.Object(
   {
     id: Type.String(),

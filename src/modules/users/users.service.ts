@@ -52,7 +52,7 @@ const userNotFound = () => notFound('User');
 const ROLE_RANK: Record<AdminRole, number> = { super_admin: 0, partner_admin: 1, tenant_admin: 2 };
 
 /**
- * decisions.md ("Authentication and roles"): an admin may change a user (profile and email,
+ * docs/api-contract.md ("Authentication and roles"): an admin may change a user (profile and email,
  * password, status, unlock, MFA, delete) only when the user holds no active admin role above the
  * caller's, nor the same one; a super_admin manages everyone, and anyone may change themselves.
  * Called inside the write's transaction after the user row is locked (role assignments lock the
@@ -72,7 +72,7 @@ async function assertMayManage(w: Work<TenantTx>, scope: TenantScope, userId: st
   }
 }
 
-/** Status changes a PUT .../status may make (decisions.md "Users"; users.md: enable, disable, lock, unlock). */
+/** Status changes a PUT .../status may make (docs/api-contract.md "Users"; the users API (docs/openapi.json): enable, disable, lock, unlock). */
 const TRANSITIONS: Record<UserStatus, readonly UserStatus[]> = {
   ACTIVE: ['DISABLED', 'LOCKED'],
   DISABLED: ['ACTIVE'],
@@ -172,7 +172,7 @@ export interface UsersServiceOptions {
 }
 
 /**
- * Users (users.md; decisions.md "Users"). The tenant routes and their admin twins call the same
+ * Users (the users API (docs/openapi.json); docs/api-contract.md "Users"). The tenant routes and their admin twins call the same
  * methods with the scope of the user's tenant; tenant data is read and written through the scope's
  * tenant-bound handles only.
  */

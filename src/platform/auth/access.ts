@@ -4,7 +4,7 @@ import type { AdminRights, Principal } from './principal.js';
 export const PLATFORM_TOKEN_SCOPE_DETAIL = 'Platform token requires admin:read or admin:write scope';
 
 /**
- * The admin rights of a caller on `/api/v1/admin/...` (decisions.md, "Authentication and roles").
+ * The admin rights of a caller on `/api/v1/admin/...` (docs/api-contract.md, "Authentication and roles").
  * Every caller needs `admin:read` to read and `admin:write` to write (write implies read), in a
  * token addressed to its own client. A user token then acts with its `role`: it can carry those
  * scopes only from an application whose allowed_scopes include them (the console, first-party
@@ -89,7 +89,7 @@ export const DIRECTORY_READ_SCOPES = ['users:read', 'groups:read'] as const;
 
 /**
  * Rights on the tenant routes (`/api/v1/tenants/{tenant_id}/...`): admins as on the admin API;
- * an application also reads with `users:read` or `groups:read` (decisions.md: narrow scopes read
+ * an application also reads with `users:read` or `groups:read` (docs/api-contract.md: narrow scopes read
  * the tenant routes only), confined to its partner or tenant like its admin scopes.
  */
 export function tenantRouteRights(principal: Principal, write: boolean): AdminRights {

@@ -2,7 +2,7 @@ import type { ApplicationScope } from '../db/schema.js';
 
 export type AdminRole = 'super_admin' | 'partner_admin' | 'tenant_admin';
 
-/** Who is calling, built from a verified access token (claims of platform-notes.md §3). */
+/** Who is calling, built from a verified access token (claims of docs/api-decisions.md, "Tokens and authorization"). */
 export interface Principal {
   /** `sub`: a user id (usr_…) or, for client_credentials, the client id. */
   subject: string;

@@ -14,7 +14,7 @@ export interface ClientTokenSubject {
 }
 
 /**
- * The claims of a client_credentials access token besides iss/iat/exp/jti (platform-notes.md §3):
+ * The claims of a client_credentials access token besides iss/iat/exp/jti (docs/api-decisions.md, "Tokens and authorization"):
  * sub = aud = client_id, space-separated scope, app_scope, platform_token for GLOBAL applications,
  * token_type "client_credentials", and partner_id / tenant_id where the application has them.
  * Both the native path and oidc-provider build tokens from this one function.

@@ -23,7 +23,7 @@ export function grantedScopes(requested: string | null, allowed: readonly string
 }
 
 /**
- * `grant_type=client_credentials` answered natively (../shared/notes/oidc-provider.md): the same
+ * `grant_type=client_credentials` answered natively (docs/adr/0002-native-client-credentials.md): the same
  * client table, keys, claims and RFC 6749 errors as oidc-provider, about 40% less work per grant.
  */
 export async function clientCredentialsGrant(options: {

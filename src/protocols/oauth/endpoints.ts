@@ -17,7 +17,7 @@ export function tenantAcceptsClient(tenant: TenantRow, application: ApplicationR
   );
 }
 
-/** Endpoint paths under the issuer: the tenant flavour as platform-notes.md names them. */
+/** Endpoint paths under the issuer: the tenant flavour as docs/api-decisions.md ("Sign-in") names them. */
 export function providerRoutes(tenant: boolean) {
   const prefix = tenant ? '/oauth' : '';
   return {

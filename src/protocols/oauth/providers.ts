@@ -38,7 +38,7 @@ const sameIdentity = (a: TenantRow, b: TenantRow) =>
 
 /**
  * The platform provider and one provider per tenant, built lazily (~0.5 ms) and kept in a
- * bounded LRU (../shared/notes/oidc-provider.md). Evicting is safe: all provider state is in
+ * bounded LRU (docs/adr/0002-native-client-credentials.md). Evicting is safe: all provider state is in
  * SQL. A provider is built from its tenant's identity (id, slug, partner) and the signing keys;
  * everything else of the tenant (settings, branding, name) is read per request from the cached
  * row, which any change of the tenant invalidates on every instance (`invalidate`, fed by

@@ -15,7 +15,7 @@ import { AuthorizationParamsSchema, FORM } from '../oauth/oauth.schemas.js';
 const PLATFORM = { name: 'ScaiKey' };
 
 /**
- * The platform flavour of authorize (platform-notes.md §3): a GLOBAL application sends the user
+ * The platform flavour of authorize (docs/api-decisions.md, "Tokens and authorization"): a GLOBAL application sends the user
  * here and the user gives an email address. An address of a domain that one tenant lists in
  * `settings.email_domains` continues at once with that tenant's authorization endpoint (same
  * parameters, plus login_hint); any other address gets the same answer whether or not it exists,
