@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Queryable } from '../../platform/db/database.js';
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
+import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { createUsersRepository } from './users.repository.js';
 
 /**
@@ -15,12 +16,12 @@ export function findAccountByEmail(
   tenantId: string,
   email: string,
 ): Promise<UserRow | undefined> {
-  return createUsersRepository(db, tenantId).findLiveByEmail(email);
+  return createUsersRepository(bindTenant(db, tenantId)).findLiveByEmail(email);
 }
 
 /** A live user of the tenant by id. */
 export function findAccount(db: Queryable, tenantId: string, userId: string): Promise<UserRow | undefined> {
-  return createUsersRepository(db, tenantId).findLive(userId);
+  return createUsersRepository(bindTenant(db, tenantId)).findLive(userId);
 }
 
 /** A live, ACTIVE user of the tenant by id (the subject of a user access token). */
@@ -46,7 +47,7 @@ export function updateAccount(
   userId: string,
   changes: Record<string, unknown>,
 ): Promise<void> {
-  return createUsersRepository(db, tenantId).update(userId, changes);
+  return createUsersRepository(bindTenant(db, tenantId)).update(userId, changes);
 }
 
 /**

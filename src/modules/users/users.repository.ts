@@ -1,11 +1,9 @@
-import type { Kysely } from 'kysely';
 import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
-import type { Queryable } from '../../platform/db/database.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
 import type { Database, IdentitySource, UserRow, UserStatus } from '../../platform/db/schema.js';
-import { bindTenant, boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
+import { boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
 import { usersInGroupSubquery } from '../groups/index.js';
 
 export interface UserListRow {
@@ -84,17 +82,8 @@ const findLiveWithOu = preparedQuery(1, (db, id: string) =>
  * Kysely access to the users of one tenant, through a tenant-bound handle: the handle adds the
  * tenant predicate to every statement (platform/db/tenant-scope.ts).
  */
-export function createUsersRepository(db: TenantQueryable): UsersRepository;
-/**
- * @deprecated For callers not converted to tenant-bound handles yet (the sign-in pages and the OU
- * user list): binds `db` to `tenantId` and returns the same repository. Remove with the last such
- * caller (issue 12).
- */
-export function createUsersRepository(db: Queryable, tenantId: string): UsersRepository;
-export function createUsersRepository(db: Queryable | TenantQueryable, tenantId?: string): UsersRepository {
-  return usersRepository(
-    tenantId === undefined ? (db as TenantQueryable) : bindTenant(db as Kysely<Database>, tenantId),
-  );
+export function createUsersRepository(db: TenantQueryable): UsersRepository {
+  return usersRepository(db);
 }
 
 function usersRepository(db: TenantQueryable) {
