@@ -253,6 +253,37 @@ export interface MfaFactorsTable {
   secret: string | null;
   label: string | null;
   created_at: DefaultTimestamp;
+  confirmed_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  /** bigint: a string from node-postgres, a number from PGlite; written as a number. */
+  totp_last_step: ColumnType<string | number | null, number | null | undefined, number | null>;
+  credential_id: string | null;
+  credential: Json<Record<string, unknown>> | null;
+}
+
+export interface MfaBackupCodesTable {
+  tenant_id: string;
+  user_id: string;
+  code_hash: string;
+  created_at: DefaultTimestamp;
+  used_at: Timestamp | null;
+}
+
+export interface MfaChallengesTable {
+  tenant_id: string;
+  id: string;
+  token_hash: string;
+  user_id: string | null;
+  purpose: string;
+  interaction_uid: string | null;
+  client_id: string | null;
+  amr: Generated<string[]>;
+  code_hash: string | null;
+  code_expires_at: Timestamp | null;
+  webauthn_challenge: string | null;
+  pending_factor_id: string | null;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
 }
 
 export interface IdentityProvidersTable {
@@ -319,6 +350,8 @@ export interface Database {
   user_action_tokens: UserActionTokensTable;
   email_outbox: EmailOutboxTable;
   mfa_factors: MfaFactorsTable;
+  mfa_backup_codes: MfaBackupCodesTable;
+  mfa_challenges: MfaChallengesTable;
   identity_providers: IdentityProvidersTable;
   federated_identities: FederatedIdentitiesTable;
   partners: PartnersTable;

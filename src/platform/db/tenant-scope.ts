@@ -45,6 +45,8 @@ export const TENANT_TABLES: ReadonlySet<string> = new Set<keyof Database>([
   'group_effective_members',
   'user_action_tokens',
   'mfa_factors',
+  'mfa_backup_codes',
+  'mfa_challenges',
   'identity_providers',
   'federated_identities',
   'application_assignments',

@@ -7,6 +7,7 @@ import * as tenantCounts from './0006_tenant_counts.js';
 import * as rateLimits from './0007_rate_limits.js';
 import * as pushedAuthorizationRequests from './0008_pushed_authorization_requests.js';
 import * as eventOutbox from './0009_event_outbox.js';
+import * as accountSecurity from './0010_account_security.js';
 
 /** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0007_rate_limits': rateLimits,
   '0008_pushed_authorization_requests': pushedAuthorizationRequests,
   '0009_event_outbox': eventOutbox,
+  '0010_account_security': accountSecurity,
 };
