@@ -17,6 +17,7 @@ import { redactUrl } from './lib/redact-url.js';
 import { effectiveAdminRole } from './modules/admin-roles/index.js';
 import { UsableClientCache } from './modules/applications/index.js';
 import { type BootstrapResult, bootstrap } from './modules/bootstrap/index.js';
+import { createMfaService } from './modules/mfa/index.js';
 import { OUTreeNodeSchema } from './modules/ous/index.js';
 import { grantIsLive } from './modules/sessions/index.js';
 import { TokenVerifier } from './platform/auth/authenticate.js';
@@ -45,6 +46,7 @@ import {
 } from './platform/openapi.js';
 import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
+import { SecretBox } from './platform/secret-box.js';
 import { OIDC_SCOPES } from './protocols/oauth/accounts.js';
 import { OidcProviders } from './protocols/oauth/providers.js';
 
@@ -153,6 +155,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Every change and what it causes (audit, events, invalidation, mail) commit together (ADR 0012).
     const work = new UnitOfWork(db, invalidation, mailer);
     const bootstrapResult = await bootstrap(work, config.bootstrap);
+    // Second factors (issue 13): TOTP seeds are sealed with the instance key.
+    const mfa = createMfaService({ db, work, box: await SecretBox.open(db) });
     const clients = new UsableClientCache(db);
     const verifier = new TokenVerifier(
       {
@@ -289,10 +293,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       mailer,
       rateLimits,
       cookieKey,
+      work,
+      mfa,
     });
 
     // Self-service context (src/contexts/self-service.ts): a user's own account.
-    await app.register(selfServiceContext, { db, verifier });
+    await app.register(selfServiceContext, { db, verifier, mfa });
 
     // Management context (src/contexts/management.ts): the admin API and the tenant routes.
     await app.register(managementContext, {

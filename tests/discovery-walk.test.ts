@@ -155,6 +155,8 @@ describe('the tenant discovery document', () => {
     walked.add('require_pushed_authorization_requests');
     expect(doc.require_pushed_authorization_requests ?? false).toBe(false);
     expect(list('scopes_supported')).toEqual(SCOPES);
+    // The classes of ID tokens' acr (tests/mfa.test.ts asks for the second and gets it).
+    expect(list('acr_values_supported')).toEqual(['urn:scaikey:loa:1', 'urn:scaikey:loa:2']);
     const jwksUri = endpoint('jwks_uri');
     const jwks = createRemoteJWKSet(new URL(jwksUri));
     endpoint('authorization_endpoint');
@@ -457,6 +459,7 @@ describe('the platform discovery document', () => {
       'claims_parameter_supported',
       'request_uri_parameter_supported',
       'dpop_signing_alg_values_supported',
+      'acr_values_supported',
     ]) {
       // Facts about the tenant issuers the platform's sign-in continues at (tested above).
       walked.add(key);

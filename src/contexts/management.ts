@@ -8,6 +8,7 @@ import {
   moveTenantApplications,
 } from '../modules/applications/index.js';
 import { adminGroupsRoutes, createGroupsService, groupsRoutes } from '../modules/groups/index.js';
+import { removeSecondFactors } from '../modules/mfa/index.js';
 import { createOusService, ousRoutes } from '../modules/ous/index.js';
 import { createPartnersService, partnersRoutes } from '../modules/partners/index.js';
 import { createTenantsService, tenantsRoutes, visibleTenant } from '../modules/tenants/index.js';
@@ -98,7 +99,7 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   const groups = createGroupsService(db);
   await management.register(groupsRoutes, { groups });
   await management.register(adminGroupsRoutes, { groups });
-  const users = createUsersService({ db, work, publicUrl: options.publicUrl });
+  const users = createUsersService({ db, work, publicUrl: options.publicUrl, removeSecondFactors });
   await management.register(usersRoutes, { users });
   await management.register(adminUsersRoutes, { users });
   await management.register(applicationsRoutes, {

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { UsableClientCache } from '../modules/applications/index.js';
 import { healthRoutes, homeRoutes } from '../modules/health/index.js';
+import type { MfaService } from '../modules/mfa/index.js';
 import { findLiveTenantBySlug, pageBranding } from '../modules/tenants/index.js';
 import type { TokenVerifier } from '../platform/auth/authenticate.js';
 import type { Config } from '../platform/config.js';
 import type { Db } from '../platform/db/database.js';
 import type { AuditBuffer } from '../platform/events/audit-buffer.js';
+import type { UnitOfWork } from '../platform/events/unit-of-work.js';
 import type { Invalidation } from '../platform/invalidation.js';
 import type { KeyStore } from '../platform/keys.js';
 import type { Mailer } from '../platform/mail/mailer.js';
@@ -36,6 +38,8 @@ export interface PublicContextOptions {
   mailer: Mailer;
   rateLimits: RateLimits;
   cookieKey: string;
+  work: UnitOfWork;
+  mfa: MfaService;
 }
 
 /**
@@ -77,6 +81,8 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
       invalidation,
       secret: cookieKey,
       rateLimits: new SignInRateLimits(rateLimits),
+      mfa: options.mfa,
+      work: options.work,
     });
     await pages.register(platformLoginRoutes, {
       db,

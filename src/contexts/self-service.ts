@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { type MfaService, meMfaRoutes } from '../modules/mfa/index.js';
 import { ownProfile, UserResponse } from '../modules/users/index.js';
 import type { TokenVerifier } from '../platform/auth/authenticate.js';
 import type { Db } from '../platform/db/database.js';
@@ -10,6 +11,7 @@ import { Envelope, ErrorSchema } from '../platform/schemas.js';
 export interface SelfServiceContextOptions {
   db: Db;
   verifier: TokenVerifier;
+  mfa: MfaService;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface SelfServiceContextOptions {
  */
 export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOptions> = async (
   context,
-  { db, verifier },
+  { db, verifier, mfa },
 ) => {
   context.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
@@ -57,4 +59,6 @@ export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOpt
       return ok(request, profile);
     },
   );
+
+  await context.register(meMfaRoutes, { db, mfa });
 };

@@ -14,6 +14,7 @@ export const ID_PREFIXES = {
   roleAssignment: 'rol_',
   federatedIdentity: 'fid_',
   mfaFactor: 'mfa_',
+  mfaChallenge: 'mfc_',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -126,6 +126,33 @@ export const ERROR_REGISTRY = {
     description: 'Public clients (SPA, NATIVE) have no client secret to rotate.',
   },
   ROLE_ALREADY_ASSIGNED: { status: 409, description: 'The user already holds this admin role.' },
+  MFA_METHOD_NOT_ALLOWED: {
+    status: 409,
+    description: "The tenant's `settings.mfa_methods` does not allow this second-factor method.",
+  },
+  MFA_ALREADY_ENROLLED: {
+    status: 409,
+    description: 'The user already has a confirmed factor of this kind; remove it first to enroll again.',
+  },
+  MFA_NOT_ENROLLED: {
+    status: 409,
+    description:
+      'There is nothing to confirm or remove: no enrollment in progress, or no confirmed factor of this kind.',
+  },
+  MFA_REQUIRED_BY_TENANT: {
+    status: 409,
+    description:
+      "The tenant requires MFA (`settings.mfa_required`): the user's last factor cannot be removed.",
+  },
+  INVALID_MFA_CODE: {
+    status: 400,
+    description:
+      'The one-time code is wrong, expired or already used (TOTP, emailed or backup code); the action was not taken.',
+  },
+  SMS_NOT_CONFIGURED: {
+    status: 409,
+    description: 'No SMS sender is configured on this instance, so SMS codes cannot be enrolled or sent.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 /** Each code and its status, the registry's statuses alone. */

@@ -83,8 +83,11 @@ export class TestBrowser {
   async submitForm(page: { body: string; url: string }, fields: Record<string, string>) {
     const action = /<form method="post"(?: action="([^"]*)")?/.exec(page.body);
     if (!action) throw new Error(`no form on page:\n${page.body.slice(0, 500)}`);
+    // The hidden fields of this (the first) form only.
+    const end = page.body.indexOf('</form>', action.index);
+    const form = page.body.slice(action.index, end < 0 ? undefined : end);
     const hidden = Object.fromEntries(
-      [...page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
+      [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
         m[1],
         decode(m[2] as string),
       ]),

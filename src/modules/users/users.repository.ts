@@ -307,11 +307,6 @@ function usersRepository(db: TenantQueryable) {
     async ouExists(ouId: string): Promise<boolean> {
       return !!(await db.selectFrom('ous').select('id').where('id', '=', ouId).executeTakeFirst());
     },
-
-    async deleteMfaFactors(userId: string): Promise<number> {
-      const result = await db.deleteFrom('mfa_factors').where('user_id', '=', userId).executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
   };
   return repository;
 }

@@ -169,6 +169,11 @@ export interface UsersServiceOptions {
   db: Db;
   work: UnitOfWork;
   publicUrl: string;
+  /**
+   * The user's second factors, owned by the mfa module (which builds on this one): removes every
+   * factor, backup code and challenge in the given transaction and returns how many factors went.
+   */
+  removeSecondFactors: (tx: TenantTx, userId: string) => Promise<number>;
 }
 
 /**
@@ -176,7 +181,7 @@ export interface UsersServiceOptions {
  * methods with the scope of the user's tenant; tenant data is read and written through the scope's
  * tenant-bound handles only.
  */
-export function createUsersService({ db, work, publicUrl }: UsersServiceOptions) {
+export function createUsersService({ db, work, publicUrl, removeSecondFactors }: UsersServiceOptions) {
   async function mustFind(scopeDb: TenantQueryable, userId: string): Promise<UserWithOu> {
     const row = isId('user', userId) ? await createUsersRepository(scopeDb).findLive(userId) : undefined;
     if (!row) throw userNotFound();
@@ -535,14 +540,17 @@ export function createUsersService({ db, work, publicUrl }: UsersServiceOptions)
         const user = await users.lockLive(userId);
         if (!user) throw userNotFound();
         await assertMayManage(w, scope, userId);
-        const removed = await users.deleteMfaFactors(userId);
+        const removed = await removeSecondFactors(w.db, userId);
         await users.update(userId, { mfa_enabled: false });
+        // Sessions signed in with the removed factors end too (issue 13).
+        const sessionsRevoked = await revokeUserSessions(w.db, userId);
         w.audit({
           action: 'user.mfa_disabled',
           ...subject(scope, userId),
           before: { mfa_enabled: user.mfa_enabled },
-          after: { mfa_enabled: false, factors_removed: removed },
+          after: { mfa_enabled: false, factors_removed: removed, sessions_revoked: sessionsRevoked },
         });
+        userChanged(w, userId);
       });
       return toUserResponse(await mustFind(scope.db, userId));
     },

@@ -277,7 +277,8 @@ export interface MfaChallengesTable {
   purpose: string;
   interaction_uid: string | null;
   client_id: string | null;
-  amr: Generated<string[]>;
+  /** Space-separated methods already passed (RFC 8176 values). */
+  amr: Generated<string>;
   code_hash: string | null;
   code_expires_at: Timestamp | null;
   webauthn_challenge: string | null;

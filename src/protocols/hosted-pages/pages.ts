@@ -22,6 +22,9 @@ export const eta = new Eta({ views: VIEWS, autoEscape: true, cache: true });
 export type PageView =
   | 'error'
   | 'forgot-password'
+  | 'mfa'
+  | 'mfa-backup-codes'
+  | 'mfa-enroll'
   | 'notice'
   | 'password-change'
   | 'platform-email'

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { HTML_PAGE_HEADERS } from '../../lib/html-page.js';
 import { redirectUriAllowed } from '../../modules/applications/index.js';
 import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../../modules/tenants/index.js';
@@ -10,6 +10,7 @@ import type { ApplicationScope, ApplicationType, TenantRow } from '../../platfor
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
 import { type PageView, renderPage } from '../hosted-pages/pages.js';
+import { ACR_MFA, ACR_VALUES } from '../sign-in/acr.js';
 import { clientCredentialsClaims, issuedAfterRotation } from './access-token.js';
 import { findActiveUser, OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRole, userClaims } from './accounts.js';
 import { clientSecretMatches } from './client-authentication.js';
@@ -103,6 +104,28 @@ function logoutForm(ctx: KoaContextWithOIDC, signedIn: boolean): Record<string, 
 }
 
 /**
+ * oidc-provider's prompts plus one check of the login prompt (`mfa_step_up`): a signed-in session
+ * without a second factor signs in again (the second factor only, mfa-steps.ts) when the request
+ * asks for `urn:scaikey:loa:2` in acr_values or the tenant requires MFA (settings read per request).
+ */
+function signInPolicy(tenantNow: () => TenantRow | null) {
+  const policy = interactionPolicy.base();
+  policy.get('login')?.checks.add(
+    new interactionPolicy.Check('mfa_step_up', 'A second factor is required', (ctx) => {
+      const { oidc } = ctx;
+      if (!oidc.session?.accountId || oidc.session.amr?.includes('mfa')) return false;
+      const requested = typeof oidc.params?.acr_values === 'string' ? oidc.params.acr_values.split(' ') : [];
+      const tenant = tenantNow();
+      const required = tenant
+        ? effectiveSettings(tenant.settings as TenantSettingsInput).mfa_required
+        : false;
+      return requested.includes(ACR_MFA) || required;
+    }),
+  );
+  return policy;
+}
+
+/**
  * An OpenID provider on oidc-provider: the platform one (GLOBAL applications, client_credentials,
  * discovery) or a tenant's (every flow of issue 7). All its state lives in SQL (oidc-adapter.ts),
  * access tokens are RS256 JWTs (RFC 9068) with ScaiKey's claims, identical whichever grant issued
@@ -134,7 +157,8 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     enabledJWA: { dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS] as never },
     scopes: [...OIDC_SCOPES],
-    claims: OIDC_SCOPE_CLAIMS,
+    // acr and amr (RFC 8176) of the sign-in go into ID tokens (docs/account-security.md).
+    claims: { ...OIDC_SCOPE_CLAIMS, openid: [...(OIDC_SCOPE_CLAIMS.openid ?? []), 'acr', 'amr'] },
     // ID tokens carry the claims of their scopes (email, name, groups), not only sub.
     conformIdTokenClaims: false,
     clientDefaults: {
@@ -173,7 +197,11 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `${options.mountPath}/interaction/${interaction.uid}`,
+      policy: signInPolicy(() => current()),
     },
+    // The classes of ID tokens' acr (src/protocols/sign-in/acr.ts): acr_values asking for
+    // urn:scaikey:loa:2 makes a session without a second factor give one (mfa_step_up).
+    acrValues: ACR_VALUES,
     // First-party applications: consent is implied; the grant holds what the client may have.
     loadExistingGrant: async (ctx) => {
       const client = ctx.oidc.client;
@@ -415,7 +443,14 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
         );
       }
       body.claims_supported = [
-        ...new Set([...Object.values(OIDC_SCOPE_CLAIMS).flat(), 'tenant_id', 'partner_id', 'role']),
+        ...new Set([
+          ...Object.values(OIDC_SCOPE_CLAIMS).flat(),
+          'tenant_id',
+          'partner_id',
+          'role',
+          'acr',
+          'amr',
+        ]),
       ];
     }
   });

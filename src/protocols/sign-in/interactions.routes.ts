@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { MfaService } from '../../modules/mfa/index.js';
 import type { Db } from '../../platform/db/database.js';
+import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
 import type { OidcProviders } from '../oauth/providers.js';
@@ -11,6 +13,7 @@ import {
   PASSWORD_SIGN_IN,
   proofSigner,
   REQUIRED_PASSWORD_CHANGE,
+  SECOND_FACTOR,
   SIGN_IN_PAGE,
   type SignInStep,
   signInForm,
@@ -39,6 +42,19 @@ const PasswordChangeForm = Type.Object(
   },
   { title: 'RequiredPasswordChangeForm' },
 );
+const SecondFactorForm = Type.Object(
+  {
+    csrf: Type.String({ description: 'From the page' }),
+    challenge: Type.String({ description: 'From the page' }),
+    op: Type.Unsafe({
+      type: 'string',
+      enum: ['verify', 'send_email', 'enroll_totp', 'enroll_email', 'enroll_email_confirm', 'continue'],
+      description: 'What the form asks, as the page sets it',
+    }),
+    code: Type.Optional(Type.String({ description: 'A one-time code (TOTP, emailed or backup code)' })),
+  },
+  { title: 'SecondFactorForm' },
+);
 const FORM = 'application/x-www-form-urlencoded';
 
 /**
@@ -55,9 +71,11 @@ export async function interactionRoutes(
     invalidation: Invalidation;
     secret: string;
     rateLimits: SignInRateLimits;
+    mfa: MfaService;
+    work: UnitOfWork;
   },
 ): Promise<void> {
-  const { db, providers, invalidation } = options;
+  const { db, providers, invalidation, mfa, work } = options;
   const sign = proofSigner(options.secret);
 
   const run = async (
@@ -73,6 +91,8 @@ export async function interactionRoutes(
         invalidation,
         uid: request.params.uid,
         sign,
+        mfa,
+        work,
         form: (request.body as Record<string, string> | undefined) ?? {},
         origin: { actorType: 'user', actorId: null, ipAddress: request.ip, requestId: request.id },
         // A refused password: the form again, with the message (401 counts as a failure).
@@ -146,5 +166,37 @@ export async function interactionRoutes(
       },
     },
     (request, reply) => run(REQUIRED_PASSWORD_CHANGE, request, reply),
+  );
+
+  app.post<{ Params: Params; Body: Record<string, string> }>(
+    `${base}/mfa`,
+    {
+      schema: {
+        tags: ['Authentication'],
+        summary: 'Give or set up the second factor of a sign-in',
+        description:
+          'The two-step verification pages (docs/account-security.md): a code from the authenticator app, an emailed code or a backup code; or, when the tenant requires MFA and the user has none, the set-up of one. Wrong codes count toward the lockout.',
+        params: SlugUid,
+        consumes: [FORM],
+        documentedBody: SecondFactorForm,
+        response: {
+          200: HtmlPage(
+            'The next page: the code form again (an email was sent), backup codes, or enrollment',
+          ),
+          303: Redirect,
+          400: HtmlPage(
+            'The verification expired, the account is locked, or a set-up code is wrong (a page)',
+          ),
+          401: HtmlPage('Wrong code: the form again, with the message'),
+          403: HtmlPage('The form expired (CSRF token): a page'),
+          404: NoTenant,
+          ...pageFormErrors,
+          429: HtmlPage('Too many sign-in attempts; retry after the seconds in Retry-After (a page)'),
+        },
+      },
+      // Per IP; wrong codes count toward the account's lockout (mfa-steps.ts).
+      onRequest: options.rateLimits.onRequest,
+    },
+    (request, reply) => run(SECOND_FACTOR, request, reply),
   );
 }

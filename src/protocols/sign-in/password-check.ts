@@ -60,6 +60,11 @@ export interface PasswordCheck {
   reserved?: Pick<UserRow, 'status' | 'failed_login_attempts' | 'password_hash'>;
   /** Set by the last step: whether the password must be changed before the sign-in goes on. */
   mustChangePassword?: boolean;
+  /**
+   * A second factor follows the password: the attempt stays counted until it is given, so that
+   * wrong codes count toward the lockout like wrong passwords (mfa-steps.ts).
+   */
+  secondFactorPending?: boolean;
 }
 
 function audit(
@@ -186,13 +191,23 @@ export async function accountStatusStep(check: PasswordCheck): Promise<StepResul
   const reserved = check.reserved as NonNullable<PasswordCheck['reserved']>;
   const refused = STATUS_REFUSALS[reserved.status];
   await check.db.transaction().execute(async (trx) => {
-    await resetSignInAttempts(trx, check.tenant.id, user.id, refused ? null : check.now);
-    if (refused)
+    if (refused) {
+      await resetSignInAttempts(trx, check.tenant.id, user.id, null);
       await audit(check, 'user.login_failed', user.id, { reason: reserved.status }, 'FAILURE', trx);
-    else await audit(check, 'user.login', user.id, { method: 'password' }, 'SUCCESS', trx);
+    } else if (check.secondFactorPending) {
+      // The count is reset once the second factor is given too (mfa-steps.ts).
+      await audit(check, 'user.password_verified', user.id, { next: 'second factor' }, 'SUCCESS', trx);
+    } else {
+      await resetSignInAttempts(trx, check.tenant.id, user.id, check.now);
+      await audit(check, 'user.login', user.id, { method: 'password' }, 'SUCCESS', trx);
+    }
   });
   if (refused) return answered(await check.refuse({ message: refused }));
-  check.user = { ...user, status: reserved.status, failed_login_attempts: 0 };
+  check.user = {
+    ...user,
+    status: reserved.status,
+    failed_login_attempts: check.secondFactorPending ? reserved.failed_login_attempts : 0,
+  };
   return next();
 }
 

@@ -2,14 +2,24 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { findUsableClient, isUserAssigned } from '../../modules/applications/index.js';
+import type { ChallengeRow, MfaService } from '../../modules/mfa/index.js';
 import { pageBranding } from '../../modules/tenants/index.js';
 import { findAccount, passwordChange, updateAccount } from '../../modules/users/index.js';
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
 import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { AppError } from '../../platform/errors.js';
 import { recordAudit } from '../../platform/events/audit-log.js';
+import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
 import type { MountedProvider } from '../oauth/providers.js';
 import { answered, next, type Step, type StepResult } from '../steps.js';
+import { acrOf } from './acr.js';
+import {
+  askSecondFactor,
+  loadChallenge,
+  secondFactorOperation,
+  secondFactorPolicy,
+  stepUpSession,
+} from './mfa-steps.js';
 import {
   accountStatusStep,
   findAccountStep,
@@ -39,13 +49,25 @@ export interface SignIn extends PasswordCheck {
   /** Signs the change-password proof (HMAC with the instance's cookie key). */
   sign: (...parts: string[]) => string;
   form: Record<string, string>;
+  mfa: MfaService;
+  work: UnitOfWork;
+  /** The methods (RFC 8176) this sign-in has passed so far. */
+  amr: string[];
+  /** After the password: a second factor to give, or one to set up first (mfa-steps.ts). */
+  secondFactor?: 'verify' | 'enroll';
+  /** The open second-factor challenge of this interaction, and its token (in the page). */
+  challenge?: ChallengeRow;
+  challengeToken?: string;
 }
 
 export type SignInStep = Step<SignIn>;
 
 /** Step 0, which builds the context: the interaction of this browser, its tenant and branding. */
 export async function loadInteraction(
-  base: Omit<SignIn, 'mounted' | 'tenant' | 'details' | 'action' | 'clientId' | 'email' | 'password' | 'now'>,
+  base: Omit<
+    SignIn,
+    'mounted' | 'tenant' | 'details' | 'action' | 'clientId' | 'email' | 'password' | 'now' | 'amr'
+  >,
   forSlug: (slug: string) => Promise<MountedProvider | null | undefined>,
   slug: string,
 ): Promise<SignIn> {
@@ -72,6 +94,7 @@ export async function loadInteraction(
     email: String(base.form.email ?? ''),
     password: String(base.form.password ?? ''),
     now: new Date(),
+    amr: [],
   };
 }
 
@@ -106,12 +129,14 @@ export function signInForm(signIn: SignIn, status: number, email: string, error?
 /** The change-password form of the sign-in, its proof signed for the user and ten minutes. */
 function passwordChangeForm(signIn: SignIn, status: number, userId: string, error?: string) {
   const expires = String(Date.now() + CHANGE_WINDOW_MS);
+  const amr = signIn.amr.join(' ');
   return signIn.reply.page(status, 'password-change', branding(signIn.tenant), 'Choose a new password', {
     action: signIn.action,
     csrf: signIn.reply.generateCsrf(),
     userId,
     expires,
-    proof: signIn.sign(signIn.uid, userId, expires, 'change'),
+    amr,
+    proof: signIn.sign(signIn.uid, userId, expires, 'change', amr),
     error,
   });
 }
@@ -150,7 +175,12 @@ export const showSignInForm: SignInStep = async (signIn) => {
 };
 
 /** GET …/interaction/:uid */
-export const SIGN_IN_PAGE: readonly SignInStep[] = [impliedConsent, nothingToAsk, showSignInForm];
+export const SIGN_IN_PAGE: readonly SignInStep[] = [
+  impliedConsent,
+  nothingToAsk,
+  stepUpSession,
+  showSignInForm,
+];
 
 // ——— email and password (POST …/login) ———
 
@@ -185,19 +215,41 @@ export const requiredPasswordChange: SignInStep = async (signIn) =>
     ? answered(await passwordChangeForm(signIn, 200, (signIn.user as UserRow).id))
     : next();
 
-/** The user is signed in: back into the authorization flow. */
-export const signedIn: SignInStep = (signIn) =>
-  finish(signIn, { login: { accountId: (signIn.user as UserRow).id, amr: ['pwd'] } });
+/** The user is signed in: back into the authorization flow, with how (amr) and its class (acr). */
+export const signedIn: SignInStep = (signIn) => {
+  const amr = signIn.amr.length > 0 ? signIn.amr : ['pwd'];
+  return finish(signIn, { login: { accountId: (signIn.user as UserRow).id, amr, acr: acrOf(amr) } });
+};
+
+/** The password was right: it is the first method of the sign-in. */
+const passwordPassed: SignInStep = (signIn) => {
+  signIn.amr = ['pwd'];
+  return next();
+};
 
 /**
- * POST …/login, in order (docs/adr/0011-sign-in-step-pipeline.md). MFA will be one step after
- * the account status (and one page); federation one before the password steps.
+ * POST …/login, in order (docs/adr/0011-sign-in-step-pipeline.md): the password, then the second
+ * factor (its own page, mfa-steps.ts) before a required password change; federation will be one
+ * step before the password steps.
  */
 export const PASSWORD_SIGN_IN: readonly SignInStep[] = [
   findAccountStep,
   reserveAttemptStep,
   verifyPasswordStep,
+  passwordPassed,
+  secondFactorPolicy,
   accountStatusStep,
+  assignmentCheck,
+  passwordAgeStep,
+  askSecondFactor,
+  requiredPasswordChange,
+  signedIn,
+];
+
+/** POST …/mfa: the second factor given (or set up), then the rest of the sign-in. */
+export const SECOND_FACTOR: readonly SignInStep[] = [
+  loadChallenge,
+  secondFactorOperation,
   assignmentCheck,
   passwordAgeStep,
   requiredPasswordChange,
@@ -216,12 +268,14 @@ export const changeProof: SignInStep = (signIn) => {
   const { form } = signIn;
   const userId = String(form.user ?? '');
   const expires = String(form.expires ?? '');
+  const amr = String(form.amr ?? '');
   if (
-    !sameSignature(form.proof, signIn.sign(signIn.uid, userId, expires, 'change')) ||
+    !sameSignature(form.proof, signIn.sign(signIn.uid, userId, expires, 'change', amr)) ||
     Number(expires) < Date.now()
   ) {
     throw new AppError('BAD_REQUEST', 'The form expired. Start again from the application.');
   }
+  signIn.amr = amr ? amr.split(' ') : ['pwd'];
   return next();
 };
 

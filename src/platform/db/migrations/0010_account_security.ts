@@ -40,7 +40,7 @@ const statements = [
     purpose text not null,
     interaction_uid text,
     client_id text,
-    amr text[] not null default '{}',
+    amr text not null default '',
     code_hash text,
     code_expires_at timestamptz,
     webauthn_challenge text,

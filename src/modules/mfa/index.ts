@@ -1,0 +1,16 @@
+/** The mfa module's face: second factors of a tenant's users (issue 13, docs/account-security.md). */
+export { codeHash, newNumericCode } from './codes.js';
+export { meMfaRoutes } from './me-mfa.routes.js';
+export { type ChallengeRow, createMfaRepository, type FactorRow } from './mfa.repository.js';
+export {
+  type Account,
+  AMR_OF,
+  type CodeMethod,
+  codeMail,
+  createMfaService,
+  EMAIL_CODE_TTL_MS,
+  type MfaMethod,
+  type MfaService,
+  removeSecondFactors,
+  tenantMfaPolicy,
+} from './mfa.service.js';

@@ -1,0 +1,366 @@
+import { decodeJwt } from 'jose';
+import * as client from 'openid-client';
+import { Secret, TOTP } from 'otpauth';
+import { describe, expect, it } from 'vitest';
+import { TestBrowser } from './helpers/browser.js';
+import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import { lastMailTo } from './helpers/mail.js';
+import { useTestApp } from './helpers/test-app.js';
+
+const t = useTestApp({}, { live: true });
+const CALLBACK = 'http://127.0.0.1:9/callback';
+const PASSWORD = 'Correct-Horse-Battery-9';
+const SCOPE = 'openid profile email offline_access';
+const ACR_MFA = 'urn:scaikey:loa:2';
+
+interface Realm {
+  tenant: Tenant;
+  config: client.Configuration;
+}
+
+async function realm(settings: Record<string, unknown> = {}): Promise<Realm> {
+  const tenant = await createTenant(t, { settings });
+  const issuer = `${t.origin}/api/v1/auth/tenants/${tenant.slug}`;
+  const web = await insertApplication(t, {
+    scope: 'TENANT',
+    partnerId: tenant.partner_id,
+    tenantId: tenant.id,
+    type: 'WEB',
+    allowedScopes: ['openid', 'profile', 'email', 'offline_access'],
+    redirectUris: [CALLBACK],
+  });
+  const config = await client.discovery(
+    new URL(issuer),
+    web.id,
+    undefined,
+    client.ClientSecretBasic(web.secret),
+    {
+      execute: [client.allowInsecureRequests],
+    },
+  );
+  return { tenant, config };
+}
+
+let n = 0;
+async function createUser(r: Realm) {
+  const response = await t.post(`/api/v1/tenants/${r.tenant.id}/users`, {
+    email: `mfa-${++n}-${Date.now()}@acme.example`,
+    password: PASSWORD,
+    first_name: 'Mia',
+    last_name: 'Factor',
+    send_welcome_email: false,
+  });
+  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
+  return response.body.data as { id: string; email: string };
+}
+
+/** The authorization request up to the page after the password (or the callback). */
+async function startSignIn(
+  r: Realm,
+  browser: TestBrowser,
+  email: string,
+  extra: Record<string, string> = {},
+) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(r.config, {
+    redirect_uri: CALLBACK,
+    scope: SCOPE,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...extra,
+  });
+  const first = await browser.follow(url.href);
+  const page =
+    first.location || !first.body.includes('name="password"')
+      ? first
+      : await browser.submitForm(first, { email, password: PASSWORD });
+  return {
+    page,
+    tokens: async (callback: string | null) => {
+      expect(callback).toMatch(/^http:\/\/127\.0\.0\.1:9\/callback\?code=/);
+      return client.authorizationCodeGrant(r.config, new URL(callback as string), {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+    },
+  };
+}
+
+/** Signs in with the password alone (no factor yet) and returns the tokens. */
+async function passwordTokens(r: Realm, browser: TestBrowser, email: string) {
+  const flow = await startSignIn(r, browser, email);
+  return flow.tokens(flow.page.location);
+}
+
+const totpCode = (secret: string, offsetSteps = 0) =>
+  TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + offsetSteps * 30_000 });
+
+async function enrollTotp(token: string) {
+  const started = await t.post('/api/v1/me/mfa/totp/enroll', { name: 'Phone' }, { token });
+  expect(started.status).toBe(200);
+  const { secret, otpauth_uri, qr_svg } = started.body.data;
+  expect(otpauth_uri).toMatch(/^otpauth:\/\/totp\/.*secret=/);
+  expect(otpauth_uri).toContain('algorithm=SHA1');
+  expect(qr_svg).toContain('<svg');
+  const confirmed = await t.post('/api/v1/me/mfa/totp/confirm', { code: totpCode(secret) }, { token });
+  expect(confirmed.status).toBe(200);
+  return { secret, backupCodes: confirmed.body.data.backup_codes as string[] };
+}
+
+describe('TOTP', () => {
+  it('enrolls through the self-service API, then sign-in asks for a code; amr and acr say so', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const tokens = await passwordTokens(r, new TestBrowser(t.origin), user.email);
+    expect(decodeJwt(tokens.id_token as string)).toMatchObject({ amr: ['pwd'], acr: 'urn:scaikey:loa:1' });
+    const token = tokens.access_token;
+
+    const wrong = await t.post('/api/v1/me/mfa/totp/enroll', {}, { token });
+    const badConfirm = await t.post('/api/v1/me/mfa/totp/confirm', { code: '000000' }, { token });
+    expect(wrong.status).toBe(200);
+    expect(badConfirm.status).toBe(400);
+    expect(badConfirm.body.code).toBe('INVALID_MFA_CODE');
+    // Nothing half-enrolled: the factor is not listed and the user is not mfa_enabled.
+    const before = await t.get('/api/v1/me/mfa', { token });
+    expect(before.body.data).toMatchObject({ mfa_enabled: false, factors: [] });
+
+    const { secret, backupCodes } = await enrollTotp(token);
+    expect(backupCodes).toHaveLength(10);
+    const overview = await t.get('/api/v1/me/mfa', { token });
+    expect(overview.body.data).toMatchObject({ mfa_enabled: true, backup_codes_remaining: 10 });
+    expect(overview.body.data.factors).toEqual([
+      expect.objectContaining({ type: 'totp', name: 'Phone', confirmed: true }),
+    ]);
+    const admin = await t.get(`/api/v1/tenants/${r.tenant.id}/users/${user.id}`);
+    expect(admin.body.data.mfa_enabled).toBe(true);
+    const listed = await t.get(`/api/v1/tenants/${r.tenant.id}/users?mfa_enabled=true`);
+    expect(listed.body.data.map((u: { id: string }) => u.id)).toEqual([user.id]);
+
+    // The seed is stored sealed, never in clear.
+    const row = await t.database.db
+      .selectFrom('mfa_factors')
+      .select('secret')
+      .where('user_id', '=', user.id)
+      .executeTakeFirstOrThrow();
+    expect(row.secret).not.toContain(secret);
+
+    const browser = new TestBrowser(t.origin);
+    const flow = await startSignIn(r, browser, user.email);
+    expect(flow.page.status).toBe(200);
+    expect(flow.page.body).toContain('Two-step verification');
+    const refused = await browser.submitForm(flow.page, { code: '000000' });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toContain('The code is not correct');
+    // The code of the next step (clock drift): the code of the current step was spent at enrollment.
+    const done = await browser.submitForm(refused, { code: totpCode(secret, 1) });
+    const signedIn = await flow.tokens(done.location);
+    const id = decodeJwt(signedIn.id_token as string);
+    expect(id.amr).toEqual(['pwd', 'otp', 'mfa']);
+    expect(id.acr).toBe(ACR_MFA);
+
+    // A spent code is refused (replay), also for a factor change.
+    const replay = await t.post('/api/v1/me/mfa/totp/disable', { code: totpCode(secret, 1) }, { token });
+    expect(replay.status).toBe(400);
+    expect(replay.body.code).toBe('INVALID_MFA_CODE');
+
+    const audit = await t.database.db
+      .selectFrom('audit_events')
+      .select(['action', 'result'])
+      .where('resource_id', '=', user.id)
+      .execute();
+    const actions = audit.map((entry) => `${entry.action}:${entry.result}`);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'user.mfa_factor_added:SUCCESS',
+        'user.mfa_enabled:SUCCESS',
+        'user.mfa_verified:SUCCESS',
+        'user.mfa_failed:FAILURE',
+      ]),
+    );
+  });
+
+  it('accepts a backup code once, and backup codes can be regenerated with a current code', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const { access_token: token } = await passwordTokens(r, new TestBrowser(t.origin), user.email);
+    const { backupCodes } = await enrollTotp(token);
+    const [first, second] = backupCodes as [string, string];
+
+    const browser = new TestBrowser(t.origin);
+    const flow = await startSignIn(r, browser, user.email);
+    const done = await browser.submitForm(flow.page, { code: first });
+    await flow.tokens(done.location);
+
+    const other = new TestBrowser(t.origin);
+    const again = await startSignIn(r, other, user.email);
+    const reused = await other.submitForm(again.page, { code: first });
+    expect(reused.status).toBe(401);
+
+    const regenerated = await t.post('/api/v1/me/mfa/backup-codes/regenerate', { code: second }, { token });
+    expect(regenerated.status).toBe(200);
+    expect(regenerated.body.data.backup_codes).toHaveLength(10);
+    const old = await t.post('/api/v1/me/mfa/backup-codes/regenerate', { code: backupCodes[2] }, { token });
+    expect(old.status).toBe(400);
+    const overview = await t.get('/api/v1/me/mfa', { token });
+    expect(overview.body.data.backup_codes_remaining).toBe(10);
+  });
+
+  it('counts wrong codes toward the lockout', async () => {
+    const r = await realm({ lockout: { max_failed_attempts: 3, lockout_minutes: 15 } });
+    const user = await createUser(r);
+    const { access_token: token } = await passwordTokens(r, new TestBrowser(t.origin), user.email);
+    await enrollTotp(token);
+    const browser = new TestBrowser(t.origin);
+    const flow = await startSignIn(r, browser, user.email);
+    // The password counted one attempt; two wrong codes reach three.
+    const first = await browser.submitForm(flow.page, { code: '111111' });
+    expect(first.status).toBe(401);
+    const second = await browser.submitForm(first, { code: '222222' });
+    expect(second.status).toBe(400);
+    expect(second.body).toContain('locked');
+    const status = await t.get(`/api/v1/tenants/${r.tenant.id}/users/${user.id}`);
+    expect(status.body.data.status).toBe('LOCKED');
+  });
+});
+
+describe('email codes', () => {
+  it('enrolls with a mailed code and signs in with one', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const { access_token: token } = await passwordTokens(r, new TestBrowser(t.origin), user.email);
+    const sent = await t.post('/api/v1/me/mfa/email/enable', undefined, { token });
+    expect(sent.status).toBe(202);
+    const mail = await lastMailTo(t, user.email);
+    const code = /code [^:]*: (\d{6})/.exec(mail?.text_body ?? '')?.[1] as string;
+    expect(code).toMatch(/^\d{6}$/);
+    expect(mail?.subject).not.toContain(code);
+    const confirmed = await t.post('/api/v1/me/mfa/email/confirm', { code }, { token });
+    expect(confirmed.status).toBe(200);
+    const reused = await t.post('/api/v1/me/mfa/email/confirm', { code }, { token });
+    expect(reused.status).toBe(409);
+
+    const browser = new TestBrowser(t.origin);
+    const flow = await startSignIn(r, browser, user.email);
+    expect(flow.page.body).toContain('Email me a code');
+    const emailForm = flow.page.body.slice(flow.page.body.indexOf('</form>') + 7);
+    const mailed = await browser.submitForm({ body: emailForm, url: flow.page.url }, {});
+    expect(mailed.body).toContain('We sent a code');
+    const signInMail = await lastMailTo(t, user.email);
+    const signInCode = /code [^:]*: (\d{6})/.exec(signInMail?.text_body ?? '')?.[1] as string;
+    const done = await browser.submitForm(mailed, { code: signInCode });
+    const id = decodeJwt((await flow.tokens(done.location)).id_token as string);
+    expect(id.amr).toEqual(['pwd', 'otp', 'mfa']);
+  });
+});
+
+describe('tenant policy', () => {
+  it('leads a user of a tenant that requires MFA through enrollment before any code is issued', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const patched = await t.patch(`/api/v1/admin/tenants/${r.tenant.id}`, {
+      settings: { mfa_required: true },
+    });
+    expect(patched.status).toBe(200);
+    const browser = new TestBrowser(t.origin);
+    const flow = await startSignIn(r, browser, user.email);
+    expect(flow.page.status).toBe(200);
+    expect(flow.page.body).toContain('Set up two-step verification');
+    expect(flow.page.location).toBeNull();
+    const secret = /id="totp-secret">([A-Z2-7]+)</.exec(flow.page.body)?.[1] as string;
+    const wrong = await browser.submitForm(flow.page, { code: '000000' });
+    if (wrong.status !== 400) console.log(wrong.status, wrong.body.slice(1500, 4000));
+    expect(wrong.status).toBe(400);
+    expect(wrong.body).toContain(secret);
+    const codes = await browser.submitForm(wrong, { code: totpCode(secret) });
+    expect(codes.body).toContain('Save your backup codes');
+    const done = await browser.submitForm(codes, {});
+    const tokens = await flow.tokens(done.location);
+    expect(decodeJwt(tokens.id_token as string).amr).toEqual(['pwd', 'otp', 'mfa']);
+
+    // The last factor of a tenant that requires MFA stays.
+    const removal = await t.post(
+      '/api/v1/me/mfa/totp/disable',
+      { code: totpCode(secret, 1) },
+      { token: tokens.access_token },
+    );
+    expect(removal.status).toBe(409);
+    expect(removal.body.code).toBe('MFA_REQUIRED_BY_TENANT');
+  });
+
+  it('neither offers nor accepts methods outside mfa_methods; SMS has no sender', async () => {
+    const r = await realm({ mfa_methods: ['email'] });
+    const user = await createUser(r);
+    const { access_token: token } = await passwordTokens(r, new TestBrowser(t.origin), user.email);
+    const totp = await t.post('/api/v1/me/mfa/totp/enroll', {}, { token });
+    expect(totp.status).toBe(409);
+    expect(totp.body.code).toBe('MFA_METHOD_NOT_ALLOWED');
+    const sms = await t.post('/api/v1/me/mfa/sms/enable', undefined, { token });
+    expect(sms.status).toBe(409);
+    expect(sms.body.code).toBe('SMS_NOT_CONFIGURED');
+    const overview = await t.get('/api/v1/me/mfa', { token });
+    expect(overview.body.data.methods_allowed).toEqual(['email']);
+  });
+});
+
+describe('step-up', () => {
+  it('acr_values asking for MFA makes a password-only session give its second factor; max_age the password', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const browser = new TestBrowser(t.origin);
+    const { access_token: token } = await passwordTokens(r, browser, user.email);
+    const { secret } = await enrollTotp(token);
+
+    // The session is a password-only one: a plain request goes through silently.
+    const plain = await startSignIn(r, browser, user.email);
+    expect(plain.page.location).toMatch(/callback\?code=/);
+
+    const stepUp = await startSignIn(r, browser, user.email, { acr_values: ACR_MFA });
+    expect(stepUp.page.body).toContain('Two-step verification');
+    expect(stepUp.page.body).not.toContain('name="password"');
+    const done = await browser.submitForm(stepUp.page, { code: totpCode(secret, 1) });
+    const id = decodeJwt((await stepUp.tokens(done.location)).id_token as string);
+    expect(id).toMatchObject({ acr: ACR_MFA });
+    expect(id.amr).toEqual(expect.arrayContaining(['pwd', 'otp', 'mfa']));
+
+    // Now the session has MFA: the same request passes silently.
+    const again = await startSignIn(r, browser, user.email, { acr_values: ACR_MFA });
+    expect(again.page.location).toMatch(/callback\?code=/);
+
+    // max_age=0 asks for the password again.
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(r.config, {
+      redirect_uri: CALLBACK,
+      scope: SCOPE,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      max_age: '0',
+    });
+    const fresh = await browser.follow(url.href);
+    expect(fresh.body).toContain('name="password"');
+  });
+});
+
+describe('admin', () => {
+  it('an administrator’s MFA disable removes every factor and ends the sessions', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const tokens = await passwordTokens(r, new TestBrowser(t.origin), user.email);
+    await enrollTotp(tokens.access_token);
+    const disabled = await t.post(`/api/v1/admin/users/${user.id}/mfa/disable`);
+    expect(disabled.status).toBe(200);
+    expect(disabled.body.data.mfa_enabled).toBe(false);
+    const factors = await t.database.db
+      .selectFrom('mfa_factors')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(factors).toEqual([]);
+    await expect(client.refreshTokenGrant(r.config, tokens.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const me = await t.get('/api/v1/me', { token: tokens.access_token });
+    expect(me.status).toBe(401);
+  });
+});
