@@ -6,6 +6,7 @@ import type { TokenVerifier } from '../platform/auth/authenticate.js';
 import type { Config } from '../platform/config.js';
 import type { Db } from '../platform/db/database.js';
 import type { AuditBuffer } from '../platform/events/audit-buffer.js';
+import { UnitOfWork } from '../platform/events/unit-of-work.js';
 import type { Invalidation } from '../platform/invalidation.js';
 import type { KeyStore } from '../platform/keys.js';
 import type { Mailer } from '../platform/mail/mailer.js';
@@ -23,6 +24,7 @@ import { interactionRoutes } from '../protocols/sign-in/interactions.routes.js';
 import { passwordLinkRateLimit } from '../protocols/sign-in/password-link-limits.js';
 import { passwordLinkRoutes } from '../protocols/sign-in/password-links.routes.js';
 import { platformLoginRoutes } from '../protocols/sign-in/platform-login.routes.js';
+import { verifyEmailRoutes } from '../protocols/sign-in/verify-email.routes.js';
 
 export interface PublicContextOptions {
   config: Config;
@@ -90,5 +92,6 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
       rateLimit: passwordLinkRateLimit(rateLimits),
     });
     await pages.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
+    await pages.register(verifyEmailRoutes, { db, work: new UnitOfWork(db, invalidation, mailer) });
   });
 };

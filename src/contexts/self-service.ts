@@ -1,15 +1,25 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ownProfile, UserResponse } from '../modules/users/index.js';
+import {
+  createProfileService,
+  ownProfile,
+  selfServiceProfileRoutes,
+  UserResponse,
+} from '../modules/users/index.js';
 import type { TokenVerifier } from '../platform/auth/authenticate.js';
 import type { Db } from '../platform/db/database.js';
 import { bindTenant } from '../platform/db/tenant-scope.js';
 import { AppError, notFound } from '../platform/errors.js';
+import type { UnitOfWork } from '../platform/events/unit-of-work.js';
 import { ok } from '../platform/http.js';
+import type { RateLimits } from '../platform/rate-limit/limits.js';
 import { Envelope, ErrorSchema } from '../platform/schemas.js';
 
 export interface SelfServiceContextOptions {
   db: Db;
   verifier: TokenVerifier;
+  work: UnitOfWork;
+  publicUrl: string;
+  rateLimits: RateLimits;
 }
 
 /**
@@ -21,7 +31,7 @@ export interface SelfServiceContextOptions {
  */
 export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOptions> = async (
   context,
-  { db, verifier },
+  { db, verifier, work, publicUrl, rateLimits },
 ) => {
   context.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
@@ -57,4 +67,14 @@ export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOpt
       return ok(request, profile);
     },
   );
+
+  await context.register(selfServiceProfileRoutes, {
+    db,
+    profile: createProfileService({
+      db,
+      work,
+      publicUrl,
+      verificationMails: rateLimits.failures('verifyEmailPerUser'),
+    }),
+  });
 };
