@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import type { Db } from '../../platform/db/database.js';
 import { AppError } from '../../platform/errors.js';
 import { ok } from '../../platform/http.js';
 import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
@@ -23,7 +24,7 @@ const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
  */
 export const selfServiceProfileRoutes: FastifyPluginAsyncTypebox<{
   profile: ProfileService;
-  db: Parameters<typeof findLiveTenant>[0];
+  db: Db;
 }> = async (app, { profile, db }) => {
   /** The caller's account: the token's subject in the token's tenant. */
   async function ownAccount(request: FastifyRequest): Promise<OwnAccount> {
