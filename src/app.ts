@@ -298,7 +298,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     });
 
     // Self-service context (src/contexts/self-service.ts): a user's own account.
-    await app.register(selfServiceContext, { db, verifier, mfa });
+    await app.register(selfServiceContext, {
+      db,
+      verifier,
+      work,
+      publicUrl: config.publicUrl,
+      rateLimits,
+      mfa,
+    });
 
     // Management context (src/contexts/management.ts): the admin API and the tenant routes.
     await app.register(managementContext, {

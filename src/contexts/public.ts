@@ -25,6 +25,7 @@ import { interactionRoutes } from '../protocols/sign-in/interactions.routes.js';
 import { passwordLinkRateLimit } from '../protocols/sign-in/password-link-limits.js';
 import { passwordLinkRoutes } from '../protocols/sign-in/password-links.routes.js';
 import { platformLoginRoutes } from '../protocols/sign-in/platform-login.routes.js';
+import { verifyEmailRoutes } from '../protocols/sign-in/verify-email.routes.js';
 
 export interface PublicContextOptions {
   config: Config;
@@ -96,5 +97,6 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
       rateLimit: passwordLinkRateLimit(rateLimits),
     });
     await pages.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
+    await pages.register(verifyEmailRoutes, { db, work: options.work });
   });
 };

@@ -1,16 +1,26 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type MfaService, meMfaRoutes } from '../modules/mfa/index.js';
-import { ownProfile, UserResponse } from '../modules/users/index.js';
+import {
+  createProfileService,
+  ownProfile,
+  selfServiceProfileRoutes,
+  UserResponse,
+} from '../modules/users/index.js';
 import type { TokenVerifier } from '../platform/auth/authenticate.js';
 import type { Db } from '../platform/db/database.js';
 import { bindTenant } from '../platform/db/tenant-scope.js';
 import { AppError, notFound } from '../platform/errors.js';
+import type { UnitOfWork } from '../platform/events/unit-of-work.js';
 import { ok } from '../platform/http.js';
+import type { RateLimits } from '../platform/rate-limit/limits.js';
 import { Envelope, ErrorSchema } from '../platform/schemas.js';
 
 export interface SelfServiceContextOptions {
   db: Db;
   verifier: TokenVerifier;
+  work: UnitOfWork;
+  publicUrl: string;
+  rateLimits: RateLimits;
   mfa: MfaService;
 }
 
@@ -23,7 +33,7 @@ export interface SelfServiceContextOptions {
  */
 export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOptions> = async (
   context,
-  { db, verifier, mfa },
+  { db, verifier, work, publicUrl, rateLimits, mfa },
 ) => {
   context.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
@@ -60,5 +70,14 @@ export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOpt
     },
   );
 
+  await context.register(selfServiceProfileRoutes, {
+    db,
+    profile: createProfileService({
+      db,
+      work,
+      publicUrl,
+      verificationMails: rateLimits.failures('verifyEmailPerUser'),
+    }),
+  });
   await context.register(meMfaRoutes, { db, mfa });
 };

@@ -39,6 +39,7 @@ export const RATE_LIMITS = {
   emailDiscoveryPerIp: ['SCAIKEY_RATE_LIMIT_EMAIL_DISCOVERY_PER_IP', '60/5m'],
   forgotPasswordPerIp: ['SCAIKEY_RATE_LIMIT_FORGOT_PASSWORD_PER_IP', '20/15m'],
   forgotPasswordPerAddress: ['SCAIKEY_RATE_LIMIT_FORGOT_PASSWORD_PER_ADDRESS', '5/1h'],
+  verifyEmailPerUser: ['SCAIKEY_RATE_LIMIT_VERIFY_EMAIL_PER_USER', '5/1h'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;
@@ -90,6 +91,10 @@ export const RATE_LIMIT_USES: Record<RateLimitName, { key: string; counts: strin
   forgotPasswordPerAddress: {
     key: 'tenant and email address',
     counts: 'every POST of "Forgot password?" for one address, from any IP (each may mail it a link)',
+  },
+  verifyEmailPerUser: {
+    key: 'user',
+    counts: 'every `POST /api/v1/me/verify-email` of one user (each mails the address a link)',
   },
 };
 

@@ -96,7 +96,8 @@ export const ERROR_REGISTRY = {
   },
   INVALID_TOKEN: {
     status: 400,
-    description: 'The link token (invitation or password reset) is unknown, expired or already used.',
+    description:
+      'The link token (invitation, password reset, email verification) is unknown, expired or already used.',
   },
   METHOD_NOT_ALLOWED: {
     status: 405,
@@ -153,6 +154,16 @@ export const ERROR_REGISTRY = {
     status: 409,
     description: 'No SMS sender is configured on this instance, so SMS codes cannot be enrolled or sent.',
   },
+  INVALID_CURRENT_PASSWORD: {
+    status: 400,
+    description:
+      "`current_password` is not the account's password. Counts as a failed sign-in toward the tenant's lockout.",
+  },
+  PASSWORD_NOT_SET: {
+    status: 409,
+    description: 'The account has no password to change (it signs in through an identity provider).',
+  },
+  EMAIL_ALREADY_VERIFIED: { status: 409, description: "The account's email address is already verified." },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 /** Each code and its status, the registry's statuses alone. */

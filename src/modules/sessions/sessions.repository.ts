@@ -28,3 +28,39 @@ export async function grantIsLive(db: Queryable, grantId: string): Promise<boole
     .executeTakeFirst();
   return !!row;
 }
+
+/**
+ * Ends every session of a user but one sign-in: the grant `keepGrantId` (the sign-in of the access
+ * token making the call), the tokens issued from it, and the browser session holding it (its
+ * refresh tokens, when not `offline_access`, expire with that session). Every other session, grant,
+ * refresh token, code and interaction of the user is removed. Returns how many rows were removed.
+ */
+export async function revokeUserSessionsExcept(
+  db: Queryable,
+  userId: string,
+  keepGrantId: string,
+): Promise<number> {
+  if (!keepGrantId) return revokeUserSessions(db, userId);
+  const result = await db
+    .deleteFrom('oidc_payloads')
+    .where(sql`payload->>'accountId'`, '=', userId)
+    .where((eb) =>
+      eb.not(
+        eb.or([
+          eb.and([eb('model', '=', 'Grant'), eb('id', '=', keepGrantId)]),
+          // coalesce: a null comparison would make the whole `not (…)` null and keep the row.
+          eb(sql`coalesce(grant_id, '')`, '=', keepGrantId),
+          eb(sql`coalesce(payload->>'grantId', '')`, '=', keepGrantId),
+          eb.and([
+            eb('model', '=', 'Session'),
+            eb.exists(
+              sql`(select 1 from jsonb_each(coalesce(payload->'authorizations', '{}'::jsonb)) as a(client_id, entry)
+                   where a.entry->>'grantId' = ${keepGrantId})`,
+            ),
+          ]),
+        ]),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -3,7 +3,7 @@ import { newId } from '../../lib/ids.js';
 import { sha256Hex } from '../../lib/secrets.js';
 import { boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
 
-export type ActionPurpose = 'INVITATION' | 'PASSWORD_RESET';
+export type ActionPurpose = 'INVITATION' | 'PASSWORD_RESET' | 'EMAIL_VERIFICATION';
 
 export interface ActionTokenRow {
   tenant_id: string;
@@ -52,23 +52,25 @@ export function createActionTokensRepository(db: TenantQueryable) {
         .execute();
     },
 
-    /** A live (unused, unexpired) token, without using it up. */
-    async peek(token: string): Promise<ActionTokenRow | undefined> {
+    /** A live (unused, unexpired) token of one of `purposes`, without using it up. */
+    async peek(token: string, purposes: readonly ActionPurpose[]): Promise<ActionTokenRow | undefined> {
       return db
         .selectFrom('user_action_tokens')
         .select(['tenant_id', 'user_id', 'purpose', 'redirect_uri'])
         .where('token_digest', '=', sha256Hex(token))
+        .where('purpose', 'in', purposes)
         .where('used_at', 'is', null)
         .where('expires_at', '>', sql<Date>`now()`)
         .executeTakeFirst();
     },
 
-    /** Uses a token up, atomically: of two concurrent uses exactly one gets the row. */
-    async consume(token: string): Promise<ActionTokenRow | undefined> {
+    /** Uses a token of one of `purposes` up, atomically: of two concurrent uses exactly one gets the row. */
+    async consume(token: string, purposes: readonly ActionPurpose[]): Promise<ActionTokenRow | undefined> {
       return db
         .updateTable('user_action_tokens')
         .set({ used_at: sql<Date>`now()` })
         .where('token_digest', '=', sha256Hex(token))
+        .where('purpose', 'in', purposes)
         .where('used_at', 'is', null)
         .where('expires_at', '>', sql<Date>`now()`)
         .returning(['tenant_id', 'user_id', 'purpose', 'redirect_uri'])

@@ -11,10 +11,14 @@ import {
 
 export type { ActionPurpose, ActionTokenRow } from './action-tokens.repository.js';
 
-/** How long a link works: an invitation a week, a password reset an hour (OWASP Forgot Password). */
+/**
+ * How long a link works: an invitation a week, a password reset an hour (OWASP Forgot Password),
+ * an email verification a day.
+ */
 export const TOKEN_LIFETIME_SECONDS: Record<ActionPurpose, number> = {
   INVITATION: 7 * 24 * 3600,
   PASSWORD_RESET: 3600,
+  EMAIL_VERIFICATION: 24 * 3600,
 };
 
 /** The tokens repository of `tenantId` on `db` (bound here when the caller's handle is not). */
@@ -51,20 +55,28 @@ export function issueActionToken(
   return issueTenantActionToken(bindTenant(db as Kysely<Database>, tenantId), userId, purpose, redirectUri);
 }
 
-/** A live (unused, unexpired) token of this tenant, without using it up. */
+/**
+ * The purposes of the links that set a password (the set-password page): an email verification
+ * link must never set one, so a caller names what it accepts, and these are the default.
+ */
+export const PASSWORD_LINK_PURPOSES: readonly ActionPurpose[] = ['INVITATION', 'PASSWORD_RESET'];
+
+/** A live (unused, unexpired) token of this tenant and of one of `purposes`, without using it up. */
 export function peekActionToken(
   db: Queryable,
   tenantId: string,
   token: string,
+  purposes: readonly ActionPurpose[] = PASSWORD_LINK_PURPOSES,
 ): Promise<ActionTokenRow | undefined> {
-  return tokensOf(db, tenantId).peek(token);
+  return tokensOf(db, tenantId).peek(token, purposes);
 }
 
-/** Uses a token up, atomically: of two concurrent uses exactly one gets the row. */
+/** Uses a token of one of `purposes` up, atomically: of two concurrent uses exactly one gets the row. */
 export function consumeActionToken(
   db: Queryable,
   tenantId: string,
   token: string,
+  purposes: readonly ActionPurpose[] = PASSWORD_LINK_PURPOSES,
 ): Promise<ActionTokenRow | undefined> {
-  return tokensOf(db, tenantId).consume(token);
+  return tokensOf(db, tenantId).consume(token, purposes);
 }

@@ -4,7 +4,15 @@ export { consumeActionToken, issueActionToken, peekActionToken } from './action-
 export { adminUsersRoutes } from './admin-users.routes.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';
 export { passwordChange } from './passwords.js';
-export { ownProfile } from './profile.js';
+export {
+  confirmEmailVerification,
+  createProfileService,
+  type OwnAccount,
+  ownProfile,
+  type ProfileService,
+  peekEmailVerification,
+} from './profile.js';
+export { selfServiceProfileRoutes } from './self-service.routes.js';
 export {
   findAccount,
   findAccountByEmail,

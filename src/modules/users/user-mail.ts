@@ -22,6 +22,11 @@ export function passwordLink(publicUrl: string, tenant: Tenant, token: string): 
   return `${publicUrl}/api/v1/auth/tenants/${encodeURIComponent(tenant.slug)}/reset-password?token=${encodeURIComponent(token)}`;
 }
 
+/** The page a mailed verification link opens: confirm the address with the token (verify-email.routes.ts). */
+export function emailVerificationLink(publicUrl: string, tenant: Tenant, token: string): string {
+  return `${publicUrl}/api/v1/auth/tenants/${encodeURIComponent(tenant.slug)}/verify-email?token=${encodeURIComponent(token)}`;
+}
+
 function message(
   tenant: Tenant,
   user: User,
@@ -80,4 +85,23 @@ export function welcomeMail(tenant: Tenant, user: User): MailMessage {
     `An account was created for you at ${tenantName(tenant)} with the email address ${user.email}.`,
     'Your administrator will tell you how to sign in.',
   ]);
+}
+
+export function emailVerificationMail(
+  tenant: Tenant,
+  user: User,
+  link: string,
+  expiresAt: Date,
+): MailMessage {
+  return message(
+    tenant,
+    user,
+    'email_verification',
+    `Confirm your email address for ${tenantName(tenant)}`,
+    [
+      `Confirm that ${user.email} is your address at ${tenantName(tenant)}:`,
+      `The link works once and until ${expiresAt.toISOString()}. If you did not ask for it, ignore this mail.`,
+    ],
+    link,
+  );
 }

@@ -25,11 +25,15 @@ export const UserListItem = Type.Object(
 export type UserListItem = Static<typeof UserListItem>;
 
 const Email = EmailAddress;
-const ShortText = (maxLength = 255) => Nullable(Type.String({ maxLength }));
+export const ShortText = (maxLength = 255) => Nullable(Type.String({ maxLength }));
 /** A BCP 47 language tag (checked against Intl by the service). */
-const Locale = Type.String({ minLength: 2, maxLength: 35, pattern: '^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$' });
+export const Locale = Type.String({
+  minLength: 2,
+  maxLength: 35,
+  pattern: '^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$',
+});
 /** An IANA time zone name (checked against Intl by the service). */
-const TimeZone = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+\\-/]+$' });
+export const TimeZone = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+\\-/]+$' });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 const CustomAttributes = Nullable(Type.Record(Type.String(), Type.Unknown()));
 

@@ -117,7 +117,7 @@ export function toUserResponse(row: UserWithOu): UserResponse {
 const SUPPORTED_TIME_ZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);
 
 /** Locale and time zone must be real ones (422 naming the field). */
-function checkLocaleAndZone(input: { locale?: string | null; timezone?: string | null }): void {
+export function checkLocaleAndZone(input: { locale?: string | null; timezone?: string | null }): void {
   const issues = [];
   if (input.locale) {
     try {

@@ -222,7 +222,7 @@ export interface UserActionTokensTable {
   tenant_id: string;
   id: string;
   user_id: string;
-  purpose: 'INVITATION' | 'PASSWORD_RESET';
+  purpose: 'INVITATION' | 'PASSWORD_RESET' | 'EMAIL_VERIFICATION';
   token_digest: string;
   redirect_uri: string | null;
   expires_at: Timestamp;

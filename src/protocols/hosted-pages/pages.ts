@@ -30,7 +30,8 @@ export type PageView =
   | 'platform-email'
   | 'set-password'
   | 'sign-in'
-  | 'sign-out';
+  | 'sign-out'
+  | 'verify-email';
 
 /** What every page shows besides its own data: the title and the checked branding. */
 export function pageData(branding: PageBranding, title: string, data: Record<string, unknown> = {}) {
