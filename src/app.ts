@@ -292,7 +292,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     });
 
     // Self-service context (src/contexts/self-service.ts): a user's own account.
-    await app.register(selfServiceContext, { db, verifier });
+    await app.register(selfServiceContext, { db, verifier, work });
 
     // Management context (src/contexts/management.ts): the admin API and the tenant routes.
     await app.register(managementContext, {

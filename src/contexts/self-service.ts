@@ -1,15 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { findUsableClient } from '../modules/applications/index.js';
+import { createSessionsService, mySessionsRoutes } from '../modules/sessions/index.js';
+import { findLiveTenant } from '../modules/tenants/index.js';
 import { ownProfile, UserResponse } from '../modules/users/index.js';
 import type { TokenVerifier } from '../platform/auth/authenticate.js';
 import type { Db } from '../platform/db/database.js';
 import { bindTenant } from '../platform/db/tenant-scope.js';
 import { AppError, notFound } from '../platform/errors.js';
+import type { UnitOfWork } from '../platform/events/unit-of-work.js';
 import { ok } from '../platform/http.js';
 import { Envelope, ErrorSchema } from '../platform/schemas.js';
 
 export interface SelfServiceContextOptions {
   db: Db;
   verifier: TokenVerifier;
+  work: UnitOfWork;
 }
 
 /**
@@ -21,7 +26,7 @@ export interface SelfServiceContextOptions {
  */
 export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOptions> = async (
   context,
-  { db, verifier },
+  { db, verifier, work },
 ) => {
   context.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
@@ -57,4 +62,14 @@ export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOpt
       return ok(request, profile);
     },
   );
+
+  await context.register(mySessionsRoutes, {
+    sessions: createSessionsService({
+      db,
+      applicationName: async (clientId) => (await findUsableClient(db, clientId))?.name ?? null,
+    }),
+    work,
+    tenantDb: (tenantId) => bindTenant(db, tenantId),
+    partnerOf: async (tenantId) => (await findLiveTenant(db, tenantId))?.partner_id ?? null,
+  });
 };

@@ -8,6 +8,7 @@ import * as rateLimits from './0007_rate_limits.js';
 import * as pushedAuthorizationRequests from './0008_pushed_authorization_requests.js';
 import * as eventOutbox from './0009_event_outbox.js';
 import * as accountSecurity from './0010_account_security.js';
+import * as sessions from './0011_sessions.js';
 
 /** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0008_pushed_authorization_requests': pushedAuthorizationRequests,
   '0009_event_outbox': eventOutbox,
   '0010_account_security': accountSecurity,
+  '0011_sessions': sessions,
 };
