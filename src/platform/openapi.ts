@@ -157,6 +157,8 @@ const PATH_ID_KINDS: Record<string, IdKind> = {
   app_id: 'application',
   application_id: 'application',
   assignment_id: 'roleAssignment',
+  session_id: 'session',
+  client_id: 'application',
 };
 
 /** A fixed, realistic id of a kind (20 characters of [0-9a-z] after the prefix, like newId). */
