@@ -213,15 +213,6 @@ describe('admin Sessions API', () => {
 
   it('revoke-all ends every session of a user, or of every user of a tenant; it needs one of them', async () => {
     const tenantB = await createTenant(t);
-    const appB = await insertApplication(t, {
-      scope: 'TENANT',
-      partnerId: tenantB.partner_id,
-      tenantId: tenantB.id,
-      type: 'WEB',
-      allowedScopes: ['openid', 'offline_access'],
-      redirectUris: [CALLBACK],
-    });
-    expect(appB.id).toBeTruthy();
     const alice = await createUser();
     const bob = await createUser();
     const alice1 = await signIn(alice);
