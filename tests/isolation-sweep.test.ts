@@ -30,6 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegisteredRoute } from '../src/app.js';
+import { newId } from '../src/lib/ids.js';
 import {
   adminUserToken,
   applicationToken,
@@ -105,6 +106,7 @@ interface World {
   nestedGroup: string;
   application: string;
   roleAssignment: string;
+  session: string;
 }
 let a: World;
 const worlds = new Map<string, World>();
@@ -120,6 +122,7 @@ const PATH_FILLERS: Record<string, (w: World) => string> = {
   application_id: (w) => w.application,
   app_id: (w) => w.application,
   assignment_id: (w) => w.roleAssignment,
+  session_id: (w) => w.session,
 };
 
 /**
@@ -198,7 +201,35 @@ async function populate(tenant: Tenant): Promise<World> {
       tenant_id: tenant.id,
     })
   ).id;
+  // A signed-in session of the user, as the tenant's provider stores it (oidc-provider's record and
+  // ScaiKey's, src/modules/sessions); the sweep has no browser to sign in with.
+  const session = newId('session');
+  const sessionUid = `sweep${unique()}${unique()}`;
+  await t.database.db
+    .insertInto('oidc_payloads')
+    .values({
+      model: 'Session',
+      id: `sweep${unique()}${unique()}${unique()}`,
+      payload: JSON.stringify({
+        accountId: user.id,
+        loginTs: Math.floor(Date.now() / 1000),
+        amr: ['pwd'],
+        uid: sessionUid,
+        kind: 'Session',
+        authorizations: {},
+      }),
+      uid: sessionUid,
+      grant_id: null,
+      user_code: null,
+      expires_at: new Date(Date.now() + 3_600_000),
+    })
+    .execute();
+  await t.database.db
+    .insertInto('user_sessions')
+    .values({ tenant_id: tenant.id, id: session, user_id: user.id, session_uid: sessionUid })
+    .execute();
   return {
+    session,
     tenant,
     ou,
     user: user.id,
@@ -633,5 +664,7 @@ describe('tenant isolation sweep over every registered route', () => {
     expect(assignees.groups.map((group: Json) => group.group_id)).toEqual([a.group]);
     const role = await api('GET', `/api/v1/admin/admin-roles/${a.roleAssignment}`);
     expect(role.is_active).toBe(true);
+    const session = await api('GET', `/api/v1/admin/sessions/${a.session}`);
+    expect(session).toMatchObject({ id: a.session, user_id: a.user, tenant_id: tenantA.id });
   });
 });

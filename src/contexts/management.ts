@@ -5,12 +5,14 @@ import {
   assignmentsRoutes,
   createApplicationsService,
   createAssignmentsService,
+  findUsableClient,
   moveTenantApplications,
 } from '../modules/applications/index.js';
 import { adminGroupsRoutes, createGroupsService, groupsRoutes } from '../modules/groups/index.js';
 import { removeSecondFactors } from '../modules/mfa/index.js';
 import { createOusService, ousRoutes } from '../modules/ous/index.js';
 import { createPartnersService, partnersRoutes } from '../modules/partners/index.js';
+import { createSessionsService, sessionsRoutes } from '../modules/sessions/index.js';
 import { createTenantsService, tenantsRoutes, visibleTenant } from '../modules/tenants/index.js';
 import { adminUsersRoutes, createUsersService, usersRoutes } from '../modules/users/index.js';
 import { adminRights, requireSuperAdmin, tenantRouteRights } from '../platform/auth/access.js';
@@ -108,5 +110,12 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   await management.register(assignmentsRoutes, { assignments: createAssignmentsService() });
   await management.register(adminRolesRoutes, {
     adminRoles: createAdminRolesService(db, work),
+  });
+  await management.register(sessionsRoutes, {
+    sessions: createSessionsService({
+      db,
+      applicationName: async (clientId) => (await findUsableClient(db, clientId))?.name ?? null,
+    }),
+    tenantOfUser: (userId) => users.tenantOfUser(userId),
   });
 };

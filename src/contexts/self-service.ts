@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { findUsableClient } from '../modules/applications/index.js';
 import { type MfaService, meMfaRoutes } from '../modules/mfa/index.js';
+import { createSessionsService, mySessionsRoutes } from '../modules/sessions/index.js';
+import { findLiveTenant } from '../modules/tenants/index.js';
 import {
   createProfileService,
   ownProfile,
@@ -80,4 +83,13 @@ export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOpt
     }),
   });
   await context.register(meMfaRoutes, { db, mfa });
+  await context.register(mySessionsRoutes, {
+    sessions: createSessionsService({
+      db,
+      applicationName: async (clientId) => (await findUsableClient(db, clientId))?.name ?? null,
+    }),
+    work,
+    tenantDb: (tenantId) => bindTenant(db, tenantId),
+    partnerOf: async (tenantId) => (await findLiveTenant(db, tenantId))?.partner_id ?? null,
+  });
 };

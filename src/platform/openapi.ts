@@ -158,6 +158,8 @@ const PATH_ID_KINDS: Record<string, IdKind> = {
   application_id: 'application',
   assignment_id: 'roleAssignment',
   factor_id: 'mfaFactor',
+  session_id: 'session',
+  client_id: 'application',
 };
 
 /** A fixed, realistic id of a kind (20 characters of [0-9a-z] after the prefix, like newId). */

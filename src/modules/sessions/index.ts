@@ -1,2 +1,6 @@
 /** The sessions module's face: a user's sign-in sessions and grants as oidc-provider stores them. */
+export { mySessionsRoutes } from './my-sessions.routes.js';
+export { noteSessionActivity } from './session-activity.js';
 export { grantIsLive, revokeUserSessions, revokeUserSessionsExcept } from './sessions.repository.js';
+export { sessionsRoutes } from './sessions.routes.js';
+export { createSessionsService } from './sessions.service.js';

@@ -230,6 +230,18 @@ export interface UserActionTokensTable {
   created_at: DefaultTimestamp;
 }
 
+/** What ScaiKey records of an oidc-provider session (migration 0011). */
+export interface UserSessionsTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  session_uid: string;
+  ip_address: string | null;
+  user_agent: string | null;
+  created_at: DefaultTimestamp;
+  last_active_at: DefaultTimestamp;
+}
+
 export interface EmailOutboxTable {
   id: string;
   tenant_id: string | null;
@@ -370,6 +382,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   event_outbox: EventOutboxTable;
   oidc_payloads: OidcPayloadsTable;
+  user_sessions: UserSessionsTable;
 }
 
 export type PartnerRow = Selectable<PartnersTable>;

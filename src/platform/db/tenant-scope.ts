@@ -51,6 +51,7 @@ export const TENANT_TABLES: ReadonlySet<string> = new Set<keyof Database>([
   'federated_identities',
   'application_assignments',
   'tenant_counts',
+  'user_sessions',
 ]);
 
 const TENANT_COLUMN = 'tenant_id';

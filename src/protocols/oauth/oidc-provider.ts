@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import Provider, { type Configuration, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { HTML_PAGE_HEADERS } from '../../lib/html-page.js';
 import { redirectUriAllowed } from '../../modules/applications/index.js';
+import { noteSessionActivity } from '../../modules/sessions/index.js';
 import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../../modules/tenants/index.js';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import { DPOP_SIGNING_ALGS } from '../../platform/auth/dpop.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
+import { bindTenant } from '../../platform/db/tenant-scope.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
 import { type PageView, renderPage } from '../hosted-pages/pages.js';
@@ -454,5 +456,23 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       ];
     }
   });
+  if (tenant) {
+    const tenantDb = bindTenant(db, tenant.id);
+    provider.use(async (ctx, next) => {
+      await next();
+      // A session that signed in (resume) or authorized an application gets its public record,
+      // with the browser's address and user agent at sign-in (the Sessions API, issue 13).
+      const route = ctx.oidc?.route;
+      const session = ctx.oidc?.session;
+      if ((route === 'resume' || route === 'authorization') && session?.accountId && !session.destroyed) {
+        await noteSessionActivity(tenantDb, {
+          userId: session.accountId,
+          sessionUid: session.uid,
+          ipAddress: ctx.ip || null,
+          userAgent: ctx.get('user-agent') || null,
+        });
+      }
+    });
+  }
   return provider;
 }
