@@ -364,3 +364,102 @@ describe('admin', () => {
     expect(me.status).toBe(401);
   });
 });
+
+describe('direct-login API', () => {
+  async function postJson(browser: TestBrowser, path: string, body?: unknown) {
+    const response = await fetch(`${t.origin}${path}`, {
+      method: 'POST',
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        cookie: [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      redirect: 'manual',
+    });
+    const json = (await response.json()) as {
+      code?: string;
+      data: { status: string; mfa_token: string; redirect_to: string; methods: string[] };
+    };
+    return { status: response.status, body: json };
+  }
+
+  it('answers an MFA challenge after the password, then the way back into the authorization', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const { access_token: token } = await passwordTokens(r, new TestBrowser(t.origin), user.email);
+    const { secret } = await enrollTotp(token);
+
+    const browser = new TestBrowser(t.origin);
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(r.config, {
+      redirect_uri: CALLBACK,
+      scope: SCOPE,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const page = await browser.follow(url.href);
+    const uid = /\/interaction\/([^/?]+)$/.exec(page.url)?.[1] as string;
+    const base = `/api/v1/auth/tenants/${r.tenant.slug}`;
+
+    const wrong = await postJson(browser, `${base}/login`, {
+      email: user.email,
+      password: 'nope',
+      interaction: uid,
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.code).toBe('INVALID_CREDENTIALS');
+    const login = await postJson(browser, `${base}/login`, {
+      email: user.email,
+      password: PASSWORD,
+      interaction: uid,
+    });
+    expect(login.status).toBe(200);
+    expect(login.body.data).toMatchObject({ status: 'MFA_REQUIRED', methods: ['totp', 'backup_code'] });
+    const mfaToken = login.body.data.mfa_token as string;
+
+    const badCode = await postJson(browser, `${base}/mfa/verify`, { mfa_token: mfaToken, code: '000000' });
+    expect(badCode.status).toBe(400);
+    expect(badCode.body.code).toBe('INVALID_MFA_CODE');
+    const noEmail = await postJson(browser, `${base}/mfa/email/send?mfa_token=${mfaToken}`);
+    expect(noEmail.status).toBe(400);
+    const unknown = await postJson(browser, `${base}/mfa/verify`, {
+      mfa_token: 'x'.repeat(43),
+      code: '123456',
+    });
+    expect(unknown.status).toBe(400);
+
+    const good = await postJson(browser, `${base}/mfa/verify`, {
+      mfa_token: mfaToken,
+      code: totpCode(secret, 1),
+    });
+    expect(good.status).toBe(200);
+    expect(good.body.data.status).toBe('SIGNED_IN');
+    const back = await browser.follow(good.body.data.redirect_to);
+    expect(back.location).toMatch(/callback\?code=/);
+    const tokens = await client.authorizationCodeGrant(r.config, new URL(back.location as string), {
+      pkceCodeVerifier: verifier,
+    });
+    expect(decodeJwt(tokens.id_token as string).amr).toEqual(['pwd', 'otp', 'mfa']);
+  });
+
+  it('refuses to sign in a user who must set up a factor first (403), before any code', async () => {
+    const r = await realm({ mfa_required: true });
+    const user = await createUser(r);
+    const browser = new TestBrowser(t.origin);
+    const url = client.buildAuthorizationUrl(r.config, {
+      redirect_uri: CALLBACK,
+      scope: SCOPE,
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const page = await browser.follow(url.href);
+    const uid = /\/interaction\/([^/?]+)$/.exec(page.url)?.[1] as string;
+    const login = await postJson(browser, `/api/v1/auth/tenants/${r.tenant.slug}/login`, {
+      email: user.email,
+      password: PASSWORD,
+      interaction: uid,
+    });
+    expect(login.status).toBe(403);
+    expect(login.body.code).toBe('MFA_ENROLLMENT_REQUIRED');
+  });
+});

@@ -20,6 +20,7 @@ import {
   OAuthRateLimits,
   SignInRateLimits,
 } from '../protocols/oauth/rate-limits.js';
+import { directLoginRoutes } from '../protocols/sign-in/direct-login.routes.js';
 import { forgotPasswordRoutes } from '../protocols/sign-in/forgot-password.routes.js';
 import { interactionRoutes } from '../protocols/sign-in/interactions.routes.js';
 import { passwordLinkRateLimit } from '../protocols/sign-in/password-link-limits.js';
@@ -67,6 +68,17 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
     nativeClientCredentials: config.nativeClientCredentials,
     rateLimits: new OAuthRateLimits(rateLimits),
   });
+  const signInOptions = {
+    db,
+    providers,
+    invalidation,
+    secret: cookieKey,
+    rateLimits: new SignInRateLimits(rateLimits),
+    mfa: options.mfa,
+    work: options.work,
+  };
+  // The direct-login API: the sign-in steps answering JSON (no forms, so outside the pages).
+  await app.register(directLoginRoutes, signInOptions);
   await app.register(async (pages) => {
     await registerHostedPages(pages, {
       cookieSecret: cookieKey,
@@ -76,15 +88,7 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
         return pageBranding((slug ? await findLiveTenantBySlug(db, slug) : undefined) ?? null);
       },
     });
-    await pages.register(interactionRoutes, {
-      db,
-      providers,
-      invalidation,
-      secret: cookieKey,
-      rateLimits: new SignInRateLimits(rateLimits),
-      mfa: options.mfa,
-      work: options.work,
-    });
+    await pages.register(interactionRoutes, signInOptions);
     await pages.register(platformLoginRoutes, {
       db,
       publicUrl: config.publicUrl,

@@ -150,6 +150,20 @@ export const ERROR_REGISTRY = {
     description:
       'The one-time code is wrong, expired or already used (TOTP, emailed or backup code); the action was not taken.',
   },
+  INVALID_CREDENTIALS: {
+    status: 401,
+    description:
+      'Direct login: the email address or the password is not correct, or the account may not sign in (the detail says which only after the right password).',
+  },
+  MFA_ENROLLMENT_REQUIRED: {
+    status: 403,
+    description:
+      'Direct login: the tenant requires a second factor and the account has none; it is set up on the hosted sign-in page.',
+  },
+  PASSWORD_CHANGE_REQUIRED: {
+    status: 403,
+    description: 'Direct login: the password must be changed first, on the hosted sign-in page.',
+  },
   SMS_NOT_CONFIGURED: {
     status: 409,
     description: 'No SMS sender is configured on this instance, so SMS codes cannot be enrolled or sent.',

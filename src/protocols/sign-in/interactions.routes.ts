@@ -8,6 +8,7 @@ import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
 import type { OidcProviders } from '../oauth/providers.js';
 import type { SignInRateLimits } from '../oauth/rate-limits.js';
 import { runSteps } from '../steps.js';
+import { hostedPresenter } from './hosted-presenter.js';
 import {
   loadInteraction,
   PASSWORD_SIGN_IN,
@@ -15,6 +16,8 @@ import {
   REQUIRED_PASSWORD_CHANGE,
   SECOND_FACTOR,
   SIGN_IN_PAGE,
+  type SignIn,
+  type SignInPresenter,
   type SignInStep,
   signInForm,
 } from './sign-in-steps.js';
@@ -63,46 +66,78 @@ const FORM = 'application/x-www-form-urlencoded';
  * interaction it loaded first. Registered in the hosted pages' context (hosted-pages.ts): forms,
  * CSRF on every POST, the error page; the interaction cookie is SameSite=Lax.
  */
-export async function interactionRoutes(
-  app: FastifyInstance,
-  options: {
-    db: Db;
-    providers: OidcProviders;
-    invalidation: Invalidation;
-    secret: string;
-    rateLimits: SignInRateLimits;
-    mfa: MfaService;
-    work: UnitOfWork;
-  },
-): Promise<void> {
+export interface SignInRouteOptions {
+  db: Db;
+  providers: OidcProviders;
+  invalidation: Invalidation;
+  secret: string;
+  rateLimits: SignInRateLimits;
+  mfa: MfaService;
+  work: UnitOfWork;
+}
+
+/**
+ * Runs a step list on the interaction `uid` of this browser (its cookie), with the answers of
+ * `present`; `refuse` answers a refused password.
+ */
+export function signInRunner(options: SignInRouteOptions) {
   const { db, providers, invalidation, mfa, work } = options;
   const sign = proofSigner(options.secret);
-
-  const run = async (
+  return async (
     steps: readonly SignInStep[],
-    request: FastifyRequest<{ Params: Params }>,
+    request: FastifyRequest,
     reply: FastifyReply,
+    how: {
+      uid: string;
+      slug: string;
+      form: Record<string, string>;
+      present: SignInPresenter;
+      refuse: (signIn: SignIn, refusal: { message: string }) => Promise<unknown>;
+    },
   ) => {
-    const signIn = await loadInteraction(
+    const signIn: SignIn = await loadInteraction(
       {
         request,
         reply,
         db,
         invalidation,
-        uid: request.params.uid,
+        uid: how.uid,
         sign,
         mfa,
         work,
-        form: (request.body as Record<string, string> | undefined) ?? {},
+        present: how.present,
+        form: how.form,
         origin: { actorType: 'user', actorId: null, ipAddress: request.ip, requestId: request.id },
-        // A refused password: the form again, with the message (401 counts as a failure).
-        refuse: ({ message }) => signInForm(signIn, 401, signIn.email, message),
+        refuse: (refusal) => how.refuse(signIn, refusal),
       },
       (slug) => providers.forSlug(slug),
-      request.params.tenant_slug,
+      how.slug,
     );
     return runSteps(steps, signIn);
   };
+}
+
+/**
+ * The hosted sign-in pages of a tenant (oidc-provider interactions). Each route runs an ordered
+ * list of one-concern steps (sign-in-steps.ts, docs/adr/0011-sign-in-step-pipeline.md) on the
+ * interaction it loaded first. Registered in the hosted pages' context (hosted-pages.ts): forms,
+ * CSRF on every POST, the error page; the interaction cookie is SameSite=Lax.
+ */
+export async function interactionRoutes(app: FastifyInstance, options: SignInRouteOptions): Promise<void> {
+  const runner = signInRunner(options);
+  const run = (
+    steps: readonly SignInStep[],
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+  ) =>
+    runner(steps, request, reply, {
+      uid: request.params.uid,
+      slug: request.params.tenant_slug,
+      form: (request.body as Record<string, string> | undefined) ?? {},
+      present: hostedPresenter,
+      // A refused password: the form again, with the message (401 counts as a failure).
+      refuse: (signIn, { message }) => signInForm(signIn, 401, signIn.email, message),
+    });
 
   const base = '/api/v1/auth/tenants/:tenant_slug/interaction/:uid';
 

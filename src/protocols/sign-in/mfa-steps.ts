@@ -10,7 +10,6 @@ import {
   newNumericCode,
   tenantMfaPolicy,
 } from '../../modules/mfa/index.js';
-import { pageBranding } from '../../modules/tenants/index.js';
 import {
   findAccount,
   lockAccountAfterFailures,
@@ -80,10 +79,8 @@ export const secondFactorPolicy: SignInStep = async (signIn) => {
 async function mfaPage(signIn: SignIn, status: number, options: { error?: string; sentTo?: string } = {}) {
   const user = signIn.user as UserRow;
   const factors = await usableFactors(signIn, user.id);
-  return signIn.reply.page(status, 'mfa', pageBranding(signIn.tenant), 'Two-step verification', {
-    action: signIn.action,
-    csrf: signIn.reply.generateCsrf(),
-    challenge: signIn.challengeToken,
+  return signIn.present.secondFactor(signIn, status, {
+    challenge: signIn.challengeToken as string,
     totp: factors.some((factor) => factor.factor_type === 'TOTP'),
     email: factors.some((factor) => factor.factor_type === 'EMAIL'),
     ...options,
@@ -92,28 +89,20 @@ async function mfaPage(signIn: SignIn, status: number, options: { error?: string
 
 async function enrollPage(signIn: SignIn, status: number, options: { error?: string; sentTo?: string } = {}) {
   const allowed = methodsAllowed(signIn);
-  const account = { tenant: signIn.tenant, user: signIn.user as UserRow, origin: signIn.origin };
-  const totp = allowed.includes('totp') ? await signIn.mfa.totpEnrollment(account) : null;
-  if (!totp && !allowed.includes('email')) {
+  if (!allowed.includes('totp') && !allowed.includes('email')) {
     throw new AppError(
       'BAD_REQUEST',
       'Your organization requires a second factor, but none of its methods can be set up here. Ask your administrator.',
     );
   }
-  return signIn.reply.page(
-    status,
-    'mfa-enroll',
-    pageBranding(signIn.tenant),
-    'Set up two-step verification',
-    {
-      action: signIn.action,
-      csrf: signIn.reply.generateCsrf(),
-      challenge: signIn.challengeToken,
-      totp,
-      email: allowed.includes('email'),
-      ...options,
-    },
-  );
+  const account = { tenant: signIn.tenant, user: signIn.user as UserRow, origin: signIn.origin };
+  return signIn.present.enrollment(signIn, status, {
+    challenge: signIn.challengeToken as string,
+    methods: allowed,
+    totp: allowed.includes('totp') ? () => signIn.mfa.totpEnrollment(account) : null,
+    email: allowed.includes('email'),
+    ...options,
+  });
 }
 
 /** Opens a challenge for this interaction: its token goes into the page, its hash into the table. */
@@ -321,14 +310,7 @@ async function enrolled(signIn: SignIn, backupCodes: string[] | null): Promise<S
   }
   await repo.updateChallenge(challenge.id, { amr: signIn.amr.join(' ') });
   await repo.markChallenge(challenge.id, DONE);
-  return answered(
-    await signIn.reply.page(200, 'mfa-backup-codes', pageBranding(signIn.tenant), 'Save your backup codes', {
-      action: signIn.action,
-      csrf: signIn.reply.generateCsrf(),
-      challenge: signIn.challengeToken,
-      codes: backupCodes,
-    }),
-  );
+  return answered(await signIn.present.backupCodes(signIn, backupCodes));
 }
 
 async function enrollmentStep(signIn: SignIn, body: () => Promise<StepResult>, sentTo?: string) {

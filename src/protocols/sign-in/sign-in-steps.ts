@@ -58,6 +58,41 @@ export interface SignIn extends PasswordCheck {
   /** The open second-factor challenge of this interaction, and its token (in the page). */
   challenge?: ChallengeRow;
   challengeToken?: string;
+  /** How the answers look: the hosted pages, or JSON for the direct-login API. */
+  present: SignInPresenter;
+}
+
+/** What the second-factor step shows: the methods the user can give, an error, an email sent. */
+export interface SecondFactorView {
+  challenge: string;
+  totp: boolean;
+  email: boolean;
+  error?: string;
+  sentTo?: string;
+}
+
+/** What the enrollment step offers (a tenant requiring MFA, a user without a factor). */
+export interface EnrollmentView {
+  challenge: string;
+  methods: readonly string[];
+  /** Starts (or shows again) the authenticator-app enrollment; null when the tenant does not allow it. */
+  totp: (() => Promise<{ secret: string; otpauth_uri: string; qr_svg: string }>) | null;
+  email: boolean;
+  error?: string;
+  sentTo?: string;
+}
+
+/**
+ * The answers of the sign-in steps, apart from what they decide: the hosted pages
+ * (hosted-presenter.ts) or the JSON of the direct-login API (direct-login.routes.ts).
+ */
+export interface SignInPresenter {
+  secondFactor(signIn: SignIn, status: number, view: SecondFactorView): Promise<unknown>;
+  enrollment(signIn: SignIn, status: number, view: EnrollmentView): Promise<unknown>;
+  backupCodes(signIn: SignIn, codes: string[]): Promise<unknown>;
+  passwordChange(signIn: SignIn, status: number, userId: string, error?: string): Promise<unknown>;
+  /** The interaction is finished: continue the authorization at `returnTo`. */
+  finished(signIn: SignIn, returnTo: string): unknown;
 }
 
 export type SignInStep = Step<SignIn>;
@@ -106,7 +141,7 @@ async function finish(signIn: SignIn, result: InteractionResults): Promise<StepR
     result,
     { mergeWithLastSubmission: false },
   );
-  return answered(signIn.reply.redirect(returnTo, 303));
+  return answered(await signIn.present.finished(signIn, returnTo));
 }
 
 const branding = (tenant: TenantRow) => pageBranding(tenant);
@@ -127,7 +162,7 @@ export function signInForm(signIn: SignIn, status: number, email: string, error?
 }
 
 /** The change-password form of the sign-in, its proof signed for the user and ten minutes. */
-function passwordChangeForm(signIn: SignIn, status: number, userId: string, error?: string) {
+export function passwordChangeForm(signIn: SignIn, status: number, userId: string, error?: string) {
   const expires = String(Date.now() + CHANGE_WINDOW_MS);
   const amr = signIn.amr.join(' ');
   return signIn.reply.page(status, 'password-change', branding(signIn.tenant), 'Choose a new password', {
@@ -212,7 +247,7 @@ export const assignmentCheck: SignInStep = async (signIn) => {
 /** A password that must change first: the change form (its POST continues the sign-in). */
 export const requiredPasswordChange: SignInStep = async (signIn) =>
   signIn.mustChangePassword
-    ? answered(await passwordChangeForm(signIn, 200, (signIn.user as UserRow).id))
+    ? answered(await signIn.present.passwordChange(signIn, 200, (signIn.user as UserRow).id))
     : next();
 
 /** The user is signed in: back into the authorization flow, with how (amr) and its class (acr). */
@@ -292,14 +327,14 @@ export const saveNewPassword: SignInStep = async (signIn) => {
   const user = signIn.user as UserRow;
   const { form } = signIn;
   if (form.new_password !== form.confirm_password) {
-    return answered(await passwordChangeForm(signIn, 400, user.id, 'The two passwords differ.'));
+    return answered(await signIn.present.passwordChange(signIn, 400, user.id, 'The two passwords differ.'));
   }
   let change: Awaited<ReturnType<typeof passwordChange>>;
   try {
     change = await passwordChange(signIn.tenant.settings, String(form.new_password ?? ''), user);
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
-    return answered(await passwordChangeForm(signIn, 400, user.id, error.detail));
+    return answered(await signIn.present.passwordChange(signIn, 400, user.id, error.detail));
   }
   await signIn.db.transaction().execute(async (trx) => {
     await updateAccount(trx, signIn.tenant.id, user.id, { ...change, require_password_change: false });
