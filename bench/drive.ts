@@ -84,7 +84,7 @@ function decode(value: string): string {
     .replace(/&amp;/g, '&');
 }
 
-interface Page {
+export interface Page {
   status: number;
   location: string | null;
   body: string;
@@ -188,7 +188,13 @@ export async function tokenRequest(plan: SignInPlan, form: Record<string, string
  * login page, the login form (password checked with argon2id), the redirects to the callback,
  * then the code exchanged at the token endpoint.
  */
-export async function signIn(plan: SignInPlan, email: string, password: string): Promise<Tokens> {
+export async function signIn(
+  plan: SignInPlan,
+  email: string,
+  password: string,
+  /** What follows the password form (a second factor): given the page after it, returns the next. */
+  afterPassword?: (browser: CookieBrowser, page: Page) => Promise<Page>,
+): Promise<Tokens> {
   const browser = new CookieBrowser(plan.baseUrl);
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
@@ -208,7 +214,8 @@ export async function signIn(plan: SignInPlan, email: string, password: string):
   }
   const loginPage = await browser.follow(authorize.href);
   if (loginPage.status !== 200) throw new UnexpectedStatus(loginPage.status, loginPage.body);
-  const after = await browser.submitForm(loginPage, { email, password });
+  const passwordAnswer = await browser.submitForm(loginPage, { email, password });
+  const after = afterPassword ? await afterPassword(browser, passwordAnswer) : passwordAnswer;
   const callback = after.location ? new URL(after.location) : null;
   const code = callback?.searchParams.get('code');
   if (!callback || !code || !callback.href.startsWith(plan.redirectUri)) {

@@ -1,8 +1,10 @@
 import { Migrator, sql } from 'kysely';
+import { newId } from '../src/lib/ids.js';
 import { hashPassword } from '../src/lib/passwords.js';
 import { sha256Hex } from '../src/lib/secrets.js';
 import { type Db, migrateToLatest } from '../src/platform/db/database.js';
 import { migrations } from '../src/platform/db/migrations/index.js';
+import { SecretBox } from '../src/platform/secret-box.js';
 import {
   type DatasetPlan,
   datasetCounts,
@@ -20,6 +22,75 @@ export const SEED_SCHEMA = '0001_initial';
 
 /** The one password every seeded user with a password has (login scenarios of later issues use it). */
 export const BENCH_USER_PASSWORD = 'Bench-password-1!';
+
+/**
+ * The users of the first tenant the sign-in scenarios use, from its active users with a password:
+ * the first 200 sign in with the password alone (oidc.sign-in, oidc.refresh; at most half of them
+ * on a tiny dataset), the next 2,000 with a password and TOTP (oidc.sign-in-totp). A TOTP time
+ * step is accepted once per user, so at the argon2id ceiling of one core (~40 sign-ins/s) that
+ * many users keep each user's sign-ins about 30 s apart (the scenario also uses the next step).
+ */
+export function signInUsers(plan: DatasetPlan): {
+  password: { id: string; email: string }[];
+  totp: { id: string; email: string }[];
+} {
+  const tenant = plan.tenants[0] as TenantPlan;
+  const eligible = [...generateUsers(plan, tenant)]
+    .filter((user) => user.status === 'ACTIVE' && user.hasPassword)
+    .map((user) => ({ id: user.id, email: user.email }));
+  const passwordOnly = Math.min(200, Math.ceil(eligible.length / 2));
+  return {
+    password: eligible.slice(0, passwordOnly),
+    totp: eligible.slice(passwordOnly, passwordOnly + 2_000),
+  };
+}
+
+/** The TOTP seed (base32) of a bench user, derived from its id: the scenario computes its codes. */
+export function benchTotpSecret(userId: string): string {
+  const bytes = Buffer.from(sha256Hex(`bench-totp:${userId}`).slice(0, 40), 'hex');
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const byte of bytes) bits += byte.toString(2).padStart(8, '0');
+  let out = '';
+  for (let i = 0; i + 5 <= bits.length; i += 5) out += alphabet[Number.parseInt(bits.slice(i, i + 5), 2)];
+  return out;
+}
+
+/** A confirmed TOTP factor (sealed seed, as enrollment stores it) for each of `totpUsers`. */
+async function seedTotpFactors(db: Db, plan: DatasetPlan): Promise<void> {
+  const tenant = plan.tenants[0] as TenantPlan;
+  const box = await SecretBox.open(db);
+  const users = signInUsers(plan).totp;
+  await inBatches(users, OTHER_BATCH, async (batch) => {
+    await db
+      .insertInto('mfa_factors')
+      .values(
+        batch.map((user) => {
+          const id = newId('mfaFactor');
+          return {
+            tenant_id: tenant.id,
+            id,
+            user_id: user.id,
+            factor_type: 'TOTP' as const,
+            label: 'Authenticator app',
+            secret: box.seal(benchTotpSecret(user.id), id),
+            confirmed_at: new Date(),
+          };
+        }),
+      )
+      .execute();
+    await db
+      .updateTable('users')
+      .set({ mfa_enabled: true })
+      .where('tenant_id', '=', tenant.id)
+      .where(
+        'id',
+        'in',
+        batch.map((user) => user.id),
+      )
+      .execute();
+  });
+}
 
 const USER_BATCH = 1_000;
 const MEMBERSHIP_BATCH = 5_000;
@@ -206,6 +277,7 @@ export async function seedDataset(
     .execute();
   for (const tenant of [...plan.tenants, plan.writeTenant]) await seedTenant(db, plan, tenant, passwordHash);
   await migrateToLatest(db);
+  await seedTotpFactors(db, plan);
   await sql`vacuum analyze`.execute(db);
   // Flush the load now, so that the checkpointer does not write it out during the measurements.
   await sql`checkpoint`.execute(db).catch(() => {

@@ -1,18 +1,12 @@
-import { type DatasetPlan, generateUsers, type TenantPlan } from '../dataset.js';
+import type { DatasetPlan, TenantPlan } from '../dataset.js';
 import { measureOperations, type SignInPlan, signIn } from '../drive.js';
 import type { Scenario } from '../scenario.js';
-import { BENCH_USER_PASSWORD } from '../seed.js';
-
-/** Distinct active users signing in, in turn. */
-const USERS = 200;
+import { BENCH_USER_PASSWORD, signInUsers } from '../seed.js';
 
 export function signInPlan(baseUrl: string, dataset: DatasetPlan): SignInPlan & { emails: string[] } {
   const tenant = dataset.tenants[0] as TenantPlan;
-  const emails: string[] = [];
-  for (const user of generateUsers(dataset, tenant)) {
-    if (user.status === 'ACTIVE' && user.hasPassword) emails.push(user.email);
-    if (emails.length >= USERS) break;
-  }
+  // Distinct active users (200, without a second factor) signing in, in turn.
+  const emails = signInUsers(dataset).password.map((user) => user.email);
   return {
     baseUrl,
     issuer: `${baseUrl}/api/v1/auth/tenants/${tenant.slug}`,
