@@ -71,7 +71,6 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
   const signInOptions = {
     db,
     providers,
-    invalidation,
     secret: cookieKey,
     rateLimits: new SignInRateLimits(rateLimits),
     mfa: options.mfa,

@@ -51,6 +51,19 @@ export function callContext(request: FastifyRequest): CallContext {
   };
 }
 
+/**
+ * The audit facts of a self-service call (`/api/v1/me…`): the signed-in user acting on their own
+ * account (actor type `user`, not `admin` as a user token on the management API).
+ */
+export function selfServiceOrigin(request: FastifyRequest): AuditOrigin {
+  return {
+    actorType: 'user',
+    actorId: request.principal.subject,
+    ipAddress: request.ip,
+    requestId: request.id,
+  };
+}
+
 /** ISO 8601 UTC with milliseconds, or null. */
 export function iso(value: Date | null | undefined): string | null {
   return value ? value.toISOString() : null;

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../platform/db/database.js';
 import { AppError } from '../../platform/errors.js';
-import { callContext, noStore, ok } from '../../platform/http.js';
+import { noStore, ok, selfServiceOrigin } from '../../platform/http.js';
 import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
 import { findLiveTenant } from '../tenants/index.js';
 import { findActiveAccount } from '../users/index.js';
@@ -37,7 +37,7 @@ export const meMfaRoutes: FastifyPluginAsyncTypebox<{ db: Db; mfa: MfaService }>
     const tenant = await findLiveTenant(db, tenantId as string);
     const user = tenant && (await findActiveAccount(db, tenant.id, subject));
     if (!tenant || !user) throw new AppError('UNAUTHORIZED', 'The account of this token is not active');
-    return { tenant, user, origin: callContext(request).origin };
+    return { tenant, user, origin: selfServiceOrigin(request) };
   }
 
   app.get(

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { TenantQueryable } from '../../platform/db/tenant-scope.js';
 import { notFound } from '../../platform/errors.js';
 import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
-import { callContext, ok } from '../../platform/http.js';
+import { ok, selfServiceOrigin } from '../../platform/http.js';
 import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
 import { AuthorizedApp, AuthorizedAppRevoked, MySessionResponse } from './sessions.schemas.js';
 import type { SessionPlace, SessionsService, TenantWorkRunner } from './sessions.service.js';
@@ -35,7 +35,7 @@ export const mySessionsRoutes: FastifyPluginAsyncTypebox<MySessionsRoutesOptions
     const partnerId = await partnerOf(tenant);
     if (partnerId === null) throw notFound('User');
     const place: SessionPlace = { tenantId: tenant, partnerId };
-    const origin = callContext(request).origin;
+    const origin = selfServiceOrigin(request);
     const run: TenantWorkRunner = (body) => work.inTenant(tenant, origin, body);
     return { userId: subject, place, run };
   };

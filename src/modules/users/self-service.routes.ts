@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../platform/db/database.js';
 import { AppError } from '../../platform/errors.js';
-import { ok } from '../../platform/http.js';
+import { ok, selfServiceOrigin } from '../../platform/http.js';
 import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
 import { findLiveTenant } from '../tenants/index.js';
 import type { OwnAccount, ProfileService } from './profile.js';
@@ -35,7 +35,7 @@ export const selfServiceProfileRoutes: FastifyPluginAsyncTypebox<{
       tenant,
       userId: subject,
       grantId,
-      origin: { actorType: 'user', actorId: subject, ipAddress: request.ip, requestId: request.id },
+      origin: selfServiceOrigin(request),
     };
   }
 

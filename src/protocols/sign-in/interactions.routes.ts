@@ -3,7 +3,6 @@ import { Type } from 'typebox';
 import type { MfaService } from '../../modules/mfa/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
-import type { Invalidation } from '../../platform/invalidation.js';
 import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
 import type { OidcProviders } from '../oauth/providers.js';
 import type { SignInRateLimits } from '../oauth/rate-limits.js';
@@ -69,7 +68,6 @@ const FORM = 'application/x-www-form-urlencoded';
 export interface SignInRouteOptions {
   db: Db;
   providers: OidcProviders;
-  invalidation: Invalidation;
   secret: string;
   rateLimits: SignInRateLimits;
   mfa: MfaService;
@@ -81,7 +79,7 @@ export interface SignInRouteOptions {
  * `present`; `refuse` answers a refused password.
  */
 export function signInRunner(options: SignInRouteOptions) {
-  const { db, providers, invalidation, mfa, work } = options;
+  const { db, providers, mfa, work } = options;
   const sign = proofSigner(options.secret);
   return async (
     steps: readonly SignInStep[],
@@ -100,7 +98,6 @@ export function signInRunner(options: SignInRouteOptions) {
         request,
         reply,
         db,
-        invalidation,
         uid: how.uid,
         sign,
         mfa,

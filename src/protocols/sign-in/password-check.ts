@@ -6,10 +6,11 @@ import {
   reserveSignInAttempt,
   resetSignInAttempts,
 } from '../../modules/users/index.js';
-import type { Db, Queryable } from '../../platform/db/database.js';
+import type { Db } from '../../platform/db/database.js';
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
-import { type AuditOrigin, recordAudit } from '../../platform/events/audit-log.js';
-import type { Invalidation } from '../../platform/invalidation.js';
+import type { TenantTx } from '../../platform/db/tenant-scope.js';
+import type { AuditEvent, AuditOrigin } from '../../platform/events/audit-log.js';
+import type { UnitOfWork, Work } from '../../platform/events/unit-of-work.js';
 import { answered, next, type StepResult } from '../steps.js';
 
 /** The one answer for an unknown email, a wrong password and an account whose attempts are used up. */
@@ -47,7 +48,8 @@ export interface PasswordRefusal {
  */
 export interface PasswordCheck {
   db: Db;
-  invalidation: Invalidation;
+  /** Each outcome's writes, audit entries and invalidations commit together (ADR 0012). */
+  work: UnitOfWork;
   tenant: TenantRow;
   email: string;
   password: string;
@@ -67,15 +69,15 @@ export interface PasswordCheck {
   secondFactorPending?: boolean;
 }
 
-function audit(
+/** An audit entry about the account (or the unknown email) of this attempt. */
+function entry(
   check: PasswordCheck,
   action: string,
   userId: string | null,
   after: Record<string, unknown>,
   result: 'SUCCESS' | 'FAILURE',
-  into: Queryable = check.db,
-) {
-  return recordAudit(into, check.origin, {
+): AuditEvent {
+  return {
     action,
     resourceType: 'user',
     resourceId: userId,
@@ -83,8 +85,12 @@ function audit(
     partnerId: check.tenant.partner_id,
     after: { ...after, client_id: check.clientId },
     result,
-  });
+  };
 }
+
+/** One outcome of the attempt, in the tenant's unit of work. */
+const inWork = <T>(check: PasswordCheck, body: (w: Work<TenantTx>) => Promise<T>) =>
+  check.work.inTenant(check.tenant.id, check.origin, body);
 
 const policy = (check: PasswordCheck) => effectiveSettings(check.tenant.settings as TenantSettingsInput);
 
@@ -96,12 +102,16 @@ export async function findAccountStep(check: PasswordCheck): Promise<StepResult>
     return next();
   }
   await equalizeTiming(check.password);
-  await audit(
-    check,
-    'user.login_failed',
-    user?.id ?? null,
-    { email: check.email, reason: user ? 'no password set' : 'unknown email' },
-    'FAILURE',
+  await inWork(check, async (w) =>
+    w.audit(
+      entry(
+        check,
+        'user.login_failed',
+        user?.id ?? null,
+        { email: check.email, reason: user ? 'no password set' : 'unknown email' },
+        'FAILURE',
+      ),
+    ),
   );
   return answered(await check.refuse({ message: WRONG_PASSWORD }));
 }
@@ -125,14 +135,14 @@ export async function reserveAttemptStep(check: PasswordCheck): Promise<StepResu
   // No attempts left on an account that is not locked (the threshold was lowered below its
   // count): lock it now, so that the lock's expiry gives it a fresh count.
   const lockNow = user.status === 'ACTIVE' && !(user.locked_until && user.locked_until > check.now);
-  await check.db.transaction().execute(async (trx) => {
+  await inWork(check, async (w) => {
     if (lockNow) {
-      await lockAccountAfterFailures(trx, check.tenant.id, user.id, check.now, lockout.lockout_minutes);
+      await lockAccountAfterFailures(w.db, check.tenant.id, user.id, check.now, lockout.lockout_minutes);
+      // A locked user's tokens stop working now, on every instance.
+      w.invalidate(`user:${user.id}`);
     }
-    await audit(check, 'user.login_failed', user.id, { reason: 'locked' }, 'FAILURE', trx);
-    if (lockNow) await check.invalidation.publish(trx, `user:${user.id}`);
+    w.audit(entry(check, 'user.login_failed', user.id, { reason: 'locked' }, 'FAILURE'));
   });
-  if (lockNow) check.invalidation.local(`user:${user.id}`);
   return answered(await check.refuse({ message: WRONG_PASSWORD }));
 }
 
@@ -144,34 +154,34 @@ export async function verifyPasswordStep(check: PasswordCheck): Promise<StepResu
     return next();
   }
   const { lockout } = policy(check);
-  const locked = await check.db.transaction().execute(async (trx) => {
+  await inWork(check, async (w) => {
     const lockNow =
       reserved.failed_login_attempts >= lockout.max_failed_attempts &&
       reserved.status === 'ACTIVE' &&
-      (await lockAccountAfterFailures(trx, check.tenant.id, user.id, check.now, lockout.lockout_minutes));
+      (await lockAccountAfterFailures(w.db, check.tenant.id, user.id, check.now, lockout.lockout_minutes));
     if (lockNow) {
-      await audit(
-        check,
-        'user.locked',
-        user.id,
-        { failed_login_attempts: reserved.failed_login_attempts },
-        'SUCCESS',
-        trx,
+      w.audit(
+        entry(
+          check,
+          'user.locked',
+          user.id,
+          { failed_login_attempts: reserved.failed_login_attempts },
+          'SUCCESS',
+        ),
       );
       // A locked user's tokens stop working now, on every instance, not when caches expire.
-      await check.invalidation.publish(trx, `user:${user.id}`);
+      w.invalidate(`user:${user.id}`);
     }
-    await audit(
-      check,
-      'user.login_failed',
-      user.id,
-      { reason: 'wrong password', failed_login_attempts: reserved.failed_login_attempts },
-      'FAILURE',
-      trx,
+    w.audit(
+      entry(
+        check,
+        'user.login_failed',
+        user.id,
+        { reason: 'wrong password', failed_login_attempts: reserved.failed_login_attempts },
+        'FAILURE',
+      ),
     );
-    return lockNow;
   });
-  if (locked) check.invalidation.local(`user:${user.id}`);
   return answered(await check.refuse({ message: WRONG_PASSWORD }));
 }
 
@@ -190,16 +200,16 @@ export async function accountStatusStep(check: PasswordCheck): Promise<StepResul
   const user = check.user as UserRow;
   const reserved = check.reserved as NonNullable<PasswordCheck['reserved']>;
   const refused = STATUS_REFUSALS[reserved.status];
-  await check.db.transaction().execute(async (trx) => {
+  await inWork(check, async (w) => {
     if (refused) {
-      await resetSignInAttempts(trx, check.tenant.id, user.id, null);
-      await audit(check, 'user.login_failed', user.id, { reason: reserved.status }, 'FAILURE', trx);
+      await resetSignInAttempts(w.db, check.tenant.id, user.id, null);
+      w.audit(entry(check, 'user.login_failed', user.id, { reason: reserved.status }, 'FAILURE'));
     } else if (check.secondFactorPending) {
       // The count is reset once the second factor is given too (mfa-steps.ts).
-      await audit(check, 'user.password_verified', user.id, { next: 'second factor' }, 'SUCCESS', trx);
+      w.audit(entry(check, 'user.password_verified', user.id, { next: 'second factor' }, 'SUCCESS'));
     } else {
-      await resetSignInAttempts(trx, check.tenant.id, user.id, check.now);
-      await audit(check, 'user.login', user.id, { method: 'password' }, 'SUCCESS', trx);
+      await resetSignInAttempts(w.db, check.tenant.id, user.id, check.now);
+      w.audit(entry(check, 'user.login', user.id, { method: 'password' }, 'SUCCESS'));
     }
   });
   if (refused) return answered(await check.refuse({ message: refused }));

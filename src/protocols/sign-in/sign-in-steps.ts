@@ -8,7 +8,6 @@ import { findAccount, passwordChange, updateAccount } from '../../modules/users/
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
 import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { AppError } from '../../platform/errors.js';
-import { recordAudit } from '../../platform/events/audit-log.js';
 import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
 import type { MountedProvider } from '../oauth/providers.js';
 import { answered, next, type Step, type StepResult } from '../steps.js';
@@ -225,10 +224,8 @@ export const assignmentCheck: SignInStep = async (signIn) => {
   const application = signIn.clientId ? await findUsableClient(signIn.db, signIn.clientId) : undefined;
   if (!application?.assignment_required) return next();
   if (await isUserAssigned(bindTenant(signIn.db, signIn.tenant.id), application.id, user.id)) return next();
-  await recordAudit(
-    signIn.db,
-    { ...signIn.origin, actorId: user.id },
-    {
+  await signIn.work.inTenant(signIn.tenant.id, { ...signIn.origin, actorId: user.id }, async (w) =>
+    w.audit({
       action: 'user.login_failed',
       resourceType: 'user',
       resourceId: user.id,
@@ -236,7 +233,7 @@ export const assignmentCheck: SignInStep = async (signIn) => {
       partnerId: signIn.tenant.partner_id,
       after: { reason: 'not assigned to the application', client_id: signIn.clientId },
       result: 'FAILURE',
-    },
+    }),
   );
   return finish(signIn, {
     error: 'access_denied',
@@ -336,20 +333,16 @@ export const saveNewPassword: SignInStep = async (signIn) => {
     if (!(error instanceof AppError)) throw error;
     return answered(await signIn.present.passwordChange(signIn, 400, user.id, error.detail));
   }
-  await signIn.db.transaction().execute(async (trx) => {
-    await updateAccount(trx, signIn.tenant.id, user.id, { ...change, require_password_change: false });
-    await recordAudit(
-      trx,
-      { ...signIn.origin, actorId: user.id },
-      {
-        action: 'user.password_changed',
-        resourceType: 'user',
-        resourceId: user.id,
-        tenantId: signIn.tenant.id,
-        partnerId: signIn.tenant.partner_id,
-        after: { method: 'SIGN_IN_REQUIRED_CHANGE' },
-      },
-    );
+  await signIn.work.inTenant(signIn.tenant.id, { ...signIn.origin, actorId: user.id }, async (w) => {
+    await updateAccount(w.db, signIn.tenant.id, user.id, { ...change, require_password_change: false });
+    w.audit({
+      action: 'user.password_changed',
+      resourceType: 'user',
+      resourceId: user.id,
+      tenantId: signIn.tenant.id,
+      partnerId: signIn.tenant.partner_id,
+      after: { method: 'SIGN_IN_REQUIRED_CHANGE' },
+    });
   });
   return next();
 };
