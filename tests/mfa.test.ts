@@ -232,6 +232,10 @@ describe('email codes', () => {
     const { access_token: token } = await passwordTokens(r, new TestBrowser(t.origin), user.email);
     const sent = await t.post('/api/v1/me/mfa/email/enable', undefined, { token });
     expect(sent.status).toBe(202);
+    // No second mail within 30 seconds (mail bombing).
+    const again = await t.post('/api/v1/me/mfa/email/enable', undefined, { token });
+    expect(again.status).toBe(429);
+    expect(Number(again.headers['retry-after'])).toBeGreaterThan(0);
     const mail = await lastMailTo(t, user.email);
     const code = /code [^:]*: (\d{6})/.exec(mail?.text_body ?? '')?.[1] as string;
     expect(code).toMatch(/^\d{6}$/);
@@ -247,6 +251,9 @@ describe('email codes', () => {
     const emailForm = flow.page.body.slice(flow.page.body.indexOf('</form>') + 7);
     const mailed = await browser.submitForm({ body: emailForm, url: flow.page.url }, {});
     expect(mailed.body).toContain('We sent a code');
+    const resend = mailed.body.slice(mailed.body.indexOf('</form>') + 7);
+    const tooSoon = await browser.submitForm({ body: resend, url: flow.page.url }, {});
+    expect(tooSoon.status).toBe(429);
     const signInMail = await lastMailTo(t, user.email);
     const signInCode = /code [^:]*: (\d{6})/.exec(signInMail?.text_body ?? '')?.[1] as string;
     const done = await browser.submitForm(mailed, { code: signInCode });

@@ -76,3 +76,12 @@ export function maskEmail(email: string): string {
   if (at < 1) return '•••';
   return `${email[0]}•••${email.slice(at)}`;
 }
+
+/** The least time between two emailed codes of one challenge or enrollment. */
+export const EMAIL_CODE_INTERVAL_MS = 30_000;
+
+/** Seconds to wait before another code may be mailed, when the last went at `lastSentAt` (0: now). */
+export function emailCodeWait(lastSentAt: Date | null, now: Date): number {
+  if (!lastSentAt) return 0;
+  return Math.max(0, Math.ceil((lastSentAt.getTime() + EMAIL_CODE_INTERVAL_MS - now.getTime()) / 1000));
+}

@@ -1,5 +1,5 @@
 /** The mfa module's face: second factors of a tenant's users (issue 13, docs/account-security.md). */
-export { codeHash, newNumericCode } from './codes.js';
+export { codeHash, maskEmail, newNumericCode } from './codes.js';
 export { meMfaRoutes } from './me-mfa.routes.js';
 export { type ChallengeRow, createMfaRepository, type FactorRow } from './mfa.repository.js';
 export {
@@ -11,6 +11,7 @@ export {
   EMAIL_CODE_TTL_MS,
   type MfaMethod,
   type MfaService,
+  refuseEarlyResend,
   removeSecondFactors,
   tenantMfaPolicy,
 } from './mfa.service.js';

@@ -167,6 +167,12 @@ export function createMfaRepository(db: TenantQueryable) {
       amr?: string;
       expires_at: Date;
     }): Promise<void> {
+      // The user's expired challenges go first: the table holds only what may still be answered.
+      await db
+        .deleteFrom('mfa_challenges')
+        .where('user_id', '=', row.user_id)
+        .where('expires_at', '<=', new Date())
+        .execute();
       await db
         .insertInto('mfa_challenges')
         .values({ ...row, tenant_id: boundTenantId(db), amr: row.amr ?? '' } as never)

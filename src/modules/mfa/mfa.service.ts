@@ -17,6 +17,7 @@ import {
 import { updateAccount } from '../users/index.js';
 import {
   codeHash,
+  emailCodeWait,
   looksLikeBackupCode,
   maskEmail,
   newBackupCodes,
@@ -290,6 +291,8 @@ export function createMfaService({ db, work, box }: MfaServiceOptions) {
         if ((await repo.factors(account.user.id)).some((f) => f.factor_type === 'EMAIL' && f.confirmed_at)) {
           throw new AppError('MFA_ALREADY_ENROLLED', 'Email codes are already enabled');
         }
+        const previous = await repo.latestChallenge(account.user.id, 'ENROLL_EMAIL', new Date());
+        refuseEarlyResend(previous?.created_at ?? null);
         await repo.deleteChallenges(account.user.id, 'ENROLL_EMAIL');
         const id = newId('mfaChallenge');
         const now = Date.now();
@@ -399,6 +402,20 @@ export function createMfaService({ db, work, box }: MfaServiceOptions) {
 }
 
 export type MfaService = ReturnType<typeof createMfaService>;
+
+/** A code mailed less than 30 seconds ago: 429 with the seconds to wait (mail bombing). */
+export function refuseEarlyResend(lastSentAt: Date | null, now = new Date()): void {
+  const wait = emailCodeWait(lastSentAt, now);
+  if (wait > 0) {
+    throw new AppError(
+      'RATE_LIMITED',
+      `A code was just sent. Wait ${wait} seconds before asking for another.`,
+      {
+        'retry-after': String(wait),
+      },
+    );
+  }
+}
 
 /** The mail of a one-time code. */
 export function codeMail(tenant: TenantRow, user: UserRow, code: string, purpose: string) {

@@ -7,7 +7,9 @@ import {
   EMAIL_CODE_TTL_MS,
   type FactorRow,
   type MfaMethod,
+  maskEmail,
   newNumericCode,
+  refuseEarlyResend,
   tenantMfaPolicy,
 } from '../../modules/mfa/index.js';
 import {
@@ -198,6 +200,11 @@ function audit(
 async function sendEmailCode(signIn: SignIn): Promise<string> {
   const challenge = signIn.challenge as NonNullable<SignIn['challenge']>;
   const user = signIn.user as UserRow;
+  // The last code's time: its expiry less its validity.
+  refuseEarlyResend(
+    challenge.code_expires_at ? new Date(challenge.code_expires_at.getTime() - EMAIL_CODE_TTL_MS) : null,
+    signIn.now,
+  );
   const code = newNumericCode();
   await signIn.work.inTenant(signIn.tenant.id, { ...signIn.origin, actorId: user.id }, async (w) => {
     await createMfaRepository(w.db).updateChallenge(challenge.id, {
@@ -206,7 +213,7 @@ async function sendEmailCode(signIn: SignIn): Promise<string> {
     });
     await w.mail(codeMail(signIn.tenant, user, code, 'to sign in'));
   });
-  return user.email.replace(/^(.).*(@.*)$/, '$1•••$2');
+  return maskEmail(user.email);
 }
 
 /** The code is right: the lockout count starts again and the sign-in goes on with `mfa` in its amr. */
