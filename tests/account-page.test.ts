@@ -3,6 +3,7 @@ import { Secret, TOTP } from 'otpauth';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import { lastMailTo } from './helpers/mail.js';
 import { useTestApp } from './helpers/test-app.js';
 
 // Issue 13: the hosted account page (/api/v1/auth/tenants/{slug}/account), driven over HTTP as a
@@ -230,6 +231,60 @@ describe('account page', () => {
         'user.mfa_disabled',
       ]),
     );
+  });
+
+  it('turns on email codes with the code from the outbox; a wrong code shows the form again', async () => {
+    const user = await createUser();
+    const { browser, page } = await signInToAccount(user);
+    const sent = await submit(browser, page, 'email-codes-form');
+    expect(sent.status).toBe(200);
+    expect(sent.body).toContain('We sent a code to');
+    const mail = await lastMailTo(t, user.email);
+    const code = /code [^:]*: (\d{6})/.exec(mail?.text_body ?? '')?.[1] as string;
+    expect(code).toMatch(/^\d{6}$/);
+    const wrong = await submit(browser, sent, 'email-confirm-form', {
+      code: code === '000000' ? '111111' : '000000',
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body).toContain('class="error"');
+    const codes = await submit(browser, wrong, 'email-confirm-form', { code });
+    expect(codes.status).toBe(200);
+    expect([...codes.body.matchAll(/<li><code>/g)]).toHaveLength(10);
+    const account = await browser.follow(accountUrl());
+    expect(account.body).toContain('(email)');
+    expect(account.body).not.toContain('id="email-codes-form"');
+  });
+
+  it('changes the password with the current one: other sessions end, this browser stays', async () => {
+    const user = await createUser();
+    const refreshToken = await signInToApp(user);
+    const { browser, page } = await signInToAccount(user);
+    const wrong = await submit(browser, page, 'password-form', {
+      current_password: 'not-it',
+      new_password: 'Another-Horse-Battery-7',
+      confirm_password: 'Another-Horse-Battery-7',
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body).toMatch(/class="error" role="alert">The current password is not correct/);
+    const differ = await submit(browser, wrong, 'password-form', {
+      current_password: PASSWORD,
+      new_password: 'Another-Horse-Battery-7',
+      confirm_password: 'Another-Horse-Battery-8',
+    });
+    expect(differ.status).toBe(400);
+    expect(differ.body).toContain('The two new passwords differ.');
+    const changed = await submit(browser, differ, 'password-form', {
+      current_password: PASSWORD,
+      new_password: 'Another-Horse-Battery-7',
+      confirm_password: 'Another-Horse-Battery-7',
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toContain('Your password was changed.');
+    expect(sessionIds(changed)).toHaveLength(1);
+    await expect(client.refreshTokenGrant(config, refreshToken)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    expect((await auditActions(user.id)).map((entry) => entry.action)).toContain('user.password_changed');
   });
 
   it('ends another session from the list: its refresh token is refused, this browser stays signed in', async () => {

@@ -24,7 +24,7 @@ export interface AccountRouteOptions {
   publicUrl: string;
   /** Verification mails per user: the same limit as `POST /api/v1/me/verify-email`. */
   verificationMails: FailureLimit;
-  /** The sign-in's per-address limit, on the forms that check a password or a code. */
+  /** The sign-in's per-IP limit, on the forms that check a password or a code. */
   rateLimits: SignInRateLimits;
 }
 
@@ -275,7 +275,6 @@ export async function accountRoutes(app: FastifyInstance, options: AccountRouteO
         documentedQuery: Type.Object({
           code: Type.Optional(Type.String()),
           error: Type.Optional(Type.String()),
-          error_description: Type.Optional(Type.String()),
           iss: Type.Optional(Type.String()),
         }),
         response: {
@@ -290,11 +289,12 @@ export async function accountRoutes(app: FastifyInstance, options: AccountRouteO
       const query = request.query as Record<string, unknown>;
       if (typeof query.code === 'string' && query.code.length <= 512) await discardCode(mounted, query.code);
       if (typeof query.error === 'string') {
-        const description =
-          typeof query.error_description === 'string' ? query.error_description.slice(0, 300) : '';
+        // The error code only: a description from the query string would let any link put its
+        // own words on this page.
+        const code = /^[a-z_]{1,64}$/.test(query.error) ? query.error : 'error';
         throw new AppError(
           'BAD_REQUEST',
-          `The sign-in did not complete${description ? `: ${description}` : ''}.`,
+          `The sign-in did not complete (${code}). Open your account page to try again.`,
         );
       }
       return reply.redirect(`${mounted.mountPath}/account`, 303);
@@ -374,7 +374,7 @@ export async function accountRoutes(app: FastifyInstance, options: AccountRouteO
   );
 
   const limited = {
-    // Per address, as the sign-in: these forms check a password or a one-time code.
+    // Per IP, as the sign-in: these forms check a password or a one-time code.
     onRequest: options.rateLimits.onRequest,
   };
   const limitedResponse = {
