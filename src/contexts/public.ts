@@ -12,6 +12,7 @@ import type { Invalidation } from '../platform/invalidation.js';
 import type { KeyStore } from '../platform/keys.js';
 import type { Mailer } from '../platform/mail/mailer.js';
 import type { RateLimits } from '../platform/rate-limit/limits.js';
+import { accountRoutes } from '../protocols/account/account.routes.js';
 import { registerHostedPages } from '../protocols/hosted-pages/hosted-pages.js';
 import { oauthRoutes } from '../protocols/oauth/oauth.routes.js';
 import type { OidcProviders } from '../protocols/oauth/providers.js';
@@ -101,5 +102,14 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
     });
     await pages.register(forgotPasswordRoutes, { db, mailer, publicUrl: config.publicUrl, rateLimits });
     await pages.register(verifyEmailRoutes, { db, work: options.work });
+    await pages.register(accountRoutes, {
+      db,
+      providers,
+      work: options.work,
+      mfa: options.mfa,
+      publicUrl: config.publicUrl,
+      verificationMails: rateLimits.failures('verifyEmailPerUser'),
+      rateLimits: signInOptions.rateLimits,
+    });
   });
 };

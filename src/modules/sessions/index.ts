@@ -3,4 +3,4 @@ export { mySessionsRoutes } from './my-sessions.routes.js';
 export { noteSessionActivity } from './session-activity.js';
 export { grantIsLive, revokeUserSessions, revokeUserSessionsExcept } from './sessions.repository.js';
 export { sessionsRoutes } from './sessions.routes.js';
-export { createSessionsService } from './sessions.service.js';
+export { createSessionsService, type TenantWorkRunner } from './sessions.service.js';

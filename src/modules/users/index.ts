@@ -13,6 +13,7 @@ export {
   peekEmailVerification,
 } from './profile.js';
 export { selfServiceProfileRoutes } from './self-service.routes.js';
+export { UpdateProfileRequest } from './self-service.schemas.js';
 export {
   findAccount,
   findAccountByEmail,

@@ -20,6 +20,10 @@ export const eta = new Eta({ views: VIEWS, autoEscape: true, cache: true });
 
 /** The templates in views/ (each laid out by layout.eta). */
 export type PageView =
+  | 'account'
+  | 'account-backup-codes'
+  | 'account-email-code'
+  | 'account-totp'
   | 'error'
   | 'forgot-password'
   | 'mfa'

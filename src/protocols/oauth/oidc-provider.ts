@@ -11,6 +11,7 @@ import type { ApplicationScope, ApplicationType, TenantRow } from '../../platfor
 import { bindTenant } from '../../platform/db/tenant-scope.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
+import { accountClientMetadata } from '../account/account-client.js';
 import { type PageView, renderPage } from '../hosted-pages/pages.js';
 import { ACR_MFA, ACR_VALUES } from '../sign-in/acr.js';
 import { clientCredentialsClaims, issuedAfterRotation } from './access-token.js';
@@ -151,6 +152,8 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     ),
     jwks: { keys: options.keys.privateJwks() as never },
     routes,
+    // The hosted account page's sign-in (src/protocols/account/account-client.ts): not an application.
+    clients: tenant ? [accountClientMetadata(options.issuer, tenant) as never] : [],
     // Only the code flow: `none` was never registered for any client (docs/api-decisions.md).
     responseTypes: ['code'],
     // What the applications table can back: secrets (as digests) in the Basic header or the form
