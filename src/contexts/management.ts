@@ -22,6 +22,7 @@ import { bindTenant, type TenantDb } from '../platform/db/tenant-scope.js';
 import type { UnitOfWork } from '../platform/events/unit-of-work.js';
 import { callContext } from '../platform/http.js';
 import type { Access, TenantScope } from '../platform/tenancy.js';
+import { builtInClientName } from '../protocols/account/account-client.js';
 
 export interface ManagementContextOptions {
   db: Db;
@@ -114,7 +115,8 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   await management.register(sessionsRoutes, {
     sessions: createSessionsService({
       db,
-      applicationName: async (clientId) => (await findUsableClient(db, clientId))?.name ?? null,
+      applicationName: async (clientId) =>
+        (await findUsableClient(db, clientId))?.name ?? builtInClientName(clientId),
     }),
     tenantOfUser: (userId) => users.tenantOfUser(userId),
   });

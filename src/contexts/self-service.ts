@@ -17,6 +17,7 @@ import type { UnitOfWork } from '../platform/events/unit-of-work.js';
 import { ok } from '../platform/http.js';
 import type { RateLimits } from '../platform/rate-limit/limits.js';
 import { Envelope, ErrorSchema } from '../platform/schemas.js';
+import { builtInClientName } from '../protocols/account/account-client.js';
 
 export interface SelfServiceContextOptions {
   db: Db;
@@ -86,7 +87,8 @@ export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOpt
   await context.register(mySessionsRoutes, {
     sessions: createSessionsService({
       db,
-      applicationName: async (clientId) => (await findUsableClient(db, clientId))?.name ?? null,
+      applicationName: async (clientId) =>
+        (await findUsableClient(db, clientId))?.name ?? builtInClientName(clientId),
     }),
     work,
     tenantDb: (tenantId) => bindTenant(db, tenantId),

@@ -10,6 +10,10 @@ export const ACCOUNT_CLIENT_ID = 'scaikey-account';
 /** What the account page is called where its client id shows (sessions, authorized apps). */
 export const ACCOUNT_CLIENT_NAME = 'Account page';
 
+/** The name of a built-in client (not in the applications table), for the sessions lists. */
+export const builtInClientName = (clientId: string): string | null =>
+  clientId === ACCOUNT_CLIENT_ID ? ACCOUNT_CLIENT_NAME : null;
+
 /** Where the tenant's authorization endpoint sends the browser back after a sign-in (under the issuer). */
 export const accountCallbackUrl = (issuer: string) => `${issuer}/account/callback`;
 
