@@ -2,54 +2,28 @@ import * as client from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import { createTenant, type Tenant } from './helpers/factories.js';
 import { lastMailTo } from './helpers/mail.js';
+import { CALLBACK, createSignInUser, PASSWORD, signInRealm } from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
 // Issue 13: the hosted account page (/api/v1/auth/tenants/{slug}/account), driven over HTTP as a
 // browser would: its session is the tenant's sign-in session, its forms carry their CSRF token.
 
 const t = useTestApp({}, { live: true });
-const CALLBACK = 'http://127.0.0.1:9/callback';
-const PASSWORD = 'Correct-Horse-Battery-9';
 
 let tenant: Tenant;
 let otherTenant: Tenant;
 let config: client.Configuration;
 
 beforeAll(async () => {
-  tenant = await createTenant(t);
+  ({ tenant, config } = await signInRealm(t));
   otherTenant = await createTenant(t);
-  const web = await insertApplication(t, {
-    scope: 'TENANT',
-    partnerId: tenant.partner_id,
-    tenantId: tenant.id,
-    type: 'WEB',
-    allowedScopes: ['openid', 'profile', 'email', 'offline_access'],
-    redirectUris: [CALLBACK],
-  });
-  config = await client.discovery(
-    new URL(`${t.origin}/api/v1/auth/tenants/${tenant.slug}`),
-    web.id,
-    undefined,
-    client.ClientSecretBasic(web.secret),
-    { execute: [client.allowInsecureRequests] },
-  );
 });
 
 const accountUrl = (slug = tenant.slug) => `${t.origin}/api/v1/auth/tenants/${slug}/account`;
 
-let n = 0;
-async function createUser(inTenant = tenant) {
-  const response = await t.post(`/api/v1/tenants/${inTenant.id}/users`, {
-    email: `account-${++n}-${Date.now()}@acme.example`,
-    password: PASSWORD,
-    first_name: 'Ada',
-    send_welcome_email: false,
-  });
-  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
-  return response.body.data as { id: string; email: string };
-}
+const createUser = (inTenant = tenant) => createSignInUser(t, inTenant, { first_name: 'Ada' });
 
 type Page = Awaited<ReturnType<TestBrowser['request']>>;
 

@@ -3,56 +3,24 @@ import * as client from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import { describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
-import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
 import { lastMailTo } from './helpers/mail.js';
+import {
+  CALLBACK,
+  createSignInUser,
+  PASSWORD,
+  type SignInRealm,
+  signInRealm,
+  USER_SCOPE,
+} from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
 const t = useTestApp({}, { live: true });
-const CALLBACK = 'http://127.0.0.1:9/callback';
-const PASSWORD = 'Correct-Horse-Battery-9';
-const SCOPE = 'openid profile email offline_access';
+const SCOPE = USER_SCOPE;
 const ACR_MFA = 'urn:scaikey:loa:2';
 
-interface Realm {
-  tenant: Tenant;
-  config: client.Configuration;
-}
-
-async function realm(settings: Record<string, unknown> = {}): Promise<Realm> {
-  const tenant = await createTenant(t, { settings });
-  const issuer = `${t.origin}/api/v1/auth/tenants/${tenant.slug}`;
-  const web = await insertApplication(t, {
-    scope: 'TENANT',
-    partnerId: tenant.partner_id,
-    tenantId: tenant.id,
-    type: 'WEB',
-    allowedScopes: ['openid', 'profile', 'email', 'offline_access'],
-    redirectUris: [CALLBACK],
-  });
-  const config = await client.discovery(
-    new URL(issuer),
-    web.id,
-    undefined,
-    client.ClientSecretBasic(web.secret),
-    {
-      execute: [client.allowInsecureRequests],
-    },
-  );
-  return { tenant, config };
-}
-
-let n = 0;
-async function createUser(r: Realm) {
-  const response = await t.post(`/api/v1/tenants/${r.tenant.id}/users`, {
-    email: `mfa-${++n}-${Date.now()}@acme.example`,
-    password: PASSWORD,
-    first_name: 'Mia',
-    last_name: 'Factor',
-    send_welcome_email: false,
-  });
-  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
-  return response.body.data as { id: string; email: string };
-}
+type Realm = SignInRealm;
+const realm = (settings: Record<string, unknown> = {}) => signInRealm(t, { settings });
+const createUser = (r: Realm) => createSignInUser(t, r.tenant, { first_name: 'Mia', last_name: 'Factor' });
 
 /** The authorization request up to the page after the password (or the callback). */
 async function startSignIn(

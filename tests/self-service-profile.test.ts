@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import { applicationToken, createTenant, insertApplication, type Tenant } from './helpers/factories.js';
 import { lastMailTo } from './helpers/mail.js';
+import { CALLBACK, createSignInUser, PASSWORD, signInRealm } from './helpers/sign-in.js';
 import { generousRateLimits, useTestApp } from './helpers/test-app.js';
 
 // Issue 13: the self-service profile (`PATCH /api/v1/me`, `POST /api/v1/me/password`,
@@ -19,50 +20,22 @@ const t = useTestApp(
   },
   { live: true },
 );
-const CALLBACK = 'http://127.0.0.1:9/callback';
-const PASSWORD = 'Correct-Horse-Battery-9';
 const NEW_PASSWORD = 'Another-Horse-Battery-10';
 const MAX_ATTEMPTS = 3;
 let tenant: Tenant;
 let config: client.Configuration;
 
 beforeAll(async () => {
-  tenant = await createTenant(t, {
+  ({ tenant, config } = await signInRealm(t, {
     settings: {
       lockout: { max_failed_attempts: MAX_ATTEMPTS, lockout_minutes: 5 },
       password_policy: { history: 3 },
     },
-  });
-  const web = await insertApplication(t, {
-    scope: 'TENANT',
-    partnerId: tenant.partner_id,
-    tenantId: tenant.id,
-    type: 'WEB',
-    allowedScopes: ['openid', 'profile', 'email', 'offline_access'],
-    redirectUris: [CALLBACK],
-  });
-  config = await client.discovery(
-    new URL(`${t.origin}/api/v1/auth/tenants/${tenant.slug}`),
-    web.id,
-    undefined,
-    client.ClientSecretBasic(web.secret),
-    { execute: [client.allowInsecureRequests] },
-  );
+  }));
 });
 
-let n = 0;
-async function createUser(fields: Record<string, unknown> = {}) {
-  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
-    email: `profile-${++n}@acme.example`,
-    password: PASSWORD,
-    first_name: 'Sam',
-    last_name: 'Self',
-    send_welcome_email: false,
-    ...fields,
-  });
-  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
-  return response.body.data as { id: string; email: string };
-}
+const createUser = (fields: Record<string, unknown> = {}) =>
+  createSignInUser(t, tenant, { first_name: 'Sam', last_name: 'Self', ...fields });
 
 /** Signs in through the hosted page (authorization code + PKCE) in `browser`: a grant and its tokens. */
 async function signIn(user: { email: string }, password = PASSWORD, browser = new TestBrowser(t.origin)) {

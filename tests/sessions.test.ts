@@ -2,6 +2,14 @@ import * as client from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import { adminUserToken, createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import {
+  CALLBACK,
+  createSignInUser,
+  PASSWORD,
+  type SignInRealm,
+  signInRealm,
+  USER_SCOPE,
+} from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
 // Issue 13: the Sessions API (admin) and a user's own sessions and authorized apps (self-service).
@@ -10,42 +18,16 @@ import { useTestApp } from './helpers/test-app.js';
 const t = useTestApp({}, { live: true });
 let tenant: Tenant;
 let otherTenant: Tenant;
-let web: Awaited<ReturnType<typeof insertApplication>>;
+let web: SignInRealm['web'];
 let config: client.Configuration;
-const CALLBACK = 'http://127.0.0.1:9/callback';
-const PASSWORD = 'Correct-Horse-Battery-9';
-const SCOPE = 'openid profile email offline_access';
+const SCOPE = USER_SCOPE;
 
 beforeAll(async () => {
-  tenant = await createTenant(t);
+  ({ tenant, web, config } = await signInRealm(t));
   otherTenant = await createTenant(t);
-  web = await insertApplication(t, {
-    scope: 'TENANT',
-    partnerId: tenant.partner_id,
-    tenantId: tenant.id,
-    type: 'WEB',
-    allowedScopes: ['openid', 'profile', 'email', 'offline_access'],
-    redirectUris: [CALLBACK],
-  });
-  config = await client.discovery(
-    new URL(`${t.origin}/api/v1/auth/tenants/${tenant.slug}`),
-    web.id,
-    undefined,
-    client.ClientSecretBasic(web.secret),
-    { execute: [client.allowInsecureRequests] },
-  );
 });
 
-let n = 0;
-async function createUser() {
-  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
-    email: `session-${++n}@acme.example`,
-    password: PASSWORD,
-    send_welcome_email: false,
-  });
-  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
-  return response.body.data as { id: string; email: string };
-}
+const createUser = () => createSignInUser(t, tenant);
 
 /** Runs the authorization code flow with PKCE in `browser` up to the callback URL. */
 async function authorize(browser: TestBrowser, email: string, extra: Record<string, string> = {}) {

@@ -1,0 +1,58 @@
+import * as client from 'openid-client';
+import { createTenant, insertApplication, type Tenant } from './factories.js';
+import type { LiveApp, TestAppHandle } from './test-app.js';
+
+type App = LiveApp & TestAppHandle;
+
+/** Where the test applications' sign-ins end (nothing listens: tests read the redirect). */
+export const CALLBACK = 'http://127.0.0.1:9/callback';
+/** The password of the users the sign-in tests create. */
+export const PASSWORD = 'Correct-Horse-Battery-9';
+/** What the test applications ask for: identity, email and a refresh token. */
+export const USER_SCOPE = 'openid profile email offline_access';
+
+export interface SignInRealm {
+  tenant: Tenant;
+  web: Awaited<ReturnType<typeof insertApplication>>;
+  /** openid-client's view of the tenant's issuer for `web` (HTTP Basic client authentication). */
+  config: client.Configuration;
+}
+
+/** A tenant with a confidential WEB application signing users in at `CALLBACK`. */
+export async function signInRealm(t: App, tenantFields: Record<string, unknown> = {}): Promise<SignInRealm> {
+  const tenant = await createTenant(t, tenantFields);
+  const web = await insertApplication(t, {
+    scope: 'TENANT',
+    partnerId: tenant.partner_id,
+    tenantId: tenant.id,
+    type: 'WEB',
+    allowedScopes: ['openid', 'profile', 'email', 'offline_access'],
+    redirectUris: [CALLBACK],
+  });
+  const config = await client.discovery(
+    new URL(`${t.origin}/api/v1/auth/tenants/${tenant.slug}`),
+    web.id,
+    undefined,
+    client.ClientSecretBasic(web.secret),
+    { execute: [client.allowInsecureRequests] },
+  );
+  return { tenant, web, config };
+}
+
+let created = 0;
+
+/** A user of `tenant` with `PASSWORD` (no welcome mail); `fields` add to or replace the defaults. */
+export async function createSignInUser(
+  t: App,
+  tenant: Pick<Tenant, 'id'>,
+  fields: Record<string, unknown> = {},
+): Promise<{ id: string; email: string }> {
+  const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+    email: `user-${++created}-${Date.now()}@acme.example`,
+    password: PASSWORD,
+    send_welcome_email: false,
+    ...fields,
+  });
+  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
+  return response.body.data as { id: string; email: string };
+}
