@@ -277,6 +277,26 @@ describe('tenant policy', () => {
     const overview = await t.get('/api/v1/me/mfa', { token });
     expect(overview.body.data.methods_allowed).toEqual(['email']);
   });
+
+  it('stops asking for, and accepting, a factor whose method the tenant no longer allows', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const { access_token: token } = await passwordTokens(r, new TestBrowser(t.origin), user.email);
+    const { secret } = await enrollTotp(token);
+    const narrowed = await t.patch(`/api/v1/admin/tenants/${r.tenant.id}`, {
+      settings: { mfa_methods: ['email'], mfa_required: true },
+    });
+    expect(narrowed.status).toBe(200);
+    // The TOTP factor does not count any more: the user sets up an allowed one (email codes only).
+    const browser = new TestBrowser(t.origin);
+    const flow = await startSignIn(r, browser, user.email);
+    expect(flow.page.body).toContain('Set up two-step verification');
+    expect(flow.page.body).not.toContain('Authenticator app');
+    expect(flow.page.body).toContain('Email codes');
+    // An app code posted anyway is not a form of this step.
+    const refused = await browser.submitForm(flow.page, { op: 'verify', code: totpCode(secret, 1) });
+    expect(refused.status).toBe(400);
+  });
 });
 
 describe('step-up', () => {
