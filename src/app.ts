@@ -47,6 +47,7 @@ import {
 import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
 import { SecretBox } from './platform/secret-box.js';
+import { SmsSender } from './platform/sms.js';
 import { OIDC_SCOPES } from './protocols/oauth/accounts.js';
 import { OidcProviders } from './protocols/oauth/providers.js';
 
@@ -156,7 +157,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const work = new UnitOfWork(db, invalidation, mailer);
     const bootstrapResult = await bootstrap(work, config.bootstrap);
     // Second factors (issue 13): TOTP seeds are sealed with the instance key.
-    const mfa = createMfaService({ db, work, box: await SecretBox.open(db) });
+    const mfa = createMfaService({
+      db,
+      work,
+      box: await SecretBox.open(db),
+      sms: config.sms.webhookUrl ? new SmsSender(config.sms.webhookUrl, app.log) : null,
+    });
     const clients = new UsableClientCache(db);
     const verifier = new TokenVerifier(
       {

@@ -265,17 +265,17 @@ describe('tenant policy', () => {
   });
 
   it('neither offers nor accepts methods outside mfa_methods; SMS has no sender', async () => {
-    const r = await realm({ mfa_methods: ['email'] });
+    const r = await realm({ mfa_methods: ['email', 'sms'] });
     const user = await createUser(r);
     const { access_token: token } = await passwordTokens(r, new TestBrowser(t.origin), user.email);
     const totp = await t.post('/api/v1/me/mfa/totp/enroll', {}, { token });
     expect(totp.status).toBe(409);
     expect(totp.body.code).toBe('MFA_METHOD_NOT_ALLOWED');
-    const sms = await t.post('/api/v1/me/mfa/sms/enable', undefined, { token });
+    const sms = await t.post('/api/v1/me/mfa/sms/enable', { phone_number: '+31612345678' }, { token });
     expect(sms.status).toBe(409);
     expect(sms.body.code).toBe('SMS_NOT_CONFIGURED');
     const overview = await t.get('/api/v1/me/mfa', { token });
-    expect(overview.body.data.methods_allowed).toEqual(['email']);
+    expect(overview.body.data.methods_allowed).toEqual(['email', 'sms']);
   });
 
   it('stops asking for, and accepting, a factor whose method the tenant no longer allows', async () => {

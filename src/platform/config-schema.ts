@@ -291,6 +291,13 @@ const VARIABLES = {
     description:
       'Outbound mail server, `smtp://user:pass@host:587` or `smtps://user:pass@host:465`. Without it mail (invitations, password resets, welcome mails) stays in the development outbox: the `email_outbox` table; the log says each mail at `info` level and shows its text (with its links) only at `debug` level.',
   },
+  SCAIKEY_SMS_WEBHOOK_URL: {
+    type: 'string',
+    protocols: ['http:', 'https:'],
+    secret: true,
+    description:
+      'Where text messages go (SMS one-time codes, issue 13): each is POSTed as JSON `{"to": "+…", "text": "…", "kind": "mfa_code", "tenant_id": "tnt_…"}` to this URL (your SMS gateway or a small adapter in front of it; credentials may be in the URL), 5 s timeout, no redirects, any 2xx is delivered. Without it SMS cannot be enabled (409 `SMS_NOT_CONFIGURED`). The log says each message at `info` level with the number masked and never its text.',
+  },
   SCAIKEY_MAIL_FROM: {
     type: 'string',
     format: 'mailbox',

@@ -40,6 +40,8 @@ export interface Config {
     smtpUrl: string | null;
     from: string;
   };
+  /** Text messages (SMS codes): the webhook they are POSTed to; null = no SMS sender. */
+  sms: { webhookUrl: string | null };
   /**
    * Answer grant_type=client_credentials natively at the token URL instead of through oidc-provider
    * (same tokens, about 40% faster; see docs/adr/0002-native-client-credentials.md). On unless turned off.
@@ -203,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       smtpUrl: vars.SCAIKEY_SMTP_URL ?? null,
       from: vars.SCAIKEY_MAIL_FROM ?? `ScaiKey <no-reply@${new URL(publicUrl).hostname}>`,
     },
+    sms: { webhookUrl: vars.SCAIKEY_SMS_WEBHOOK_URL ?? null },
     nativeClientCredentials: vars.SCAIKEY_NATIVE_CLIENT_CREDENTIALS,
     rateLimits,
     redisUrl: vars.SCAIKEY_REDIS_URL ?? null,

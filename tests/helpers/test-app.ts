@@ -92,6 +92,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     },
     logLevel: 'silent',
     mail: { smtpUrl: null, from: 'ScaiKey <no-reply@scaikey.test>' },
+    sms: { webhookUrl: null },
     nativeClientCredentials: true,
     rateLimits: generousRateLimits(),
     redisUrl: null,

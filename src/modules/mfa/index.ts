@@ -11,6 +11,7 @@ export {
   EMAIL_CODE_TTL_MS,
   type MfaMethod,
   type MfaService,
+  phoneOf,
   refuseEarlyResend,
   removeSecondFactors,
   tenantMfaPolicy,

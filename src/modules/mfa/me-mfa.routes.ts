@@ -14,6 +14,7 @@ import {
   EmailCodeSent,
   FactorConfirmed,
   MfaOverview,
+  SmsEnableRequest,
   TotpEnrollment,
   TotpEnrollRequest,
 } from './mfa.schemas.js';
@@ -160,14 +161,54 @@ export const meMfaRoutes: FastifyPluginAsyncTypebox<{ db: Db; mfa: MfaService }>
       schema: {
         tags,
         summary: 'Enable SMS Codes',
-        description: 'Answers 409 SMS_NOT_CONFIGURED: this instance has no SMS sender.',
-        response: { 409: ErrorSchema, ...errors },
+        description:
+          'Texts a six-digit code (valid 10 minutes) to the number; `/sms/confirm` enables the method with it. 409 SMS_NOT_CONFIGURED when this server has no SMS sender (`SCAIKEY_SMS_WEBHOOK_URL`).',
+        body: SmsEnableRequest,
+        response: {
+          202: Envelope(EmailCodeSent),
+          ...conflict,
+          429: ErrorSchema,
+          503: ErrorSchema,
+          ...errors,
+        },
       },
     },
-    async (request) => {
-      await account(request);
-      throw new AppError('SMS_NOT_CONFIGURED', 'This server has no SMS sender: SMS codes cannot be enabled');
+    async (request, reply) => {
+      const sent = await mfa.startSms(await account(request), request.body.phone_number);
+      reply.code(202);
+      return ok(request, sent);
     },
+  );
+
+  app.post(
+    '/api/v1/me/mfa/sms/confirm',
+    {
+      schema: {
+        tags,
+        summary: 'Confirm SMS Codes',
+        body: CodeRequest,
+        response: { 200: Envelope(FactorConfirmed), ...badCode, ...conflict, ...errors },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      return ok(request, await mfa.confirmSms(await account(request), request.body.code));
+    },
+  );
+
+  app.post(
+    '/api/v1/me/mfa/sms/disable',
+    {
+      schema: {
+        tags,
+        summary: 'Disable SMS Codes',
+        description: 'Needs a current code (authenticator app or backup code).',
+        body: CurrentCodeRequest,
+        response: { 200: Envelope(MfaOverview), ...badCode, ...conflict, ...errors },
+      },
+    },
+    async (request) =>
+      ok(request, await mfa.removeFactor(await account(request), { method: 'sms' }, request.body.code)),
   );
 
   app.post(

@@ -162,6 +162,7 @@ export function createMfaRepository(db: TenantQueryable) {
       token_hash: string;
       user_id: string;
       purpose: string;
+      pending_factor_id?: string | null;
       interaction_uid?: string | null;
       client_id?: string | null;
       amr?: string;
@@ -205,7 +206,12 @@ export function createMfaRepository(db: TenantQueryable) {
       changes: Partial<
         Pick<
           ChallengeRow,
-          'code_hash' | 'code_expires_at' | 'webauthn_challenge' | 'pending_factor_id' | 'amr'
+          | 'code_hash'
+          | 'code_expires_at'
+          | 'code_channel'
+          | 'webauthn_challenge'
+          | 'pending_factor_id'
+          | 'amr'
         >
       >,
     ): Promise<void> {

@@ -78,10 +78,20 @@ export const FactorConfirmed = Type.Object(
 
 export const EmailCodeSent = Type.Object(
   {
-    sent_to: Type.String({ description: 'The address, masked' }),
+    sent_to: Type.String({ description: 'The address or number, masked' }),
     expires_in: Type.Integer({ description: 'Seconds the code stays valid' }),
   },
-  { title: 'MfaEmailCodeSent' },
+  { title: 'MfaCodeSent' },
 );
 
 export const BackupCodesResponse = Type.Object({ backup_codes: BackupCodes }, { title: 'MfaBackupCodes' });
+
+export const SmsEnableRequest = Type.Object(
+  {
+    phone_number: Type.String({
+      pattern: '^\\+[1-9][0-9]{6,14}$',
+      description: 'The number in E.164 form, e.g. +31612345678',
+    }),
+  },
+  { additionalProperties: false, title: 'SmsEnableRequest' },
+);

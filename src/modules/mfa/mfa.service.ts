@@ -8,6 +8,7 @@ import type { AuditEvent } from '../../platform/events/audit-log.js';
 import type { UnitOfWork, Work } from '../../platform/events/unit-of-work.js';
 import type { AuditOrigin } from '../../platform/http.js';
 import type { SecretBox } from '../../platform/secret-box.js';
+import { maskPhone, type SmsSender } from '../../platform/sms.js';
 import {
   effectiveSettings,
   type TenantSettings,
@@ -85,14 +86,20 @@ export interface MfaServiceOptions {
   db: Db;
   work: UnitOfWork;
   box: SecretBox;
+  /** The text-message sender (`SCAIKEY_SMS_WEBHOOK_URL`); null: SMS cannot be enabled. */
+  sms: SmsSender | null;
 }
+
+/** The phone number an SMS factor sends to (kept in its `credential`). */
+export const phoneOf = (factor: FactorRow): string | null =>
+  typeof factor.credential?.phone_number === 'string' ? factor.credential.phone_number : null;
 
 /**
  * Second factors of a tenant's users (issue 13; docs/account-security.md): TOTP, emailed codes and
  * backup codes (WebAuthn keeps its credentials in the same table). Every change is one unit of
  * work with its audit entries; `users.mfa_enabled` is true exactly while a confirmed factor exists.
  */
-export function createMfaService({ db, work, box }: MfaServiceOptions) {
+export function createMfaService({ db, work, box, sms }: MfaServiceOptions) {
   const inTenant = <T>(account: Account, body: (w: Work<TenantTx>) => Promise<T>) =>
     work.inTenant(account.tenant.id, account.origin, body);
 
@@ -103,6 +110,13 @@ export function createMfaService({ db, work, box }: MfaServiceOptions) {
       tenantId: account.tenant.id,
       partnerId: account.tenant.partner_id,
     }) as const;
+
+  function smsSender(): SmsSender {
+    if (!sms) {
+      throw new AppError('SMS_NOT_CONFIGURED', 'This server has no SMS sender: SMS codes cannot be used');
+    }
+    return sms;
+  }
 
   function assertAllowed(tenant: TenantRow, method: MfaMethod): void {
     if (!tenantMfaPolicy(tenant).mfa_methods.includes(method)) {
@@ -341,6 +355,95 @@ export function createMfaService({ db, work, box }: MfaServiceOptions) {
     },
 
     /**
+     * Starts an SMS enrollment: an unconfirmed factor for the number and a code texted to it,
+     * confirmed by `confirmSms`. 409 SMS_NOT_CONFIGURED without a sender.
+     */
+    async startSms(account: Account, phoneNumber: string) {
+      assertAllowed(account.tenant, 'sms');
+      const sender = smsSender();
+      const code = newNumericCode();
+      const sent = await inTenant(account, async (w) => {
+        const repo = createMfaRepository(w.db);
+        const factors = await repo.factors(account.user.id);
+        if (factors.some((factor) => factor.factor_type === 'SMS' && factor.confirmed_at)) {
+          throw new AppError('MFA_ALREADY_ENROLLED', 'SMS codes are already enabled');
+        }
+        const previous = await repo.latestChallenge(account.user.id, 'ENROLL_SMS', new Date());
+        refuseEarlyResend(previous?.created_at ?? null);
+        await repo.deleteChallenges(account.user.id, 'ENROLL_SMS');
+        await repo.deleteUnconfirmed(account.user.id, 'SMS');
+        const factorId = newId('mfaFactor');
+        await repo.insertFactor({
+          id: factorId,
+          user_id: account.user.id,
+          factor_type: 'SMS',
+          label: `Text messages to ${maskPhone(phoneNumber)}`,
+          credential: { phone_number: phoneNumber },
+        });
+        const id = newId('mfaChallenge');
+        const now = Date.now();
+        await repo.insertChallenge({
+          id,
+          token_hash: sha256Hex(generateSecret()),
+          user_id: account.user.id,
+          purpose: 'ENROLL_SMS',
+          pending_factor_id: factorId,
+          expires_at: new Date(now + EMAIL_CODE_TTL_MS),
+        });
+        await repo.updateChallenge(id, {
+          code_hash: codeHash(id, code),
+          code_expires_at: new Date(now + EMAIL_CODE_TTL_MS),
+          code_channel: 'SMS',
+        });
+        return { sent_to: maskPhone(phoneNumber), expires_in: EMAIL_CODE_TTL_MS / 1000 };
+      });
+      // After the commit; a text that could not be sent takes its enrollment back, so that the
+      // person may ask again at once.
+      try {
+        await sender.send(smsCodeMessage(account.tenant, phoneNumber, code, 'to turn on SMS codes'));
+      } catch (error) {
+        await inTenant(account, async (w) => {
+          const repo = createMfaRepository(w.db);
+          await repo.deleteChallenges(account.user.id, 'ENROLL_SMS');
+          await repo.deleteUnconfirmed(account.user.id, 'SMS');
+        });
+        throw error;
+      }
+      return sent;
+    },
+
+    async confirmSms(account: Account, code: string) {
+      return inTenant(account, async (w) => {
+        const repo = createMfaRepository(w.db);
+        const now = new Date();
+        const challenge = await repo.latestChallenge(account.user.id, 'ENROLL_SMS', now);
+        if (!challenge?.pending_factor_id) {
+          throw new AppError('MFA_NOT_ENROLLED', 'No SMS enrollment is in progress');
+        }
+        if (!(await repo.spendChallengeCode(challenge.id, codeHash(challenge.id, code), now))) {
+          throw new AppError('INVALID_MFA_CODE', 'The code is wrong, expired or already used');
+        }
+        await repo.deleteChallenge(challenge.id);
+        if (!(await repo.confirm(challenge.pending_factor_id, now))) {
+          throw new AppError('MFA_NOT_ENROLLED', 'No SMS enrollment is in progress');
+        }
+        const settled = await settle(w, account, {
+          action: 'user.mfa_factor_added',
+          after: { factor_id: challenge.pending_factor_id, type: 'sms' },
+        });
+        const factor = (await repo.factors(account.user.id)).find(
+          (f) => f.id === challenge.pending_factor_id,
+        );
+        return { factor: toFactorView(factor as FactorRow), backup_codes: settled.backupCodes };
+      });
+    },
+
+    /** Texts a sign-in code to the user's SMS factor (the sign-in's challenge holds its hash). */
+    async textCode(tenant: TenantRow, phoneNumber: string, code: string) {
+      await smsSender().send(smsCodeMessage(tenant, phoneNumber, code, 'to sign in'));
+    },
+
+    /**
      * Removes one confirmed factor (by id, or the one of a method), after a current code. The last
      * factor of a user whose tenant requires MFA stays (409).
      */
@@ -415,6 +518,16 @@ export function refuseEarlyResend(lastSentAt: Date | null, now = new Date()): vo
       },
     );
   }
+}
+
+/** The text of a one-time code (no link: codes only). */
+function smsCodeMessage(tenant: TenantRow, to: string, code: string, purpose: string) {
+  return {
+    to,
+    text: `${code} is your ${tenantDisplayName(tenant)} code ${purpose}. It expires in 10 minutes.`,
+    kind: 'mfa_code',
+    tenantId: tenant.id,
+  };
 }
 
 /** The mail of a one-time code. */

@@ -293,6 +293,8 @@ export interface MfaChallengesTable {
   amr: Generated<string>;
   code_hash: string | null;
   code_expires_at: Timestamp | null;
+  /** Where the code went: EMAIL or SMS. */
+  code_channel: string | null;
   webauthn_challenge: string | null;
   pending_factor_id: string | null;
   created_at: DefaultTimestamp;

@@ -20,7 +20,7 @@ const LoginResponse = Type.Object(
     }),
     mfa_token: Nullable(Type.String({ description: 'The challenge (10 minutes); a secret of this sign-in' })),
     methods: Nullable(
-      Type.Array(Type.String(), { description: 'What …/mfa/verify accepts: totp, email, backup_code' }),
+      Type.Array(Type.String(), { description: 'What …/mfa/verify accepts: totp, email, sms, backup_code' }),
     ),
     sent_to: Nullable(Type.String({ description: 'Where an emailed code went (masked)' })),
     redirect_to: Nullable(
@@ -78,7 +78,12 @@ const jsonPresenter: SignInPresenter = {
     return ok(signIn.request, {
       status: 'MFA_REQUIRED',
       mfa_token: view.challenge,
-      methods: [...(view.totp ? ['totp'] : []), ...(view.email ? ['email'] : []), 'backup_code'],
+      methods: [
+        ...(view.totp ? ['totp'] : []),
+        ...(view.email ? ['email'] : []),
+        ...(view.sms ? ['sms'] : []),
+        'backup_code',
+      ],
       sent_to: view.sentTo ?? null,
       redirect_to: null,
     });
@@ -206,6 +211,30 @@ export async function directLoginRoutes(app: FastifyInstance, options: SignInRou
         uid: await interactionOf(request.params.tenant_slug, request.query.mfa_token),
         slug: request.params.tenant_slug,
         form: { challenge: request.query.mfa_token, op: 'send_email' },
+        present: jsonPresenter,
+        refuse,
+      }),
+  );
+
+  app.post<{ Params: { tenant_slug: string }; Querystring: { mfa_token: string } }>(
+    `${base}/mfa/sms/send`,
+    {
+      schema: {
+        tags,
+        summary: 'Send Mfa Sms Code',
+        description:
+          'Texts a six-digit code (10 minutes, single use) for the `mfa_token` of …/login, when the user has SMS codes enabled; the previous code stops working.',
+        params: Slug,
+        querystring: SendQuery,
+        response: { 200: LoginEnvelope, ...errors },
+      },
+      onRequest: options.rateLimits.onRequest,
+    },
+    async (request, reply) =>
+      run(SECOND_FACTOR, request, reply, {
+        uid: await interactionOf(request.params.tenant_slug, request.query.mfa_token),
+        slug: request.params.tenant_slug,
+        form: { challenge: request.query.mfa_token, op: 'send_sms' },
         present: jsonPresenter,
         refuse,
       }),

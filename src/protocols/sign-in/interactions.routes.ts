@@ -50,7 +50,15 @@ const SecondFactorForm = Type.Object(
     challenge: Type.String({ description: 'From the page' }),
     op: Type.Unsafe({
       type: 'string',
-      enum: ['verify', 'send_email', 'enroll_totp', 'enroll_email', 'enroll_email_confirm', 'continue'],
+      enum: [
+        'verify',
+        'send_email',
+        'send_sms',
+        'enroll_totp',
+        'enroll_email',
+        'enroll_email_confirm',
+        'continue',
+      ],
       description: 'What the form asks, as the page sets it',
     }),
     code: Type.Optional(Type.String({ description: 'A one-time code (TOTP, emailed or backup code)' })),

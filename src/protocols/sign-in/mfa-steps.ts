@@ -9,6 +9,7 @@ import {
   type MfaMethod,
   maskEmail,
   newNumericCode,
+  phoneOf,
   refuseEarlyResend,
   tenantMfaPolicy,
 } from '../../modules/mfa/index.js';
@@ -21,6 +22,7 @@ import {
 import type { UserRow } from '../../platform/db/schema.js';
 import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { AppError } from '../../platform/errors.js';
+import { maskPhone } from '../../platform/sms.js';
 import { answered, next, type StepResult } from '../steps.js';
 import { ACR_MFA } from './acr.js';
 import type { SignIn, SignInStep } from './sign-in-steps.js';
@@ -85,6 +87,7 @@ async function mfaPage(signIn: SignIn, status: number, options: { error?: string
     challenge: signIn.challengeToken as string,
     totp: factors.some((factor) => factor.factor_type === 'TOTP'),
     email: factors.some((factor) => factor.factor_type === 'EMAIL'),
+    sms: factors.some((factor) => factor.factor_type === 'SMS'),
     ...options,
   });
 }
@@ -196,8 +199,11 @@ function audit(
   } as const;
 }
 
-/** Mails a fresh code for this challenge (the previous one stops working). */
-async function sendEmailCode(signIn: SignIn): Promise<string> {
+/**
+ * Sends a fresh code for this challenge by mail or text message (the previous one stops
+ * working; at most one per 30 seconds). Answers where it went, masked.
+ */
+async function sendCode(signIn: SignIn, factor: FactorRow): Promise<string> {
   const challenge = signIn.challenge as NonNullable<SignIn['challenge']>;
   const user = signIn.user as UserRow;
   // The last code's time: its expiry less its validity.
@@ -206,18 +212,24 @@ async function sendEmailCode(signIn: SignIn): Promise<string> {
     signIn.now,
   );
   const code = newNumericCode();
+  const phone = factor.factor_type === 'SMS' ? phoneOf(factor) : null;
   await signIn.work.inTenant(signIn.tenant.id, { ...signIn.origin, actorId: user.id }, async (w) => {
     await createMfaRepository(w.db).updateChallenge(challenge.id, {
       code_hash: codeHash(challenge.id, code),
       code_expires_at: new Date(signIn.now.getTime() + EMAIL_CODE_TTL_MS),
+      code_channel: factor.factor_type,
     });
-    await w.mail(codeMail(signIn.tenant, user, code, 'to sign in'));
+    if (!phone) await w.mail(codeMail(signIn.tenant, user, code, 'to sign in'));
   });
+  if (phone) {
+    await signIn.mfa.textCode(signIn.tenant, phone, code);
+    return maskPhone(phone);
+  }
   return maskEmail(user.email);
 }
 
 /** The code is right: the lockout count starts again and the sign-in goes on with `mfa` in its amr. */
-async function verified(signIn: SignIn, method: string): Promise<StepResult> {
+async function verified(signIn: SignIn, method: string, amr = 'otp'): Promise<StepResult> {
   const user = signIn.user as UserRow;
   const challenge = signIn.challenge as NonNullable<SignIn['challenge']>;
   await signIn.work.inTenant(signIn.tenant.id, { ...signIn.origin, actorId: user.id }, async (w) => {
@@ -226,7 +238,7 @@ async function verified(signIn: SignIn, method: string): Promise<StepResult> {
     w.audit(audit(signIn, 'user.mfa_verified', { method }, 'SUCCESS'));
     w.audit(audit(signIn, 'user.login', { method: `password+${method}` }, 'SUCCESS'));
   });
-  signIn.amr = [...new Set([...signIn.amr, 'otp', 'mfa'])];
+  signIn.amr = [...new Set([...signIn.amr, amr, 'mfa'])];
   return next();
 }
 
@@ -291,13 +303,15 @@ async function verifyCode(signIn: SignIn): Promise<StepResult> {
   const factors = await usableFactors(signIn, user.id);
   const allowed = factors.map((factor) => METHOD_OF_TYPE[factor.factor_type] as MfaMethod);
   const repo = createMfaRepository(tenantDb(signIn));
+  // A code this challenge sent, through a factor the user may still use.
+  const sentThrough = factors.find((factor) => factor.factor_type === challenge.code_channel);
   if (
-    allowed.includes('email') &&
+    sentThrough &&
     challenge.code_hash &&
     (await repo.spendChallengeCode(challenge.id, codeHash(challenge.id, code), signIn.now))
   ) {
-    await repo.touch((factors.find((factor) => factor.factor_type === 'EMAIL') as FactorRow).id, signIn.now);
-    return verified(signIn, 'email');
+    await repo.touch(sentThrough.id, signIn.now);
+    return sentThrough.factor_type === 'SMS' ? verified(signIn, 'sms', 'sms') : verified(signIn, 'email');
   }
   const spent = code
     ? await signIn.mfa.spendCode(tenantDb(signIn), user.id, code, allowed, signIn.now)
@@ -342,10 +356,12 @@ export const secondFactorOperation: SignInStep = async (signIn) => {
   };
   if (challenge.purpose === VERIFY) {
     if (op === 'verify') return verifyCode(signIn);
-    if (op === 'send_email') {
+    if (op === 'send_email' || op === 'send_sms') {
+      const channel = op === 'send_email' ? 'EMAIL' : 'SMS';
       const factors = await usableFactors(signIn, (signIn.user as UserRow).id);
-      if (!factors.some((factor) => factor.factor_type === 'EMAIL')) return wrongStep();
-      return answered(await mfaPage(signIn, 200, { sentTo: await sendEmailCode(signIn) }));
+      const factor = factors.find((candidate) => candidate.factor_type === channel);
+      if (!factor) return wrongStep();
+      return answered(await mfaPage(signIn, 200, { sentTo: await sendCode(signIn, factor) }));
     }
     return wrongStep();
   }

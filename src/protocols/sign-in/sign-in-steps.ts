@@ -66,6 +66,7 @@ export interface SecondFactorView {
   challenge: string;
   totp: boolean;
   email: boolean;
+  sms: boolean;
   error?: string;
   sentTo?: string;
 }

@@ -43,6 +43,7 @@ const statements = [
     amr text not null default '',
     code_hash text,
     code_expires_at timestamptz,
+    code_channel text,
     webauthn_challenge text,
     pending_factor_id text,
     created_at timestamptz not null default now(),

@@ -1,0 +1,120 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeJwt } from 'jose';
+import * as client from 'openid-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TestBrowser } from './helpers/browser.js';
+import { CALLBACK, createSignInUser, PASSWORD, signInRealm, USER_SCOPE } from './helpers/sign-in.js';
+import { useTestApp } from './helpers/test-app.js';
+
+/**
+ * SMS codes through the webhook sender (SCAIKEY_SMS_WEBHOOK_URL): a real HTTP server on loopback
+ * stands for the SMS gateway and records what it is sent; `refuse` makes it answer 500.
+ */
+const texts: { to: string; text: string; kind: string; tenant_id: string }[] = [];
+let refuse = false;
+const gateway = createServer((request, response) => {
+  let body = '';
+  request.on('data', (chunk) => {
+    body += chunk;
+  });
+  request.on('end', () => {
+    if (refuse) {
+      response.writeHead(500).end();
+      return;
+    }
+    texts.push(JSON.parse(body));
+    response.writeHead(202).end();
+  });
+});
+gateway.listen(0, '127.0.0.1');
+await once(gateway, 'listening');
+afterAll(() => new Promise<void>((done) => gateway.close(() => done())));
+
+const t = useTestApp(
+  { sms: { webhookUrl: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/sms` } },
+  { live: true },
+);
+const PHONE = '+31612345678';
+const codeIn = (text: string) => /^(\d{6}) /.exec(text)?.[1] as string;
+
+describe('SMS codes', () => {
+  it('enrolls a number with a texted code and signs in with one (amr sms)', async () => {
+    const r = await signInRealm(t, { settings: { mfa_methods: ['totp', 'sms'] } });
+    const user = await createSignInUser(t, r.tenant);
+    const browser = new TestBrowser(t.origin);
+    const verifier = client.randomPKCECodeVerifier();
+    const authorize = async () =>
+      client.buildAuthorizationUrl(r.config, {
+        redirect_uri: CALLBACK,
+        scope: USER_SCOPE,
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }).href;
+    const first = await browser.submitForm(await browser.follow(await authorize()), {
+      email: user.email,
+      password: PASSWORD,
+    });
+    const { access_token: token } = await client.authorizationCodeGrant(
+      r.config,
+      new URL(first.location as string),
+      {
+        pkceCodeVerifier: verifier,
+      },
+    );
+
+    const badNumber = await t.post('/api/v1/me/mfa/sms/enable', { phone_number: '0612345678' }, { token });
+    expect(badNumber.status).toBe(422);
+    refuse = true;
+    const down = await t.post('/api/v1/me/mfa/sms/enable', { phone_number: PHONE }, { token });
+    refuse = false;
+    expect(down.status).toBe(503);
+    // Nothing is left of the enrollment whose text failed: no factor, and a new request goes out at once.
+    const pending = await t.database.db
+      .selectFrom('mfa_factors')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(pending).toEqual([]);
+    const sent = await t.post('/api/v1/me/mfa/sms/enable', { phone_number: PHONE }, { token });
+    expect(sent.status).toBe(202);
+    expect(sent.body.data.sent_to).toBe('+31•••••••78');
+    const tooSoon = await t.post('/api/v1/me/mfa/sms/enable', { phone_number: PHONE }, { token });
+    expect(tooSoon.status).toBe(429);
+    const enrollText = texts.at(-1) as (typeof texts)[number];
+    expect(enrollText).toMatchObject({ to: PHONE, kind: 'mfa_code', tenant_id: r.tenant.id });
+    const confirmed = await t.post(
+      '/api/v1/me/mfa/sms/confirm',
+      { code: codeIn(enrollText.text) },
+      { token },
+    );
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body.data.factor).toMatchObject({ type: 'sms', confirmed: true });
+    expect(confirmed.body.data.backup_codes).toHaveLength(10);
+
+    const signInBrowser = new TestBrowser(t.origin);
+    const again = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(r.config, {
+      redirect_uri: CALLBACK,
+      scope: USER_SCOPE,
+      code_challenge: await client.calculatePKCECodeChallenge(again),
+      code_challenge_method: 'S256',
+    });
+    const mfaPage = await signInBrowser.submitForm(await signInBrowser.follow(url.href), {
+      email: user.email,
+      password: PASSWORD,
+    });
+    expect(mfaPage.body).toContain('Text me a code');
+    const textForm = mfaPage.body.slice(mfaPage.body.lastIndexOf('<form'));
+    const textedPage = await signInBrowser.submitForm({ body: textForm, url: mfaPage.url }, {});
+    expect(textedPage.body).toContain('+31•••••••78');
+    const done = await signInBrowser.submitForm(textedPage, {
+      code: codeIn((texts.at(-1) as (typeof texts)[number]).text),
+    });
+    const tokens = await client.authorizationCodeGrant(r.config, new URL(done.location as string), {
+      pkceCodeVerifier: again,
+    });
+    expect(decodeJwt(tokens.id_token as string).amr).toEqual(['pwd', 'sms', 'mfa']);
+  });
+});
