@@ -156,7 +156,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const work = new UnitOfWork(db, invalidation, mailer);
     const bootstrapResult = await bootstrap(work, config.bootstrap);
     // Second factors (issue 13): TOTP seeds are sealed with the instance key.
-    const mfa = createMfaService({ db, work, box: await SecretBox.open(db) });
+    const mfa = createMfaService({ db, work, box: await SecretBox.open(db), publicUrl: config.publicUrl });
     const clients = new UsableClientCache(db);
     const verifier = new TokenVerifier(
       {

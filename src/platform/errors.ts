@@ -164,6 +164,11 @@ export const ERROR_REGISTRY = {
     description: 'The account has no password to change (it signs in through an identity provider).',
   },
   EMAIL_ALREADY_VERIFIED: { status: 409, description: "The account's email address is already verified." },
+  WEBAUTHN_VERIFICATION_FAILED: {
+    status: 400,
+    description:
+      'The WebAuthn (passkey) response does not verify: another or an expired challenge, another origin or RP ID, no user verification, or a bad signature. Nothing was enrolled or signed in.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 /** Each code and its status, the registry's statuses alone. */

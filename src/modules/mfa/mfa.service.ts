@@ -26,6 +26,7 @@ import {
   totpStep,
 } from './codes.js';
 import { createMfaRepository, type FactorRow, type FactorType } from './mfa.repository.js';
+import { createWebAuthn } from './webauthn.service.js';
 
 /** A second-factor method as tenant settings name it. */
 export type MfaMethod = TenantSettings['mfa_methods'][number];
@@ -84,6 +85,8 @@ export interface MfaServiceOptions {
   db: Db;
   work: UnitOfWork;
   box: SecretBox;
+  /** SCAIKEY_PUBLIC_URL: its host name is the WebAuthn RP ID, its origin the expected origin. */
+  publicUrl: string;
 }
 
 /**
@@ -91,7 +94,7 @@ export interface MfaServiceOptions {
  * backup codes (WebAuthn keeps its credentials in the same table). Every change is one unit of
  * work with its audit entries; `users.mfa_enabled` is true exactly while a confirmed factor exists.
  */
-export function createMfaService({ db, work, box }: MfaServiceOptions) {
+export function createMfaService({ db, work, box, publicUrl }: MfaServiceOptions) {
   const inTenant = <T>(account: Account, body: (w: Work<TenantTx>) => Promise<T>) =>
     work.inTenant(account.tenant.id, account.origin, body);
 
@@ -395,6 +398,9 @@ export function createMfaService({ db, work, box }: MfaServiceOptions) {
     },
 
     spendCode,
+
+    /** Passkeys (webauthn.service.ts), settled like every factor. */
+    webauthn: createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed }),
   };
 }
 

@@ -8,6 +8,7 @@ import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
 import type { OidcProviders } from '../oauth/providers.js';
 import type { SignInRateLimits } from '../oauth/rate-limits.js';
 import { runSteps } from '../steps.js';
+import { passkeyRoutes } from './passkey.routes.js';
 import {
   loadInteraction,
   PASSWORD_SIGN_IN,
@@ -48,10 +49,25 @@ const SecondFactorForm = Type.Object(
     challenge: Type.String({ description: 'From the page' }),
     op: Type.Unsafe({
       type: 'string',
-      enum: ['verify', 'send_email', 'enroll_totp', 'enroll_email', 'enroll_email_confirm', 'continue'],
+      enum: [
+        'verify',
+        'webauthn',
+        'send_email',
+        'enroll_totp',
+        'enroll_webauthn',
+        'enroll_email',
+        'enroll_email_confirm',
+        'continue',
+      ],
       description: 'What the form asks, as the page sets it',
     }),
     code: Type.Optional(Type.String({ description: 'A one-time code (TOTP, emailed or backup code)' })),
+    response: Type.Optional(
+      Type.String({
+        description:
+          'op=webauthn, enroll_webauthn: the WebAuthn credential as JSON (set by the page’s script)',
+      }),
+    ),
   },
   { title: 'SecondFactorForm' },
 );
@@ -78,11 +94,7 @@ export async function interactionRoutes(
   const { db, providers, invalidation, mfa, work } = options;
   const sign = proofSigner(options.secret);
 
-  const run = async (
-    steps: readonly SignInStep[],
-    request: FastifyRequest<{ Params: Params }>,
-    reply: FastifyReply,
-  ) => {
+  const load = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const signIn = await loadInteraction(
       {
         request,
@@ -101,8 +113,13 @@ export async function interactionRoutes(
       (slug) => providers.forSlug(slug),
       request.params.tenant_slug,
     );
-    return runSteps(steps, signIn);
+    return signIn;
   };
+  const run = async (
+    steps: readonly SignInStep[],
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+  ) => runSteps(steps, await load(request, reply));
 
   const base = '/api/v1/auth/tenants/:tenant_slug/interaction/:uid';
 
@@ -199,4 +216,6 @@ export async function interactionRoutes(
     },
     (request, reply) => run(SECOND_FACTOR, request, reply),
   );
+
+  await passkeyRoutes(app, { base, load, run, rateLimits: options.rateLimits });
 }

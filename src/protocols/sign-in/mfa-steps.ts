@@ -22,14 +22,15 @@ import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { AppError } from '../../platform/errors.js';
 import { answered, next, type StepResult } from '../steps.js';
 import { ACR_MFA } from './acr.js';
+import { passkeyEnrollment, passkeyPageData, passkeySecondFactor } from './passkey-steps.js';
 import type { SignIn, SignInStep } from './sign-in-steps.js';
 
 /** How long a sign-in may wait for its second factor (the interaction itself lasts 10 minutes). */
 const CHALLENGE_TTL_MS = 10 * 60_000;
 
 /** A challenge's purposes: a second factor to give, one to set up, or done (backup codes shown). */
-const VERIFY = 'SIGN_IN';
-const ENROLL = 'SIGN_IN_ENROLL';
+export const VERIFY = 'SIGN_IN';
+export const ENROLL = 'SIGN_IN_ENROLL';
 const DONE = 'SIGN_IN_DONE';
 
 const METHOD_OF_TYPE: Partial<Record<FactorRow['factor_type'], MfaMethod>> = {
@@ -86,6 +87,10 @@ async function mfaPage(signIn: SignIn, status: number, options: { error?: string
     challenge: signIn.challengeToken,
     totp: factors.some((factor) => factor.factor_type === 'TOTP'),
     email: factors.some((factor) => factor.factor_type === 'EMAIL'),
+    ...passkeyPageData(
+      signIn,
+      factors.some((factor) => factor.factor_type === 'WEBAUTHN'),
+    ),
     ...options,
   });
 }
@@ -94,7 +99,7 @@ async function enrollPage(signIn: SignIn, status: number, options: { error?: str
   const allowed = methodsAllowed(signIn);
   const account = { tenant: signIn.tenant, user: signIn.user as UserRow, origin: signIn.origin };
   const totp = allowed.includes('totp') ? await signIn.mfa.totpEnrollment(account) : null;
-  if (!totp && !allowed.includes('email')) {
+  if (!totp && !allowed.includes('email') && !allowed.includes('webauthn')) {
     throw new AppError(
       'BAD_REQUEST',
       'Your organization requires a second factor, but none of its methods can be set up here. Ask your administrator.',
@@ -111,6 +116,7 @@ async function enrollPage(signIn: SignIn, status: number, options: { error?: str
       challenge: signIn.challengeToken,
       totp,
       email: allowed.includes('email'),
+      ...passkeyPageData(signIn, allowed.includes('webauthn')),
       ...options,
     },
   );
@@ -221,7 +227,7 @@ async function sendEmailCode(signIn: SignIn): Promise<string> {
 }
 
 /** The code is right: the lockout count starts again and the sign-in goes on with `mfa` in its amr. */
-async function verified(signIn: SignIn, method: string): Promise<StepResult> {
+async function verified(signIn: SignIn, method: string, amr = 'otp'): Promise<StepResult> {
   const user = signIn.user as UserRow;
   const challenge = signIn.challenge as NonNullable<SignIn['challenge']>;
   await signIn.work.inTenant(signIn.tenant.id, { ...signIn.origin, actorId: user.id }, async (w) => {
@@ -230,7 +236,7 @@ async function verified(signIn: SignIn, method: string): Promise<StepResult> {
     w.audit(audit(signIn, 'user.mfa_verified', { method }, 'SUCCESS'));
     w.audit(audit(signIn, 'user.login', { method: `password+${method}` }, 'SUCCESS'));
   });
-  signIn.amr = [...new Set([...signIn.amr, 'otp', 'mfa'])];
+  signIn.amr = [...new Set([...signIn.amr, amr, 'mfa'])];
   return next();
 }
 
@@ -311,9 +317,9 @@ async function verifyCode(signIn: SignIn): Promise<StepResult> {
 }
 
 /** A factor was set up during the sign-in: backup codes (once), then on. */
-async function enrolled(signIn: SignIn, backupCodes: string[] | null): Promise<StepResult> {
+async function enrolled(signIn: SignIn, backupCodes: string[] | null, amr = 'otp'): Promise<StepResult> {
   const challenge = signIn.challenge as NonNullable<SignIn['challenge']>;
-  signIn.amr = [...new Set([...signIn.amr, 'otp', 'mfa'])];
+  signIn.amr = [...new Set([...signIn.amr, amr, 'mfa'])];
   const repo = createMfaRepository(tenantDb(signIn));
   if (!backupCodes) {
     await repo.deleteChallenge(challenge.id);
@@ -353,6 +359,11 @@ export const secondFactorOperation: SignInStep = async (signIn) => {
   };
   if (challenge.purpose === VERIFY) {
     if (op === 'verify') return verifyCode(signIn);
+    if (op === 'webauthn') {
+      const passkey = await passkeySecondFactor(signIn);
+      if (passkey.ok) return verified(signIn, 'webauthn', passkey.amr);
+      return answered(await mfaPage(signIn, 401, { error: passkey.error }));
+    }
     if (op === 'send_email') {
       const factors = await usableFactors(signIn, (signIn.user as UserRow).id);
       if (!factors.some((factor) => factor.factor_type === 'EMAIL')) return wrongStep();
@@ -365,6 +376,12 @@ export const secondFactorOperation: SignInStep = async (signIn) => {
       return enrollmentStep(signIn, async () =>
         enrolled(signIn, (await signIn.mfa.confirmTotp(account(signIn), code)).backup_codes),
       );
+    }
+    if (op === 'enroll_webauthn') {
+      return enrollmentStep(signIn, async () => {
+        const passkey = await passkeyEnrollment(signIn);
+        return enrolled(signIn, passkey.backup_codes, passkey.amr);
+      });
     }
     if (op === 'enroll_email') {
       return enrollmentStep(signIn, async () => {

@@ -20,6 +20,7 @@ import {
   secondFactorPolicy,
   stepUpSession,
 } from './mfa-steps.js';
+import { passkeyAssertion, passkeyPageData, passkeysAllowed } from './passkey-steps.js';
 import {
   accountStatusStep,
   findAccountStep,
@@ -123,6 +124,7 @@ export function signInForm(signIn: SignIn, status: number, email: string, error?
     email,
     error,
     forgotPasswordUrl: forgotPasswordUrl(signIn),
+    ...passkeyPageData(signIn, passkeysAllowed(signIn)),
   });
 }
 
@@ -255,6 +257,9 @@ export const SECOND_FACTOR: readonly SignInStep[] = [
   requiredPasswordChange,
   signedIn,
 ];
+
+/** POST …/passkey: a passkey alone (passkey-steps.ts), then what any sign-in checks last. */
+export const PASSKEY_SIGN_IN: readonly SignInStep[] = [passkeyAssertion, assignmentCheck, signedIn];
 
 // ——— a required password change (POST …/password) ———
 
