@@ -164,6 +164,11 @@ export const ERROR_REGISTRY = {
     description: 'The account has no password to change (it signs in through an identity provider).',
   },
   EMAIL_ALREADY_VERIFIED: { status: 409, description: "The account's email address is already verified." },
+  WEBAUTHN_UNAVAILABLE: {
+    status: 409,
+    description:
+      'Passkeys cannot work on this instance: the host of `SCAIKEY_PUBLIC_URL` is an IP address, which WebAuthn does not accept as an RP ID (use a domain name, or `localhost`).',
+  },
   WEBAUTHN_VERIFICATION_FAILED: {
     status: 400,
     description:

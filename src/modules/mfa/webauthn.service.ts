@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   type AuthenticationResponseJSON,
   type AuthenticatorTransport,
@@ -27,15 +28,21 @@ export const WEBAUTHN_TTL_MS = 5 * 60_000;
 /** The purpose of a self-service registration's challenge row (mfa_challenges). */
 export const ENROLL_WEBAUTHN = 'ENROLL_WEBAUTHN';
 
-/** The relying party: RP ID = the host name of SCAIKEY_PUBLIC_URL, origin = its origin. */
+/**
+ * The relying party: RP ID = the host name of SCAIKEY_PUBLIC_URL, origin = its origin. An IP
+ * address cannot be an RP ID (WebAuthn §5.1.3, browsers refuse it), so with a public URL such as
+ * the default http://127.0.0.1:8080 passkeys are `usable: false`: not offered, not registered.
+ */
 export interface RelyingParty {
   id: string;
   origin: string;
+  usable: boolean;
 }
 
 export function relyingParty(publicUrl: string): RelyingParty {
   const url = new URL(publicUrl);
-  return { id: url.hostname, origin: url.origin };
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { id: url.hostname, origin: url.origin, usable: isIP(host) === 0 };
 }
 
 /** What a WEBAUTHN factor keeps in `mfa_factors.credential` (its id is `credential_id`). */
@@ -132,6 +139,17 @@ export interface WebAuthnDeps {
 export function createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed }: WebAuthnDeps) {
   const rp = relyingParty(publicUrl);
 
+  /** The tenant allows passkeys, and the public URL can be an RP ID. */
+  function assertUsable(tenant: TenantRow): void {
+    assertAllowed(tenant, 'webauthn');
+    if (!rp.usable) {
+      throw new AppError(
+        'WEBAUTHN_UNAVAILABLE',
+        'Passkeys need SCAIKEY_PUBLIC_URL to name a host (a domain or localhost), not an IP address',
+      );
+    }
+  }
+
   const credentialsOf = async (tx: TenantQueryable, userId: string) =>
     (await createMfaRepository(tx).factors(userId)).filter(
       (factor) => factor.factor_type === 'WEBAUTHN' && factor.confirmed_at && factor.credential_id,
@@ -155,7 +173,7 @@ export function createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed 
       account: Account,
       bound?: ChallengeRow,
     ): Promise<PublicKeyCredentialCreationOptionsJSON> {
-      assertAllowed(account.tenant, 'webauthn');
+      assertUsable(account.tenant);
       const { user } = account;
       const existing = await credentialsOf(bindTenant(db, account.tenant.id), user.id);
       const options = await generateRegistrationOptions({
@@ -199,7 +217,7 @@ export function createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed 
      * challenge is spent; a failure changes nothing.
      */
     async register(account: Account, value: unknown, name: string | undefined, bound?: ChallengeRow) {
-      assertAllowed(account.tenant, 'webauthn');
+      assertUsable(account.tenant);
       const response = parseWebAuthnResponse<RegistrationResponseJSON>(value);
       const challenge = signedChallenge(response);
       const now = new Date();

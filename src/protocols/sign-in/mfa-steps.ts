@@ -22,7 +22,7 @@ import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { AppError } from '../../platform/errors.js';
 import { answered, next, type StepResult } from '../steps.js';
 import { ACR_MFA } from './acr.js';
-import { passkeyEnrollment, passkeyPageData, passkeySecondFactor } from './passkey-steps.js';
+import { passkeyEnrollment, passkeyPageData, passkeySecondFactor, passkeysAllowed } from './passkey-steps.js';
 import type { SignIn, SignInStep } from './sign-in-steps.js';
 
 /** How long a sign-in may wait for its second factor (the interaction itself lasts 10 minutes). */
@@ -99,7 +99,7 @@ async function enrollPage(signIn: SignIn, status: number, options: { error?: str
   const allowed = methodsAllowed(signIn);
   const account = { tenant: signIn.tenant, user: signIn.user as UserRow, origin: signIn.origin };
   const totp = allowed.includes('totp') ? await signIn.mfa.totpEnrollment(account) : null;
-  if (!totp && !allowed.includes('email') && !allowed.includes('webauthn')) {
+  if (!totp && !allowed.includes('email') && !passkeysAllowed(signIn)) {
     throw new AppError(
       'BAD_REQUEST',
       'Your organization requires a second factor, but none of its methods can be set up here. Ask your administrator.',

@@ -28,13 +28,16 @@ export const PASSKEY_SIGN_IN_PURPOSE = 'PASSKEY_SIGN_IN';
 
 const tenantDb = (signIn: SignIn) => bindTenant(signIn.db, signIn.tenant.id);
 
-/** Whether the tenant allows passkeys (`settings.mfa_methods` has `webauthn`). */
+/**
+ * Whether passkeys work here: the tenant allows them (`settings.mfa_methods` has `webauthn`) and
+ * the public URL can be an RP ID (not an IP address, webauthn.service.ts `relyingParty`).
+ */
 export const passkeysAllowed = (signIn: SignIn) =>
-  tenantMfaPolicy(signIn.tenant).mfa_methods.includes('webauthn');
+  signIn.mfa.webauthn.rp.usable && tenantMfaPolicy(signIn.tenant).mfa_methods.includes('webauthn');
 
 /** What a page shows of passkeys: the flag its template reads, and the script it then loads. */
 export function passkeyPageData(signIn: SignIn, offered: boolean): Record<string, unknown> {
-  return offered
+  return offered && signIn.mfa.webauthn.rp.usable
     ? { passkey: true, scripts: [`${signIn.mounted.mountPath}/passkeys.js`] }
     : { passkey: false };
 }
@@ -61,6 +64,16 @@ const auditEntry = (
     result,
   }) as const;
 
+/** Refuses a passkey ceremony where passkeys do not work (409, with the reason). */
+function assertPasskeys(signIn: SignIn): void {
+  if (!signIn.mfa.webauthn.rp.usable) {
+    throw new AppError('WEBAUTHN_UNAVAILABLE', 'Passkeys cannot be used with this server’s address.');
+  }
+  if (!passkeysAllowed(signIn)) {
+    throw new AppError('MFA_METHOD_NOT_ALLOWED', 'This organization does not allow passkeys.');
+  }
+}
+
 // ——— options (POST …/interaction/:uid/passkey/options, passkey.routes.ts) ———
 
 /**
@@ -69,9 +82,7 @@ const auditEntry = (
  * interaction; an earlier one of the interaction is replaced.
  */
 export async function passkeySignInOptions(signIn: SignIn) {
-  if (!passkeysAllowed(signIn)) {
-    throw new AppError('MFA_METHOD_NOT_ALLOWED', 'This organization does not allow passkeys');
-  }
+  assertPasskeys(signIn);
   const options = await signIn.mfa.webauthn.authenticationOptions(null);
   const repo = createMfaRepository(tenantDb(signIn));
   await repo.deleteInteractionChallenges(signIn.uid, PASSKEY_SIGN_IN_PURPOSE);
@@ -174,9 +185,7 @@ const refused = async (signIn: SignIn, message: string): Promise<StepResult> =>
  * `user.login` (method passkey) or `user.login_failed`.
  */
 export const passkeyAssertion: SignInStep = async (signIn) => {
-  if (!passkeysAllowed(signIn)) {
-    throw new AppError('MFA_METHOD_NOT_ALLOWED', 'This organization does not allow passkeys.');
-  }
+  assertPasskeys(signIn);
   let response: AuthenticationResponseJSON;
   try {
     response = parseWebAuthnResponse<AuthenticationResponseJSON>(signIn.form.response ?? '');
