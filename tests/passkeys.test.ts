@@ -24,9 +24,10 @@ interface Realm {
   config: client.Configuration;
 }
 
-async function realm(settings: Record<string, unknown> = {}): Promise<Realm> {
-  const tenant = await createTenant(t, { settings });
+async function realm(settings: Record<string, unknown> = {}, existing?: Tenant): Promise<Realm> {
+  const tenant = existing ?? (await createTenant(t, { settings }));
   const web = await insertApplication(t, {
+    assignmentRequired: !!existing,
     scope: 'TENANT',
     partnerId: tenant.partner_id,
     tenantId: tenant.id,
@@ -427,6 +428,9 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     expect(id.acr).toBe(ACR_MFA);
     const [row] = await factorRows(user.id);
     expect(row?.last_used_at).not.toBeNull();
+    // The virtual authenticator counts its signatures: the stored counter moved forward.
+    const before = credentials[0]?.signCount ?? 0;
+    expect(Number((row?.credential as { counter: number }).counter)).toBeGreaterThan(before);
     const audit = await auditOf(user.id);
     expect(audit).toContainEqual(
       expect.objectContaining({
@@ -464,6 +468,29 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     expect(status).toBe(200);
     expect(await alertText(fresh.page)).toContain('expired');
     await fresh.context.close();
+  });
+
+  it('a passkey alone still needs the assignment an application requires', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const token = await passwordToken(r, user.email);
+    const d = await device();
+    expect((await registerInPage(d, token)).verify?.status).toBe(200);
+    // A second application of the same tenant that signs in only its assigned users.
+    const restricted = await realm({}, r.tenant);
+    const flow = await authorization(restricted);
+    await d.page.goto(flow.url);
+    await d.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await d.reachedCallback();
+    expect(new URL(d.callback() as string).searchParams.get('error')).toBe('access_denied');
+    const audit = await auditOf(user.id);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        action: 'user.login_failed:FAILURE',
+        after: expect.objectContaining({ reason: 'not assigned to the application' }),
+      }),
+    );
+    await d.context.close();
   });
 
   it('uses a passkey as the second factor after the password: amr pwd+hwk+mfa', async () => {

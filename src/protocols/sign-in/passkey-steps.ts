@@ -10,7 +10,7 @@ import {
   tenantMfaPolicy,
   WEBAUTHN_TTL_MS,
 } from '../../modules/mfa/index.js';
-import { findAccount, resetSignInAttempts } from '../../modules/users/index.js';
+import { findAccount, resetSignInAttempts, updateAccount } from '../../modules/users/index.js';
 import type { UserRow } from '../../platform/db/schema.js';
 import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { AppError } from '../../platform/errors.js';
@@ -219,7 +219,11 @@ export const passkeyAssertion: SignInStep = async (signIn) => {
   if (handle && Buffer.from(handle, 'base64url').toString('utf8') !== factor.user_id) {
     return fail('user handle mismatch', 'This passkey could not be verified.');
   }
-  if (user?.status !== 'ACTIVE') return fail(user?.status ?? 'DELETED', 'This account cannot sign in.');
+  // A lock after failed attempts whose time is over ends with this sign-in (as with a password).
+  const lockOver = user?.status === 'LOCKED' && !!user.locked_until && user.locked_until <= signIn.now;
+  if (!user || (user.status !== 'ACTIVE' && !lockOver)) {
+    return fail(user?.status ?? 'DELETED', 'This account cannot sign in.');
+  }
   let checked: Awaited<ReturnType<SignIn['mfa']['webauthn']['verifyAssertion']>>;
   try {
     checked = await signIn.mfa.webauthn.verifyAssertion(factor, response, expected, true);
@@ -233,6 +237,14 @@ export const passkeyAssertion: SignInStep = async (signIn) => {
         throw new AppError('WEBAUTHN_VERIFICATION_FAILED', 'This passkey response was already used.');
       }
       await checked.record(w.db, signIn.now);
+      if (lockOver) {
+        await updateAccount(w.db, signIn.tenant.id, user.id, {
+          status: 'ACTIVE',
+          status_reason: null,
+          locked_until: null,
+        });
+        w.invalidate(`user:${user.id}`);
+      }
       await resetSignInAttempts(w.db, signIn.tenant.id, user.id, signIn.now);
       w.audit(
         auditEntry(signIn, user.id, 'user.login', { method: 'passkey', factor_id: factor.id }, 'SUCCESS'),
@@ -244,7 +256,7 @@ export const passkeyAssertion: SignInStep = async (signIn) => {
       throw error;
     });
   if (outcome !== 'signed in') return fail('passkey not verified', 'This passkey could not be verified.');
-  signIn.user = user;
+  signIn.user = { ...user, status: 'ACTIVE' };
   // User verification on the authenticator (PIN or biometric) and the key it holds: two factors.
   signIn.amr = [passkeyAmr(factor), 'mfa'];
   return next();
