@@ -430,7 +430,7 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     expect(row?.last_used_at).not.toBeNull();
     // The virtual authenticator counts its signatures: the stored counter moved forward.
     const before = credentials[0]?.signCount ?? 0;
-    expect(Number((row?.credential as { counter: number }).counter)).toBeGreaterThan(before);
+    expect(Number((row?.credential as { counter?: number } | undefined)?.counter)).toBeGreaterThan(before);
     const audit = await auditOf(user.id);
     expect(audit).toContainEqual(
       expect.objectContaining({
