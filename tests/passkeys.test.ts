@@ -404,7 +404,7 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     await laptop.context.close();
   });
 
-  it('signs in with a passkey alone, and refuses one of another tenant or for another challenge', async () => {
+  it('signs in with a passkey alone in a fresh browser: amr hwk+mfa, acr loa:2; counter and audit', async () => {
     const r = await realm();
     const user = await createUser(r);
     const token = await passwordToken(r, user.email);
@@ -438,6 +438,15 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
         after: expect.objectContaining({ method: 'passkey' }),
       }),
     );
+    await fresh.context.close();
+  });
+
+  it('refuses a passkey of another tenant’s user, and an assertion for a challenge it did not issue', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const token = await passwordToken(r, user.email);
+    const fresh = await device();
+    expect((await registerInPage(fresh, token)).verify?.status).toBe(200);
 
     // Another tenant shares the RP ID, so the authenticator offers the passkey there too: refused.
     const other = await realm();
@@ -447,8 +456,7 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     expect(await alertText(fresh.page)).toContain('not registered for an account here');
 
     // An assertion for a challenge this interaction did not issue is refused.
-    // (the browser has a session at r now: prompt=login shows the sign-in page again)
-    const again = await authorization(r, { prompt: 'login' });
+    const again = await authorization(r);
     await fresh.page.goto(again.url);
     const status = await fresh.page.evaluate(async () => {
       const form = document.querySelector('form[data-passkey]');
@@ -467,6 +475,12 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     });
     expect(status).toBe(200);
     expect(await alertText(fresh.page)).toContain('expired');
+    expect(fresh.callback()).toBeNull();
+    const audit = await auditOf(user.id);
+    // (the password sign-in that got the API token is the only login)
+    expect(audit.filter((entry) => entry.action === 'user.login:SUCCESS')).toEqual([
+      expect.objectContaining({ after: expect.objectContaining({ method: 'password' }) }),
+    ]);
     await fresh.context.close();
   });
 
