@@ -162,6 +162,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       work,
       box: await SecretBox.open(db),
       sms: config.sms.webhookUrl ? new SmsSender(config.sms.webhookUrl, app.log) : null,
+      publicUrl: config.publicUrl,
     });
     const clients = new UsableClientCache(db);
     const verifier = new TokenVerifier(

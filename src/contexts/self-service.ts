@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { findUsableClient } from '../modules/applications/index.js';
-import { type MfaService, meMfaRoutes } from '../modules/mfa/index.js';
+import { type MfaService, meMfaRoutes, meWebAuthnRoutes } from '../modules/mfa/index.js';
 import { createSessionsService, mySessionsRoutes } from '../modules/sessions/index.js';
 import { findLiveTenant } from '../modules/tenants/index.js';
 import {
@@ -84,6 +84,7 @@ export const selfServiceContext: FastifyPluginAsyncTypebox<SelfServiceContextOpt
     }),
   });
   await context.register(meMfaRoutes, { db, mfa });
+  await context.register(meWebAuthnRoutes, { db, mfa });
   await context.register(mySessionsRoutes, {
     sessions: createSessionsService({
       db,

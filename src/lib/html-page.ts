@@ -36,6 +36,15 @@ export const HTML_PAGE_HEADERS: Readonly<Record<string, string>> = {
     "frame-ancestors 'none'; base-uri 'none'",
 };
 
+/**
+ * The CSP of a hosted page that loads its passkey script (sign-in, second factor, forced
+ * enrollment when the tenant allows passkeys): the headers above, plus scripts and fetch from
+ * ScaiKey's own origin only (no inline script, no other origin).
+ */
+export const SCRIPT_PAGE_CSP =
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src https:; " +
+  "form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'";
+
 const color = (value: unknown, fallback: string) =>
   typeof value === 'string' && HEX.test(value) ? value : fallback;
 

@@ -178,6 +178,16 @@ export const ERROR_REGISTRY = {
     description: 'The account has no password to change (it signs in through an identity provider).',
   },
   EMAIL_ALREADY_VERIFIED: { status: 409, description: "The account's email address is already verified." },
+  WEBAUTHN_UNAVAILABLE: {
+    status: 409,
+    description:
+      'Passkeys cannot work on this instance: the host of `SCAIKEY_PUBLIC_URL` is an IP address, which WebAuthn does not accept as an RP ID (use a domain name, or `localhost`).',
+  },
+  WEBAUTHN_VERIFICATION_FAILED: {
+    status: 400,
+    description:
+      'The WebAuthn (passkey) response does not verify: another or an expired challenge, another origin or RP ID, no user verification, or a bad signature. Nothing was enrolled or signed in.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 /** Each code and its status, the registry's statuses alone. */

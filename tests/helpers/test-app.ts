@@ -214,6 +214,11 @@ export interface UseTestAppOptions {
   build?: Omit<BuildOptions, 'database'>;
   /** Listen on a real port with the public URL pointing at it, for real clients (`startLiveApp`). */
   live?: boolean;
+  /**
+   * The live app's host name in its public URL: `localhost` for WebAuthn (127.0.0.1 is not a
+   * valid RP ID); default 127.0.0.1.
+   */
+  liveHostname?: 'localhost' | '127.0.0.1';
 }
 
 /**
@@ -228,7 +233,10 @@ export function useTestApp(
 export function useTestApp(overrides?: Partial<Config>, options?: UseTestAppOptions): TestAppHandle;
 export function useTestApp(overrides: Partial<Config> = {}, options: UseTestAppOptions = {}): TestAppHandle {
   return useStartedApp(
-    () => (options.live ? startLiveApp(overrides) : startTestApp(overrides, undefined, options.build)),
+    () =>
+      options.live
+        ? startLiveApp(overrides, options.liveHostname)
+        : startTestApp(overrides, undefined, options.build),
     options,
   );
 }
@@ -245,12 +253,16 @@ export async function freePort(): Promise<number> {
 export type LiveApp = TestApp & { origin: string; database_: TestDatabase };
 
 /** The app listening on a real port, with SCAIKEY_PUBLIC_URL pointing at it (for real clients). */
-export async function startLiveApp(overrides: Partial<Config> = {}): Promise<LiveApp> {
+export async function startLiveApp(
+  overrides: Partial<Config> = {},
+  hostname: 'localhost' | '127.0.0.1' = '127.0.0.1',
+): Promise<LiveApp> {
   const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `http://${hostname}:${port}`;
   const database = await createTestDatabase();
   const t = await startTestApp({ ...overrides, publicUrl: origin, port }, database);
-  await t.app.listen({ port, host: '127.0.0.1' });
+  // `localhost` listens on each of the addresses it resolves to here.
+  await t.app.listen({ port, host: hostname });
   return {
     ...t,
     origin,

@@ -1,6 +1,7 @@
 /** The mfa module's face: second factors of a tenant's users (issue 13, docs/account-security.md). */
 export { codeHash, maskEmail, newNumericCode } from './codes.js';
 export { meMfaRoutes } from './me-mfa.routes.js';
+export { meWebAuthnRoutes } from './me-webauthn.routes.js';
 export { type ChallengeRow, createMfaRepository, type FactorRow } from './mfa.repository.js';
 export {
   type Account,
@@ -16,3 +17,12 @@ export {
   removeSecondFactors,
   tenantMfaPolicy,
 } from './mfa.service.js';
+export {
+  ENROLL_WEBAUTHN,
+  parseWebAuthnResponse,
+  passkeyAmr,
+  relyingParty,
+  signedChallenge,
+  WEBAUTHN_TTL_MS,
+  type WebAuthn,
+} from './webauthn.service.js';

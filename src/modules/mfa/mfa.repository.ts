@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { MfaChallengesTable, MfaFactorsTable } from '../../platform/db/schema.js';
 import { boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
 
@@ -160,12 +160,13 @@ export function createMfaRepository(db: TenantQueryable) {
     async insertChallenge(row: {
       id: string;
       token_hash: string;
-      user_id: string;
+      user_id: string | null;
       purpose: string;
       pending_factor_id?: string | null;
       interaction_uid?: string | null;
       client_id?: string | null;
       amr?: string;
+      webauthn_challenge?: string | null;
       expires_at: Date;
     }): Promise<void> {
       // The user's expired challenges go first: the table holds only what may still be answered.
@@ -230,6 +231,84 @@ export function createMfaRepository(db: TenantQueryable) {
       return Number(result.numUpdatedRows) === 1;
     },
 
+    /**
+     * An open challenge holding this WebAuthn challenge, of the user or of the interaction (the
+     * challenge a browser signed names the row; a response for another challenge finds none).
+     */
+    challengeByWebauthn(
+      purpose: string,
+      webauthnChallenge: string,
+      owner: { userId: string } | { interactionUid: string },
+      now: Date,
+    ): Promise<ChallengeRow | undefined> {
+      return db
+        .selectFrom('mfa_challenges')
+        .selectAll()
+        .where('purpose', '=', purpose)
+        .where('webauthn_challenge', '=', webauthnChallenge)
+        .where('expires_at', '>', now)
+        .$if('userId' in owner, (q) => q.where('user_id', '=', (owner as { userId: string }).userId))
+        .$if('interactionUid' in owner, (q) =>
+          q.where('interaction_uid', '=', (owner as { interactionUid: string }).interactionUid),
+        )
+        .executeTakeFirst();
+    },
+
+    /** Spends the WebAuthn challenge of a row: true once, in one statement. */
+    async spendWebauthnChallenge(id: string, webauthnChallenge: string): Promise<boolean> {
+      const result = await db
+        .updateTable('mfa_challenges')
+        .set({ webauthn_challenge: null })
+        .where('id', '=', id)
+        .where('webauthn_challenge', '=', webauthnChallenge)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /** The confirmed WebAuthn factor of the tenant with this credential id (any user of the tenant). */
+    factorByCredentialId(credentialId: string): Promise<FactorRow | undefined> {
+      return db
+        .selectFrom('mfa_factors')
+        .selectAll()
+        .where('factor_type', '=', 'WEBAUTHN')
+        .where('credential_id', '=', credentialId)
+        .where('confirmed_at', 'is not', null)
+        .executeTakeFirst();
+    },
+
+    /** Whether the tenant already has a factor with this credential id (confirmed or not). */
+    async credentialIdTaken(credentialId: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('mfa_factors')
+        .select('id')
+        .where('credential_id', '=', credentialId)
+        .executeTakeFirst();
+      return !!row;
+    },
+
+    /**
+     * A WebAuthn credential was used: its new signature counter and backup state, and the use.
+     * The counter only moves forward (a parallel use with a lower counter does not update).
+     */
+    async recordCredentialUse(
+      factorId: string,
+      credential: Record<string, unknown>,
+      counter: number,
+      now: Date,
+    ): Promise<boolean> {
+      const result = await db
+        .updateTable('mfa_factors')
+        .set({ credential: JSON.stringify(credential) as never, last_used_at: now })
+        .where('id', '=', factorId)
+        .where(
+          counter === 0
+            ? sql<boolean>`true`
+            : sql<boolean>`coalesce((credential->>'counter')::bigint, 0) < ${counter}`,
+        )
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
     async markChallenge(id: string, purpose: string): Promise<void> {
       await db.updateTable('mfa_challenges').set({ purpose }).where('id', '=', id).execute();
     },
@@ -237,6 +316,14 @@ export function createMfaRepository(db: TenantQueryable) {
     async deleteChallenge(id: string): Promise<boolean> {
       const result = await db.deleteFrom('mfa_challenges').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
+    },
+
+    async deleteInteractionChallenges(interactionUid: string, purpose: string): Promise<void> {
+      await db
+        .deleteFrom('mfa_challenges')
+        .where('interaction_uid', '=', interactionUid)
+        .where('purpose', '=', purpose)
+        .execute();
     },
 
     async deleteChallenges(userId: string, purpose: string): Promise<void> {

@@ -28,6 +28,7 @@ import {
   totpStep,
 } from './codes.js';
 import { createMfaRepository, type FactorRow, type FactorType } from './mfa.repository.js';
+import { createWebAuthn } from './webauthn.service.js';
 
 /** A second-factor method as tenant settings name it. */
 export type MfaMethod = TenantSettings['mfa_methods'][number];
@@ -88,6 +89,8 @@ export interface MfaServiceOptions {
   box: SecretBox;
   /** The text-message sender (`SCAIKEY_SMS_WEBHOOK_URL`); null: SMS cannot be enabled. */
   sms: SmsSender | null;
+  /** SCAIKEY_PUBLIC_URL: its host name is the WebAuthn RP ID, its origin the expected origin. */
+  publicUrl: string;
 }
 
 /** The phone number an SMS factor sends to (kept in its `credential`). */
@@ -99,7 +102,7 @@ export const phoneOf = (factor: FactorRow): string | null =>
  * backup codes (WebAuthn keeps its credentials in the same table). Every change is one unit of
  * work with its audit entries; `users.mfa_enabled` is true exactly while a confirmed factor exists.
  */
-export function createMfaService({ db, work, box, sms }: MfaServiceOptions) {
+export function createMfaService({ db, work, box, sms, publicUrl }: MfaServiceOptions) {
   const inTenant = <T>(account: Account, body: (w: Work<TenantTx>) => Promise<T>) =>
     work.inTenant(account.tenant.id, account.origin, body);
 
@@ -501,6 +504,9 @@ export function createMfaService({ db, work, box, sms }: MfaServiceOptions) {
     },
 
     spendCode,
+
+    /** Passkeys (webauthn.service.ts), settled like every factor. */
+    webauthn: createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed }),
   };
 }
 

@@ -10,7 +10,7 @@ import type {
   preHandlerHookHandler,
 } from 'fastify';
 import { Type } from 'typebox';
-import type { PageBranding } from '../../lib/html-page.js';
+import { type PageBranding, SCRIPT_PAGE_CSP } from '../../lib/html-page.js';
 import { AppError } from '../../platform/errors.js';
 import { htmlPageHeaders } from '../../platform/http.js';
 import { HtmlPage } from '../../platform/schemas.js';
@@ -108,7 +108,12 @@ export async function registerHostedPages(app: FastifyInstance, options: HostedP
       data: Record<string, unknown> = {},
     ) {
       const html = await this.viewAsync(template, pageData(branding, title, data));
-      return htmlPageHeaders(this).code(status).send(html);
+      htmlPageHeaders(this);
+      // A page with a script of ours (data.scripts, passkeys) allows exactly that: SCRIPT_PAGE_CSP.
+      if (Array.isArray(data.scripts) && data.scripts.length > 0) {
+        this.header('content-security-policy', SCRIPT_PAGE_CSP);
+      }
+      return this.code(status).send(html);
     },
   );
 

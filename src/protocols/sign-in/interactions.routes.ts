@@ -8,6 +8,7 @@ import type { OidcProviders } from '../oauth/providers.js';
 import type { SignInRateLimits } from '../oauth/rate-limits.js';
 import { runSteps } from '../steps.js';
 import { hostedPresenter } from './hosted-presenter.js';
+import { passkeyRoutes } from './passkey.routes.js';
 import {
   loadInteraction,
   PASSWORD_SIGN_IN,
@@ -52,9 +53,11 @@ const SecondFactorForm = Type.Object(
       type: 'string',
       enum: [
         'verify',
+        'webauthn',
         'send_email',
         'send_sms',
         'enroll_totp',
+        'enroll_webauthn',
         'enroll_email',
         'enroll_email_confirm',
         'continue',
@@ -62,17 +65,18 @@ const SecondFactorForm = Type.Object(
       description: 'What the form asks, as the page sets it',
     }),
     code: Type.Optional(Type.String({ description: 'A one-time code (TOTP, emailed or backup code)' })),
+    response: Type.Optional(
+      Type.String({
+        description:
+          'op=webauthn, enroll_webauthn: the WebAuthn credential as JSON (set by the page’s script)',
+      }),
+    ),
   },
   { title: 'SecondFactorForm' },
 );
 const FORM = 'application/x-www-form-urlencoded';
 
-/**
- * The hosted sign-in pages of a tenant (oidc-provider interactions). Each route runs an ordered
- * list of one-concern steps (sign-in-steps.ts, docs/adr/0011-sign-in-step-pipeline.md) on the
- * interaction it loaded first. Registered in the hosted pages' context (hosted-pages.ts): forms,
- * CSRF on every POST, the error page; the interaction cookie is SameSite=Lax.
- */
+/** What the sign-in routes (hosted pages, direct-login API) are built from. */
 export interface SignInRouteOptions {
   db: Db;
   providers: OidcProviders;
@@ -82,25 +86,20 @@ export interface SignInRouteOptions {
   work: UnitOfWork;
 }
 
-/**
- * Runs a step list on the interaction `uid` of this browser (its cookie), with the answers of
- * `present`; `refuse` answers a refused password.
- */
-export function signInRunner(options: SignInRouteOptions) {
+/** How a route presents its sign-in: the interaction, its form, its answers. */
+export interface SignInHow {
+  uid: string;
+  slug: string;
+  form: Record<string, string>;
+  present: SignInPresenter;
+  refuse: (signIn: SignIn, refusal: { message: string }) => Promise<unknown>;
+}
+
+/** Loads the sign-in context (the interaction of this browser, its tenant) for `how`. */
+export function signInLoader(options: SignInRouteOptions) {
   const { db, providers, mfa, work } = options;
   const sign = proofSigner(options.secret);
-  return async (
-    steps: readonly SignInStep[],
-    request: FastifyRequest,
-    reply: FastifyReply,
-    how: {
-      uid: string;
-      slug: string;
-      form: Record<string, string>;
-      present: SignInPresenter;
-      refuse: (signIn: SignIn, refusal: { message: string }) => Promise<unknown>;
-    },
-  ) => {
+  return async (request: FastifyRequest, reply: FastifyReply, how: SignInHow): Promise<SignIn> => {
     const signIn: SignIn = await loadInteraction(
       {
         request,
@@ -118,8 +117,15 @@ export function signInRunner(options: SignInRouteOptions) {
       (slug) => providers.forSlug(slug),
       how.slug,
     );
-    return runSteps(steps, signIn);
+    return signIn;
   };
+}
+
+/** Runs a step list on the interaction `how.uid` of this browser (its cookie), answering as `how` says. */
+export function signInRunner(options: SignInRouteOptions) {
+  const load = signInLoader(options);
+  return async (steps: readonly SignInStep[], request: FastifyRequest, reply: FastifyReply, how: SignInHow) =>
+    runSteps(steps, await load(request, reply, how));
 }
 
 /**
@@ -129,13 +135,9 @@ export function signInRunner(options: SignInRouteOptions) {
  * CSRF on every POST, the error page; the interaction cookie is SameSite=Lax.
  */
 export async function interactionRoutes(app: FastifyInstance, options: SignInRouteOptions): Promise<void> {
-  const runner = signInRunner(options);
-  const run = (
-    steps: readonly SignInStep[],
-    request: FastifyRequest<{ Params: Params }>,
-    reply: FastifyReply,
-  ) =>
-    runner(steps, request, reply, {
+  const loader = signInLoader(options);
+  const load = (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) =>
+    loader(request, reply, {
       uid: request.params.uid,
       slug: request.params.tenant_slug,
       form: (request.body as Record<string, string> | undefined) ?? {},
@@ -143,6 +145,11 @@ export async function interactionRoutes(app: FastifyInstance, options: SignInRou
       // A refused password: the form again, with the message (401 counts as a failure).
       refuse: (signIn, { message }) => signInForm(signIn, 401, signIn.email, message),
     });
+  const run = async (
+    steps: readonly SignInStep[],
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+  ) => runSteps(steps, await load(request, reply));
 
   const base = '/api/v1/auth/tenants/:tenant_slug/interaction/:uid';
 
@@ -239,4 +246,6 @@ export async function interactionRoutes(app: FastifyInstance, options: SignInRou
     },
     (request, reply) => run(SECOND_FACTOR, request, reply),
   );
+
+  await passkeyRoutes(app, { base, load, run, rateLimits: options.rateLimits });
 }

@@ -25,14 +25,15 @@ import { AppError } from '../../platform/errors.js';
 import { maskPhone } from '../../platform/sms.js';
 import { answered, next, type StepResult } from '../steps.js';
 import { ACR_MFA } from './acr.js';
+import { passkeyEnrollment, passkeyPageData, passkeySecondFactor, passkeysAllowed } from './passkey-steps.js';
 import type { SignIn, SignInStep } from './sign-in-steps.js';
 
 /** How long a sign-in may wait for its second factor (the interaction itself lasts 10 minutes). */
 const CHALLENGE_TTL_MS = 10 * 60_000;
 
 /** A challenge's purposes: a second factor to give, one to set up, or done (backup codes shown). */
-const VERIFY = 'SIGN_IN';
-const ENROLL = 'SIGN_IN_ENROLL';
+export const VERIFY = 'SIGN_IN';
+export const ENROLL = 'SIGN_IN_ENROLL';
 const DONE = 'SIGN_IN_DONE';
 
 const METHOD_OF_TYPE: Partial<Record<FactorRow['factor_type'], MfaMethod>> = {
@@ -88,13 +89,17 @@ async function mfaPage(signIn: SignIn, status: number, options: { error?: string
     totp: factors.some((factor) => factor.factor_type === 'TOTP'),
     email: factors.some((factor) => factor.factor_type === 'EMAIL'),
     sms: factors.some((factor) => factor.factor_type === 'SMS'),
+    ...passkeyPageData(
+      signIn,
+      factors.some((factor) => factor.factor_type === 'WEBAUTHN'),
+    ),
     ...options,
   });
 }
 
 async function enrollPage(signIn: SignIn, status: number, options: { error?: string; sentTo?: string } = {}) {
   const allowed = methodsAllowed(signIn);
-  if (!allowed.includes('totp') && !allowed.includes('email')) {
+  if (!allowed.includes('totp') && !allowed.includes('email') && !passkeysAllowed(signIn)) {
     throw new AppError(
       'BAD_REQUEST',
       'Your organization requires a second factor, but none of its methods can be set up here. Ask your administrator.',
@@ -106,6 +111,7 @@ async function enrollPage(signIn: SignIn, status: number, options: { error?: str
     methods: allowed,
     totp: allowed.includes('totp') ? () => signIn.mfa.totpEnrollment(account) : null,
     email: allowed.includes('email'),
+    ...passkeyPageData(signIn, allowed.includes('webauthn')),
     ...options,
   });
 }
@@ -321,9 +327,9 @@ async function verifyCode(signIn: SignIn): Promise<StepResult> {
 }
 
 /** A factor was set up during the sign-in: backup codes (once), then on. */
-async function enrolled(signIn: SignIn, backupCodes: string[] | null): Promise<StepResult> {
+async function enrolled(signIn: SignIn, backupCodes: string[] | null, amr = 'otp'): Promise<StepResult> {
   const challenge = signIn.challenge as NonNullable<SignIn['challenge']>;
-  signIn.amr = [...new Set([...signIn.amr, 'otp', 'mfa'])];
+  signIn.amr = [...new Set([...signIn.amr, amr, 'mfa'])];
   const repo = createMfaRepository(tenantDb(signIn));
   if (!backupCodes) {
     await repo.deleteChallenge(challenge.id);
@@ -356,6 +362,11 @@ export const secondFactorOperation: SignInStep = async (signIn) => {
   };
   if (challenge.purpose === VERIFY) {
     if (op === 'verify') return verifyCode(signIn);
+    if (op === 'webauthn') {
+      const passkey = await passkeySecondFactor(signIn);
+      if (passkey.ok) return verified(signIn, 'webauthn', passkey.amr);
+      return answered(await mfaPage(signIn, 401, { error: passkey.error }));
+    }
     if (op === 'send_email' || op === 'send_sms') {
       const channel = op === 'send_email' ? 'EMAIL' : 'SMS';
       const factors = await usableFactors(signIn, (signIn.user as UserRow).id);
@@ -370,6 +381,12 @@ export const secondFactorOperation: SignInStep = async (signIn) => {
       return enrollmentStep(signIn, async () =>
         enrolled(signIn, (await signIn.mfa.confirmTotp(account(signIn), code)).backup_codes),
       );
+    }
+    if (op === 'enroll_webauthn') {
+      return enrollmentStep(signIn, async () => {
+        const passkey = await passkeyEnrollment(signIn);
+        return enrolled(signIn, passkey.backup_codes, passkey.amr);
+      });
     }
     if (op === 'enroll_email') {
       return enrollmentStep(signIn, async () => {

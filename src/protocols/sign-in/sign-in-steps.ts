@@ -19,6 +19,7 @@ import {
   secondFactorPolicy,
   stepUpSession,
 } from './mfa-steps.js';
+import { passkeyAssertion, passkeyPageData, passkeysAllowed } from './passkey-steps.js';
 import {
   accountStatusStep,
   findAccountStep,
@@ -69,6 +70,8 @@ export interface SecondFactorView {
   sms: boolean;
   error?: string;
   sentTo?: string;
+  /** What the page needs for passkeys (passkey-steps.ts `passkeyPageData`). */
+  [page: string]: unknown;
 }
 
 /** What the enrollment step offers (a tenant requiring MFA, a user without a factor). */
@@ -80,6 +83,8 @@ export interface EnrollmentView {
   email: boolean;
   error?: string;
   sentTo?: string;
+  /** What the page needs for passkeys (passkey-steps.ts `passkeyPageData`). */
+  [page: string]: unknown;
 }
 
 /**
@@ -158,6 +163,7 @@ export function signInForm(signIn: SignIn, status: number, email: string, error?
     email,
     error,
     forgotPasswordUrl: forgotPasswordUrl(signIn),
+    ...passkeyPageData(signIn, passkeysAllowed(signIn)),
   });
 }
 
@@ -288,6 +294,9 @@ export const SECOND_FACTOR: readonly SignInStep[] = [
   requiredPasswordChange,
   signedIn,
 ];
+
+/** POST …/passkey: a passkey alone (passkey-steps.ts), then what any sign-in checks last. */
+export const PASSKEY_SIGN_IN: readonly SignInStep[] = [passkeyAssertion, assignmentCheck, signedIn];
 
 // ——— a required password change (POST …/password) ———
 
