@@ -93,5 +93,5 @@ export const SmsEnableRequest = Type.Object(
       description: 'The number in E.164 form, e.g. +31612345678',
     }),
   },
-  { additionalProperties: false, title: 'SmsEnableRequest' },
+  { additionalProperties: false, title: 'SmsEnableRequest', examples: [{ phone_number: '+31612345678' }] },
 );
