@@ -23,6 +23,15 @@ import type { Account, MfaService } from './mfa.service.js';
 const tags = ['MFA'];
 const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 422: ValidationErrorSchema };
 const conflict = { 409: ErrorSchema };
+
+/** The account of a self-service call: the token's active user in the token's live tenant (else 401). */
+export async function selfServiceAccount(db: Db, request: FastifyRequest): Promise<Account> {
+  const { tenantId, subject } = request.principal;
+  const tenant = await findLiveTenant(db, tenantId as string);
+  const user = tenant && (await findActiveAccount(db, tenant.id, subject));
+  if (!tenant || !user) throw new AppError('UNAUTHORIZED', 'The account of this token is not active');
+  return { tenant, user, origin: selfServiceOrigin(request) };
+}
 const badCode = { 400: ErrorSchema };
 
 /**
@@ -33,13 +42,7 @@ export const meMfaRoutes: FastifyPluginAsyncTypebox<{ db: Db; mfa: MfaService }>
   app,
   { db, mfa },
 ) => {
-  async function account(request: FastifyRequest): Promise<Account> {
-    const { tenantId, subject } = request.principal;
-    const tenant = await findLiveTenant(db, tenantId as string);
-    const user = tenant && (await findActiveAccount(db, tenant.id, subject));
-    if (!tenant || !user) throw new AppError('UNAUTHORIZED', 'The account of this token is not active');
-    return { tenant, user, origin: selfServiceOrigin(request) };
-  }
+  const account = (request: FastifyRequest) => selfServiceAccount(db, request);
 
   app.get(
     '/api/v1/me/mfa',

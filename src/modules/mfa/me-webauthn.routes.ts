@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../platform/db/database.js';
-import { AppError } from '../../platform/errors.js';
-import { callContext, noStore, ok } from '../../platform/http.js';
+import { noStore, ok } from '../../platform/http.js';
 import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/schemas.js';
-import { findLiveTenant } from '../tenants/index.js';
-import { findActiveAccount } from '../users/index.js';
+import { selfServiceAccount } from './me-mfa.routes.js';
 import { FactorConfirmed } from './mfa.schemas.js';
-import { type Account, type MfaService, toFactorView } from './mfa.service.js';
+import { type MfaService, toFactorView } from './mfa.service.js';
 import { WebAuthnCreationOptions, WebAuthnRegisterRequest } from './webauthn.schemas.js';
 
 const tags = ['MFA'];
@@ -21,13 +19,7 @@ export const meWebAuthnRoutes: FastifyPluginAsyncTypebox<{ db: Db; mfa: MfaServi
   app,
   { db, mfa },
 ) => {
-  async function account(request: FastifyRequest): Promise<Account> {
-    const { tenantId, subject } = request.principal;
-    const tenant = await findLiveTenant(db, tenantId as string);
-    const user = tenant && (await findActiveAccount(db, tenant.id, subject));
-    if (!tenant || !user) throw new AppError('UNAUTHORIZED', 'The account of this token is not active');
-    return { tenant, user, origin: callContext(request).origin };
-  }
+  const account = (request: FastifyRequest) => selfServiceAccount(db, request);
 
   app.post(
     '/api/v1/me/mfa/webauthn/register/options',

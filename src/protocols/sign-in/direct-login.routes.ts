@@ -192,51 +192,31 @@ export async function directLoginRoutes(app: FastifyInstance, options: SignInRou
       }),
   );
 
-  app.post<{ Params: { tenant_slug: string }; Querystring: { mfa_token: string } }>(
-    `${base}/mfa/email/send`,
-    {
-      schema: {
-        tags,
-        summary: 'Send Mfa Email Code',
-        description:
-          'Mails a six-digit code (10 minutes, single use) for the `mfa_token` of …/login, when the user has email codes enabled; the previous code stops working.',
-        params: Slug,
-        querystring: SendQuery,
-        response: { 200: LoginEnvelope, ...errors },
+  for (const [channel, by, users] of [
+    ['email', 'Mails', 'email codes'],
+    ['sms', 'Texts', 'SMS codes'],
+  ] as const) {
+    app.post<{ Params: { tenant_slug: string }; Querystring: { mfa_token: string } }>(
+      `${base}/mfa/${channel}/send`,
+      {
+        schema: {
+          tags,
+          summary: channel === 'email' ? 'Send Mfa Email Code' : 'Send Mfa Sms Code',
+          description: `${by} a six-digit code (10 minutes, single use) for the \`mfa_token\` of …/login, when the user has ${users} enabled; the previous code stops working.`,
+          params: Slug,
+          querystring: SendQuery,
+          response: { 200: LoginEnvelope, ...errors },
+        },
+        onRequest: options.rateLimits.onRequest,
       },
-      onRequest: options.rateLimits.onRequest,
-    },
-    async (request, reply) =>
-      run(SECOND_FACTOR, request, reply, {
-        uid: await interactionOf(request.params.tenant_slug, request.query.mfa_token),
-        slug: request.params.tenant_slug,
-        form: { challenge: request.query.mfa_token, op: 'send_email' },
-        present: jsonPresenter,
-        refuse,
-      }),
-  );
-
-  app.post<{ Params: { tenant_slug: string }; Querystring: { mfa_token: string } }>(
-    `${base}/mfa/sms/send`,
-    {
-      schema: {
-        tags,
-        summary: 'Send Mfa Sms Code',
-        description:
-          'Texts a six-digit code (10 minutes, single use) for the `mfa_token` of …/login, when the user has SMS codes enabled; the previous code stops working.',
-        params: Slug,
-        querystring: SendQuery,
-        response: { 200: LoginEnvelope, ...errors },
-      },
-      onRequest: options.rateLimits.onRequest,
-    },
-    async (request, reply) =>
-      run(SECOND_FACTOR, request, reply, {
-        uid: await interactionOf(request.params.tenant_slug, request.query.mfa_token),
-        slug: request.params.tenant_slug,
-        form: { challenge: request.query.mfa_token, op: 'send_sms' },
-        present: jsonPresenter,
-        refuse,
-      }),
-  );
+      async (request, reply) =>
+        run(SECOND_FACTOR, request, reply, {
+          uid: await interactionOf(request.params.tenant_slug, request.query.mfa_token),
+          slug: request.params.tenant_slug,
+          form: { challenge: request.query.mfa_token, op: `send_${channel}` },
+          present: jsonPresenter,
+          refuse,
+        }),
+    );
+  }
 }
