@@ -1,8 +1,7 @@
-import { sql } from 'kysely';
 import { isId } from '../../lib/ids.js';
 import type { AdminRights } from '../../platform/auth/principal.js';
 import type { Queryable } from '../../platform/db/database.js';
-import { type SessionRecord, sessionsWithPayload } from './sessions.repository.js';
+import { pageOfSessions, type SessionRecord, sessionsWithPayload } from './sessions.repository.js';
 
 /**
  * Reads of the sessions module that cross tenants on purpose: the admin API lists sessions across
@@ -44,14 +43,5 @@ export async function listSessionsAcrossTenants(
   if (filter.userId) base = base.where('s.user_id', '=', filter.userId);
   if (filter.tenantId) base = base.where('s.tenant_id', '=', filter.tenantId);
   if (filter.partnerId) base = base.where('t.partner_id', '=', filter.partnerId);
-  const [rows, counted] = await Promise.all([
-    base
-      .orderBy('s.last_active_at', 'desc')
-      .orderBy('s.id', 'desc')
-      .limit(page.limit)
-      .offset(page.offset)
-      .execute(),
-    base.clearSelect().select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows: rows as SessionRecord[], total: counted.n };
+  return pageOfSessions(base, page);
 }

@@ -123,6 +123,23 @@ export function sessionsWithPayload(db: Queryable) {
     .where(liveSession);
 }
 
+/** One page of a sessions query, most recently active first, and the total it pages through. */
+export async function pageOfSessions(
+  base: ReturnType<typeof sessionsWithPayload>,
+  page: { limit: number; offset: number },
+): Promise<{ rows: SessionRecord[]; total: number }> {
+  const [rows, counted] = await Promise.all([
+    base
+      .orderBy('s.last_active_at', 'desc')
+      .orderBy('s.id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    base.clearSelect().select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows: rows as SessionRecord[], total: counted.n };
+}
+
 /** The sessions of one tenant (a tenant-bound handle: the tenant predicate is added to every statement). */
 export function createSessionsRepository(db: TenantQueryable) {
   return {
@@ -159,16 +176,7 @@ export function createSessionsRepository(db: TenantQueryable) {
     ): Promise<{ rows: SessionRecord[]; total: number }> {
       let base = sessionsWithPayload(db);
       if (filter.userId) base = base.where('s.user_id', '=', filter.userId);
-      const [rows, counted] = await Promise.all([
-        base
-          .orderBy('s.last_active_at', 'desc')
-          .orderBy('s.id', 'desc')
-          .limit(page.limit)
-          .offset(page.offset)
-          .execute(),
-        base.clearSelect().select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
-      ]);
-      return { rows: rows as SessionRecord[], total: counted.n };
+      return pageOfSessions(base, page);
     },
 
     /** Every live session (of one user if given), locked until the transaction ends. */
