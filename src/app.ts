@@ -34,6 +34,7 @@ import {
 } from './platform/errors.js';
 import { AuditBuffer } from './platform/events/audit-buffer.js';
 import { UnitOfWork } from './platform/events/unit-of-work.js';
+import { Housekeeping } from './platform/housekeeping.js';
 import { Invalidation } from './platform/invalidation.js';
 import { registerJsonBodyParser } from './platform/json-body.js';
 import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';
@@ -60,6 +61,8 @@ export interface ScaiKey {
   invalidation: Invalidation;
   mailer: Mailer;
   audit: AuditBuffer;
+  /** Periodic clean-ups; tests call `runAll()` instead of waiting for the timers. */
+  housekeeping: Housekeeping;
   bootstrap: BootstrapResult;
   /** Every route registered at startup, as declared (tests/isolation-sweep.test.ts walks them). */
   routes: readonly RegisteredRoute[];
@@ -191,12 +194,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     void mailer.flush();
     const audit = new AuditBuffer(db, app.log);
     audit.start();
+    const housekeeping = new Housekeeping(app.log);
     const routes: RegisteredRoute[] = [];
     app.addHook('onRoute', ({ method, url, schema }) => {
       for (const one of [method].flat()) routes.push({ method: one, url, schema });
     });
     app.decorate('scaikey', {
       audit,
+      housekeeping,
       config,
       database,
       keys,
@@ -322,7 +327,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       publicUrl: config.publicUrl,
     });
 
+    // Every task is registered by now (the contexts above add theirs).
+    housekeeping.start();
+
     app.addHook('onClose', async () => {
+      await housekeeping.stop();
       await mailer.stop();
       await audit.stop();
       await unlistenKeys();
