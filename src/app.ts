@@ -33,6 +33,8 @@ import {
   routingErrorHandler,
 } from './platform/errors.js';
 import { AuditBuffer } from './platform/events/audit-buffer.js';
+import { deleteEventsBefore } from './platform/events/event-log.repository.js';
+import { EventSignal } from './platform/events/event-signal.js';
 import { UnitOfWork } from './platform/events/unit-of-work.js';
 import { Housekeeping } from './platform/housekeeping.js';
 import { Invalidation } from './platform/invalidation.js';
@@ -63,6 +65,8 @@ export interface ScaiKey {
   audit: AuditBuffer;
   /** Periodic clean-ups; tests call `runAll()` instead of waiting for the timers. */
   housekeeping: Housekeeping;
+  /** Wakes what waits for new events (the change feed's long-polls, webhook delivery). */
+  events: EventSignal;
   bootstrap: BootstrapResult;
   /** Every route registered at startup, as declared (tests/isolation-sweep.test.ts walks them). */
   routes: readonly RegisteredRoute[];
@@ -195,6 +199,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const audit = new AuditBuffer(db, app.log);
     audit.start();
     const housekeeping = new Housekeeping(app.log);
+    const events = new EventSignal();
+    await events.start(database);
+    const dayMs = 24 * 3600 * 1000;
+    housekeeping.register({
+      name: 'event-retention',
+      everyMs: 3600 * 1000,
+      run: () => deleteEventsBefore(db, new Date(Date.now() - config.events.retentionDays * dayMs)),
+    });
     const routes: RegisteredRoute[] = [];
     app.addHook('onRoute', ({ method, url, schema }) => {
       for (const one of [method].flat()) routes.push({ method: one, url, schema });
@@ -202,6 +214,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.decorate('scaikey', {
       audit,
       housekeeping,
+      events,
       config,
       database,
       keys,
@@ -325,6 +338,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       verifier,
       work,
       publicUrl: config.publicUrl,
+      events,
     });
 
     // Every task is registered by now (the contexts above add theirs).
@@ -332,6 +346,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
     app.addHook('onClose', async () => {
       await housekeeping.stop();
+      await events.stop();
       await mailer.stop();
       await audit.stop();
       await unlistenKeys();

@@ -8,6 +8,7 @@ import {
   findUsableClient,
   moveTenantApplications,
 } from '../modules/applications/index.js';
+import { createFeedService, feedRoutes } from '../modules/events/index.js';
 import { adminGroupsRoutes, createGroupsService, groupsRoutes } from '../modules/groups/index.js';
 import { removeSecondFactors } from '../modules/mfa/index.js';
 import { createOusService, ousRoutes } from '../modules/ous/index.js';
@@ -19,6 +20,7 @@ import { adminRights, requireSuperAdmin, tenantRouteRights } from '../platform/a
 import type { TokenVerifier } from '../platform/auth/authenticate.js';
 import type { Db } from '../platform/db/database.js';
 import { bindTenant, type TenantDb } from '../platform/db/tenant-scope.js';
+import type { EventSignal } from '../platform/events/event-signal.js';
 import type { UnitOfWork } from '../platform/events/unit-of-work.js';
 import { callContext } from '../platform/http.js';
 import type { Access, TenantScope } from '../platform/tenancy.js';
@@ -29,6 +31,8 @@ export interface ManagementContextOptions {
   verifier: TokenVerifier;
   work: UnitOfWork;
   publicUrl: string;
+  /** Wakes the change feed's long-polls. */
+  events: EventSignal;
 }
 
 /**
@@ -120,4 +124,5 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
     }),
     tenantOfUser: (userId) => users.tenantOfUser(userId),
   });
+  await management.register(feedRoutes, { feed: createFeedService(db, options.events) });
 };

@@ -11,7 +11,7 @@ import { isId } from '../lib/ids.js';
  * Ajv instance in config.ts:
  * - `protocols`: a URL (as WHATWG `new URL` reads it) of one of these schemes;
  * - `secret`: the value may hold a password; no message ever shows it;
- * - `unit`: what an integer counts (seconds);
+ * - `unit`: what an integer counts (seconds, days);
  * - `defaultDescription`: the documented default where it is derived in code (no `default`).
  * Custom `format`s are the entries of FORMATS below.
  */
@@ -297,6 +297,15 @@ const VARIABLES = {
     secret: true,
     description:
       'Where text messages go (SMS one-time codes, issue 13): each is POSTed as JSON `{"to": "+…", "text": "…", "kind": "mfa_code", "tenant_id": "tnt_…"}` to this URL (your SMS gateway or a small adapter in front of it; credentials may be in the URL), 5 s timeout, no redirects, any 2xx is delivered. Without it SMS cannot be enabled (409 `SMS_NOT_CONFIGURED`). The log says each message at `info` level with the number masked and never its text.',
+  },
+  SCAIKEY_EVENT_RETENTION_DAYS: {
+    type: 'integer',
+    unit: 'days',
+    minimum: 1,
+    maximum: 3650,
+    default: 30,
+    description:
+      'Days the domain events (the change feed, `GET /api/v1/tenants/{tenant_id}/events`, and what webhooks deliver) are kept; older events are deleted hourly. A feed consumer whose cursor is older reads on from the oldest event kept.',
   },
   SCAIKEY_MAIL_FROM: {
     type: 'string',

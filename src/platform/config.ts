@@ -42,6 +42,8 @@ export interface Config {
   };
   /** Text messages (SMS codes): the webhook they are POSTed to; null = no SMS sender. */
   sms: { webhookUrl: string | null };
+  /** Domain events (change feed, webhooks): days they are kept. */
+  events: { retentionDays: number };
   /**
    * Answer grant_type=client_credentials natively at the token URL instead of through oidc-provider
    * (same tokens, about 40% faster; see docs/adr/0002-native-client-credentials.md). On unless turned off.
@@ -206,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       from: vars.SCAIKEY_MAIL_FROM ?? `ScaiKey <no-reply@${new URL(publicUrl).hostname}>`,
     },
     sms: { webhookUrl: vars.SCAIKEY_SMS_WEBHOOK_URL ?? null },
+    events: { retentionDays: vars.SCAIKEY_EVENT_RETENTION_DAYS },
     nativeClientCredentials: vars.SCAIKEY_NATIVE_CLIENT_CREDENTIALS,
     rateLimits,
     redisUrl: vars.SCAIKEY_REDIS_URL ?? null,

@@ -93,6 +93,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     logLevel: 'silent',
     mail: { smtpUrl: null, from: 'ScaiKey <no-reply@scaikey.test>' },
     sms: { webhookUrl: null },
+    events: { retentionDays: 30 },
     nativeClientCredentials: true,
     rateLimits: generousRateLimits(),
     redisUrl: null,

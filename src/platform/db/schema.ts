@@ -205,6 +205,10 @@ export interface EventOutboxTable {
   data: Json<Record<string, unknown> | null>;
   request_id: string | null;
   created_at: DefaultTimestamp;
+  /** The writing transaction's id (xid8, read as text): events are read in (txid, seq) order. */
+  txid: Generated<string>;
+  actor_type: string | null;
+  actor_id: string | null;
 }
 
 export interface OidcPayloadsTable {

@@ -4,51 +4,80 @@ import type { Queryable } from '../db/database.js';
 import type { AuditOrigin } from '../http.js';
 import { INVALIDATION_CHANNEL } from '../invalidation.js';
 import type { AuditEvent } from './audit-log.js';
+import { isDomainEvent } from './catalogue.js';
 
-/** Writes audit entries (`at`: when it happened, default now) in one statement. */
-export async function insertAuditEvents(
-  db: Queryable,
-  entries: readonly { origin: AuditOrigin; event: AuditEvent; at?: Date }[],
-): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values(
-      entries.map(({ origin, event, at }) => ({
-        id: newId('event'),
-        tenant_id: event.tenantId ?? null,
-        partner_id: event.partnerId ?? null,
-        actor_type: origin.actorType,
-        actor_id: origin.actorId,
-        action: event.action,
-        resource_type: event.resourceType,
-        resource_id: event.resourceId,
-        before: event.before ? JSON.stringify(event.before) : undefined,
-        after: event.after ? JSON.stringify(event.after) : undefined,
-        result: event.result ?? 'SUCCESS',
-        ip_address: origin.ipAddress,
-        request_id: origin.requestId,
-        ...(at ? { created_at: at } : {}),
-      })),
-    )
-    .execute();
+/** The channel that says a tenant (payload: its id, or "platform") has new events. */
+export const EVENTS_CHANNEL = 'scaikey_events';
+
+/** One audit entry to write: who, what, and when (default now). */
+export interface AuditEntry {
+  origin: AuditOrigin;
+  event: AuditEvent;
+  at?: Date | undefined;
 }
 
-/** The SQL values of one audit event. */
-function auditValues(origin: AuditOrigin, event: AuditEvent, id: string) {
-  return sql`(${id}, ${event.tenantId ?? null}, ${event.partnerId ?? null}, ${origin.actorType}, ${
+/**
+ * Writes audit entries in one statement; the entries that are domain events (the catalogue) go
+ * to the event outbox in the same statement, so that a change inside a transaction never commits
+ * without its event, whichever path records it.
+ */
+export async function insertAuditEvents(db: Queryable, entries: readonly AuditEntry[]): Promise<void> {
+  await writeStatement(entries, [])?.execute(db);
+}
+
+/**
+ * One statement writing audit rows, the outbox rows of the domain events among them, and the
+ * notices: cache invalidation topics, and one EVENTS_CHANNEL notice per tenant with new events
+ * (payload: the tenant id, or "platform"), which PostgreSQL delivers when the transaction commits.
+ */
+function writeStatement(entries: readonly AuditEntry[], topics: readonly string[]) {
+  const events = entries.filter(({ event }) => isDomainEvent(event.action, event.result ?? 'SUCCESS'));
+  const notices = [
+    ...topics.map((topic) => sql`pg_notify(${INVALIDATION_CHANNEL}, ${topic})`),
+    ...[...new Set(events.map(({ event }) => event.tenantId ?? 'platform'))].map(
+      (tenant) => sql`pg_notify(${EVENTS_CHANNEL}, ${tenant})`,
+    ),
+  ];
+  const select = notices.length > 0 ? sql`select ${sql.join(notices)}` : sql`select 1`;
+  if (entries.length === 0) return notices.length > 0 ? select : null;
+  const parts = [
+    sql`audit_rows as (insert into audit_events (id, tenant_id, partner_id, actor_type, actor_id, action, resource_type, resource_id, before, after, result, ip_address, request_id, created_at) values ${sql.join(
+      entries.map(auditValues),
+    )})`,
+  ];
+  if (events.length > 0) {
+    parts.push(
+      sql`outbox_rows as (insert into event_outbox (id, type, tenant_id, partner_id, resource_type, resource_id, data, request_id, actor_type, actor_id, created_at) values ${sql.join(
+        events.map(outboxValues),
+      )})`,
+    );
+  }
+  return sql`with ${sql.join(parts)} ${select}`;
+}
+
+const json = (value: Record<string, unknown> | null | undefined) => (value ? JSON.stringify(value) : null);
+
+/** The SQL values of one audit row. */
+function auditValues({ origin, event, at }: AuditEntry) {
+  return sql`(${newId('event')}, ${event.tenantId ?? null}, ${event.partnerId ?? null}, ${origin.actorType}, ${
     origin.actorId
-  }, ${event.action}, ${event.resourceType}, ${event.resourceId}, ${
-    event.before ? JSON.stringify(event.before) : null
-  }::jsonb, ${event.after ? JSON.stringify(event.after) : null}::jsonb, ${event.result ?? 'SUCCESS'}, ${
-    origin.ipAddress
-  }, ${origin.requestId})`;
+  }, ${event.action}, ${event.resourceType}, ${event.resourceId}, ${json(event.before)}::jsonb, ${json(
+    event.after,
+  )}::jsonb, ${event.result ?? 'SUCCESS'}, ${origin.ipAddress}, ${origin.requestId}, ${at ?? sql`now()`})`;
 }
 
-/** The SQL values of the domain event of a change (the outbox row webhooks and the feed read). */
-function outboxValues(origin: AuditOrigin, event: AuditEvent) {
+/**
+ * The SQL values of the domain event of a change (the outbox row webhooks and the feed read):
+ * `data` is what the change made (the audit entry's `after`), with `previous` holding what it
+ * replaced (`before`) when there was something.
+ */
+function outboxValues({ origin, event, at }: AuditEntry) {
+  const data = { ...(event.after ?? {}), ...(event.before ? { previous: event.before } : {}) };
   return sql`(${newId('event')}, ${event.action}, ${event.tenantId ?? null}, ${event.partnerId ?? null}, ${
     event.resourceType
-  }, ${event.resourceId}, ${event.after ? JSON.stringify(event.after) : null}::jsonb, ${origin.requestId})`;
+  }, ${event.resourceId}, ${JSON.stringify(data)}::jsonb, ${origin.requestId}, ${origin.actorType}, ${
+    origin.actorId
+  }, ${at ?? sql`now()`})`;
 }
 
 /**
@@ -62,26 +91,8 @@ export async function writeCollected(
   events: readonly AuditEvent[],
   topics: readonly string[],
 ): Promise<void> {
-  const parts = [];
-  if (events.length > 0) {
-    parts.push(
-      sql`audit_rows as (insert into audit_events (id, tenant_id, partner_id, actor_type, actor_id, action, resource_type, resource_id, before, after, result, ip_address, request_id) values ${sql.join(
-        events.map((event) => auditValues(origin, event, newId('event'))),
-      )})`,
-    );
-    const changes = events.filter((event) => (event.result ?? 'SUCCESS') === 'SUCCESS');
-    if (changes.length > 0) {
-      parts.push(
-        sql`outbox_rows as (insert into event_outbox (id, type, tenant_id, partner_id, resource_type, resource_id, data, request_id) values ${sql.join(
-          changes.map((event) => outboxValues(origin, event)),
-        )})`,
-      );
-    }
-  }
-  const notices =
-    topics.length > 0
-      ? sql`select ${sql.join(topics.map((topic) => sql`pg_notify(${INVALIDATION_CHANNEL}, ${topic})`))}`
-      : sql`select 1`;
-  if (parts.length === 0 && topics.length === 0) return;
-  await (parts.length > 0 ? sql`with ${sql.join(parts)} ${notices}` : notices).execute(db);
+  await writeStatement(
+    events.map((event) => ({ origin, event })),
+    topics,
+  )?.execute(db);
 }
