@@ -325,6 +325,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       verifier,
       work,
       publicUrl: config.publicUrl,
+      housekeeping,
+      auditRetentionDays: config.auditRetentionDays,
     });
 
     // Every task is registered by now (the contexts above add theirs).

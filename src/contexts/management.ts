@@ -8,6 +8,7 @@ import {
   findUsableClient,
   moveTenantApplications,
 } from '../modules/applications/index.js';
+import { auditRetentionTask, auditRoutes, createAuditService } from '../modules/audit/index.js';
 import { adminGroupsRoutes, createGroupsService, groupsRoutes } from '../modules/groups/index.js';
 import { removeSecondFactors } from '../modules/mfa/index.js';
 import { createOusService, ousRoutes } from '../modules/ous/index.js';
@@ -20,6 +21,7 @@ import type { TokenVerifier } from '../platform/auth/authenticate.js';
 import type { Db } from '../platform/db/database.js';
 import { bindTenant, type TenantDb } from '../platform/db/tenant-scope.js';
 import type { UnitOfWork } from '../platform/events/unit-of-work.js';
+import type { Housekeeping } from '../platform/housekeeping.js';
 import { callContext } from '../platform/http.js';
 import type { Access, TenantScope } from '../platform/tenancy.js';
 import { builtInClientName } from '../protocols/account/account-client.js';
@@ -29,6 +31,10 @@ export interface ManagementContextOptions {
   verifier: TokenVerifier;
   work: UnitOfWork;
   publicUrl: string;
+  /** Periodic clean-ups: the audit retention purge registers here. */
+  housekeeping: Housekeeping;
+  /** Days entries without a tenant are kept (SCAIKEY_AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
 }
 
 /**
@@ -120,4 +126,8 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
     }),
     tenantOfUser: (userId) => users.tenantOfUser(userId),
   });
+  await management.register(auditRoutes, { audit: createAuditService(db) });
+  options.housekeeping.register(
+    auditRetentionTask(db, { platformRetentionDays: options.auditRetentionDays }),
+  );
 };

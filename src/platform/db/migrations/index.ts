@@ -10,6 +10,7 @@ import * as eventOutbox from './0009_event_outbox.js';
 import * as accountSecurity from './0010_account_security.js';
 import * as emailVerificationLinks from './0011_email_verification_links.js';
 import * as sessions from './0012_sessions.js';
+import * as auditQueries from './0014_audit_queries.js';
 
 /** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0010_account_security': accountSecurity,
   '0011_email_verification_links': emailVerificationLinks,
   '0012_sessions': sessions,
+  '0014_audit_queries': auditQueries,
 };
