@@ -339,6 +339,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       work,
       publicUrl: config.publicUrl,
       events,
+      housekeeping,
+      auditRetentionDays: config.auditRetentionDays,
     });
 
     // Every task is registered by now (the contexts above add theirs).

@@ -107,6 +107,8 @@ interface World {
   application: string;
   roleAssignment: string;
   session: string;
+  /** An audit entry of the tenant (issue 14). */
+  auditEntry: string;
 }
 let a: World;
 const worlds = new Map<string, World>();
@@ -123,6 +125,7 @@ const PATH_FILLERS: Record<string, (w: World) => string> = {
   app_id: (w) => w.application,
   assignment_id: (w) => w.roleAssignment,
   session_id: (w) => w.session,
+  entry_id: (w) => w.auditEntry,
 };
 
 /**
@@ -228,8 +231,17 @@ async function populate(tenant: Tenant): Promise<World> {
     .insertInto('user_sessions')
     .values({ tenant_id: tenant.id, id: session, user_id: user.id, session_uid: sessionUid })
     .execute();
+  const auditEntry = (
+    await t.database.db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('tenant_id', '=', tenant.id)
+      .where('action', '=', 'user.created')
+      .executeTakeFirstOrThrow()
+  ).id;
   return {
     session,
+    auditEntry,
     tenant,
     ou,
     user: user.id,

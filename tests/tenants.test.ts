@@ -51,6 +51,7 @@ describe('POST /api/v1/admin/tenants/', () => {
       session_timeout: 480,
       lockout: { max_failed_attempts: 5, lockout_minutes: 15 },
       email_domains: [],
+      audit_retention_days: 365,
     });
     expect(await auditActions(tenant.id)).toEqual(['tenant.created']);
   });

@@ -8,6 +8,7 @@ import {
   findUsableClient,
   moveTenantApplications,
 } from '../modules/applications/index.js';
+import { auditRetentionTask, auditRoutes, createAuditService } from '../modules/audit/index.js';
 import { createFeedService, feedRoutes } from '../modules/events/index.js';
 import { adminGroupsRoutes, createGroupsService, groupsRoutes } from '../modules/groups/index.js';
 import { removeSecondFactors } from '../modules/mfa/index.js';
@@ -22,6 +23,7 @@ import type { Db } from '../platform/db/database.js';
 import { bindTenant, type TenantDb } from '../platform/db/tenant-scope.js';
 import type { EventSignal } from '../platform/events/event-signal.js';
 import type { UnitOfWork } from '../platform/events/unit-of-work.js';
+import type { Housekeeping } from '../platform/housekeeping.js';
 import { callContext } from '../platform/http.js';
 import type { Access, TenantScope } from '../platform/tenancy.js';
 import { builtInClientName } from '../protocols/account/account-client.js';
@@ -33,6 +35,10 @@ export interface ManagementContextOptions {
   publicUrl: string;
   /** Wakes the change feed's long-polls. */
   events: EventSignal;
+  /** Periodic clean-ups: the audit retention purge registers here. */
+  housekeeping: Housekeeping;
+  /** Days entries without a tenant are kept (SCAIKEY_AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
 }
 
 /**
@@ -125,4 +131,8 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
     tenantOfUser: (userId) => users.tenantOfUser(userId),
   });
   await management.register(feedRoutes, { feed: createFeedService(db, options.events) });
+  await management.register(auditRoutes, { audit: createAuditService(db) });
+  options.housekeeping.register(
+    auditRetentionTask(db, { platformRetentionDays: options.auditRetentionDays }),
+  );
 };

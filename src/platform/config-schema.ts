@@ -326,6 +326,15 @@ const VARIABLES = {
     description:
       "User, password, database number as usual. When set, the rate-limit counters live in Redis instead of the database's `rate_limits` table; a Redis that does not answer stops the start. Keys start with `scaikey:rl:` and a namespace derived from the database, so several installations may share one Redis.",
   },
+  SCAIKEY_AUDIT_RETENTION_DAYS: {
+    type: 'integer',
+    unit: 'days',
+    minimum: 0,
+    maximum: 36500,
+    default: 365,
+    description:
+      "Days audit entries without a tenant (platform and partner entries) are kept; a tenant's own entries follow its `audit_retention_days` setting. Older entries are deleted hourly in batches by every instance. `0` = kept forever.",
+  },
   ...rateLimitVariables,
 } as const satisfies Record<string, VariableSchema>;
 

@@ -57,6 +57,8 @@ export interface Config {
   databaseWaitMs: number;
   /** How long a shutdown lets in-flight requests finish before closing their connections, in ms. */
   shutdownGraceMs: number;
+  /** Days audit entries without a tenant are kept (tenants set their own); 0 = forever. */
+  auditRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -214,5 +216,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: vars.SCAIKEY_REDIS_URL ?? null,
     databaseWaitMs: vars.SCAIKEY_DATABASE_WAIT * 1000,
     shutdownGraceMs: vars.SCAIKEY_SHUTDOWN_GRACE * 1000,
+    auditRetentionDays: vars.SCAIKEY_AUDIT_RETENTION_DAYS,
   };
 }

@@ -160,6 +160,7 @@ const PATH_ID_KINDS: Record<string, IdKind> = {
   factor_id: 'mfaFactor',
   session_id: 'session',
   client_id: 'application',
+  entry_id: 'event',
 };
 
 /** A fixed, realistic id of a kind (20 characters of [0-9a-z] after the prefix, like newId). */
@@ -523,6 +524,7 @@ const INTEGER_EXAMPLES: Record<string, number> = {
   max_failed_attempts: 5,
   lockout_minutes: 15,
   max_age: 3600,
+  audit_retention_days: 365,
 };
 
 /** Id kinds by property name; `id` itself by the title of the object it is in. */

@@ -99,6 +99,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     redisUrl: null,
     databaseWaitMs: 0,
     shutdownGraceMs: 20_000,
+    auditRetentionDays: 365,
     ...overrides,
   };
 }

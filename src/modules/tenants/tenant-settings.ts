@@ -44,6 +44,13 @@ const EmailDomains = Type.Array(Type.String({ pattern: DOMAIN_PATTERN, maxLength
     'straight to this tenant (home-realm discovery)',
 });
 
+/** How long the tenant's audit entries are kept (docs/api-decisions.md, "Audit log"). */
+const AuditRetentionDays = Type.Integer({
+  minimum: 0,
+  maximum: 36500,
+  description: 'Days the tenant’s audit entries are kept, then deleted; 0 = kept forever',
+});
+
 /** Tenant settings as a request may send them: every key optional, unknown keys refused. */
 export const TenantSettingsInput = Type.Object(
   {
@@ -53,6 +60,7 @@ export const TenantSettingsInput = Type.Object(
     session_timeout: Type.Optional(Type.Integer({ minimum: 5, maximum: 43200, description: 'Minutes' })),
     lockout: Type.Optional(LockoutPolicy),
     email_domains: Type.Optional(EmailDomains),
+    audit_retention_days: Type.Optional(AuditRetentionDays),
   },
   { additionalProperties: false, title: 'TenantSettings' },
 );
@@ -75,6 +83,7 @@ export const TenantSettings = Type.Object(
     session_timeout: Type.Integer(),
     lockout: Type.Object({ max_failed_attempts: Type.Integer(), lockout_minutes: Type.Integer() }),
     email_domains: Type.Array(Type.String()),
+    audit_retention_days: Type.Integer(),
   },
   { title: 'TenantSettingsResponse' },
 );
@@ -95,6 +104,7 @@ export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
   session_timeout: 480,
   lockout: { max_failed_attempts: 5, lockout_minutes: 15 },
   email_domains: [],
+  audit_retention_days: 365,
 };
 
 /** Stored settings (only what was set) → effective settings (defaults filled in, nested objects too). */
@@ -106,6 +116,7 @@ export function effectiveSettings(stored: TenantSettingsInput): TenantSettings {
     session_timeout: stored.session_timeout ?? DEFAULT_TENANT_SETTINGS.session_timeout,
     lockout: { ...DEFAULT_TENANT_SETTINGS.lockout, ...stored.lockout },
     email_domains: stored.email_domains ?? DEFAULT_TENANT_SETTINGS.email_domains,
+    audit_retention_days: stored.audit_retention_days ?? DEFAULT_TENANT_SETTINGS.audit_retention_days,
   };
 }
 
