@@ -631,4 +631,65 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     expect(id.amr).toEqual(['pwd']);
     await d.context.close();
   });
+  it('the account page registers a named passkey (its script, under the script CSP), lists it and removes it', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const d = await device();
+    const accountUrl = `${t.origin}/api/v1/auth/tenants/${r.tenant.slug}/account`;
+    await d.page.goto(accountUrl);
+    await d.page.getByLabel('Email address').fill(user.email);
+    await d.page.getByLabel('Password').fill(PASSWORD);
+    await d.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await d.page.getByRole('heading', { name: 'Your account' }).waitFor();
+    const shown = await d.page.goto(accountUrl);
+    const csp = shown?.headers()['content-security-policy'] as string;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-inline'; script");
+
+    await d.page.getByLabel('Name of the new passkey').fill('Work laptop');
+    await d.page.getByRole('button', { name: 'Add a passkey' }).click();
+    await d.page.getByRole('heading', { name: 'Your backup codes' }).waitFor();
+    const backupCodes = await d.page.locator('li code').allTextContents();
+    expect(backupCodes).toHaveLength(10);
+    const [row] = await factorRows(user.id);
+    expect(row).toMatchObject({ label: 'Work laptop' });
+    expect(row?.confirmed_at).not.toBeNull();
+    expect((await credentialsOf(d))[0]?.isResidentCredential).toBe(true);
+
+    // Listed; the same authenticator cannot be added twice (the browser refuses: the page says so).
+    await d.page.goto(accountUrl);
+    await d.page.getByText('Work laptop').waitFor();
+    expect(await d.page.locator('#factors').textContent()).toContain('(passkey)');
+    await d.page.getByRole('button', { name: 'Add a passkey' }).click();
+    const status = d.page.locator('[data-passkey-status]');
+    await status.waitFor();
+    expect(await status.textContent()).toMatch(/passkey/i);
+    expect(await factorRows(user.id)).toHaveLength(1);
+
+    // Removed with a backup code, from its list entry.
+    await d.page.locator(`#code-${row?.id}`).fill(backupCodes[0] as string);
+    await d.page.locator(`#remove-${row?.id} button`).click();
+    await d.page.getByText('The factor was removed.').waitFor();
+    expect(await factorRows(user.id)).toEqual([]);
+    const audit = (await auditOf(user.id)).map((entry) => entry.action);
+    expect(audit).toEqual(
+      expect.arrayContaining(['user.mfa_factor_added:SUCCESS', 'user.mfa_factor_removed:SUCCESS']),
+    );
+    await d.context.close();
+  });
+
+  it('the account page offers no passkey where the tenant does not allow webauthn', async () => {
+    const r = await realm({ mfa_methods: ['totp', 'email'] });
+    const user = await createUser(r);
+    const browserOverHttp = new TestBrowser(t.origin);
+    const signInPage = await browserOverHttp.follow(
+      `${t.origin}/api/v1/auth/tenants/${r.tenant.slug}/account`,
+    );
+    const page = await browserOverHttp.submitForm(signInPage, { email: user.email, password: PASSWORD });
+    expect(page.body).toContain('id="totp-form"');
+    // (the user's address has the word in it)
+    expect(page.body).not.toContain('Add a passkey');
+    expect(page.body).not.toContain('data-passkey');
+    expect(page.body).not.toContain('<script');
+  });
 });

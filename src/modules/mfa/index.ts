@@ -17,6 +17,7 @@ export {
   removeSecondFactors,
   tenantMfaPolicy,
 } from './mfa.service.js';
+export { WebAuthnCreationOptions } from './webauthn.schemas.js';
 export {
   ENROLL_WEBAUTHN,
   parseWebAuthnResponse,

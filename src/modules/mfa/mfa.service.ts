@@ -221,6 +221,9 @@ export function createMfaService({ db, work, box, sms, publicUrl }: MfaServiceOp
   }
 
   return {
+    /** Whether an SMS sender is configured (SMS codes can be turned on where the tenant allows them). */
+    smsConfigured: sms !== null,
+
     async overview(account: Pick<Account, 'tenant' | 'user'>) {
       const repo = createMfaRepository(bindTenant(db, account.tenant.id));
       const policy = tenantMfaPolicy(account.tenant);
