@@ -48,7 +48,7 @@ import {
 import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
 import { SecretBox } from './platform/secret-box.js';
-import { SmsSender } from './platform/sms.js';
+import { DevSmsOutbox, smsSenderOf } from './platform/sms.js';
 import { OIDC_SCOPES } from './protocols/oauth/accounts.js';
 import { OidcProviders } from './protocols/oauth/providers.js';
 
@@ -63,6 +63,8 @@ export interface ScaiKey {
   audit: AuditBuffer;
   /** Periodic clean-ups; tests call `runAll()` instead of waiting for the timers. */
   housekeeping: Housekeeping;
+  /** The development SMS outbox (`SCAIKEY_SMS_SENDER=dev-outbox`), else null: tests read codes there. */
+  smsOutbox: DevSmsOutbox | null;
   bootstrap: BootstrapResult;
   /** Every route registered at startup, as declared (tests/isolation-sweep.test.ts walks them). */
   routes: readonly RegisteredRoute[];
@@ -159,12 +161,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Every change and what it causes (audit, events, invalidation, mail) commit together (ADR 0012).
     const work = new UnitOfWork(db, invalidation, mailer);
     const bootstrapResult = await bootstrap(work, config.bootstrap);
+    const sms = smsSenderOf(config.sms, app.log);
     // Second factors (issue 13): TOTP seeds are sealed with the instance key.
     const mfa = createMfaService({
       db,
       work,
       box: await SecretBox.open(db),
-      sms: config.sms.webhookUrl ? new SmsSender(config.sms.webhookUrl, app.log) : null,
+      sms,
       publicUrl: config.publicUrl,
     });
     const clients = new UsableClientCache(db);
@@ -202,6 +205,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.decorate('scaikey', {
       audit,
       housekeeping,
+      smsOutbox: sms instanceof DevSmsOutbox ? sms : null,
       config,
       database,
       keys,

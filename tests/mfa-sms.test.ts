@@ -178,3 +178,25 @@ describe('SMS codes', () => {
     expect(refused.body).toMatch(/class="error" role="alert">The tenant does not allow sms/);
   });
 });
+
+describe('SMS codes in the development outbox (SCAIKEY_SMS_SENDER=dev-outbox)', () => {
+  const dev = useTestApp({ sms: { webhookUrl: null, devOutbox: true } }, { live: true });
+
+  it('keeps the text instead of sending it: the code is read from the outbox and turns SMS codes on', async () => {
+    const r = await signInRealm(dev, { settings: { mfa_methods: ['totp', 'sms'] } });
+    const user = await createSignInUser(dev, r.tenant);
+    const { browser, page } = await signInToAccount(dev, user, r.tenant.slug);
+    const outbox = dev.app.scaikey.smsOutbox;
+    expect(outbox).not.toBeNull();
+    const phone = '+32470123456';
+    const codePage = await submit(browser, page, 'sms-form', { phone_number: phone });
+    expect(codePage.status).toBe(200);
+    const [kept] = outbox?.messages(phone) ?? [];
+    expect(kept).toMatchObject({ kind: 'mfa_code', tenantId: r.tenant.id });
+    const codesPage = await submit(browser, codePage, 'sms-confirm-form', { code: codeIn(kept?.text ?? '') });
+    expect(backupCodesOf(codesPage)).toHaveLength(10);
+    expect((await dev.get(`/api/v1/tenants/${r.tenant.id}/users/${user.id}`)).body.data.mfa_enabled).toBe(
+      true,
+    );
+  });
+});
