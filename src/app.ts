@@ -17,9 +17,10 @@ import { redactUrl } from './lib/redact-url.js';
 import { effectiveAdminRole } from './modules/admin-roles/index.js';
 import { UsableClientCache } from './modules/applications/index.js';
 import { type BootstrapResult, bootstrap } from './modules/bootstrap/index.js';
-import { createMfaService } from './modules/mfa/index.js';
+import { createMfaService, expiredChallengesTask } from './modules/mfa/index.js';
 import { OUTreeNodeSchema } from './modules/ous/index.js';
-import { grantIsLive } from './modules/sessions/index.js';
+import { endedSessionsTask, grantIsLive } from './modules/sessions/index.js';
+import { expiredActionTokensTask } from './modules/users/index.js';
 import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
@@ -50,6 +51,7 @@ import { createSchemaCompilers } from './platform/schema-compilers.js';
 import { SecretBox } from './platform/secret-box.js';
 import { DevSmsOutbox, smsSenderOf } from './platform/sms.js';
 import { OIDC_SCOPES } from './protocols/oauth/accounts.js';
+import { expiredOidcPayloadsTask } from './protocols/oauth/oidc-adapter.repository.js';
 import { OidcProviders } from './protocols/oauth/providers.js';
 
 /** What the app is made of, exposed for the CLI, tests and benchmarks. */
@@ -198,6 +200,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const audit = new AuditBuffer(db, app.log);
     audit.start();
     const housekeeping = new Housekeeping(app.log);
+    // Expired rows, each task owned by the module or protocol of its table (docs/account-security.md).
+    for (const task of [
+      expiredChallengesTask(db),
+      endedSessionsTask(db),
+      expiredActionTokensTask(db),
+      expiredOidcPayloadsTask(db),
+    ]) {
+      housekeeping.register(task);
+    }
     const routes: RegisteredRoute[] = [];
     app.addHook('onRoute', ({ method, url, schema }) => {
       for (const one of [method].flat()) routes.push({ method: one, url, schema });
