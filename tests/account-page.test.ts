@@ -372,6 +372,12 @@ describe('account page', () => {
     });
     expect(options.status).toBe(409);
     expect(((await options.json()) as { code: string }).code).toBe('WEBAUTHN_UNAVAILABLE');
+    const presence = await fetch(`${accountUrl()}/mfa/passkey/reauthenticate-options`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: '{}',
+    });
+    expect(presence.status).toBe(409);
     const factors = await t.database.db
       .selectFrom('mfa_factors')
       .select('id')

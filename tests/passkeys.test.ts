@@ -218,6 +218,49 @@ async function registerInPage(
   );
 }
 
+/**
+ * Calls the self-service API from inside the page with the user's token: `path` with `body`
+ * (`assertion: true` first gets presence options and puts the passkey's assertion in the body's
+ * `webauthn`; `forge` signs a challenge the server did not issue).
+ */
+async function callWithAssertion(
+  d: Device,
+  token: string,
+  request: {
+    method: string;
+    path: string;
+    body?: Record<string, unknown>;
+    assertion?: boolean;
+    forge?: boolean;
+  },
+) {
+  await d.page.goto(`${t.origin}/api/v1/health`);
+  return d.page.evaluate(
+    async ({ token, request }) => {
+      const call = async (method: string, path: string, body?: unknown) => {
+        const answer = await fetch(path, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body ?? {}),
+        });
+        return { status: answer.status, body: (await answer.json()) as AnyJson };
+      };
+      let webauthn: AnyJson;
+      if (request.assertion) {
+        const options = await call('POST', '/api/v1/me/mfa/webauthn/reauthenticate/options');
+        if (options.status !== 200) return { options, result: null, webauthn: null };
+        const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(options.body.data);
+        const challenge = request.forge ? { challenge: crypto.getRandomValues(new Uint8Array(32)) } : {};
+        const credential = await navigator.credentials.get({ publicKey: { ...publicKey, ...challenge } });
+        webauthn = credential.toJSON();
+      }
+      const body = webauthn ? { ...request.body, webauthn } : request.body;
+      return { result: await call(request.method, request.path, body), webauthn };
+    },
+    { token, request },
+  );
+}
+
 async function factorRows(userId: string) {
   return t.database.db
     .selectFrom('mfa_factors')
@@ -631,7 +674,7 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     expect(id.amr).toEqual(['pwd']);
     await d.context.close();
   });
-  it('the account page registers a named passkey (its script, under the script CSP), lists it and removes it', async () => {
+  it('the account page registers a named passkey (its script, under the script CSP), lists it and removes it with itself', async () => {
     const r = await realm();
     const user = await createUser(r);
     const d = await device();
@@ -661,14 +704,13 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     await d.page.getByText('Work laptop').waitFor();
     expect(await d.page.locator('#factors').textContent()).toContain('(passkey)');
     await d.page.getByRole('button', { name: 'Add a passkey' }).click();
-    const status = d.page.locator('[data-passkey-status]');
+    const status = d.page.locator('#passkey-form [data-passkey-status]');
     await status.waitFor();
     expect(await status.textContent()).toMatch(/passkey/i);
     expect(await factorRows(user.id)).toHaveLength(1);
 
-    // Removed with a backup code, from its list entry.
-    await d.page.locator(`#code-${row?.id}`).fill(backupCodes[0] as string);
-    await d.page.locator(`#remove-${row?.id} button`).click();
+    // Removed confirming with the passkey itself (no code), from its list entry.
+    await d.page.getByRole('button', { name: 'Remove, confirming with a passkey' }).click();
     await d.page.getByText('The factor was removed.').waitFor();
     expect(await factorRows(user.id)).toEqual([]);
     const audit = (await auditOf(user.id)).map((entry) => entry.action);
@@ -691,5 +733,74 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     expect(page.body).not.toContain('Add a passkey');
     expect(page.body).not.toContain('data-passkey');
     expect(page.body).not.toContain('<script');
+  });
+  it('removes a passkey with an assertion of any of the user’s passkeys, the removed one too; not twice, not for a foreign challenge', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const token = await passwordToken(r, user.email);
+    const laptop = await device();
+    const phone = await device();
+    expect((await registerInPage(laptop, token, { name: 'Laptop' })).verify?.status).toBe(200);
+    expect((await registerInPage(phone, token, { name: 'Phone' })).verify?.status).toBe(200);
+    const rows = await factorRows(user.id);
+    const laptopId = rows.find((row) => row.label === 'Laptop')?.id as string;
+    const phoneId = rows.find((row) => row.label === 'Phone')?.id as string;
+
+    // Neither a code nor an assertion: 422.
+    const empty = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${laptopId}`,
+    });
+    expect(empty.result?.status).toBe(422);
+    // An assertion for a challenge the server did not issue: 400, nothing removed.
+    const forged = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${laptopId}`,
+      assertion: true,
+      forge: true,
+    });
+    expect(forged.result?.status).toBe(400);
+    expect(forged.result?.body.code).toBe('WEBAUTHN_VERIFICATION_FAILED');
+    expect(await factorRows(user.id)).toHaveLength(2);
+
+    // The phone's passkey removes the laptop's.
+    const removed = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${laptopId}`,
+      assertion: true,
+    });
+    expect(removed.result?.status).toBe(200);
+    expect((await factorRows(user.id)).map((row) => row.id)).toEqual([phoneId]);
+    // The same assertion again (its challenge spent): refused.
+    const replayed = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${phoneId}`,
+      body: { webauthn: removed.webauthn },
+    });
+    expect(replayed.result?.status).toBe(400);
+    expect(replayed.result?.body.code).toBe('WEBAUTHN_VERIFICATION_FAILED');
+
+    // The phone's passkey removes itself: the last factor, MFA off.
+    const itself = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${phoneId}`,
+      assertion: true,
+    });
+    expect(itself.result?.status).toBe(200);
+    expect(itself.result?.body.data).toMatchObject({ mfa_enabled: false, factors: [] });
+    const audit = (await auditOf(user.id)).map((entry) => entry.action);
+    expect(audit.filter((action) => action === 'user.mfa_factor_removed:SUCCESS')).toHaveLength(2);
+    expect(audit).toContain('user.mfa_disabled:SUCCESS');
+
+    // Without a passkey left there is nothing to assert with.
+    const none = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${phoneId}`,
+      assertion: true,
+    });
+    expect(none.options?.status).toBe(409);
+    expect(none.options?.body.code).toBe('MFA_NOT_ENROLLED');
+    await laptop.context.close();
+    await phone.context.close();
   });
 });

@@ -18,7 +18,7 @@ export {
   removeSecondFactors,
   tenantMfaPolicy,
 } from './mfa.service.js';
-export { WebAuthnCreationOptions } from './webauthn.schemas.js';
+export { WebAuthnCreationOptions, WebAuthnRequestOptions } from './webauthn.schemas.js';
 export {
   ENROLL_WEBAUTHN,
   parseWebAuthnResponse,

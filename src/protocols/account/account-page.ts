@@ -123,6 +123,8 @@ export function accountPages({ db, mfa, sessions }: AccountPageOptions) {
           canAddEmail: methods.includes('email') && !has('email'),
           canAddSms: methods.includes('sms') && !has('sms') && mfa.smsConfigured,
           canAddPasskey,
+          // Any factor may be removed confirming with one of the user's passkeys.
+          confirmWithPasskey: canAddPasskey && has('webauthn'),
         },
         // The passkey form's script (and with it the pages' script CSP), only where it is offered.
         ...(canAddPasskey ? { scripts: [`${visitor.mountPath}/passkeys.js`] } : {}),

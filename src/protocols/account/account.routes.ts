@@ -2,7 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { isStorableText } from '../../lib/text.js';
 import { findUsableClient } from '../../modules/applications/index.js';
-import { type Account, type MfaService, WebAuthnCreationOptions } from '../../modules/mfa/index.js';
+import {
+  type Account,
+  type MfaService,
+  WebAuthnCreationOptions,
+  WebAuthnRequestOptions,
+} from '../../modules/mfa/index.js';
 import { createSessionsService, type TenantWorkRunner } from '../../modules/sessions/index.js';
 import { createProfileService, type OwnAccount, UpdateProfileRequest } from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
@@ -94,7 +99,14 @@ const RemoveFactorForm = Type.Object(
   {
     csrf: Csrf,
     factor_id: Type.String(),
-    code: Type.String({ description: 'A current code: from the authenticator app, or a backup code' }),
+    code: Type.Optional(
+      Type.String({ description: 'A current code: from the authenticator app, or a backup code' }),
+    ),
+    response: Type.Optional(
+      Type.String({
+        description: 'Instead of a code: a passkey’s assertion as JSON (set by the page’s script)',
+      }),
+    ),
   },
   { title: 'AccountRemoveFactorForm' },
 );
@@ -661,36 +673,60 @@ export async function accountRoutes(app: FastifyInstance, options: AccountRouteO
     },
   );
 
-  app.post<{ Params: Params }>(
-    `${base}/mfa/passkey/options`,
-    {
-      config,
-      ...limited,
-      schema: {
-        tags,
-        summary: 'Account page: options of a new passkey',
-        description:
-          'For the page’s script (JSON, the tenant session’s cookie; a JSON body cannot come from a foreign page without a CORS preflight, which this route never allows): creation options as `POST /api/v1/me/mfa/webauthn/register/options` gives them (a discoverable credential with user verification; the challenge is valid 5 minutes, a new call replaces it). 401 without a session at the tenant; 409 `MFA_METHOD_NOT_ALLOWED` / `WEBAUTHN_UNAVAILABLE`.',
-        params: SlugParams,
-        body: PasskeyOptionsRequest,
-        response: {
-          200: Envelope(WebAuthnCreationOptions),
-          401: ErrorSchema,
-          404: ErrorSchema,
-          409: ErrorSchema,
-          422: ValidationErrorSchema,
-          429: ErrorSchema,
-          ...pageFormErrors,
+  /** A JSON route of the page's passkey script: the options of a ceremony (docs/api-decisions.md). */
+  function passkeyOptions(
+    path: string,
+    summary: string,
+    description: string,
+    options: TSchema,
+    get: (account: Account) => Promise<object>,
+  ) {
+    app.post<{ Params: Params }>(
+      `${base}${path}`,
+      {
+        config,
+        ...limited,
+        schema: {
+          tags,
+          summary: `Account page: ${summary}`,
+          description: `For the page’s script (JSON, the tenant session’s cookie; a JSON body cannot come from a foreign page without a CORS preflight, which this route never allows): ${description} 401 without a session at the tenant.`,
+          params: SlugParams,
+          body: PasskeyOptionsRequest,
+          response: {
+            200: Envelope(options),
+            401: ErrorSchema,
+            404: ErrorSchema,
+            409: ErrorSchema,
+            422: ValidationErrorSchema,
+            429: ErrorSchema,
+            ...pageFormErrors,
+          },
         },
       },
-    },
-    signedIn(
-      async (visit) => {
-        noStore(visit.reply);
-        return ok(visit.request, { ...(await mfa.webauthn.registrationOptions(mfaAccount(visit))) });
-      },
-      { json: true },
-    ),
+      signedIn(
+        async (visit) => {
+          noStore(visit.reply);
+          return ok(visit.request, { ...(await get(mfaAccount(visit))) });
+        },
+        { json: true },
+      ),
+    );
+  }
+
+  passkeyOptions(
+    '/mfa/passkey/options',
+    'options of a new passkey',
+    'creation options as `POST /api/v1/me/mfa/webauthn/register/options` gives them (a discoverable credential with user verification; the challenge is valid 5 minutes, a new call replaces it); 409 `MFA_METHOD_NOT_ALLOWED` / `WEBAUTHN_UNAVAILABLE`.',
+    WebAuthnCreationOptions,
+    (account) => mfa.webauthn.registrationOptions(account),
+  );
+
+  passkeyOptions(
+    '/mfa/passkey/reauthenticate-options',
+    'options of a passkey confirming a removal',
+    'request options with the user’s passkeys, as `POST /api/v1/me/mfa/webauthn/reauthenticate/options` gives them; the assertion is posted as `response` in the removal form instead of a code. 409 `MFA_NOT_ENROLLED` without a passkey.',
+    WebAuthnRequestOptions,
+    (account) => mfa.webauthn.presenceOptions(account),
   );
 
   formPost(
@@ -724,7 +760,7 @@ export async function accountRoutes(app: FastifyInstance, options: AccountRouteO
     {
       summary: 'remove a factor',
       description:
-        'Needs a current code (authenticator app or backup code). The last factor of a tenant that requires MFA stays (409). Audited `user.mfa_factor_removed`.',
+        'Needs a current code (authenticator app or backup code), or, posted by the page’s script, `response`: an assertion of one of the user’s passkeys (the one removed too) for the challenge of `…/account/mfa/passkey/reauthenticate-options`. The last factor of a tenant that requires MFA stays (409). Audited `user.mfa_factor_removed`.',
       body: RemoveFactorForm,
       done: 'Removed',
       section: 'mfa',
@@ -733,8 +769,10 @@ export async function accountRoutes(app: FastifyInstance, options: AccountRouteO
     },
     async (visit) => {
       const factorId = text(visit.form, 'factor_id', 64) ?? '';
+      const passkey = text(visit.form, 'response', PASSKEY_RESPONSE_LIMIT);
       const code = text(visit.form, 'code', 32)?.trim();
-      await mfa.removeFactor(mfaAccount(visit), { id: factorId }, code || undefined);
+      const proof = passkey ? { webauthn: passkey } : { code: code || undefined };
+      await mfa.removeFactor(mfaAccount(visit), { id: factorId }, proof);
       return done(visit, 'factor-removed');
     },
   );
