@@ -11,7 +11,7 @@ import {
 import { TestBrowser } from './helpers/browser.js';
 import { createTenant, type Tenant } from './helpers/factories.js';
 import { lastMailTo } from './helpers/mail.js';
-import { CALLBACK, createSignInUser, PASSWORD, signInRealm } from './helpers/sign-in.js';
+import { createSignInUser, PASSWORD, passwordSignIn, signInRealm } from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
 // Issue 13: the hosted account page (/api/v1/auth/tenants/{slug}/account), driven over HTTP as a
@@ -36,22 +36,7 @@ const signInToAccount = (user: { email: string }, slug = tenant.slug) => signIn(
 
 /** Signs `user` in to the web application with a new browser: its refresh token. */
 async function signInToApp(user: { email: string }) {
-  const browser = new TestBrowser(t.origin);
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: 'openid offline_access',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  const page = await browser.follow(url.href);
-  const callback = (await browser.submitForm(page, { email: user.email, password: PASSWORD })).location;
-  const tokens = await client.authorizationCodeGrant(config, new URL(callback as string), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-  });
+  const { tokens } = await passwordSignIn(t, config, user.email, { scope: 'openid offline_access' });
   return tokens.refresh_token as string;
 }
 

@@ -2,11 +2,16 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
-import * as client from 'openid-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accountUrl, backupCodesOf, formOf, signInToAccount, submit } from './helpers/account-page.js';
 import { TestBrowser } from './helpers/browser.js';
-import { CALLBACK, createSignInUser, PASSWORD, signInRealm, USER_SCOPE } from './helpers/sign-in.js';
+import {
+  authorizationRequest,
+  createSignInUser,
+  PASSWORD,
+  passwordSignIn,
+  signInRealm,
+} from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
 /**
@@ -44,26 +49,9 @@ describe('SMS codes', () => {
   it('enrolls a number with a texted code and signs in with one (amr sms)', async () => {
     const r = await signInRealm(t, { settings: { mfa_methods: ['totp', 'sms'] } });
     const user = await createSignInUser(t, r.tenant);
-    const browser = new TestBrowser(t.origin);
-    const verifier = client.randomPKCECodeVerifier();
-    const authorize = async () =>
-      client.buildAuthorizationUrl(r.config, {
-        redirect_uri: CALLBACK,
-        scope: USER_SCOPE,
-        code_challenge: await client.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-      }).href;
-    const first = await browser.submitForm(await browser.follow(await authorize()), {
-      email: user.email,
-      password: PASSWORD,
-    });
-    const { access_token: token } = await client.authorizationCodeGrant(
-      r.config,
-      new URL(first.location as string),
-      {
-        pkceCodeVerifier: verifier,
-      },
-    );
+    const {
+      tokens: { access_token: token },
+    } = await passwordSignIn(t, r.config, user.email);
 
     const badNumber = await t.post('/api/v1/me/mfa/sms/enable', { phone_number: '0612345678' }, { token });
     expect(badNumber.status).toBe(422);
@@ -95,14 +83,8 @@ describe('SMS codes', () => {
     expect(confirmed.body.data.backup_codes).toHaveLength(10);
 
     const signInBrowser = new TestBrowser(t.origin);
-    const again = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(r.config, {
-      redirect_uri: CALLBACK,
-      scope: USER_SCOPE,
-      code_challenge: await client.calculatePKCECodeChallenge(again),
-      code_challenge_method: 'S256',
-    });
-    const mfaPage = await signInBrowser.submitForm(await signInBrowser.follow(url.href), {
+    const request = await authorizationRequest(r.config);
+    const mfaPage = await signInBrowser.submitForm(await signInBrowser.follow(request.url), {
       email: user.email,
       password: PASSWORD,
     });
@@ -113,9 +95,7 @@ describe('SMS codes', () => {
     const done = await signInBrowser.submitForm(textedPage, {
       code: codeIn((texts.at(-1) as (typeof texts)[number]).text),
     });
-    const tokens = await client.authorizationCodeGrant(r.config, new URL(done.location as string), {
-      pkceCodeVerifier: again,
-    });
+    const tokens = await request.tokens(done.location);
     expect(decodeJwt(tokens.id_token as string).amr).toEqual(['pwd', 'sms', 'mfa']);
   });
   it('the account page enrolls a number with a texted code, then removes the factor with a backup code', async () => {

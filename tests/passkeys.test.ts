@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relyingParty } from '../src/modules/mfa/index.js';
 import { hasChromium, launchChromium, TestBrowser } from './helpers/browser.js';
 import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import { authorizationRequest } from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
 /**
@@ -60,24 +61,12 @@ async function createUser(r: Realm) {
 
 /** An authorization request (PKCE) and the exchange of the code it ends with. */
 async function authorization(r: Realm, extra: Record<string, string> = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(r.config, {
-    redirect_uri: CALLBACK,
-    scope: SCOPE,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...extra,
-  });
+  const request = await authorizationRequest(r.config, { redirect_uri: CALLBACK, scope: SCOPE, ...extra });
   return {
-    url: url.href,
+    url: request.url,
     tokens: (callback: string | null) => {
       expect(callback).toMatch(/^http:\/\/127\.0\.0\.1:9999\/callback\?code=/);
-      return client.authorizationCodeGrant(r.config, new URL(callback as string), {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-      });
+      return request.tokens(callback);
     },
   };
 }
