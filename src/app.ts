@@ -17,9 +17,10 @@ import { redactUrl } from './lib/redact-url.js';
 import { effectiveAdminRole } from './modules/admin-roles/index.js';
 import { UsableClientCache } from './modules/applications/index.js';
 import { type BootstrapResult, bootstrap } from './modules/bootstrap/index.js';
-import { createMfaService } from './modules/mfa/index.js';
+import { createMfaService, expiredChallengesTask } from './modules/mfa/index.js';
 import { OUTreeNodeSchema } from './modules/ous/index.js';
-import { grantIsLive } from './modules/sessions/index.js';
+import { endedSessionsTask, grantIsLive } from './modules/sessions/index.js';
+import { expiredActionTokensTask } from './modules/users/index.js';
 import { TokenVerifier } from './platform/auth/authenticate.js';
 import type { Config } from './platform/config.js';
 import { openConfiguredDatabase } from './platform/db/configured.js';
@@ -36,7 +37,7 @@ import { AuditBuffer } from './platform/events/audit-buffer.js';
 import { deleteEventsBefore } from './platform/events/event-log.repository.js';
 import { EventSignal } from './platform/events/event-signal.js';
 import { UnitOfWork } from './platform/events/unit-of-work.js';
-import { Housekeeping } from './platform/housekeeping.js';
+import { deleteInBatches, Housekeeping } from './platform/housekeeping.js';
 import { Invalidation } from './platform/invalidation.js';
 import { registerJsonBodyParser } from './platform/json-body.js';
 import { KEYS_CHANNEL, KeyStore } from './platform/keys.js';
@@ -50,8 +51,9 @@ import {
 import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
 import { SecretBox } from './platform/secret-box.js';
-import { SmsSender } from './platform/sms.js';
+import { DevSmsOutbox, smsSenderOf } from './platform/sms.js';
 import { OIDC_SCOPES } from './protocols/oauth/accounts.js';
+import { expiredOidcPayloadsTask } from './protocols/oauth/oidc-adapter.repository.js';
 import { OidcProviders } from './protocols/oauth/providers.js';
 
 /** What the app is made of, exposed for the CLI, tests and benchmarks. */
@@ -67,6 +69,8 @@ export interface ScaiKey {
   housekeeping: Housekeeping;
   /** Wakes what waits for new events (the change feed's long-polls, webhook delivery). */
   events: EventSignal;
+  /** The development SMS outbox (`SCAIKEY_SMS_SENDER=dev-outbox`), else null: tests read codes there. */
+  smsOutbox: DevSmsOutbox | null;
   bootstrap: BootstrapResult;
   /** Every route registered at startup, as declared (tests/isolation-sweep.test.ts walks them). */
   routes: readonly RegisteredRoute[];
@@ -163,12 +167,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Every change and what it causes (audit, events, invalidation, mail) commit together (ADR 0012).
     const work = new UnitOfWork(db, invalidation, mailer);
     const bootstrapResult = await bootstrap(work, config.bootstrap);
+    const sms = smsSenderOf(config.sms, app.log);
     // Second factors (issue 13): TOTP seeds are sealed with the instance key.
     const mfa = createMfaService({
       db,
       work,
       box: await SecretBox.open(db),
-      sms: config.sms.webhookUrl ? new SmsSender(config.sms.webhookUrl, app.log) : null,
+      sms,
       publicUrl: config.publicUrl,
     });
     const clients = new UsableClientCache(db);
@@ -205,8 +210,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     housekeeping.register({
       name: 'event-retention',
       everyMs: 3600 * 1000,
-      run: () => deleteEventsBefore(db, new Date(Date.now() - config.events.retentionDays * dayMs)),
+      run: () => {
+        const before = new Date(Date.now() - config.events.retentionDays * dayMs);
+        return deleteInBatches((size) => deleteEventsBefore(db, before, size));
+      },
     });
+    // Expired rows, each task owned by the module or protocol of its table (docs/account-security.md).
+    for (const task of [
+      expiredChallengesTask(db),
+      endedSessionsTask(db),
+      expiredActionTokensTask(db),
+      expiredOidcPayloadsTask(db),
+    ]) {
+      housekeeping.register(task);
+    }
     const routes: RegisteredRoute[] = [];
     app.addHook('onRoute', ({ method, url, schema }) => {
       for (const one of [method].flat()) routes.push({ method: one, url, schema });
@@ -215,6 +232,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       audit,
       housekeeping,
       events,
+      smsOutbox: sms instanceof DevSmsOutbox ? sms : null,
       config,
       database,
       keys,

@@ -1,10 +1,17 @@
 import * as client from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  accountUrl as accountPageUrl,
+  formOf,
+  type Page,
+  signInToAccount as signIn,
+  submit,
+} from './helpers/account-page.js';
 import { TestBrowser } from './helpers/browser.js';
 import { createTenant, type Tenant } from './helpers/factories.js';
 import { lastMailTo } from './helpers/mail.js';
-import { CALLBACK, createSignInUser, PASSWORD, signInRealm } from './helpers/sign-in.js';
+import { createSignInUser, PASSWORD, passwordSignIn, signInRealm } from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
 // Issue 13: the hosted account page (/api/v1/auth/tenants/{slug}/account), driven over HTTP as a
@@ -21,61 +28,15 @@ beforeAll(async () => {
   otherTenant = await createTenant(t);
 });
 
-const accountUrl = (slug = tenant.slug) => `${t.origin}/api/v1/auth/tenants/${slug}/account`;
+const accountUrl = (slug = tenant.slug) => accountPageUrl(t, slug);
 
 const createUser = (inTenant = tenant) => createSignInUser(t, inTenant, { first_name: 'Ada' });
 
-type Page = Awaited<ReturnType<TestBrowser['request']>>;
-
-/** The form of a page with this id: its action and hidden fields (its CSRF token among them). */
-function formOf(page: Page, id: string) {
-  const start = page.body.indexOf(`id="${id}"`);
-  if (start < 0) throw new Error(`no form ${id} on page:\n${page.body.slice(0, 2000)}`);
-  const open = page.body.lastIndexOf('<form', start);
-  const end = page.body.indexOf('</form>', start);
-  const form = page.body.slice(open, end);
-  const action = /action="([^"]*)"/.exec(form)?.[1] as string;
-  const hidden = Object.fromEntries(
-    [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], m[2]]),
-  );
-  return { action: new URL(action.replace(/&amp;/g, '&'), page.url).toString(), hidden };
-}
-
-/** Submits the form `id` of a page with `fields` and follows the answer to the next page. */
-const submit = (browser: TestBrowser, page: Page, id: string, fields: Record<string, string> = {}) => {
-  const form = formOf(page, id);
-  return browser.follow(form.action, { form: { ...form.hidden, ...fields } });
-};
-
-/** A new browser signed in at the account page through the tenant's hosted sign-in. */
-async function signInToAccount(user: { email: string }, slug = tenant.slug) {
-  const browser = new TestBrowser(t.origin);
-  const signInPage = await browser.follow(accountUrl(slug));
-  expect(signInPage.body).toContain('name="password"');
-  const page = await browser.submitForm(signInPage, { email: user.email, password: PASSWORD });
-  expect(page.status).toBe(200);
-  expect(page.body).toContain(user.email);
-  return { browser, page };
-}
+const signInToAccount = (user: { email: string }, slug = tenant.slug) => signIn(t, user, slug);
 
 /** Signs `user` in to the web application with a new browser: its refresh token. */
 async function signInToApp(user: { email: string }) {
-  const browser = new TestBrowser(t.origin);
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: 'openid offline_access',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  const page = await browser.follow(url.href);
-  const callback = (await browser.submitForm(page, { email: user.email, password: PASSWORD })).location;
-  const tokens = await client.authorizationCodeGrant(config, new URL(callback as string), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-  });
+  const { tokens } = await passwordSignIn(t, config, user.email, { scope: 'openid offline_access' });
   return tokens.refresh_token as string;
 }
 
@@ -225,7 +186,7 @@ describe('account page', () => {
     expect(codes.status).toBe(200);
     expect([...codes.body.matchAll(/<li><code>/g)]).toHaveLength(10);
     const account = await browser.follow(accountUrl());
-    expect(account.body).toContain('(email)');
+    expect(account.body).toContain('(email codes)');
     expect(account.body).not.toContain('id="email-codes-form"');
   });
 
@@ -352,5 +313,82 @@ describe('account page', () => {
     });
     expect(json.status).toBe(415);
     expect((await t.get(`/api/v1/tenants/${tenant.id}/users/${user.id}`)).body.data.display_name).toBeNull();
+  });
+  it('offers neither passkeys (no host name in the public URL) nor SMS (no sender); their routes refuse', async () => {
+    const open = await createTenant(t, { settings: { mfa_methods: ['totp', 'email', 'webauthn', 'sms'] } });
+    const user = await createUser(open);
+    const { browser, page } = await signInToAccount(user, open.slug);
+    const accountUrl = () => accountPageUrl(t, open.slug);
+    // The tenant allows every method; this server (http://127.0.0.1) cannot be a WebAuthn RP ID
+    // and has no SMS sender.
+    expect(page.body).toContain('id="totp-form"');
+    expect(page.body).not.toContain('passkey');
+    expect(page.body).not.toContain('<script');
+    expect(page.body).not.toContain('id="sms-form"');
+
+    // The forms, posted anyway (CSRF token of the page), answer the page with the reason.
+    const csrf = formOf(page, 'totp-form').hidden.csrf as string;
+    const sms = await browser.follow(`${accountUrl()}/mfa/sms`, {
+      form: { csrf, phone_number: '+31612345678' },
+    });
+    expect(sms.status).toBe(409);
+    expect(sms.body).toMatch(/class="error" role="alert">This server has no SMS sender/);
+    const badNumber = await browser.follow(`${accountUrl()}/mfa/sms`, {
+      form: { csrf, phone_number: '0612' },
+    });
+    expect(badNumber.status).toBe(400);
+    expect(badNumber.body).toMatch(
+      /class="error" role="alert">Enter your mobile number in international format/,
+    );
+    const passkey = await browser.follow(`${accountUrl()}/mfa/passkey`, {
+      form: { csrf, name: 'Laptop', response: '{"id":"a"}' },
+    });
+    expect(passkey.status).toBe(409);
+    expect(passkey.body).toMatch(/class="error" role="alert">Passkeys need SCAIKEY_PUBLIC_URL/);
+    const empty = await browser.follow(`${accountUrl()}/mfa/passkey`, { form: { csrf, response: '' } });
+    expect(empty.status).toBe(400);
+
+    // The script's JSON call: the reason in the error envelope.
+    const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const options = await fetch(`${accountUrl()}/mfa/passkey/options`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: '{}',
+    });
+    expect(options.status).toBe(409);
+    expect(((await options.json()) as { code: string }).code).toBe('WEBAUTHN_UNAVAILABLE');
+    const presence = await fetch(`${accountUrl()}/mfa/passkey/reauthenticate-options`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: '{}',
+    });
+    expect(presence.status).toBe(409);
+    const factors = await t.database.db
+      .selectFrom('mfa_factors')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(factors).toEqual([]);
+  });
+
+  it('the passkey options call: 401 without a session, not a form; the passkey form needs its CSRF token', async () => {
+    const anonymous = await fetch(`${accountUrl()}/mfa/passkey/options`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { code: string }).code).toBe('UNAUTHORIZED');
+
+    const user = await createUser();
+    const { browser } = await signInToAccount(user);
+    const asForm = await browser.request(`${accountUrl()}/mfa/passkey/options`, { form: { csrf: 'x' } });
+    expect(asForm.status).toBe(422);
+    const forged = await browser.request(`${accountUrl()}/mfa/passkey`, { form: { response: '{}' } });
+    expect(forged.status).toBe(403);
+    const smsForged = await browser.request(`${accountUrl()}/mfa/sms`, {
+      form: { phone_number: '+31612345678' },
+    });
+    expect(smsForged.status).toBe(403);
   });
 });

@@ -5,17 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import { lastMailTo } from './helpers/mail.js';
 import {
-  CALLBACK,
+  authorizationRequest,
   createSignInUser,
   PASSWORD,
   type SignInRealm,
   signInRealm,
-  USER_SCOPE,
 } from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
 const t = useTestApp({}, { live: true });
-const SCOPE = USER_SCOPE;
 const ACR_MFA = 'urn:scaikey:loa:2';
 
 type Realm = SignInRealm;
@@ -29,17 +27,8 @@ async function startSignIn(
   email: string,
   extra: Record<string, string> = {},
 ) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(r.config, {
-    redirect_uri: CALLBACK,
-    scope: SCOPE,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...extra,
-  });
-  const first = await browser.follow(url.href);
+  const request = await authorizationRequest(r.config, extra);
+  const first = await browser.follow(request.url);
   const page =
     first.location || !first.body.includes('name="password"')
       ? first
@@ -48,10 +37,7 @@ async function startSignIn(
     page,
     tokens: async (callback: string | null) => {
       expect(callback).toMatch(/^http:\/\/127\.0\.0\.1:9\/callback\?code=/);
-      return client.authorizationCodeGrant(r.config, new URL(callback as string), {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-      });
+      return request.tokens(callback);
     },
   };
 }
@@ -324,15 +310,7 @@ describe('step-up', () => {
     expect(again.page.location).toMatch(/callback\?code=/);
 
     // max_age=0 asks for the password again.
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(r.config, {
-      redirect_uri: CALLBACK,
-      scope: SCOPE,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      max_age: '0',
-    });
-    const fresh = await browser.follow(url.href);
+    const fresh = await browser.follow((await authorizationRequest(r.config, { max_age: '0' })).url);
     expect(fresh.body).toContain('name="password"');
   });
 });
@@ -385,14 +363,8 @@ describe('direct-login API', () => {
     const { secret } = await enrollTotp(token);
 
     const browser = new TestBrowser(t.origin);
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(r.config, {
-      redirect_uri: CALLBACK,
-      scope: SCOPE,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const page = await browser.follow(url.href);
+    const request = await authorizationRequest(r.config);
+    const page = await browser.follow(request.url);
     const uid = /\/interaction\/([^/?]+)$/.exec(page.url)?.[1] as string;
     const base = `/api/v1/auth/tenants/${r.tenant.slug}`;
 
@@ -431,9 +403,7 @@ describe('direct-login API', () => {
     expect(good.body.data.status).toBe('SIGNED_IN');
     const back = await browser.follow(good.body.data.redirect_to);
     expect(back.location).toMatch(/callback\?code=/);
-    const tokens = await client.authorizationCodeGrant(r.config, new URL(back.location as string), {
-      pkceCodeVerifier: verifier,
-    });
+    const tokens = await request.tokens(back.location);
     expect(decodeJwt(tokens.id_token as string).amr).toEqual(['pwd', 'otp', 'mfa']);
   });
 
@@ -441,13 +411,7 @@ describe('direct-login API', () => {
     const r = await realm({ mfa_required: true });
     const user = await createUser(r);
     const browser = new TestBrowser(t.origin);
-    const url = client.buildAuthorizationUrl(r.config, {
-      redirect_uri: CALLBACK,
-      scope: SCOPE,
-      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-    });
-    const page = await browser.follow(url.href);
+    const page = await browser.follow((await authorizationRequest(r.config)).url);
     const uid = /\/interaction\/([^/?]+)$/.exec(page.url)?.[1] as string;
     const login = await postJson(browser, `/api/v1/auth/tenants/${r.tenant.slug}/login`, {
       email: user.email,

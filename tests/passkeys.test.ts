@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relyingParty } from '../src/modules/mfa/index.js';
 import { hasChromium, launchChromium, TestBrowser } from './helpers/browser.js';
 import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import { authorizationRequest } from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
 /**
@@ -60,24 +61,12 @@ async function createUser(r: Realm) {
 
 /** An authorization request (PKCE) and the exchange of the code it ends with. */
 async function authorization(r: Realm, extra: Record<string, string> = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(r.config, {
-    redirect_uri: CALLBACK,
-    scope: SCOPE,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...extra,
-  });
+  const request = await authorizationRequest(r.config, { redirect_uri: CALLBACK, scope: SCOPE, ...extra });
   return {
-    url: url.href,
+    url: request.url,
     tokens: (callback: string | null) => {
       expect(callback).toMatch(/^http:\/\/127\.0\.0\.1:9999\/callback\?code=/);
-      return client.authorizationCodeGrant(r.config, new URL(callback as string), {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-      });
+      return request.tokens(callback);
     },
   };
 }
@@ -215,6 +204,49 @@ async function registerInPage(
       return { options, verify, json };
     },
     { token, name: options.name, staleChallenge: options.staleChallenge ?? false, origin: options.origin },
+  );
+}
+
+/**
+ * Calls the self-service API from inside the page with the user's token: `path` with `body`
+ * (`assertion: true` first gets presence options and puts the passkey's assertion in the body's
+ * `webauthn`; `forge` signs a challenge the server did not issue).
+ */
+async function callWithAssertion(
+  d: Device,
+  token: string,
+  request: {
+    method: string;
+    path: string;
+    body?: Record<string, unknown>;
+    assertion?: boolean;
+    forge?: boolean;
+  },
+) {
+  await d.page.goto(`${t.origin}/api/v1/health`);
+  return d.page.evaluate(
+    async ({ token, request }) => {
+      const call = async (method: string, path: string, body?: unknown) => {
+        const answer = await fetch(path, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body ?? {}),
+        });
+        return { status: answer.status, body: (await answer.json()) as AnyJson };
+      };
+      let webauthn: AnyJson;
+      if (request.assertion) {
+        const options = await call('POST', '/api/v1/me/mfa/webauthn/reauthenticate/options');
+        if (options.status !== 200) return { options, result: null, webauthn: null };
+        const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(options.body.data);
+        const challenge = request.forge ? { challenge: crypto.getRandomValues(new Uint8Array(32)) } : {};
+        const credential = await navigator.credentials.get({ publicKey: { ...publicKey, ...challenge } });
+        webauthn = credential.toJSON();
+      }
+      const body = webauthn ? { ...request.body, webauthn } : request.body;
+      return { result: await call(request.method, request.path, body), webauthn };
+    },
+    { token, request },
   );
 }
 
@@ -630,5 +662,134 @@ describe.runIf(hasChromium)('passkeys in chromium (CDP virtual authenticator)', 
     const id = decodeJwt((await flow.tokens(d.callback())).id_token as string);
     expect(id.amr).toEqual(['pwd']);
     await d.context.close();
+  });
+  it('the account page registers a named passkey (its script, under the script CSP), lists it and removes it with itself', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const d = await device();
+    const accountUrl = `${t.origin}/api/v1/auth/tenants/${r.tenant.slug}/account`;
+    await d.page.goto(accountUrl);
+    await d.page.getByLabel('Email address').fill(user.email);
+    await d.page.getByLabel('Password').fill(PASSWORD);
+    await d.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await d.page.getByRole('heading', { name: 'Your account' }).waitFor();
+    const shown = await d.page.goto(accountUrl);
+    const csp = shown?.headers()['content-security-policy'] as string;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-inline'; script");
+
+    await d.page.getByLabel('Name of the new passkey').fill('Work laptop');
+    await d.page.getByRole('button', { name: 'Add a passkey' }).click();
+    await d.page.getByRole('heading', { name: 'Your backup codes' }).waitFor();
+    const backupCodes = await d.page.locator('li code').allTextContents();
+    expect(backupCodes).toHaveLength(10);
+    const [row] = await factorRows(user.id);
+    expect(row).toMatchObject({ label: 'Work laptop' });
+    expect(row?.confirmed_at).not.toBeNull();
+    expect((await credentialsOf(d))[0]?.isResidentCredential).toBe(true);
+
+    // Listed; the same authenticator cannot be added twice (the browser refuses: the page says so).
+    await d.page.goto(accountUrl);
+    await d.page.getByText('Work laptop').waitFor();
+    expect(await d.page.locator('#factors').textContent()).toContain('(passkey)');
+    await d.page.getByRole('button', { name: 'Add a passkey' }).click();
+    const status = d.page.locator('#passkey-form [data-passkey-status]');
+    await status.waitFor();
+    expect(await status.textContent()).toMatch(/passkey/i);
+    expect(await factorRows(user.id)).toHaveLength(1);
+
+    // Removed confirming with the passkey itself (no code), from its list entry.
+    await d.page.getByRole('button', { name: 'Remove, confirming with a passkey' }).click();
+    await d.page.getByText('The factor was removed.').waitFor();
+    expect(await factorRows(user.id)).toEqual([]);
+    const audit = (await auditOf(user.id)).map((entry) => entry.action);
+    expect(audit).toEqual(
+      expect.arrayContaining(['user.mfa_factor_added:SUCCESS', 'user.mfa_factor_removed:SUCCESS']),
+    );
+    await d.context.close();
+  });
+
+  it('the account page offers no passkey where the tenant does not allow webauthn', async () => {
+    const r = await realm({ mfa_methods: ['totp', 'email'] });
+    const user = await createUser(r);
+    const browserOverHttp = new TestBrowser(t.origin);
+    const signInPage = await browserOverHttp.follow(
+      `${t.origin}/api/v1/auth/tenants/${r.tenant.slug}/account`,
+    );
+    const page = await browserOverHttp.submitForm(signInPage, { email: user.email, password: PASSWORD });
+    expect(page.body).toContain('id="totp-form"');
+    // (the user's address has the word in it)
+    expect(page.body).not.toContain('Add a passkey');
+    expect(page.body).not.toContain('data-passkey');
+    expect(page.body).not.toContain('<script');
+  });
+  it('removes a passkey with an assertion of any of the user’s passkeys, the removed one too; not twice, not for a foreign challenge', async () => {
+    const r = await realm();
+    const user = await createUser(r);
+    const token = await passwordToken(r, user.email);
+    const laptop = await device();
+    const phone = await device();
+    expect((await registerInPage(laptop, token, { name: 'Laptop' })).verify?.status).toBe(200);
+    expect((await registerInPage(phone, token, { name: 'Phone' })).verify?.status).toBe(200);
+    const rows = await factorRows(user.id);
+    const laptopId = rows.find((row) => row.label === 'Laptop')?.id as string;
+    const phoneId = rows.find((row) => row.label === 'Phone')?.id as string;
+
+    // Neither a code nor an assertion: 422.
+    const empty = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${laptopId}`,
+    });
+    expect(empty.result?.status).toBe(422);
+    // An assertion for a challenge the server did not issue: 400, nothing removed.
+    const forged = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${laptopId}`,
+      assertion: true,
+      forge: true,
+    });
+    expect(forged.result?.status).toBe(400);
+    expect(forged.result?.body.code).toBe('WEBAUTHN_VERIFICATION_FAILED');
+    expect(await factorRows(user.id)).toHaveLength(2);
+
+    // The phone's passkey removes the laptop's.
+    const removed = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${laptopId}`,
+      assertion: true,
+    });
+    expect(removed.result?.status).toBe(200);
+    expect((await factorRows(user.id)).map((row) => row.id)).toEqual([phoneId]);
+    // The same assertion again (its challenge spent): refused.
+    const replayed = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${phoneId}`,
+      body: { webauthn: removed.webauthn },
+    });
+    expect(replayed.result?.status).toBe(400);
+    expect(replayed.result?.body.code).toBe('WEBAUTHN_VERIFICATION_FAILED');
+
+    // The phone's passkey removes itself: the last factor, MFA off.
+    const itself = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${phoneId}`,
+      assertion: true,
+    });
+    expect(itself.result?.status).toBe(200);
+    expect(itself.result?.body.data).toMatchObject({ mfa_enabled: false, factors: [] });
+    const audit = (await auditOf(user.id)).map((entry) => entry.action);
+    expect(audit.filter((action) => action === 'user.mfa_factor_removed:SUCCESS')).toHaveLength(2);
+    expect(audit).toContain('user.mfa_disabled:SUCCESS');
+
+    // Without a passkey left there is nothing to assert with.
+    const none = await callWithAssertion(phone, token, {
+      method: 'DELETE',
+      path: `/api/v1/me/mfa/factors/${phoneId}`,
+      assertion: true,
+    });
+    expect(none.options?.status).toBe(409);
+    expect(none.options?.body.code).toBe('MFA_NOT_ENROLLED');
+    await laptop.context.close();
+    await phone.context.close();
   });
 });

@@ -4,7 +4,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import { applicationToken, createTenant, insertApplication, type Tenant } from './helpers/factories.js';
 import { lastMailTo } from './helpers/mail.js';
-import { CALLBACK, createSignInUser, PASSWORD, signInRealm } from './helpers/sign-in.js';
+import {
+  authorizationRequest,
+  CALLBACK,
+  createSignInUser,
+  PASSWORD,
+  signInRealm,
+} from './helpers/sign-in.js';
 import { generousRateLimits, useTestApp } from './helpers/test-app.js';
 
 // Issue 13: the self-service profile (`PATCH /api/v1/me`, `POST /api/v1/me/password`,
@@ -39,23 +45,11 @@ const createUser = (fields: Record<string, unknown> = {}) =>
 
 /** Signs in through the hosted page (authorization code + PKCE) in `browser`: a grant and its tokens. */
 async function signIn(user: { email: string }, password = PASSWORD, browser = new TestBrowser(t.origin)) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: 'openid profile email offline_access',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    prompt: 'login',
-  });
-  const page = await browser.follow(url.href);
+  const request = await authorizationRequest(config, { prompt: 'login' });
+  const page = await browser.follow(request.url);
   const after = await browser.submitForm(page, { email: user.email, password });
   if (!after.location?.startsWith(CALLBACK)) return { signedIn: false as const, page: after };
-  const tokens = await client.authorizationCodeGrant(config, new URL(after.location), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-  });
+  const tokens = await request.tokens(after.location);
   return {
     signedIn: true as const,
     browser,
@@ -66,14 +60,8 @@ async function signIn(user: { email: string }, password = PASSWORD, browser = ne
 
 /** A silent authorization request (prompt=none) in `browser`: where it lands says whether its session lives. */
 async function silentSignIn(browser: TestBrowser) {
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: 'openid',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-    prompt: 'none',
-  });
-  return (await browser.follow(url.href)).location ?? '';
+  const request = await authorizationRequest(config, { scope: 'openid', prompt: 'none' });
+  return (await browser.follow(request.url)).location ?? '';
 }
 
 async function signedIn(user: { email: string }, password = PASSWORD) {

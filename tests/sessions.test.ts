@@ -3,12 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import { adminUserToken, createTenant, insertApplication, type Tenant } from './helpers/factories.js';
 import {
-  CALLBACK,
+  authorizationRequest,
   createSignInUser,
   PASSWORD,
   type SignInRealm,
   signInRealm,
-  USER_SCOPE,
 } from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
@@ -20,7 +19,6 @@ let tenant: Tenant;
 let otherTenant: Tenant;
 let web: SignInRealm['web'];
 let config: client.Configuration;
-const SCOPE = USER_SCOPE;
 
 beforeAll(async () => {
   ({ tenant, web, config } = await signInRealm(t));
@@ -31,28 +29,16 @@ const createUser = () => createSignInUser(t, tenant);
 
 /** Runs the authorization code flow with PKCE in `browser` up to the callback URL. */
 async function authorize(browser: TestBrowser, email: string, extra: Record<string, string> = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: SCOPE,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...extra,
-  });
-  const page = await browser.follow(url.href);
+  const request = await authorizationRequest(config, extra);
+  const page = await browser.follow(request.url);
   const callback = page.location ?? (await browser.submitForm(page, { email, password: PASSWORD })).location;
-  return { callback: callback as string, verifier, state };
+  return { callback: callback as string, tokens: () => request.tokens(callback) };
 }
 
 /** Signs `user` in with a new browser: the browser, its tokens (access and refresh). */
 async function signIn(user: { email: string }, browser = new TestBrowser(t.origin)) {
   const flow = await authorize(browser, user.email);
-  const tokens = await client.authorizationCodeGrant(config, new URL(flow.callback), {
-    pkceCodeVerifier: flow.verifier,
-    expectedState: flow.state,
-  });
+  const tokens = await flow.tokens();
   expect(tokens.refresh_token).toBeTruthy();
   return { browser, accessToken: tokens.access_token, refreshToken: tokens.refresh_token as string };
 }

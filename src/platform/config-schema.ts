@@ -296,7 +296,14 @@ const VARIABLES = {
     protocols: ['http:', 'https:'],
     secret: true,
     description:
-      'Where text messages go (SMS one-time codes, issue 13): each is POSTed as JSON `{"to": "+…", "text": "…", "kind": "mfa_code", "tenant_id": "tnt_…"}` to this URL (your SMS gateway or a small adapter in front of it; credentials may be in the URL), 5 s timeout, no redirects, any 2xx is delivered. Without it SMS cannot be enabled (409 `SMS_NOT_CONFIGURED`). The log says each message at `info` level with the number masked and never its text.',
+      'Where text messages go (SMS one-time codes, issue 13): each is POSTed as JSON `{"to": "+…", "text": "…", "kind": "mfa_code", "tenant_id": "tnt_…"}` to this URL (your SMS gateway or a small adapter in front of it; credentials may be in the URL), 5 s timeout, no redirects, any 2xx is delivered. Without it (and without `SCAIKEY_SMS_SENDER=dev-outbox`) SMS cannot be enabled (409 `SMS_NOT_CONFIGURED`). The log says each message at `info` level with the number masked and never its text.',
+  },
+  SCAIKEY_SMS_SENDER: {
+    type: 'string',
+    enum: ['webhook', 'dev-outbox'],
+    defaultDescription: '`webhook` when `SCAIKEY_SMS_WEBHOOK_URL` is set, else none',
+    description:
+      'How text messages leave. `webhook`: POSTed to `SCAIKEY_SMS_WEBHOOK_URL` (which it needs). `dev-outbox`, for development and tests only, never a default: texts are not sent but kept in memory (the last 100) and logged like mail in the development outbox, the number masked at `info` level and the text with its code only at `debug` level; it cannot be combined with a webhook URL and the start logs a warning. With neither, SMS cannot be enabled (409 `SMS_NOT_CONFIGURED`).',
   },
   SCAIKEY_EVENT_RETENTION_DAYS: {
     type: 'integer',

@@ -107,6 +107,27 @@ describe('loadConfig', () => {
     });
   });
 
+  it('keeps SMS in the development outbox only when asked for, and never beside a webhook URL', () => {
+    expect(loadConfig({}).sms).toEqual({ webhookUrl: null, devOutbox: false });
+    expect(loadConfig({ SCAIKEY_SMS_WEBHOOK_URL: 'https://sms.example/hook' }).sms).toEqual({
+      webhookUrl: 'https://sms.example/hook',
+      devOutbox: false,
+    });
+    expect(loadConfig({ SCAIKEY_SMS_SENDER: 'dev-outbox' }).sms).toEqual({
+      webhookUrl: null,
+      devOutbox: true,
+    });
+    expect(() =>
+      loadConfig({ SCAIKEY_SMS_SENDER: 'dev-outbox', SCAIKEY_SMS_WEBHOOK_URL: 'https://sms.example/hook' }),
+    ).toThrow('SCAIKEY_SMS_SENDER is dev-outbox but SCAIKEY_SMS_WEBHOOK_URL is set');
+    expect(() => loadConfig({ SCAIKEY_SMS_SENDER: 'webhook' })).toThrow(
+      'SCAIKEY_SMS_SENDER is webhook but SCAIKEY_SMS_WEBHOOK_URL is not set',
+    );
+    expect(() => loadConfig({ SCAIKEY_SMS_SENDER: 'log' })).toThrow(
+      'SCAIKEY_SMS_SENDER must be one of webhook, dev-outbox, got "log"',
+    );
+  });
+
   it('names the missing partner of a pair, and the variable set without the one it needs', () => {
     expect(() => loadConfig({ SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD: 'long enough password' })).toThrow(
       'SCAIKEY_BOOTSTRAP_ADMIN_EMAIL must be set together with SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD',

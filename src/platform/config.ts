@@ -40,8 +40,11 @@ export interface Config {
     smtpUrl: string | null;
     from: string;
   };
-  /** Text messages (SMS codes): the webhook they are POSTed to; null = no SMS sender. */
-  sms: { webhookUrl: string | null };
+  /**
+   * Text messages (SMS codes): the webhook they are POSTed to, or (development only, asked for
+   * with SCAIKEY_SMS_SENDER=dev-outbox) the development outbox; neither = no SMS sender.
+   */
+  sms: { webhookUrl: string | null; devOutbox?: boolean };
   /** Domain events (change feed, webhooks): days they are kept. */
   events: { retentionDays: number };
   /**
@@ -178,6 +181,21 @@ function readEnvironment(env: NodeJS.ProcessEnv): Environment {
   }
 }
 
+/**
+ * The SMS sender asked for: `webhook` needs its URL; `dev-outbox` must be asked for and excludes a
+ * webhook URL (a server with a gateway never keeps codes in memory by mistake); unset, the webhook
+ * when its URL is set.
+ */
+function smsConfig(sender: string | undefined, webhookUrl: string | null): Config['sms'] {
+  if (sender === 'webhook' && !webhookUrl) {
+    throw new ConfigError('SCAIKEY_SMS_SENDER', 'is webhook but SCAIKEY_SMS_WEBHOOK_URL is not set');
+  }
+  if (sender === 'dev-outbox' && webhookUrl) {
+    throw new ConfigError('SCAIKEY_SMS_SENDER', 'is dev-outbox but SCAIKEY_SMS_WEBHOOK_URL is set');
+  }
+  return { webhookUrl, devOutbox: sender === 'dev-outbox' };
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const vars = readEnvironment(env);
@@ -209,7 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       smtpUrl: vars.SCAIKEY_SMTP_URL ?? null,
       from: vars.SCAIKEY_MAIL_FROM ?? `ScaiKey <no-reply@${new URL(publicUrl).hostname}>`,
     },
-    sms: { webhookUrl: vars.SCAIKEY_SMS_WEBHOOK_URL ?? null },
+    sms: smsConfig(vars.SCAIKEY_SMS_SENDER, vars.SCAIKEY_SMS_WEBHOOK_URL ?? null),
     events: { retentionDays: vars.SCAIKEY_EVENT_RETENTION_DAYS },
     nativeClientCredentials: vars.SCAIKEY_NATIVE_CLIENT_CREDENTIALS,
     rateLimits,

@@ -64,3 +64,24 @@ export class Housekeeping {
     return run;
   }
 }
+
+/** How many rows one delete of a clean-up removes at most (short statements: PGlite has one connection). */
+export const PURGE_BATCH = 500;
+
+/**
+ * Runs `deleteBatch` (one bounded delete, answering how many rows it removed) until a batch
+ * removes fewer than `size` rows, at most `maxBatches` times per run (a large backlog goes over
+ * several runs instead of holding the database for long); answers the total removed.
+ */
+export async function deleteInBatches(
+  deleteBatch: (size: number) => Promise<number>,
+  { size = PURGE_BATCH, maxBatches = 20 }: { size?: number; maxBatches?: number } = {},
+): Promise<number> {
+  let total = 0;
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const removed = await deleteBatch(size);
+    total += removed;
+    if (removed < size) break;
+  }
+  return total;
+}

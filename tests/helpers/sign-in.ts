@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { TestBrowser } from './browser.js';
 import { createTenant, insertApplication, type Tenant } from './factories.js';
 import type { LiveApp, TestAppHandle } from './test-app.js';
 
@@ -55,4 +56,48 @@ export async function createSignInUser(
   });
   if (response.status !== 201) throw new Error(JSON.stringify(response.body));
   return response.body.data as { id: string; email: string };
+}
+
+/**
+ * An authorization request of `config`'s application (PKCE S256, a state; `extra` adds or replaces
+ * parameters, e.g. `scope`, `acr_values`, `redirect_uri`): its URL, and the exchange of the code
+ * the sign-in ends with (the callback URL the browser was sent to).
+ */
+export async function authorizationRequest(config: client.Configuration, extra: Record<string, string> = {}) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: CALLBACK,
+    scope: USER_SCOPE,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...extra,
+  });
+  return {
+    url: url.href,
+    verifier,
+    state,
+    tokens: (callback: string | null) => {
+      if (!callback) throw new Error('the sign-in did not reach the callback');
+      return client.authorizationCodeGrant(config, new URL(callback), {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+    },
+  };
+}
+
+/** Signs `email` in with `PASSWORD` in a new browser (no second factor): the tokens and the browser. */
+export async function passwordSignIn(
+  t: App,
+  config: client.Configuration,
+  email: string,
+  extra: Record<string, string> = {},
+) {
+  const browser = new TestBrowser(t.origin);
+  const request = await authorizationRequest(config, extra);
+  const page = await browser.follow(request.url);
+  const done = await browser.submitForm(page, { email, password: PASSWORD });
+  return { browser, tokens: await request.tokens(done.location) };
 }

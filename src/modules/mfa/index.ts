@@ -2,6 +2,7 @@
 export { codeHash, maskEmail, newNumericCode } from './codes.js';
 export { meMfaRoutes } from './me-mfa.routes.js';
 export { meWebAuthnRoutes } from './me-webauthn.routes.js';
+export { expiredChallengesTask } from './mfa.cross-tenant.js';
 export { type ChallengeRow, createMfaRepository, type FactorRow } from './mfa.repository.js';
 export {
   type Account,
@@ -17,6 +18,7 @@ export {
   removeSecondFactors,
   tenantMfaPolicy,
 } from './mfa.service.js';
+export { WebAuthnCreationOptions, WebAuthnRequestOptions } from './webauthn.schemas.js';
 export {
   ENROLL_WEBAUTHN,
   parseWebAuthnResponse,

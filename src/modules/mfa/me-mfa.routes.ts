@@ -14,6 +14,7 @@ import {
   EmailCodeSent,
   FactorConfirmed,
   MfaOverview,
+  RemoveFactorRequest,
   SmsEnableRequest,
   TotpEnrollment,
   TotpEnrollRequest,
@@ -107,7 +108,10 @@ export const meMfaRoutes: FastifyPluginAsyncTypebox<{ db: Db; mfa: MfaService }>
       },
     },
     async (request) =>
-      ok(request, await mfa.removeFactor(await account(request), { method: 'totp' }, request.body.code)),
+      ok(
+        request,
+        await mfa.removeFactor(await account(request), { method: 'totp' }, { code: request.body.code }),
+      ),
   );
 
   app.post(
@@ -155,7 +159,10 @@ export const meMfaRoutes: FastifyPluginAsyncTypebox<{ db: Db; mfa: MfaService }>
       },
     },
     async (request) =>
-      ok(request, await mfa.removeFactor(await account(request), { method: 'email' }, request.body.code)),
+      ok(
+        request,
+        await mfa.removeFactor(await account(request), { method: 'email' }, { code: request.body.code }),
+      ),
   );
 
   app.post(
@@ -211,7 +218,10 @@ export const meMfaRoutes: FastifyPluginAsyncTypebox<{ db: Db; mfa: MfaService }>
       },
     },
     async (request) =>
-      ok(request, await mfa.removeFactor(await account(request), { method: 'sms' }, request.body.code)),
+      ok(
+        request,
+        await mfa.removeFactor(await account(request), { method: 'sms' }, { code: request.body.code }),
+      ),
   );
 
   app.post(
@@ -238,16 +248,16 @@ export const meMfaRoutes: FastifyPluginAsyncTypebox<{ db: Db; mfa: MfaService }>
         tags,
         summary: 'Remove A Factor',
         description:
-          'Removes one factor by id (e.g. one of several passkeys). Needs a current code in the body; the last factor of a tenant that requires MFA stays (409).',
+          'Removes one factor by id (e.g. one of several passkeys). Needs presence in the body: a current `code` (authenticator app or backup code), or `webauthn`, an assertion of any of the user’s passkeys (the one removed too) for the challenge of `POST /api/v1/me/mfa/webauthn/reauthenticate/options` (400 WEBAUTHN_VERIFICATION_FAILED otherwise). The last factor of a tenant that requires MFA stays (409).',
         params: Type.Object({ factor_id: Type.String() }),
-        body: CurrentCodeRequest,
+        body: RemoveFactorRequest,
         response: { 200: Envelope(MfaOverview), ...badCode, ...conflict, ...errors },
       },
     },
     async (request) =>
       ok(
         request,
-        await mfa.removeFactor(await account(request), { id: request.params.factor_id }, request.body.code),
+        await mfa.removeFactor(await account(request), { id: request.params.factor_id }, request.body),
       ),
   );
 };

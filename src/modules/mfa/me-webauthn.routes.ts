@@ -6,7 +6,11 @@ import { Envelope, ErrorSchema, ValidationErrorSchema } from '../../platform/sch
 import { selfServiceAccount } from './me-mfa.routes.js';
 import { FactorConfirmed } from './mfa.schemas.js';
 import { type MfaService, toFactorView } from './mfa.service.js';
-import { WebAuthnCreationOptions, WebAuthnRegisterRequest } from './webauthn.schemas.js';
+import {
+  WebAuthnCreationOptions,
+  WebAuthnRegisterRequest,
+  WebAuthnRequestOptions,
+} from './webauthn.schemas.js';
 
 const tags = ['MFA'];
 const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 422: ValidationErrorSchema };
@@ -58,6 +62,22 @@ export const meWebAuthnRoutes: FastifyPluginAsyncTypebox<{ db: Db; mfa: MfaServi
         request.body.name,
       );
       return ok(request, { factor: toFactorView(done.factor), backup_codes: done.backup_codes });
+    },
+  );
+  app.post(
+    '/api/v1/me/mfa/webauthn/reauthenticate/options',
+    {
+      schema: {
+        tags,
+        summary: 'Start Passkey Re-authentication',
+        description:
+          'Request options for navigator.credentials.get with the user’s passkeys (user verification preferred), to prove presence before a factor change: the assertion goes in the `webauthn` field of `DELETE /api/v1/me/mfa/factors/{factor_id}` instead of a code. The challenge is valid 5 minutes and single use; a new call replaces it. 409 MFA_NOT_ENROLLED without a passkey, MFA_METHOD_NOT_ALLOWED / WEBAUTHN_UNAVAILABLE where passkeys cannot be used.',
+        response: { 200: Envelope(WebAuthnRequestOptions), 409: ErrorSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      return ok(request, { ...(await mfa.webauthn.presenceOptions(await account(request))) });
     },
   );
 };

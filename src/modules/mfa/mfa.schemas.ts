@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { Nullable, Timestamp } from '../../platform/schemas.js';
+import { WebAuthnCredentialJson } from './webauthn.schemas.js';
 
 const Method = Type.Unsafe<'totp' | 'sms' | 'email' | 'webauthn'>({
   type: 'string',
@@ -64,6 +65,26 @@ export const CurrentCodeRequest = Type.Object(
     }),
   },
   { additionalProperties: false, title: 'MfaCurrentCodeRequest' },
+);
+
+export const RemoveFactorRequest = Type.Object(
+  {
+    code: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        description: 'A current code of the user: from the authenticator app, or an unused backup code',
+      }),
+    ),
+    webauthn: Type.Optional(WebAuthnCredentialJson),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'MfaRemoveFactorRequest',
+    description:
+      'Presence: a current `code`, or `webauthn`, an assertion (AuthenticationResponseJSON) of one of the user’s passkeys for the challenge of `POST /api/v1/me/mfa/webauthn/reauthenticate/options`',
+  },
 );
 
 export const FactorConfirmed = Type.Object(

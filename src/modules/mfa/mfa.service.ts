@@ -43,6 +43,13 @@ const TYPE_OF_METHOD: Record<MfaMethod, FactorType> = {
   webauthn: 'WEBAUTHN',
 };
 
+/** What proves presence before a change to one's factors: a current code, or a passkey's assertion. */
+export interface PresenceProof {
+  code?: string | undefined;
+  /** An AuthenticationResponseJSON (or its text) for the account's open presence challenge. */
+  webauthn?: unknown;
+}
+
 /** The account a self-service call acts on: the signed-in user in their tenant. */
 export interface Account {
   tenant: TenantRow;
@@ -200,8 +207,28 @@ export function createMfaService({ db, work, box, sms, publicUrl }: MfaServiceOp
     return { method: 'totp', factorId: totp.id };
   }
 
-  /** A current code of the user's own factors, asked before a change to them (re-authentication). */
-  async function requireCurrentCode(w: Work<TenantTx>, account: Account, code: string | undefined) {
+  /**
+   * Presence, asked before a change to the user's own factors (re-authentication): a current code
+   * (authenticator app or backup code), or an assertion of one of the user's passkeys (`webauthn`).
+   */
+  async function requirePresence(w: Work<TenantTx>, account: Account, proof: PresenceProof) {
+    if (proof.webauthn !== undefined) {
+      try {
+        const factor = await webauthn.provePresence(w, account, proof.webauthn);
+        return { method: 'webauthn' as const, factorId: factor.id };
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'WEBAUTHN_VERIFICATION_FAILED') {
+          w.audit({
+            action: 'user.mfa_failed',
+            ...subject(account),
+            after: { reason: 'passkey not accepted for a factor change', method: 'webauthn' },
+            result: 'FAILURE',
+          });
+        }
+        throw error;
+      }
+    }
+    const { code } = proof;
     const accepted =
       code !== undefined &&
       (await spendCode(w.db, account.user.id, code, tenantMfaPolicy(account.tenant).mfa_methods, new Date()));
@@ -220,7 +247,13 @@ export function createMfaService({ db, work, box, sms, publicUrl }: MfaServiceOp
     return accepted;
   }
 
+  /** Passkeys (webauthn.service.ts), settled like every factor. */
+  const webauthn = createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed });
+
   return {
+    /** Whether an SMS sender is configured (SMS codes can be turned on where the tenant allows them). */
+    smsConfigured: sms !== null,
+
     async overview(account: Pick<Account, 'tenant' | 'user'>) {
       const repo = createMfaRepository(bindTenant(db, account.tenant.id));
       const policy = tenantMfaPolicy(account.tenant);
@@ -447,14 +480,10 @@ export function createMfaService({ db, work, box, sms, publicUrl }: MfaServiceOp
     },
 
     /**
-     * Removes one confirmed factor (by id, or the one of a method), after a current code. The last
-     * factor of a user whose tenant requires MFA stays (409).
+     * Removes one confirmed factor (by id, or the one of a method), after a current code or a
+     * passkey's assertion (`proof`). The last factor of a user whose tenant requires MFA stays (409).
      */
-    async removeFactor(
-      account: Account,
-      which: { id?: string; method?: MfaMethod },
-      code: string | undefined,
-    ) {
+    async removeFactor(account: Account, which: { id?: string; method?: MfaMethod }, proof: PresenceProof) {
       await inTenant(account, async (w) => {
         const repo = createMfaRepository(w.db);
         const confirmed = (await repo.factors(account.user.id)).filter((factor) => factor.confirmed_at);
@@ -475,7 +504,7 @@ export function createMfaService({ db, work, box, sms, publicUrl }: MfaServiceOp
             'Your organization requires a second factor: add another one before removing this one',
           );
         }
-        await requireCurrentCode(w, account, code);
+        await requirePresence(w, account, proof);
         await repo.deleteFactor(account.user.id, factor.id);
         await settle(w, account, {
           action: 'user.mfa_factor_removed',
@@ -492,7 +521,7 @@ export function createMfaService({ db, work, box, sms, publicUrl }: MfaServiceOp
         if (!(await repo.hasConfirmedFactor(account.user.id))) {
           throw new AppError('MFA_NOT_ENROLLED', 'Backup codes need a second factor first');
         }
-        await requireCurrentCode(w, account, code);
+        await requirePresence(w, account, { code });
         const codes = await replaceBackupCodes(w, account.user.id);
         w.audit({
           action: 'user.mfa_backup_codes_regenerated',
@@ -505,8 +534,7 @@ export function createMfaService({ db, work, box, sms, publicUrl }: MfaServiceOp
 
     spendCode,
 
-    /** Passkeys (webauthn.service.ts), settled like every factor. */
-    webauthn: createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed }),
+    webauthn,
   };
 }
 

@@ -28,6 +28,9 @@ export const WEBAUTHN_TTL_MS = 5 * 60_000;
 /** The purpose of a self-service registration's challenge row (mfa_challenges). */
 export const ENROLL_WEBAUTHN = 'ENROLL_WEBAUTHN';
 
+/** The purpose of the challenge row of a passkey assertion proving presence before a factor change. */
+export const PRESENCE_WEBAUTHN = 'PRESENCE_WEBAUTHN';
+
 /**
  * The relying party: RP ID = the host name of SCAIKEY_PUBLIC_URL, origin = its origin. An IP
  * address cannot be an RP ID (WebAuthn §5.1.3, browsers refuse it), so with a public URL such as
@@ -289,6 +292,62 @@ export function createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed 
 
     /** The user's confirmed passkeys (to offer as a second factor). */
     credentialsOf,
+
+    /**
+     * Request options for proving presence with one of the account's passkeys before a change to
+     * its factors (removal, docs/api-decisions.md "Passkeys"): the user's credentials, user
+     * verification preferred (as for a second factor). The challenge is kept 5 minutes in a row
+     * of its own (`PRESENCE_WEBAUTHN`); a new call replaces it. 409 MFA_NOT_ENROLLED without a passkey.
+     */
+    async presenceOptions(account: Account): Promise<PublicKeyCredentialRequestOptionsJSON> {
+      assertUsable(account.tenant);
+      const factors = await credentialsOf(bindTenant(db, account.tenant.id), account.user.id);
+      if (factors.length === 0) throw new AppError('MFA_NOT_ENROLLED', 'No passkey is registered');
+      const options = await this.authenticationOptions(factors);
+      await inTenant(account, async (w) => {
+        const repo = createMfaRepository(w.db);
+        await repo.deleteChallenges(account.user.id, PRESENCE_WEBAUTHN);
+        await repo.insertChallenge({
+          id: newId('mfaChallenge'),
+          token_hash: sha256Hex(generateSecret()),
+          user_id: account.user.id,
+          purpose: PRESENCE_WEBAUTHN,
+          webauthn_challenge: options.challenge,
+          expires_at: new Date(Date.now() + WEBAUTHN_TTL_MS),
+        });
+      });
+      return options;
+    },
+
+    /**
+     * Checks an assertion of one of the account's passkeys (any of them, the one being removed
+     * too) for its open presence challenge, in the transaction `w` of the change it allows: the
+     * challenge is spent and the passkey's use recorded there. Throws WEBAUTHN_VERIFICATION_FAILED.
+     */
+    async provePresence(w: Work<TenantTx>, account: Account, value: unknown): Promise<FactorRow> {
+      assertUsable(account.tenant);
+      const response = parseWebAuthnResponse<AuthenticationResponseJSON>(value);
+      const challenge = signedChallenge(response);
+      const now = new Date();
+      const repo = createMfaRepository(w.db);
+      const open =
+        challenge === null
+          ? undefined
+          : await repo.challengeByWebauthn(PRESENCE_WEBAUTHN, challenge, { userId: account.user.id }, now);
+      if (!open || !challenge) {
+        throw failed('This passkey response is not for an open request of this account. Start again.');
+      }
+      const factor = (await credentialsOf(w.db, account.user.id)).find(
+        (row) => row.credential_id === response.id,
+      );
+      if (!factor) throw failed('This passkey is not registered for your account.');
+      const verified = await this.verifyAssertion(factor, response, challenge, false);
+      if (!(await repo.deleteChallenge(open.id))) {
+        throw failed('This passkey response was already used. Start again.');
+      }
+      await verified.record(w.db, now);
+      return factor;
+    },
 
     /**
      * Request options: for a second factor, the user's credentials (`factors`) with user

@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 import { isId } from '../../lib/ids.js';
 import type { AdminRights } from '../../platform/auth/principal.js';
 import type { Queryable } from '../../platform/db/database.js';
+import { deleteInBatches, type HousekeepingTask } from '../../platform/housekeeping.js';
 import { pageOfSessions, type SessionRecord, sessionsWithPayload } from './sessions.repository.js';
 
 /**
@@ -45,3 +47,40 @@ export async function listSessionsAcrossTenants(
   if (filter.partnerId) base = base.where('t.partner_id', '=', filter.partnerId);
   return pageOfSessions(base, page);
 }
+
+/**
+ * How long a `user_sessions` row without a live provider session is kept: the row is written when
+ * a session signs in, next to oidc-provider saving the session, so a young row may not have its
+ * session yet.
+ */
+const ENDED_SESSION_GRACE = '1 hour';
+
+/**
+ * Forgets `user_sessions` rows of sessions that ended (signed out, revoked: oidc-provider's record
+ * is gone) or expired, or that another user's sign-in took over: exactly the rows the sessions
+ * lists no longer show (`liveSession`), once inactive for an hour.
+ */
+async function deleteEndedSessions(db: Queryable, size: number): Promise<number> {
+  const result = await db
+    .deleteFrom('user_sessions')
+    .where(
+      sql<boolean>`(tenant_id, id) in (
+        select s.tenant_id, s.id from user_sessions s
+        where s.last_active_at < now() - ${ENDED_SESSION_GRACE}::interval
+          and not exists (
+            select 1 from oidc_payloads p
+            where p.model = 'Session' and p.uid = s.session_uid
+              and (p.expires_at is null or p.expires_at > now())
+              and p.payload->>'accountId' = s.user_id)
+        limit ${size})`,
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Housekeeping: `user_sessions` rows of ended or expired sessions, every hour. */
+export const endedSessionsTask = (db: Queryable): HousekeepingTask => ({
+  name: 'user-sessions',
+  everyMs: 60 * 60_000,
+  run: () => deleteInBatches((size) => deleteEndedSessions(db, size)),
+});

@@ -1,5 +1,6 @@
 /** The users module's face: what other modules, protocols and the composition root may use. */
 
+export { expiredActionTokensTask } from './action-tokens.cross-tenant.js';
 export { consumeActionToken, issueActionToken, peekActionToken } from './action-tokens.js';
 export { adminUsersRoutes } from './admin-users.routes.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';

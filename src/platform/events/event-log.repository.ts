@@ -109,17 +109,13 @@ export async function latestCommittedPosition(
   return last ? { txid: last.txid, seq: Number(last.seq) } : undefined;
 }
 
-/** Deletes events older than `before` in batches of `batch`; returns how many went. */
-export async function deleteEventsBefore(db: Queryable, before: Date, batch = 5000): Promise<number> {
-  let removed = 0;
-  for (;;) {
-    const result = await sql`
-      delete from event_outbox where seq in (
-        select seq from event_outbox where created_at < ${before} order by created_at limit ${batch})`.execute(
-      db,
-    );
-    const count = Number(result.numAffectedRows ?? 0);
-    removed += count;
-    if (count < batch) return removed;
-  }
+/** Deletes at most `size` events older than `before`; returns how many went (a housekeeping batch). */
+export async function deleteEventsBefore(db: Queryable, before: Date, size: number): Promise<number> {
+  const result = await db
+    .deleteFrom('event_outbox')
+    .where(
+      sql<boolean>`seq in (select seq from event_outbox where created_at < ${before} order by created_at limit ${size})`,
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

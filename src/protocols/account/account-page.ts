@@ -18,6 +18,8 @@ export const DONE_MESSAGES: Readonly<Record<string, string>> = {
   'verify-email': 'We sent you a confirmation link. It is valid for 24 hours.',
   totp: 'The authenticator app is on.',
   'email-codes': 'Email codes are on.',
+  'sms-codes': 'Text-message codes are on.',
+  passkey: 'The passkey is added.',
   'factor-removed': 'The factor was removed.',
   'session-ended': 'The session was ended.',
   'app-revoked': 'The application can no longer use your account.',
@@ -30,6 +32,14 @@ export interface AccountPageOptions {
   mfa: MfaService;
   sessions: Sessions;
 }
+
+/** What the page calls each kind of factor. */
+const FACTOR_KINDS: Readonly<Record<string, string>> = {
+  totp: 'authenticator app',
+  email: 'email codes',
+  sms: 'text messages',
+  webauthn: 'passkey',
+};
 
 /** What the page shows of a time: a UTC minute, readable without a script. */
 const shown = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : null);
@@ -80,6 +90,7 @@ export function accountPages({ db, mfa, sessions }: AccountPageOptions) {
       ]);
       const methods = overview.methods_allowed;
       const has = (type: string) => overview.factors.some((factor) => factor.type === type);
+      const canAddPasskey = methods.includes('webauthn') && mfa.webauthn.rp.usable;
       const errors: Partial<Record<AccountSection, string>> = {};
       if (extra.error) errors[extra.error.section] = extra.error.message;
       return render(reply, visitor, status, 'account', 'Your account', {
@@ -104,13 +115,19 @@ export function accountPages({ db, mfa, sessions }: AccountPageOptions) {
           factors: overview.factors.map((factor) => ({
             id: factor.id,
             name: factor.name ?? factor.type,
-            type: factor.type,
+            type: FACTOR_KINDS[factor.type] ?? factor.type,
             created: shown(factor.created_at),
             lastUsed: shown(factor.last_used_at),
           })),
           canAddTotp: methods.includes('totp') && !has('totp'),
           canAddEmail: methods.includes('email') && !has('email'),
+          canAddSms: methods.includes('sms') && !has('sms') && mfa.smsConfigured,
+          canAddPasskey,
+          // Any factor may be removed confirming with one of the user's passkeys.
+          confirmWithPasskey: canAddPasskey && has('webauthn'),
         },
+        // The passkey form's script (and with it the pages' script CSP), only where it is offered.
+        ...(canAddPasskey ? { scripts: [`${visitor.mountPath}/passkeys.js`] } : {}),
         sessions: mine.map((session) => ({
           id: session.id,
           current: session.current,
@@ -149,6 +166,16 @@ export function accountPages({ db, mfa, sessions }: AccountPageOptions) {
     /** The code form of the email-code enrollment. */
     emailCode(reply: FastifyReply, visitor: AccountVisitor, status: number, sentTo?: string, error?: string) {
       return render(reply, visitor, status, 'account-email-code', 'Turn on email codes', { sentTo, error });
+    },
+
+    /** The code form of the SMS enrollment (with the number, to send another code). */
+    smsCode(
+      reply: FastifyReply,
+      visitor: AccountVisitor,
+      status: number,
+      shown: { phone?: string | undefined; sentTo?: string; error?: string },
+    ) {
+      return render(reply, visitor, status, 'account-sms-code', 'Turn on text-message codes', shown);
     },
 
     /** New backup codes, shown this once. */

@@ -23,6 +23,7 @@ export type PageView =
   | 'account'
   | 'account-backup-codes'
   | 'account-email-code'
+  | 'account-sms-code'
   | 'account-totp'
   | 'error'
   | 'forgot-password'

@@ -4,6 +4,7 @@ import { isStorableText } from '../../lib/text.js';
 import { findUsableClient } from '../../modules/applications/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
+import { deleteInBatches, type HousekeepingTask } from '../../platform/housekeeping.js';
 import { CONFIDENTIAL_TYPES } from './client-authentication.js';
 
 /** RFC 8693 token exchange (confidential clients only). */
@@ -153,3 +154,25 @@ export function createOidcAdapterClass(
     }
   };
 }
+
+/**
+ * Removes oidc-provider state past its expiry (sessions, grants, codes, tokens, interactions):
+ * the adapter already answers such rows as absent (oidc-provider checks `exp` itself), so they
+ * only take room. Rows without an expiry stay. One bounded batch (the expiry index).
+ */
+async function deleteExpiredPayloads(db: Db, size: number): Promise<number> {
+  const result = await db
+    .deleteFrom('oidc_payloads')
+    .where(
+      sql<boolean>`(model, id) in (select model, id from oidc_payloads where expires_at < now() limit ${size})`,
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Housekeeping: expired `oidc_payloads` rows, every 10 minutes. */
+export const expiredOidcPayloadsTask = (db: Db): HousekeepingTask => ({
+  name: 'oidc-payloads',
+  everyMs: 10 * 60_000,
+  run: () => deleteInBatches((size) => deleteExpiredPayloads(db, size)),
+});
