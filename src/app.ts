@@ -17,6 +17,12 @@ import { redactUrl } from './lib/redact-url.js';
 import { effectiveAdminRole } from './modules/admin-roles/index.js';
 import { UsableClientCache } from './modules/applications/index.js';
 import { type BootstrapResult, bootstrap } from './modules/bootstrap/index.js';
+import {
+  addWebhooksToDocument,
+  createWebhooksService,
+  deleteDeliveriesBefore,
+  WebhookDispatcher,
+} from './modules/events/index.js';
 import { createMfaService } from './modules/mfa/index.js';
 import { OUTreeNodeSchema } from './modules/ous/index.js';
 import { grantIsLive } from './modules/sessions/index.js';
@@ -67,6 +73,8 @@ export interface ScaiKey {
   housekeeping: Housekeeping;
   /** Wakes what waits for new events (the change feed's long-polls, webhook delivery). */
   events: EventSignal;
+  /** Webhook delivery on this instance (fan-out and sending). */
+  webhookDelivery: WebhookDispatcher;
   bootstrap: BootstrapResult;
   /** Every route registered at startup, as declared (tests/isolation-sweep.test.ts walks them). */
   routes: readonly RegisteredRoute[];
@@ -207,6 +215,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       everyMs: 3600 * 1000,
       run: () => deleteEventsBefore(db, new Date(Date.now() - config.events.retentionDays * dayMs)),
     });
+    // Webhooks (issue 14): signing secrets sealed like TOTP seeds; delivery starts with the app.
+    const webhookBox = await SecretBox.open(db);
+    const webhookDelivery = new WebhookDispatcher({
+      db,
+      work,
+      box: webhookBox,
+      signal: events,
+      settings: config.webhooks,
+      log: app.log,
+    });
+    const webhooks = createWebhooksService({
+      db,
+      work,
+      box: webhookBox,
+      settings: config.webhooks,
+      kick: () => webhookDelivery.kick(),
+      leaseMs: webhookDelivery.leaseMs,
+    });
+    housekeeping.register({
+      name: 'webhook-deliveries',
+      everyMs: 3600 * 1000,
+      run: () => deleteDeliveriesBefore(db, new Date(Date.now() - config.events.retentionDays * dayMs)),
+    });
     const routes: RegisteredRoute[] = [];
     app.addHook('onRoute', ({ method, url, schema }) => {
       for (const one of [method].flat()) routes.push({ method: one, url, schema });
@@ -215,6 +246,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       audit,
       housekeeping,
       events,
+      webhookDelivery,
       config,
       database,
       keys,
@@ -274,8 +306,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       // Descriptions every route of a kind shares are added once (src/platform/openapi.ts).
       transform: documentationTransform as never,
       transformObject: (documentObject) =>
-        finishDocument(
-          (documentObject as { openapiObject: unknown }).openapiObject as OpenApiDocument,
+        addWebhooksToDocument(
+          finishDocument((documentObject as { openapiObject: unknown }).openapiObject as OpenApiDocument),
         ) as never,
     });
     await app.register(swaggerUi, docsPageOptions);
@@ -339,13 +371,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       work,
       publicUrl: config.publicUrl,
       events,
+      webhooks,
     });
 
     // Every task is registered by now (the contexts above add theirs).
     housekeeping.start();
+    webhookDelivery.start();
 
     app.addHook('onClose', async () => {
       await housekeeping.stop();
+      await webhookDelivery.stop();
       await events.stop();
       await mailer.stop();
       await audit.stop();

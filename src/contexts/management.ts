@@ -8,7 +8,12 @@ import {
   findUsableClient,
   moveTenantApplications,
 } from '../modules/applications/index.js';
-import { createFeedService, feedRoutes } from '../modules/events/index.js';
+import {
+  createFeedService,
+  feedRoutes,
+  type WebhooksService,
+  webhooksRoutes,
+} from '../modules/events/index.js';
 import { adminGroupsRoutes, createGroupsService, groupsRoutes } from '../modules/groups/index.js';
 import { removeSecondFactors } from '../modules/mfa/index.js';
 import { createOusService, ousRoutes } from '../modules/ous/index.js';
@@ -33,6 +38,8 @@ export interface ManagementContextOptions {
   publicUrl: string;
   /** Wakes the change feed's long-polls. */
   events: EventSignal;
+  /** The Webhooks API's service (built with the delivery it wakes, src/app.ts). */
+  webhooks: WebhooksService;
 }
 
 /**
@@ -125,4 +132,5 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
     tenantOfUser: (userId) => users.tenantOfUser(userId),
   });
   await management.register(feedRoutes, { feed: createFeedService(db, options.events) });
+  await management.register(webhooksRoutes, { webhooks: options.webhooks });
 };

@@ -11,6 +11,7 @@ import * as accountSecurity from './0010_account_security.js';
 import * as emailVerificationLinks from './0011_email_verification_links.js';
 import * as sessions from './0012_sessions.js';
 import * as eventFeed from './0013_event_feed.js';
+import * as webhooks from './0015_webhooks.js';
 
 /** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0011_email_verification_links': emailVerificationLinks,
   '0012_sessions': sessions,
   '0013_event_feed': eventFeed,
+  '0015_webhooks': webhooks,
 };
