@@ -175,6 +175,7 @@ export function postOnce(target: string, options: PostOptions): Promise<PostResu
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (status: number | null, error: string | null) => {
       if (settled) return;
       settled = true;
@@ -204,7 +205,7 @@ export function postOnce(target: string, options: PostOptions): Promise<PostResu
       ...(options.allowPrivate ? {} : { lookup: checkedLookup }),
       agent: false,
     });
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       request.destroy(new Error(`No complete response within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
     request.on('error', (error) => {
