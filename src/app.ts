@@ -17,6 +17,12 @@ import { redactUrl } from './lib/redact-url.js';
 import { effectiveAdminRole } from './modules/admin-roles/index.js';
 import { UsableClientCache } from './modules/applications/index.js';
 import { type BootstrapResult, bootstrap } from './modules/bootstrap/index.js';
+import {
+  addWebhooksToDocument,
+  createWebhooksService,
+  deleteDeliveriesBefore,
+  WebhookDispatcher,
+} from './modules/events/index.js';
 import { createMfaService, expiredChallengesTask } from './modules/mfa/index.js';
 import { OUTreeNodeSchema } from './modules/ous/index.js';
 import { endedSessionsTask, grantIsLive } from './modules/sessions/index.js';
@@ -71,6 +77,8 @@ export interface ScaiKey {
   events: EventSignal;
   /** The development SMS outbox (`SCAIKEY_SMS_SENDER=dev-outbox`), else null: tests read codes there. */
   smsOutbox: DevSmsOutbox | null;
+  /** Webhook delivery on this instance (fan-out and sending). */
+  webhookDelivery: WebhookDispatcher;
   bootstrap: BootstrapResult;
   /** Every route registered at startup, as declared (tests/isolation-sweep.test.ts walks them). */
   routes: readonly RegisteredRoute[];
@@ -224,6 +232,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ]) {
       housekeeping.register(task);
     }
+    // Webhooks (issue 14): signing secrets sealed like TOTP seeds; delivery starts with the app.
+    const webhookBox = await SecretBox.open(db);
+    const webhookDelivery = new WebhookDispatcher({
+      db,
+      work,
+      box: webhookBox,
+      signal: events,
+      settings: config.webhooks,
+      log: app.log,
+    });
+    const webhooks = createWebhooksService({
+      db,
+      work,
+      box: webhookBox,
+      settings: config.webhooks,
+      kick: () => webhookDelivery.kick(),
+      leaseMs: webhookDelivery.leaseMs,
+    });
+    housekeeping.register({
+      name: 'webhook-deliveries',
+      everyMs: 3600 * 1000,
+      run: () => deleteDeliveriesBefore(db, new Date(Date.now() - config.events.retentionDays * dayMs)),
+    });
     const routes: RegisteredRoute[] = [];
     app.addHook('onRoute', ({ method, url, schema }) => {
       for (const one of [method].flat()) routes.push({ method: one, url, schema });
@@ -233,6 +264,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       housekeeping,
       events,
       smsOutbox: sms instanceof DevSmsOutbox ? sms : null,
+      webhookDelivery,
       config,
       database,
       keys,
@@ -292,8 +324,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       // Descriptions every route of a kind shares are added once (src/platform/openapi.ts).
       transform: documentationTransform as never,
       transformObject: (documentObject) =>
-        finishDocument(
-          (documentObject as { openapiObject: unknown }).openapiObject as OpenApiDocument,
+        addWebhooksToDocument(
+          finishDocument((documentObject as { openapiObject: unknown }).openapiObject as OpenApiDocument),
         ) as never,
     });
     await app.register(swaggerUi, docsPageOptions);
@@ -359,13 +391,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       events,
       housekeeping,
       auditRetentionDays: config.auditRetentionDays,
+      webhooks,
     });
 
     // Every task is registered by now (the contexts above add theirs).
     housekeeping.start();
+    webhookDelivery.start();
 
     app.addHook('onClose', async () => {
       await housekeeping.stop();
+      await webhookDelivery.stop();
       await events.stop();
       await mailer.stop();
       await audit.stop();

@@ -109,6 +109,9 @@ interface World {
   session: string;
   /** An audit entry of the tenant (issue 14). */
   auditEntry: string;
+  /** A tenant webhook endpoint, and one of its deliveries (a test ping to a closed port). */
+  webhook: string;
+  delivery: string;
 }
 let a: World;
 const worlds = new Map<string, World>();
@@ -126,6 +129,8 @@ const PATH_FILLERS: Record<string, (w: World) => string> = {
   assignment_id: (w) => w.roleAssignment,
   session_id: (w) => w.session,
   entry_id: (w) => w.auditEntry,
+  webhook_id: (w) => w.webhook,
+  delivery_id: (w) => w.delivery,
 };
 
 /**
@@ -239,9 +244,20 @@ async function populate(tenant: Tenant): Promise<World> {
       .where('action', '=', 'user.created')
       .executeTakeFirstOrThrow()
   ).id;
+  const webhook = (
+    await api('POST', '/api/v1/admin/webhooks/', {
+      url: 'http://127.0.0.1:9/sweep',
+      events: ['*'],
+      tenant_id: tenant.id,
+      enabled: false,
+    })
+  ).id;
+  const delivery = String((await api('POST', `/api/v1/admin/webhooks/${webhook}/test`)).delivery_id);
   return {
     session,
     auditEntry,
+    webhook,
+    delivery,
     tenant,
     ou,
     user: user.id,
@@ -342,6 +358,9 @@ function stringSample(schema: Schema, field: string): string {
     return new Date(Date.now() + 86_400_000).toISOString();
   if (field.includes('password')) return `Swept-password-${unique()}!`;
   if (field === 'slug') return `swept-${unique()}`;
+  // Webhook endpoints: a URL nothing listens on, every event type.
+  if (field === 'url') return 'http://127.0.0.1:9/swept';
+  if (field === 'events') return '*';
   return `Swept ${unique()}`.padEnd(schema.minLength ?? 0, 'x');
 }
 
@@ -453,7 +472,8 @@ const CALLERS: Caller[] = [
 
 /** The ids and emails of A nobody outside A's reach may read. */
 function secretsOfA(caller: Caller): string[] {
-  const { tenant, ...objects } = a;
+  // A delivery id is a small number (found in any text): the webhook's id stands for it.
+  const { tenant, delivery: _delivery, ...objects } = a;
   return [
     tenant.id,
     tenant.slug,

@@ -165,8 +165,9 @@ describe('the OpenAPI document', () => {
       (op.operation.parameters ?? []).filter((p: Json) => p.in === 'path' && /_id$/.test(p.name)),
     );
     expect(idParameters.length).toBeGreaterThan(50);
+    // Prefixed ids, or the numeric ids of webhook deliveries (X-ScaiKey-Webhook-ID).
     for (const parameter of idParameters)
-      expect(parameter.schema.pattern, parameter.name).toMatch(/^\^[a-z]+_/);
+      expect(parameter.schema.pattern, parameter.name).toMatch(/^\^([a-z]+_|\[0-9\])/);
     const partner = document.paths['/api/v1/admin/partners/{partner_id}'].get.parameters[0];
     expect(new RegExp(partner.schema.pattern).test('prt_0123456789abcdefghij')).toBe(true);
   });

@@ -9,7 +9,12 @@ import {
   moveTenantApplications,
 } from '../modules/applications/index.js';
 import { auditRetentionTask, auditRoutes, createAuditService } from '../modules/audit/index.js';
-import { createFeedService, feedRoutes } from '../modules/events/index.js';
+import {
+  createFeedService,
+  feedRoutes,
+  type WebhooksService,
+  webhooksRoutes,
+} from '../modules/events/index.js';
 import { adminGroupsRoutes, createGroupsService, groupsRoutes } from '../modules/groups/index.js';
 import { removeSecondFactors } from '../modules/mfa/index.js';
 import { createOusService, ousRoutes } from '../modules/ous/index.js';
@@ -39,6 +44,8 @@ export interface ManagementContextOptions {
   housekeeping: Housekeeping;
   /** Days entries without a tenant are kept (SCAIKEY_AUDIT_RETENTION_DAYS). */
   auditRetentionDays: number;
+  /** The Webhooks API's service (built with the delivery it wakes, src/app.ts). */
+  webhooks: WebhooksService;
 }
 
 /**
@@ -135,4 +142,5 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   options.housekeeping.register(
     auditRetentionTask(db, { platformRetentionDays: options.auditRetentionDays }),
   );
+  await management.register(webhooksRoutes, { webhooks: options.webhooks });
 };

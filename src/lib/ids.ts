@@ -15,6 +15,7 @@ export const ID_PREFIXES = {
   federatedIdentity: 'fid_',
   mfaFactor: 'mfa_',
   mfaChallenge: 'mfc_',
+  webhook: 'whk_',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

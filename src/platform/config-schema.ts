@@ -314,6 +314,54 @@ const VARIABLES = {
     description:
       'Days the domain events (the change feed, `GET /api/v1/tenants/{tenant_id}/events`, and what webhooks deliver) are kept; older events are deleted hourly. A feed consumer whose cursor is older reads on from the oldest event kept.',
   },
+  SCAIKEY_WEBHOOK_ALLOW_PRIVATE: {
+    type: 'boolean',
+    default: false,
+    description:
+      'Let webhook endpoints be on private, loopback, link-local, unique-local, CGNAT, multicast or unspecified addresses (IPv4 and IPv6, IPv4-mapped included). Off, such a URL is refused when an endpoint is created or changed, and again at each delivery (the host name is resolved and every address checked, and the connection goes to the checked address). Turn it on only for development and tests.',
+  },
+  SCAIKEY_WEBHOOK_TIMEOUT_MS: {
+    type: 'integer',
+    unit: 'milliseconds',
+    minimum: 100,
+    maximum: 60000,
+    default: 10000,
+    description:
+      'How long a webhook delivery may take, connection and response included; a slower endpoint counts as a failed attempt (retried).',
+  },
+  SCAIKEY_WEBHOOK_RETRY_BASE_MS: {
+    type: 'integer',
+    unit: 'milliseconds',
+    minimum: 10,
+    maximum: 3600000,
+    default: 5000,
+    description:
+      'The first retry delay of a failed webhook delivery; each further retry waits twice as long (at most 6 hours), with ±25% jitter.',
+  },
+  SCAIKEY_WEBHOOK_RETRY_WINDOW: {
+    type: 'integer',
+    unit: 'seconds',
+    minimum: 1,
+    maximum: 2592000,
+    default: 259200,
+    description:
+      'How long a webhook delivery is retried (from the event) before it is given up as failed; the endpoint is then disabled (audited `webhook.disabled`). Default 3 days.',
+  },
+  SCAIKEY_WEBHOOK_FAILING_AFTER: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 1000,
+    default: 5,
+    description:
+      'Consecutive failed attempts after which a webhook endpoint shows status `failing` (a success makes it `active` again).',
+  },
+  SCAIKEY_WEBHOOK_CONCURRENCY: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 1000,
+    default: 16,
+    description: 'Webhook deliveries one instance sends at the same time.',
+  },
   SCAIKEY_MAIL_FROM: {
     type: 'string',
     format: 'mailbox',

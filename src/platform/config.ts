@@ -47,6 +47,8 @@ export interface Config {
   sms: { webhookUrl: string | null; devOutbox?: boolean };
   /** Domain events (change feed, webhooks): days they are kept. */
   events: { retentionDays: number };
+  /** Webhook delivery (docs/api-decisions.md, "Webhooks"). */
+  webhooks: WebhookSettings;
   /**
    * Answer grant_type=client_credentials natively at the token URL instead of through oidc-provider
    * (same tokens, about 40% faster; see docs/adr/0002-native-client-credentials.md). On unless turned off.
@@ -62,6 +64,20 @@ export interface Config {
   shutdownGraceMs: number;
   /** Days audit entries without a tenant are kept (tenants set their own); 0 = forever. */
   auditRetentionDays: number;
+}
+
+export interface WebhookSettings {
+  /** Deliver to private, loopback, link-local … addresses (development and tests only). */
+  allowPrivate: boolean;
+  timeoutMs: number;
+  /** First retry delay; doubled per retry, capped, with jitter. */
+  retryBaseMs: number;
+  /** How long a delivery is retried before it fails (and disables its endpoint). */
+  retryWindowMs: number;
+  /** Consecutive failed attempts that make an endpoint `failing`. */
+  failingAfter: number;
+  /** Deliveries one instance sends at once. */
+  concurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -229,6 +245,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     sms: smsConfig(vars.SCAIKEY_SMS_SENDER, vars.SCAIKEY_SMS_WEBHOOK_URL ?? null),
     events: { retentionDays: vars.SCAIKEY_EVENT_RETENTION_DAYS },
+    webhooks: {
+      allowPrivate: vars.SCAIKEY_WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: vars.SCAIKEY_WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: vars.SCAIKEY_WEBHOOK_RETRY_BASE_MS,
+      retryWindowMs: vars.SCAIKEY_WEBHOOK_RETRY_WINDOW * 1000,
+      failingAfter: vars.SCAIKEY_WEBHOOK_FAILING_AFTER,
+      concurrency: vars.SCAIKEY_WEBHOOK_CONCURRENCY,
+    },
     nativeClientCredentials: vars.SCAIKEY_NATIVE_CLIENT_CREDENTIALS,
     rateLimits,
     redisUrl: vars.SCAIKEY_REDIS_URL ?? null,

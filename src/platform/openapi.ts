@@ -161,6 +161,7 @@ const PATH_ID_KINDS: Record<string, IdKind> = {
   session_id: 'session',
   client_id: 'application',
   entry_id: 'event',
+  webhook_id: 'webhook',
 };
 
 /** A fixed, realistic id of a kind (20 characters of [0-9a-z] after the prefix, like newId). */
@@ -389,6 +390,11 @@ function finishParameters(operation: Operation): void {
       parameter.description ??=
         'Its shape is fixed (the pattern); an id of another shape answers 404 like an unknown one.';
     }
+    if (parameter.name === 'delivery_id' && !parameter.schema.pattern) {
+      // Webhook deliveries have numeric ids (the X-ScaiKey-Webhook-ID header).
+      parameter.schema = { ...parameter.schema, pattern: '^[0-9]{1,15}$' };
+      parameter.description ??= 'A delivery id (a number); another shape answers 404 like an unknown one.';
+    }
     if (parameter.name === 'tenant_slug' && !parameter.schema.pattern) {
       parameter.schema = { ...parameter.schema, pattern: SLUG_PATTERN };
       parameter.description ??= 'The tenant’s slug; a slug of no live tenant answers 404.';
@@ -409,6 +415,8 @@ function finishSecurity(document: OpenApiDocument, operation: Operation): void {
 
 const EXAMPLE_TIME = '2026-01-15T09:30:00.000Z';
 const STRING_EXAMPLES: Record<string, string> = {
+  delivery_id: '1042',
+  url: 'https://hooks.acme.example/scaikey',
   email: 'ada.lovelace@example.com',
   contact_email: 'it@acme.example',
   support_email: 'support@acme.example',

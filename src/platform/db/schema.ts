@@ -211,6 +211,72 @@ export interface EventOutboxTable {
   actor_id: string | null;
 }
 
+/** A webhook endpoint (migration 0015); tenant_id / partner_id / neither = its scope. */
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  description: string | null;
+  events: JsonRequired<string[]>;
+  tenant_id: string | null;
+  partner_id: string | null;
+  enabled: Generated<boolean>;
+  status: Generated<WebhookStatus>;
+  /** Sealed (SecretBox, context = the endpoint id). */
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  secret_rotated_at: Timestamp | null;
+  consecutive_failures: Generated<number>;
+  last_success_at: Timestamp | null;
+  last_failure_at: Timestamp | null;
+  created_at: DefaultTimestamp;
+  updated_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export type WebhookStatus = 'active' | 'failing' | 'disabled';
+export type WebhookDeliveryStatus = 'pending' | 'in_flight' | 'succeeded' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  /** bigint, read as a string by the drivers. */
+  id: Generated<string>;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  event_txid: string | null;
+  event_seq: string | null;
+  resource_key: string;
+  body: string;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: DefaultTimestamp;
+  lease_until: Timestamp | null;
+  last_attempt_at: Timestamp | null;
+  last_response_code: number | null;
+  last_response_ms: number | null;
+  last_error: string | null;
+  redelivery_of: string | null;
+  created_at: DefaultTimestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  response_code: number | null;
+  response_ms: number | null;
+  error: string | null;
+  next_attempt_at: Timestamp | null;
+}
+
+export interface WebhookFanoutTable {
+  id: number;
+  txid: string | null;
+  seq: string | null;
+  updated_at: DefaultTimestamp;
+}
+
 export interface OidcPayloadsTable {
   model: string;
   id: string;
@@ -389,6 +455,10 @@ export interface Database {
   event_outbox: EventOutboxTable;
   oidc_payloads: OidcPayloadsTable;
   user_sessions: UserSessionsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  webhook_fanout: WebhookFanoutTable;
 }
 
 export type PartnerRow = Selectable<PartnersTable>;
