@@ -236,55 +236,84 @@ const HEADERS: [string, string][] = [
   ['X-ScaiKey-Signature', '`t=<timestamp>,v1=<hex HMAC-SHA256 of {timestamp}.{body}>` with the same key'],
 ];
 
-/** The body of a delivery of `type`, as JSON Schema. */
-function deliverySchema(type: string, description: string): Schema {
-  const nullable = { type: ['string', 'null'] };
-  return {
-    type: 'object',
-    description,
-    required: ['id', 'type', 'created_at', 'tenant_id', 'partner_id', 'resource', 'actor', 'data'],
-    properties: {
-      id: { type: 'string', description: 'The event id (evt_…)' },
-      type: { type: 'string', const: type },
-      created_at: { type: 'string', format: 'date-time' },
-      tenant_id: nullable,
-      partner_id: nullable,
-      resource: { type: 'object', properties: { type: { type: 'string' }, id: nullable } },
-      actor: {
-        type: 'object',
-        properties: {
-          type: { type: ['string', 'null'], description: 'admin, user, api, scim or system' },
-          id: nullable,
-        },
-      },
-      data: eventDataSchema(type),
-      event_id: { type: 'string', description: 'The same as id (the documented envelope’s name)' },
-      event_type: { type: 'string', description: 'The same as type' },
-      timestamp: { type: 'string', format: 'date-time', description: 'The same as created_at' },
-    },
-  };
-}
+const nullable = { type: ['string', 'null'] };
 
-/** Adds OpenAPI 3.1 top-level `webhooks`: one entry per catalogue event, the request a receiver gets. */
+/** What every delivery body has (components.schemas.WebhookDelivery); each type narrows `type` and `data`. */
+const DELIVERY_ENVELOPE: Schema = {
+  type: 'object',
+  required: ['id', 'type', 'created_at', 'tenant_id', 'partner_id', 'resource', 'actor', 'data'],
+  properties: {
+    id: { type: 'string', description: 'The event id (evt_…)' },
+    type: { type: 'string' },
+    created_at: { type: 'string', format: 'date-time' },
+    tenant_id: nullable,
+    partner_id: nullable,
+    resource: { type: 'object', properties: { type: { type: 'string' }, id: nullable } },
+    actor: {
+      type: 'object',
+      properties: {
+        type: { type: ['string', 'null'], description: 'admin, user, api, scim or system' },
+        id: nullable,
+      },
+    },
+    data: { type: 'object', additionalProperties: true },
+    event_id: { type: 'string', description: 'The same as id (the documented envelope’s name)' },
+    event_type: { type: 'string', description: 'The same as type' },
+    timestamp: { type: 'string', format: 'date-time', description: 'The same as created_at' },
+  },
+};
+
+/** The component name of an event type's data schema. */
+const dataComponent = (type: string) => `EventData_${type}`;
+
+/**
+ * Adds OpenAPI 3.1 top-level `webhooks`: one entry per catalogue event, the request a receiver
+ * gets. The envelope, the headers and each type's data schema are components, referenced.
+ */
 export function addWebhooksToDocument<D extends object>(document: D): D {
+  const doc = document as { components?: Record<string, Record<string, unknown>> };
+  const components = doc.components ?? {};
+  const schemas = components.schemas ?? {};
+  const parameters = components.parameters ?? {};
+  doc.components = { ...components, schemas, parameters };
+  schemas.WebhookDelivery = DELIVERY_ENVELOPE;
+  for (const [name, description] of HEADERS) {
+    parameters[`WebhookHeader_${name}`] = {
+      in: 'header',
+      name,
+      required: true,
+      description,
+      schema: { type: 'string' },
+    };
+  }
   const webhooks: Record<string, unknown> = {};
   for (const entry of EVENT_CATALOGUE) {
+    schemas[dataComponent(entry.type)] = eventDataSchema(entry.type);
     webhooks[entry.type] = {
       post: {
         operationId: `webhook_${entry.type.replace('.', '_')}`,
         summary: entry.type,
         description: `${entry.description} Delivered to endpoints subscribed to it (docs/api-decisions.md, "Webhooks").`,
         tags: ['Webhooks'],
-        parameters: HEADERS.map(([name, description]) => ({
-          in: 'header',
-          name,
-          required: true,
-          description,
-          schema: { type: 'string' },
-        })),
+        parameters: HEADERS.map(([name]) => ({ $ref: `#/components/parameters/WebhookHeader_${name}` })),
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: deliverySchema(entry.type, entry.description) } },
+          content: {
+            'application/json': {
+              schema: {
+                description: entry.description,
+                allOf: [
+                  { $ref: '#/components/schemas/WebhookDelivery' },
+                  {
+                    properties: {
+                      type: { type: 'string', const: entry.type },
+                      data: { $ref: `#/components/schemas/${dataComponent(entry.type)}` },
+                    },
+                  },
+                ],
+              },
+            },
+          },
         },
         responses: {
           '2XX': { description: 'Received: any 2xx ends the delivery' },
