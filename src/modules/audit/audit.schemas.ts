@@ -118,9 +118,13 @@ export const AuditActionItem = Type.Object(
       type: 'string',
       enum: ['change', 'refusal', 'event'],
       description:
-        '`change`: a change (its successful entries are also domain events); `refusal`: a FAILURE entry; `event`: something that happened without changing data (a sign-in, issued tokens)',
+        '`change`: a change; `refusal`: a FAILURE entry; `event`: something that happened without changing data (a sign-in, issued tokens)',
     }),
     description: Type.String(),
+    domain_event: Type.Boolean({
+      description:
+        'Its entries (SUCCESS, or FAILURE for a refusal) are also domain events: delivered by webhooks and in the change feed',
+    }),
   },
   { title: 'AuditAction' },
 );

@@ -162,6 +162,7 @@ export function createAuditService(db: Db) {
         resource_type: info.resourceType,
         kind: info.kind,
         description: info.description,
+        domain_event: info.domainEvent,
       }));
     },
 
