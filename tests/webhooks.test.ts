@@ -34,6 +34,14 @@ async function createWebhook(fields: Record<string, unknown>, token?: string) {
   return response.body.data as { id: string; secret: string; [key: string]: unknown };
 }
 
+/** A new tenant and an endpoint of it on a fresh receiver path, subscribed to `events`. */
+async function tenantEndpoint(events: string[]) {
+  const tenant = await createTenant(t);
+  const path = newPath();
+  const hook = await createWebhook({ url: `${receiver.base}${path}`, events, tenant_id: tenant.id });
+  return { tenant, path, hook };
+}
+
 async function createUser(tenant: Tenant, email = `u${Math.random().toString(36).slice(2)}@example.com`) {
   const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, { email, send_welcome_email: false });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
@@ -263,13 +271,7 @@ describe('webhook retry schedule', () => {
 
 describe('webhook delivery', () => {
   it('delivers a subscribed event signed per Standard Webhooks and with the ScaiKey headers', async () => {
-    const tenant = await createTenant(t);
-    const path = newPath();
-    const hook = await createWebhook({
-      url: `${receiver.base}${path}`,
-      events: ['user.*'],
-      tenant_id: tenant.id,
-    });
+    const { tenant, path, hook } = await tenantEndpoint(['user.*']);
     const user = await createUser(tenant);
     await receiver.waitFor(() => receiver.at(path).length >= 1);
     const [got] = receiver.at(path) as [Received];
@@ -337,13 +339,7 @@ describe('webhook delivery', () => {
   });
 
   it('retries a 500 with growing, jittered delays, keeping the webhook-id, and shows each attempt', async () => {
-    const tenant = await createTenant(t);
-    const path = newPath();
-    const hook = await createWebhook({
-      url: `${receiver.base}${path}`,
-      events: ['user.created'],
-      tenant_id: tenant.id,
-    });
+    const { tenant, path, hook } = await tenantEndpoint(['user.created']);
     let calls = 0;
     const previous = receiver.answer;
     receiver.answer = (request) => (request.path === path ? (++calls <= 3 ? 500 : 200) : previous(request));
@@ -370,13 +366,7 @@ describe('webhook delivery', () => {
   });
 
   it('retries a delivery that timed out', async () => {
-    const tenant = await createTenant(t);
-    const path = newPath();
-    const hook = await createWebhook({
-      url: `${receiver.base}${path}`,
-      events: ['user.created'],
-      tenant_id: tenant.id,
-    });
+    const { tenant, path, hook } = await tenantEndpoint(['user.created']);
     let calls = 0;
     const previous = receiver.answer;
     receiver.answer = (request) =>
@@ -391,13 +381,7 @@ describe('webhook delivery', () => {
   });
 
   it('redelivers a delivery as a new one with the same message', async () => {
-    const tenant = await createTenant(t);
-    const path = newPath();
-    const hook = await createWebhook({
-      url: `${receiver.base}${path}`,
-      events: ['user.created'],
-      tenant_id: tenant.id,
-    });
+    const { tenant, path, hook } = await tenantEndpoint(['user.created']);
     await createUser(tenant);
     const [first] = await waitForDeliveries(hook.id, (list) => list[0]?.status === 'succeeded');
     const response = await t.post(`/api/v1/admin/webhooks/${hook.id}/deliveries/${first?.id}/redeliver`);
@@ -420,13 +404,7 @@ describe('webhook delivery', () => {
   });
 
   it('signs with the old and the new secret during the rotation overlap', async () => {
-    const tenant = await createTenant(t);
-    const path = newPath();
-    const hook = await createWebhook({
-      url: `${receiver.base}${path}`,
-      events: ['user.created'],
-      tenant_id: tenant.id,
-    });
+    const { tenant, path, hook } = await tenantEndpoint(['user.created']);
     const rotated = await t.post(`/api/v1/admin/webhooks/${hook.id}/rotate-secret`);
     expect(rotated.status).toBe(200);
     expect(rotated.headers['cache-control']).toBe('no-store');
@@ -456,13 +434,7 @@ describe('webhook delivery', () => {
   });
 
   it('sends the changes of one resource in order, holding later ones while an earlier one is retried', async () => {
-    const tenant = await createTenant(t);
-    const path = newPath();
-    const hook = await createWebhook({
-      url: `${receiver.base}${path}`,
-      events: ['user.*'],
-      tenant_id: tenant.id,
-    });
+    const { tenant, path, hook } = await tenantEndpoint(['user.*']);
     let failed = 0;
     const previous = receiver.answer;
     receiver.answer = (request) =>
@@ -506,13 +478,7 @@ describe('webhook delivery', () => {
   });
 
   it('marks an endpoint failing, then disables it when a delivery fails for its whole retry window (audited)', async () => {
-    const tenant = await createTenant(t);
-    const path = newPath();
-    const hook = await createWebhook({
-      url: `${receiver.base}${path}`,
-      events: ['user.created'],
-      tenant_id: tenant.id,
-    });
+    const { tenant, path, hook } = await tenantEndpoint(['user.created']);
     const previous = receiver.answer;
     receiver.answer = (request) => (request.path === path ? 500 : previous(request));
     await createUser(tenant);
@@ -547,13 +513,7 @@ describe('webhook delivery', () => {
   });
 
   it('test pings an endpoint synchronously and reports its answer', async () => {
-    const tenant = await createTenant(t);
-    const path = newPath();
-    const hook = await createWebhook({
-      url: `${receiver.base}${path}`,
-      events: ['user.created'],
-      tenant_id: tenant.id,
-    });
+    const { path, hook } = await tenantEndpoint(['user.created']);
     const pinged = await t.post(`/api/v1/admin/webhooks/${hook.id}/test`);
     expect(pinged.status).toBe(200);
     expect(pinged.body.data).toMatchObject({ success: true, response_code: 204, error: null });
