@@ -7,7 +7,7 @@ import { onPostgres, useTestApp } from './helpers/test-app.js';
 // Issue 14: the change feed, GET /api/v1/tenants/{tenant_id}/events — a tenant's domain events in
 // commit order after an opaque cursor, long-polled with `wait`.
 
-const t = useTestApp();
+const t = useTestApp({}, { live: true });
 let tenant: Tenant;
 let other: Tenant;
 
@@ -166,6 +166,38 @@ describe('long-polling', () => {
     const response = await waiting;
     expect(response.status).toBe(200);
     expect(response.body.data.events.map((event: FeedEvent) => event.resource.id)).toContain(user.id);
+  });
+
+  it('parks a request over real HTTP until the change, and ends the wait when the client goes away', async () => {
+    const start = await endOf(tenant.id);
+    const url = `${t.origin}${feedUrl(tenant.id, { after: start as string, wait: 30 })}`;
+    const headers = { authorization: `Bearer ${t.token}` };
+    let answered = false;
+    const waiting = fetch(url, { headers }).then(async (response) => {
+      answered = true;
+      return {
+        status: response.status,
+        body: (await response.json()) as { data: { events: FeedEvent[] } },
+      };
+    });
+    // Another request in between: the first one is still parked.
+    expect((await t.get(feedUrl(tenant.id, { after: start as string }))).body.data.events).toEqual([]);
+    expect(answered).toBe(false);
+    const user = await createUser(tenant.id);
+    const response = await waiting;
+    expect(response.status).toBe(200);
+    expect(response.body.data.events.map((event: FeedEvent) => event.resource.id)).toContain(user.id);
+
+    // A client that gives up: its request ends and the server keeps answering others.
+    const controller = new AbortController();
+    const end = (await readFeed(tenant.id, { after: start as string })).next_cursor as string;
+    const abandoned = fetch(`${t.origin}${feedUrl(tenant.id, { after: end, wait: 30 })}`, {
+      headers,
+      signal: controller.signal,
+    }).catch((error: Error) => error.name);
+    controller.abort();
+    expect(await abandoned).toBe('AbortError');
+    expect((await t.get(feedUrl(tenant.id, { after: end }))).status).toBe(200);
   });
 
   it('wait=0 answers an empty page at once', async () => {

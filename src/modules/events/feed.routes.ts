@@ -70,8 +70,9 @@ export const feedRoutes: FastifyPluginAsyncTypebox<{ feed: FeedService }> = asyn
         response: { 200: Envelope(FeedPage, 'ApiResponse_EventFeedPage_'), ...managementErrors },
       },
     },
-    async (request) => {
-      const gone = new Promise<void>((resolve) => request.raw.once('close', () => resolve()));
+    async (request, reply) => {
+      // The response's 'close': the client went away (or the answer was sent); the wait ends then.
+      const gone = new Promise<void>((resolve) => reply.raw.once('close', () => resolve()));
       const result = await feed.read({
         tenantId: request.tenantScope.tenant.id,
         after: request.query.after,
