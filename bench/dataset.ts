@@ -417,10 +417,10 @@ export function* generateMemberships(
 
 /**
  * Events seeded into the change feed of the first tenant (issue 14, scenario events.feed): 50,000
- * from the default size up (50 pages of 1,000), 1,000 on the tiny one.
+ * from the default size up (50 pages of 1,000), 200 on the tiny one (the smoke test's plumbing).
  */
 export function feedEventCount(shape: DatasetShape): number {
-  return shape.usersPerTenant >= 2_000 ? 50_000 : 1_000;
+  return shape.usersPerTenant >= 2_000 ? 50_000 : 200;
 }
 
 /** Row counts the plan will produce (for the report). */
