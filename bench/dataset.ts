@@ -415,6 +415,14 @@ export function* generateMemberships(
   }
 }
 
+/**
+ * Events seeded into the change feed of the first tenant (issue 14, scenario events.feed): 50,000
+ * from the default size up (50 pages of 1,000), 200 on the tiny one (the smoke test's plumbing).
+ */
+export function feedEventCount(shape: DatasetShape): number {
+  return shape.usersPerTenant >= 2_000 ? 50_000 : 200;
+}
+
 /** Row counts the plan will produce (for the report). */
 export function datasetCounts(plan: DatasetPlan): Record<string, number> {
   let ous = 0;
@@ -439,5 +447,6 @@ export function datasetCounts(plan: DatasetPlan): Record<string, number> {
     groups,
     group_edges: edges,
     group_memberships: memberships,
+    event_outbox: feedEventCount(plan.shape),
   };
 }

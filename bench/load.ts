@@ -21,6 +21,8 @@ export interface LoadResult extends Measurement {
   errors: number;
   timeouts: number;
   statusCodes: Record<string, number>;
+  /** A driven scenario's further figures (DriveResult.figures). */
+  figures?: Record<string, number>;
 }
 
 function options(baseUrl: string, plan: LoadPlan, connections: number): autocannon.Options {

@@ -87,6 +87,68 @@ function passRows(pass: PassResult): string[][] {
   return rows;
 }
 
+function figure(value: number): string {
+  return Number.isInteger(value)
+    ? integer.format(value)
+    : value < 100
+      ? value.toFixed(2)
+      : integer.format(value);
+}
+
+/** A driven scenario's further figures (events/s, deliveries, …), one line per scenario. */
+function figureLines(pass: PassResult): string[] {
+  return pass.scenarios
+    .filter((row) => row.load.figures && Object.keys(row.load.figures).length > 0)
+    .map(
+      (row) =>
+        `  ${pass.db} ${row.name}: ${Object.entries(row.load.figures ?? {})
+          .map(([name, value]) => `${name} ${figure(value)}`)
+          .join(', ')}`,
+    );
+}
+
+/**
+ * Pairs of a scenario measured with and without something it adds (issue 14: users.create with
+ * one subscribed webhook endpoint): the rate and p50 of both, and the added cost per operation
+ * two ways: 1/rate with minus 1/rate without (what the writes themselves pay), and, when the
+ * scenario reports how long its deferred work went on after its last operation (`tail`, s: the
+ * deliveries), the whole time of the operations and that work, minus the time of the operations
+ * without it, per operation (the server time one more write costs in all).
+ */
+const PAIRS: { without: string; withIt: string; what: string; tail?: string }[] = [
+  {
+    without: 'users.create',
+    withIt: 'users.create-webhook',
+    what: 'one subscribed webhook endpoint',
+    tail: 'last delivery s after the last write',
+  },
+];
+
+function pairLines(pass: PassResult): string[] {
+  const lines: string[] = [];
+  for (const { without, withIt, what, tail } of PAIRS) {
+    const a = pass.scenarios.find((row) => row.name === without);
+    const b = pass.scenarios.find((row) => row.name === withIt);
+    if (!a || !b || a.load.rate <= 0 || b.load.rate <= 0) continue;
+    const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+    const added = 1000 / b.load.rate - 1000 / a.load.rate;
+    let line =
+      `  ${pass.db} ${withIt} vs ${without} (${what}): ${rate(b.load.rate)}/s vs ${rate(a.load.rate)}/s ` +
+      `(${change(a.load.rate, b.load.rate)}), p50 ${ms(b.load.p50)} vs ${ms(a.load.p50)} ms; ` +
+      `per write ${signed(added)} ms at the writes' rate`;
+    const tailSeconds = tail ? b.load.figures?.[tail] : undefined;
+    if (tailSeconds !== undefined && b.load.operations > 0) {
+      const withAll = b.load.seconds + tailSeconds;
+      const alone = b.load.operations / a.load.rate;
+      line +=
+        `, ${signed(((withAll - alone) * 1000) / b.load.operations)} ms with the deliveries ` +
+        `(${b.load.operations} writes and their deliveries ${withAll.toFixed(1)} s vs the writes alone ${alone.toFixed(1)} s)`;
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
 const seconds = (value: number) => `${(value / 1000).toFixed(2)} s`;
 const mb = (value: number) => `${Math.round(value)} MB`;
 
@@ -189,6 +251,10 @@ export function formatResult(result: BenchResult): string {
       ),
   );
   if (problems.length > 0) lines.push('', ...problems);
+  const figures = result.passes.flatMap(figureLines);
+  if (figures.length > 0) lines.push('', 'further figures (driven scenarios):', ...figures);
+  const pairs = result.passes.flatMap(pairLines);
+  if (pairs.length > 0) lines.push('', 'with and without:', ...pairs);
   lines.push('', 'server (start to /readyz, resident memory):', ...result.passes.map(serverLine));
   lines.push(
     '',

@@ -56,6 +56,8 @@ export interface DriveResult {
   errors: number;
   timeouts: number;
   statusCodes: Record<string, number>;
+  /** Further figures the table's columns cannot hold (e.g. events/s), printed under it by name. */
+  figures?: Record<string, number>;
 }
 
 /** Absolute limits an issue sets (besides or instead of a ratio to the reference). */

@@ -8,6 +8,7 @@ import { SecretBox } from '../src/platform/secret-box.js';
 import {
   type DatasetPlan,
   datasetCounts,
+  feedEventCount,
   generateMemberships,
   generateUsers,
   type TenantPlan,
@@ -90,6 +91,55 @@ async function seedTotpFactors(db: Db, plan: DatasetPlan): Promise<void> {
       )
       .execute();
   });
+}
+
+/**
+ * The change feed of the first tenant (issue 14, scenario events.feed): `feedEventCount` events in
+ * the outbox, as `user.updated` events of its users carrying the user's row (what an update's
+ * event carries: the row after the change, `previous` what it replaced), one transaction per
+ * 1,000 (so they come from 50 transactions, as a feed sees many). The webhook fan-out cursor is
+ * then moved past them, as migration 0015 does on a new installation: they are history, no
+ * endpoint is owed them (and the dispatcher does not read 50,000 events when the server starts).
+ */
+async function seedFeedEvents(db: Db, plan: DatasetPlan): Promise<void> {
+  const tenant = plan.tenants[0] as TenantPlan;
+  const count = feedEventCount(plan.shape);
+  const users = [...generateUsers(plan, tenant)];
+  const rows = Array.from({ length: count }, (_, index) => {
+    const user = users[index % users.length] as (typeof users)[number];
+    return {
+      id: newId('event'),
+      type: 'user.updated',
+      tenant_id: tenant.id,
+      partner_id: plan.partner.id,
+      resource_type: 'user',
+      resource_id: user.id,
+      actor_type: 'application',
+      actor_id: null,
+      request_id: null,
+      data: JSON.stringify({
+        id: user.id,
+        tenant_id: tenant.id,
+        email: user.email,
+        username: user.username,
+        first_name: user.firstName,
+        last_name: user.lastName,
+        display_name: `${user.displayName} (${index})`,
+        status: user.status,
+        email_verified: user.emailVerified,
+        ou_id: user.ouId,
+        previous: { display_name: user.displayName },
+      }),
+    };
+  });
+  await inBatches(rows, OTHER_BATCH, (batch) =>
+    db.transaction().execute((trx) => trx.insertInto('event_outbox').values(batch).execute()),
+  );
+  await sql`update webhook_fanout set
+    txid = (select txid from event_outbox order by txid desc, seq desc limit 1),
+    seq = (select seq from event_outbox order by txid desc, seq desc limit 1),
+    updated_at = now()
+    where id = 1`.execute(db);
 }
 
 const USER_BATCH = 1_000;
@@ -278,6 +328,7 @@ export async function seedDataset(
   for (const tenant of [...plan.tenants, plan.writeTenant]) await seedTenant(db, plan, tenant, passwordHash);
   await migrateToLatest(db);
   await seedTotpFactors(db, plan);
+  await seedFeedEvents(db, plan);
   await sql`vacuum analyze`.execute(db);
   // Flush the load now, so that the checkpointer does not write it out during the measurements.
   await sql`checkpoint`.execute(db).catch(() => {

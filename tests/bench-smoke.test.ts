@@ -38,7 +38,15 @@ describe('bench harness', () => {
     const [pass] = result.passes;
     expect(pass?.seed.rows.users).toBe(SIZES.tiny.usersPerTenant);
     const names = pass?.scenarios.map((row) => row.name) ?? [];
-    expect(names).toEqual(expect.arrayContaining(['oauth.client-credentials', 'tenants.get-by-id']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'oauth.client-credentials',
+        'tenants.get-by-id',
+        'events.feed',
+        'users.create-webhook',
+        'webhooks.deliveries',
+      ]),
+    );
     for (const row of pass?.scenarios ?? []) {
       expect(row.load.unexpected, `${row.name}: ${JSON.stringify(row.load.statusCodes)}`).toBe(0);
       expect(row.load.errors).toBe(0);
@@ -49,6 +57,15 @@ describe('bench harness', () => {
       expect(row.reference?.rate).toBeGreaterThan(0);
       expect(row.ratio).toBeGreaterThan(0);
     }
+    // Issue 14: every webhook the scenarios caused arrived, signed, at the local receiver.
+    for (const name of ['users.create-webhook', 'webhooks.deliveries']) {
+      const figures = pass?.scenarios.find((row) => row.name === name)?.load.figures;
+      expect(figures?.['not delivered'], name).toBe(0);
+      expect(figures?.['bad signatures'], name).toBe(0);
+    }
+    expect(pass?.scenarios.find((row) => row.name === 'events.feed')?.load.figures?.events).toBeGreaterThan(
+      0,
+    );
     const references = pass?.references.map((reference) => reference.name) ?? [];
     expect(references).toEqual(
       expect.arrayContaining(['rs256-sign', 'rs256-verify', 'argon2id-hash', 'sql-select-by-pk']),
@@ -63,6 +80,7 @@ describe('bench harness', () => {
     const written = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
     expect(written).toEqual(result);
     expect(formatResult(written)).toContain('tenants.get-by-id');
+    expect(formatResult(written)).toContain('users.create-webhook vs users.create');
     expect(formatComparison(written, written, 'A', 'B')).toContain('+0.0%');
-  }, 180_000);
+  }, 300_000);
 });
