@@ -188,11 +188,16 @@ export async function recordOutcome(db: Queryable, outcome: AttemptOutcome): Pro
   return true;
 }
 
-/** An endpoint's health after a success: no failures counted, failing → active. */
+/**
+ * An endpoint's health after a success: no failures counted, failing → active. A healthy endpoint's
+ * row is written at most once a second (`last_success_at` to the second): every parallel send
+ * updating the one row would queue them all behind its lock.
+ */
 export async function endpointSucceeded(db: Queryable, endpointId: string): Promise<void> {
   await sql`update webhook_endpoints set consecutive_failures = 0, last_success_at = now(),
       status = case when status = 'failing' then 'active' else status end
-    where id = ${endpointId}`.execute(db);
+    where id = ${endpointId} and (consecutive_failures > 0 or status = 'failing' or last_success_at is null
+      or last_success_at < now() - interval '1 second')`.execute(db);
 }
 
 /**

@@ -98,6 +98,7 @@ export class WebhookDispatcher {
   #stopped = true;
   #cycle: Promise<void> | null = null;
   #again = false;
+  #fanOutWanted = false;
   #timer: NodeJS.Timeout | null = null;
   #wait: { cancel(): void } | null = null;
 
@@ -124,9 +125,13 @@ export class WebhookDispatcher {
     await Promise.allSettled([...this.#sending]);
   }
 
-  /** Looks for work now (new events, due deliveries). */
-  kick(): void {
+  /**
+   * Looks for work now: new events to fan out (`fanOut`, on event notices and timers) and due
+   * deliveries. A finished send only claims the next deliveries: it brings no new event.
+   */
+  kick(fanOut = true): void {
     if (this.#stopped) return;
+    this.#fanOutWanted ||= fanOut;
     if (this.#cycle) {
       this.#again = true;
       return;
@@ -135,7 +140,7 @@ export class WebhookDispatcher {
       this.#cycle = null;
       if (this.#again) {
         this.#again = false;
-        this.kick();
+        this.kick(false);
       }
     });
   }
@@ -155,16 +160,20 @@ export class WebhookDispatcher {
     const { db, settings, log } = this.#options;
     try {
       // Fan out everything committed so far (another instance holding the cursor does it instead).
-      for (;;) {
+      while (this.#fanOutWanted && !this.#stopped) {
+        this.#fanOutWanted = false;
         const read = await db.transaction().execute((trx) => fanOutStep(trx, FANOUT_BATCH));
-        if (read === null || read < FANOUT_BATCH || this.#stopped) break;
+        if (read !== null && read === FANOUT_BATCH) this.#fanOutWanted = true;
       }
       const free = settings.concurrency - this.#sending.size;
+      let claimed = 0;
       if (free > 0 && !this.#stopped) {
-        const claimed = await claimDeliveries(db, free, this.leaseMs);
-        for (const delivery of claimed) this.#send(delivery);
+        const deliveries = await claimDeliveries(db, free, this.leaseMs);
+        for (const delivery of deliveries) this.#send(delivery);
+        claimed = deliveries.length;
       }
-      this.#schedule(await nextDueAt(db));
+      // Sends in flight kick the next claim when they finish; with none, wait for the next due time.
+      this.#schedule(claimed > 0 || this.#sending.size > 0 ? null : await nextDueAt(db));
     } catch (error) {
       if (!this.#stopped) log.error({ err: error }, 'webhook delivery cycle failed');
       this.#schedule(null);
@@ -186,7 +195,7 @@ export class WebhookDispatcher {
       )
       .finally(() => {
         this.#sending.delete(sending);
-        this.kick();
+        this.kick(false);
       });
     this.#sending.add(sending);
   }
