@@ -1,14 +1,9 @@
-import { call, measureOperations } from '../drive.js';
-import { startReceiver } from '../receiver.js';
 import type { Scenario } from '../scenario.js';
 import { freePort } from '../server.js';
-import { createEndpoint, deleteEndpoint } from '../webhooks.js';
+import { createEndpoint, createUsersUntilDelivered } from '../webhooks.js';
 import { scenario as usersCreate } from './users-create.js';
 
 const PREFIX = 'bench-hook-';
-const email = (index: number) => `${PREFIX}${index + 1}@bench-writes.bench.example`;
-/** How long the driver waits, after the last write, for the receiver to have every delivery. */
-const DRAIN_TIMEOUT_MS = 300_000;
 
 interface Custom {
   count: number;
@@ -47,48 +42,28 @@ export const scenario: Scenario = {
   },
   async drive({ baseUrl, plan, amount, connections }) {
     const custom = plan.custom as Custom;
-    const headers = plan.headers ?? {};
-    const receiver = await startReceiver({
-      port: custom.port,
-      secret: custom.secret,
-      accept: (payload) =>
-        payload.type === 'user.created' && String(payload.data?.email ?? '').startsWith(PREFIX),
+    const { writes, writesEnded, duringWrites, missing, receiver } = await createUsersUntilDelivered({
+      baseUrl,
+      path: plan.paths[0] as string,
+      headers: plan.headers ?? {},
+      endpoint: { id: custom.endpointId, secret: custom.secret, port: custom.port },
+      prefix: PREFIX,
+      concurrency: connections,
+      seconds: 3_600,
+      amount: amount ?? custom.count,
     });
-    try {
-      const result = await measureOperations(
-        { concurrency: connections, seconds: 3_600, amount: amount ?? custom.count },
-        (index) =>
-          call(`${baseUrl}${plan.paths[0]}`, {
-            method: 'POST',
-            headers,
-            body: { email: email(index), send_welcome_email: false },
-            expect: 201,
-          }).then(() => {}),
-      );
-      const writesEnded = performance.now();
-      const duringWrites = receiver.received;
-      let missing = 0;
-      try {
-        await receiver.waitFor(result.operations, DRAIN_TIMEOUT_MS);
-      } catch {
-        missing = result.operations - receiver.received;
-      }
-      return {
-        ...result,
-        errors: result.errors + missing,
-        figures: {
-          deliveries: receiver.received,
-          'delivered during the writes': duringWrites,
-          'last delivery s after the last write':
-            Math.max(0, (receiver.lastAt ?? writesEnded) - writesEnded) / 1000,
-          'not delivered': missing,
-          duplicates: receiver.duplicates,
-          'bad signatures': receiver.badSignatures,
-        },
-      };
-    } finally {
-      await deleteEndpoint(baseUrl, headers.authorization?.replace(/^Bearer /, '') ?? '', custom.endpointId);
-      await receiver.close();
-    }
+    return {
+      ...writes,
+      errors: writes.errors + missing,
+      figures: {
+        deliveries: receiver.received,
+        'delivered during the writes': duringWrites,
+        'last delivery s after the last write':
+          Math.max(0, (receiver.lastAt ?? writesEnded) - writesEnded) / 1000,
+        'not delivered': missing,
+        duplicates: receiver.duplicates,
+        'bad signatures': receiver.badSignatures,
+      },
+    };
   },
 };

@@ -1,13 +1,8 @@
-import { call, measureOperations } from '../drive.js';
-import { startReceiver } from '../receiver.js';
 import type { Scenario } from '../scenario.js';
 import { freePort } from '../server.js';
-import { createEndpoint, deleteEndpoint } from '../webhooks.js';
+import { createEndpoint, createUsersUntilDelivered } from '../webhooks.js';
 
 const PREFIX = 'bench-delivery-';
-const email = (index: number) => `${PREFIX}${index + 1}@bench-writes.bench.example`;
-/** How long the driver waits, after the last write, for the receiver to have every delivery. */
-const DRAIN_TIMEOUT_MS = 300_000;
 
 interface Custom {
   port: number;
@@ -53,60 +48,41 @@ export const scenario: Scenario = {
   },
   async drive({ baseUrl, plan, amount, connections, durationSeconds }) {
     const custom = plan.custom as Custom;
-    const headers = plan.headers ?? {};
-    const receiver = await startReceiver({
-      port: custom.port,
-      secret: custom.secret,
-      accept: (payload) =>
-        payload.type === 'user.created' && String(payload.data?.email ?? '').startsWith(PREFIX),
-    });
-    try {
-      const started = performance.now();
-      const writes = await measureOperations(
-        { concurrency: connections, seconds: durationSeconds, amount },
-        (index) =>
-          call(`${baseUrl}${plan.paths[0]}`, {
-            method: 'POST',
-            headers,
-            body: { email: email(index), send_welcome_email: false },
-            expect: 201,
-          }).then(() => {}),
-      );
-      const writesEnded = performance.now();
-      const produced = writes.operations;
-      const duringWrites = receiver.received;
-      let missing = 0;
-      try {
-        await receiver.waitFor(produced, DRAIN_TIMEOUT_MS);
-      } catch {
-        missing = produced - receiver.received;
-      }
-      const last = receiver.lastAt ?? writesEnded;
-      const seconds = (last - started) / 1000;
-      const drained = receiver.received - duringWrites;
-      const drainSeconds = Math.max(0, last - writesEnded) / 1000;
-      const latency = receiver.latencies.summarize(receiver.received, seconds);
-      return {
-        ...latency,
-        unexpected: writes.unexpected,
-        errors: writes.errors + missing,
-        timeouts: 0,
-        statusCodes: { delivered: receiver.received, ...writes.statusCodes },
-        figures: {
-          'changes written': produced,
-          'writes/s': writes.rate,
-          'delivered during the writes': duringWrites,
-          'deliveries/s during the writes': duringWrites / ((writesEnded - started) / 1000),
-          'delivered after the writes': drained,
-          'drain deliveries/s': drainSeconds > 0 ? drained / drainSeconds : 0,
-          'not delivered': missing,
-          duplicates: receiver.duplicates,
-          'bad signatures': receiver.badSignatures,
-        },
-      };
-    } finally {
-      await deleteEndpoint(baseUrl, headers.authorization?.replace(/^Bearer /, '') ?? '', custom.endpointId);
-      await receiver.close();
-    }
+    const { writes, started, writesEnded, duringWrites, missing, receiver } = await createUsersUntilDelivered(
+      {
+        baseUrl,
+        path: plan.paths[0] as string,
+        headers: plan.headers ?? {},
+        endpoint: { id: custom.endpointId, secret: custom.secret, port: custom.port },
+        prefix: PREFIX,
+        concurrency: connections,
+        seconds: durationSeconds,
+        amount,
+      },
+    );
+    const produced = writes.operations;
+    const last = receiver.lastAt ?? writesEnded;
+    const seconds = (last - started) / 1000;
+    const drained = receiver.received - duringWrites;
+    const drainSeconds = Math.max(0, last - writesEnded) / 1000;
+    const latency = receiver.latencies.summarize(receiver.received, seconds);
+    return {
+      ...latency,
+      unexpected: writes.unexpected,
+      errors: writes.errors + missing,
+      timeouts: 0,
+      statusCodes: { delivered: receiver.received, ...writes.statusCodes },
+      figures: {
+        'changes written': produced,
+        'writes/s': writes.rate,
+        'delivered during the writes': duringWrites,
+        'deliveries/s during the writes': duringWrites / ((writesEnded - started) / 1000),
+        'delivered after the writes': drained,
+        'drain deliveries/s': drainSeconds > 0 ? drained / drainSeconds : 0,
+        'not delivered': missing,
+        duplicates: receiver.duplicates,
+        'bad signatures': receiver.badSignatures,
+      },
+    };
   },
 };
