@@ -381,6 +381,18 @@ export interface IdentityProvidersTable {
   created_at: DefaultTimestamp;
   updated_at: Timestamp | null;
   deleted_at: Timestamp | null;
+  description: string | null;
+  button_label: string | null;
+  email_domains: Json<string[]>;
+  jit_provisioning: Generated<boolean>;
+  link_by_email: Generated<boolean>;
+  trust_upstream_mfa: Generated<boolean>;
+  attribute_mapping: Json<Record<string, unknown>>;
+  group_mapping: Json<Record<string, unknown>[]>;
+  default_ou_id: string | null;
+  /** The provider's secrets, sealed (SecretBox) as one JSON object bound to the provider id. */
+  secrets: string | null;
+  created_by: string | null;
 }
 
 export interface FederatedIdentitiesTable {
@@ -390,6 +402,46 @@ export interface FederatedIdentitiesTable {
   identity_provider_id: string;
   subject: string;
   created_at: DefaultTimestamp;
+  external_dn: string | null;
+  upstream_groups: Json<string[]>;
+  last_login_at: Timestamp | null;
+  updated_at: Timestamp | null;
+  removed_at: Timestamp | null;
+}
+
+export interface FederationLoginsTable {
+  tenant_id: string;
+  id: string;
+  identity_provider_id: string;
+  interaction_uid: string;
+  nonce: string | null;
+  code_verifier: string | null;
+  request_id: string | null;
+  identity: Json<Record<string, unknown>> | null;
+  status: Generated<'PENDING' | 'VERIFIED' | 'USED'>;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+}
+
+export interface SamlAssertionsTable {
+  tenant_id: string;
+  identity_provider_id: string;
+  assertion_id: string;
+  expires_at: Timestamp;
+}
+
+export interface LdapSyncRunsTable {
+  tenant_id: string;
+  id: string;
+  identity_provider_id: string;
+  status: Generated<'RUNNING' | 'SUCCEEDED' | 'FAILED'>;
+  trigger: 'MANUAL' | 'SCHEDULED';
+  requested_by: string | null;
+  started_at: DefaultTimestamp;
+  finished_at: Timestamp | null;
+  lease_until: Timestamp | null;
+  counts: Json<Record<string, number>>;
+  error: string | null;
 }
 
 export interface ApplicationAssignmentsTable {
@@ -439,6 +491,9 @@ export interface Database {
   mfa_challenges: MfaChallengesTable;
   identity_providers: IdentityProvidersTable;
   federated_identities: FederatedIdentitiesTable;
+  federation_logins: FederationLoginsTable;
+  saml_assertions: SamlAssertionsTable;
+  ldap_sync_runs: LdapSyncRunsTable;
   partners: PartnersTable;
   tenants: TenantsTable;
   users: UsersTable;
