@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { LdapProviderConfig } from '../../src/protocols/federation/types.js';
 import type { DirectoryData } from './directory-data.js';
 import { freePort } from './test-app.js';
 
@@ -188,5 +189,34 @@ export async function startSlapd(data: DirectoryData): Promise<Slapd> {
       await halt();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A provider config for this server (ldaps with the test CA, EXPAND), with `overrides`. */
+export function openLdapConfig(
+  slapd: Slapd,
+  overrides: Partial<LdapProviderConfig> = {},
+): LdapProviderConfig {
+  return {
+    directory_type: 'OPENLDAP',
+    url: slapd.ldapsUrl,
+    start_tls: false,
+    allow_plain_bind: false,
+    tls_ca_certificate: slapd.caPem,
+    tls_verify: true,
+    bind_dn: slapd.data.serviceDn,
+    user_base_dn: slapd.data.peopleBase,
+    user_filter: '(objectClass=inetOrgPerson)',
+    login_attribute: 'uid',
+    id_attribute: 'entryUUID',
+    group_base_dn: slapd.data.groupBase,
+    group_filter: '(objectClass=groupOfNames)',
+    group_member_attribute: 'member',
+    nested_groups: 'EXPAND',
+    ou_placement: 'NONE',
+    sync_interval_minutes: 0,
+    page_size: 100,
+    timeout_ms: 5_000,
+    ...overrides,
   };
 }
