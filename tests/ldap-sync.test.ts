@@ -96,7 +96,7 @@ const ZERO = {
 };
 
 describe.skipIf(!slapdInstalled)('LDAP sync', () => {
-  const data = directoryData({ people: 300 });
+  const data = directoryData({ people: 300, locked: ['user00010'] });
   // cycle-a ⇄ cycle-b: the nesting that closes the cycle (cycle-b ∈ cycle-a, in DN order the
   // second) is left out, so cycle-b has no effective members, where the directory gives it the
   // two direct members of cycle-a.
@@ -126,7 +126,8 @@ describe.skipIf(!slapdInstalled)('LDAP sync', () => {
     });
 
     expect(await userTotal(tenant)).toBe(data.expected.people);
-    expect(await userTotal(tenant, '&status=ACTIVE')).toBe(data.expected.people);
+    expect(await userTotal(tenant, '&status=ACTIVE')).toBe(data.expected.people - 1);
+    expect(await userTotal(tenant, '&status=DISABLED')).toBe(1);
     const list = await t.get(`/api/v1/tenants/${tenant.id}/users?per_page=100`);
     expect(list.body.data.every((u: { identity_source: string }) => u.identity_source === 'LDAP')).toBe(true);
     const groups = await groupsOf(tenant);
@@ -270,6 +271,45 @@ describe.skipIf(!slapdInstalled)('LDAP sync', () => {
     expect(old.error).toMatch(/lease expired/);
   });
 
+  it('disables a person that leaves the synced scope and re-enables it when it comes back', async () => {
+    const tenant = await createTenant(t);
+    const config = openLdapConfig(slapd);
+    const provider = await ldapProvider(tenant, config);
+    await syncLdapDirectory(t.database.db, request(tenant, provider, data.servicePassword));
+    const person = data.people[11];
+    if (!person) throw new Error('no people');
+    const narrowed = {
+      ...provider,
+      config: { ...config, user_filter: `(&(objectClass=inetOrgPerson)(!(uid=${person.uid})))` },
+    };
+    const without = await syncLdapDirectory(t.database.db, request(tenant, narrowed, data.servicePassword));
+    const direct = data.groups.filter((g) => g.members.includes(person.dn)).length;
+    expect(without.counts).toMatchObject({
+      users_removed: 1,
+      users_unchanged: data.expected.people - 1,
+      memberships_removed: direct,
+    });
+    const row = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${person.uid}`);
+    expect(row.body.data[0]).toMatchObject({ status: 'DISABLED' });
+
+    const back = await syncLdapDirectory(t.database.db, request(tenant, provider, data.servicePassword));
+    expect(back.counts).toMatchObject({
+      users_created: 0,
+      users_updated: 1,
+      users_removed: 0,
+      users_unchanged: data.expected.people - 1,
+      memberships_added: direct,
+    });
+    const again = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${person.uid}`);
+    expect(again.body.data[0]).toMatchObject({ id: row.body.data[0].id, status: 'ACTIVE' });
+    const link = await t.database.db
+      .selectFrom('federated_identities')
+      .select('removed_at')
+      .where('user_id', '=', row.body.data[0].id)
+      .executeTakeFirstOrThrow();
+    expect(link.removed_at).toBeNull();
+  });
+
   it('fails without writing anything when the service bind is refused', async () => {
     const tenant = await createTenant(t);
     const provider = await ldapProvider(tenant, openLdapConfig(slapd));
@@ -287,7 +327,7 @@ describe.skipIf(!slapdInstalled)('LDAP sync', () => {
 });
 
 describe.skipIf(!slapdInstalled)('LDAP sync after directory changes', () => {
-  const data = directoryData({ people: 300 });
+  const data = directoryData({ people: 300, locked: ['user00010'] });
   let slapd: Slapd;
 
   beforeAll(async () => {
@@ -305,8 +345,9 @@ describe.skipIf(!slapdInstalled)('LDAP sync after directory changes', () => {
     const before = await effectiveSum(tenant);
 
     // People 6, 7, 8 are in no cycle group (only people 1 and 2 are).
-    const [renamed, deleted, moved] = [data.people[5], data.people[6], data.people[7]];
-    if (!renamed || !deleted || !moved) throw new Error('no people');
+    const [renamed, deleted, moved, locking, unlocking] = [5, 6, 7, 8, 9].map((i) => data.people[i]);
+    if (!renamed || !deleted || !moved || !locking || !unlocking) throw new Error('no people');
+    expect(unlocking.locked).toBe(true);
     const team = data.groups.find((g) => g.members.includes(moved.dn) && g.cn.startsWith('team-'));
     const newTeam = data.groups.find((g) => g.cn === 'team-sales-0');
     if (!team || !newTeam) throw new Error('no teams');
@@ -335,6 +376,18 @@ describe.skipIf(!slapdInstalled)('LDAP sync after directory changes', () => {
       await admin.modify(newTeam.dn, [
         new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [newDn] }) }),
       ]);
+      await admin.modify(locking.dn, [
+        new Change({
+          operation: 'add',
+          modification: new Attribute({ type: 'pwdAccountLockedTime', values: ['000001010000Z'] }),
+        }),
+      ]);
+      await admin.modify(unlocking.dn, [
+        new Change({
+          operation: 'delete',
+          modification: new Attribute({ type: 'pwdAccountLockedTime', values: [] }),
+        }),
+      ]);
       await admin.modify(team.dn, [
         new Change({
           operation: 'delete',
@@ -350,10 +403,11 @@ describe.skipIf(!slapdInstalled)('LDAP sync after directory changes', () => {
     expect(second.counts).toEqual({
       ...ZERO,
       users_created: 1,
-      // The renamed person, and the moved one (its upstream groups changed).
-      users_updated: 2,
+      // The renamed person, the moved one (its upstream groups changed) and the unlocked one.
+      users_updated: 3,
+      users_disabled: 1,
       users_removed: 1,
-      users_unchanged: data.expected.people - 3,
+      users_unchanged: data.expected.people - 5,
       groups_unchanged: data.expected.groups,
       memberships_added: 1,
       memberships_removed: deletedDirect + 1,
@@ -361,7 +415,12 @@ describe.skipIf(!slapdInstalled)('LDAP sync after directory changes', () => {
     });
 
     expect(await userTotal(tenant)).toBe(data.expected.people + 1);
-    expect(await userTotal(tenant, '&status=DISABLED')).toBe(1);
+    // The deleted and the newly locked person; the unlocked one is active again.
+    expect(await userTotal(tenant, '&status=DISABLED')).toBe(2);
+    const locked = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${locking.uid}`);
+    expect(locked.body.data[0]).toMatchObject({ status: 'DISABLED' });
+    const unlocked = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${unlocking.uid}`);
+    expect(unlocked.body.data[0]).toMatchObject({ status: 'ACTIVE' });
     const gone = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${deleted.uid}`);
     expect(gone.body.data[0]).toMatchObject({ status: 'DISABLED' });
     const goneRow = await t.database.db
