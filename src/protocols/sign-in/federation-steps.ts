@@ -44,7 +44,7 @@ async function redirectTo(signIn: SignIn, provider: ProviderRecord): Promise<Ste
 }
 
 /** The page (GET): `idp_hint` names a provider, or login_hint's domain belongs to one: go there at once. */
-export const federationHint: SignInStep = async (signIn) => {
+export async function federationHint(signIn: SignIn): Promise<StepResult> {
   const params = signIn.details.params;
   if (typeof params.idp_hint === 'string' && params.idp_hint) {
     const provider = await signIn.federation.enabledProvider(signIn.tenant.id, params.idp_hint);
@@ -55,10 +55,10 @@ export const federationHint: SignInStep = async (signIn) => {
     if (provider && provider.type !== 'LDAP') return redirectTo(signIn, provider);
   }
   return next();
-};
+}
 
 /** GET …/interaction/:uid/federation/:idp_id: the SSO button. */
-export const startFederation: SignInStep = async (signIn) => {
+export async function startFederation(signIn: SignIn): Promise<StepResult> {
   const provider = await signIn.federation.enabledProvider(
     signIn.tenant.id,
     String(signIn.form.idp_id ?? ''),
@@ -67,17 +67,17 @@ export const startFederation: SignInStep = async (signIn) => {
     return answered(await signInForm(signIn, 404, '', 'This sign-in option is not available.'));
   }
   return redirectTo(signIn, provider);
-};
+}
 
 /** POST …/login: an email of a domain that belongs to an OIDC or SAML provider goes there. */
-export const homeRealm: SignInStep = async (signIn) => {
+export async function homeRealm(signIn: SignIn): Promise<StepResult> {
   const provider = await signIn.federation.providerForEmail(signIn.tenant.id, signIn.email);
   if (!provider || provider.type === 'LDAP') return next();
   return redirectTo(signIn, provider);
-};
+}
 
 /** The steps after an upstream vouched for the user (redirect or bind-through). */
-const AFTER_UPSTREAM: readonly SignInStep[] = [
+const afterUpstream = (): readonly SignInStep[] => [
   secondFactorPolicy,
   upstreamSecondFactor,
   federatedAccountStatus,
@@ -156,7 +156,7 @@ async function continueAsUpstreamUser(
   signIn.user = user;
   signIn.upstream = { provider, identity };
   signIn.amr = amr;
-  return answered(await runSteps(AFTER_UPSTREAM, signIn));
+  return answered(await runSteps(afterUpstream(), signIn));
 }
 
 async function auditRefusal(signIn: SignIn, provider: ProviderRecord, reason: string): Promise<void> {
@@ -174,7 +174,7 @@ async function auditRefusal(signIn: SignIn, provider: ProviderRecord, reason: st
 }
 
 /** GET …/interaction/:uid/federated?login=…: the upstream's answer, recorded by the callback or ACS. */
-export const federatedReturn: SignInStep = async (signIn) => {
+export async function federatedReturn(signIn: SignIn): Promise<StepResult> {
   const login = await consumeLogin(
     bindTenant(signIn.db, signIn.tenant.id),
     String(signIn.form.login ?? ''),
@@ -203,7 +203,7 @@ export const federatedReturn: SignInStep = async (signIn) => {
     );
   }
   return continueAsUpstreamUser(signIn, provider, answer.identity, ['fed']);
-};
+}
 
 /**
  * POST …/login, before the local password: a login of an LDAP provider's domain, or of a user
@@ -211,7 +211,7 @@ export const federatedReturn: SignInStep = async (signIn) => {
  * stored). A directory that does not answer leaves local accounts (local admins) to the local
  * password steps.
  */
-export const directorySignIn: SignInStep = async (signIn) => {
+export async function directorySignIn(signIn: SignIn): Promise<StepResult> {
   const authenticate = signIn.federation.kinds.LDAP?.authenticate;
   if (!authenticate || !signIn.password) return next();
   const providers = (await signIn.federation.enabledProviders(signIn.tenant.id)).filter(
@@ -257,4 +257,4 @@ export const directorySignIn: SignInStep = async (signIn) => {
   }
   if (candidates.length > 0) return answered(await signIn.refuse({ message: WRONG_PASSWORD }));
   return next();
-};
+}
