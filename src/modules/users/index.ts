@@ -8,6 +8,7 @@ export {
   createFederatedUser,
   liveAccount,
   liveAccountByEmail,
+  makeLocalUsers,
   type UpstreamProfile,
 } from './federated-accounts.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';
