@@ -7,6 +7,7 @@ export {
   type MirroredGroupWrite,
   type Pair,
 } from './directory-groups.repository.js';
+export { groupsByName, syncMappedMemberships } from './federated-groups.js';
 export { type ClosureDrift, groupClosureDrift, rebuildGroupClosure } from './group-closure.repository.js';
 export {
   type UserGroupMembershipRow,

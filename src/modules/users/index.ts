@@ -10,6 +10,14 @@ export {
   type DirectoryLinkUpdate,
   type DirectoryUserInsert,
 } from './directory-users.repository.js';
+export {
+  applyUpstreamProfile,
+  createFederatedUser,
+  liveAccount,
+  liveAccountByEmail,
+  makeLocalUsers,
+  type UpstreamProfile,
+} from './federated-accounts.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';
 export { passwordChange } from './passwords.js';
 export {

@@ -143,9 +143,16 @@ export const AUDIT_ACTIONS: Readonly<Record<string, AuditActionInfo>> = {
     'webhook',
     'A webhook endpoint was disabled after a delivery failed for its whole retry window',
   ),
-  'identity_provider.synced': change(
+  'identity_provider.created': change('identity_provider', 'An identity provider was configured'),
+  'identity_provider.updated': change('identity_provider', 'An identity provider was changed'),
+  'identity_provider.deleted': change('identity_provider', 'An identity provider was deleted (soft delete)'),
+  'identity_provider.synced': event(
     'identity_provider',
-    'A directory (LDAP) sync run finished: its counts, or why it failed (result FAILURE)',
+    'A directory sync finished (its counts in data; a failed run has result FAILURE)',
+  ),
+  'user.federated_identity_linked': change(
+    'user',
+    'A user was linked to an identity provider (first sign-in through it, or a sync)',
   ),
 };
 

@@ -40,7 +40,7 @@ export class DirectoryUnavailable extends AppError {
     readonly failure: DirectoryFailure,
     detail: string,
   ) {
-    super('SERVICE_UNAVAILABLE', detail);
+    super('DIRECTORY_UNAVAILABLE', detail);
     this.name = 'DirectoryUnavailable';
   }
 }

@@ -75,7 +75,7 @@ export interface LdapSyncCounts {
 /** A second start while a run of the same provider holds its lease. */
 export class SyncAlreadyRunning extends AppError {
   constructor() {
-    super('CONFLICT', 'A sync of this identity provider is already running; wait for it to finish');
+    super('SYNC_RUNNING', 'A sync of this identity provider is already running; wait for it to finish');
     this.name = 'SyncAlreadyRunning';
   }
 }
