@@ -61,9 +61,11 @@ export class UpstreamOidcError extends AppError {
     readonly reason: UpstreamOidcFailure,
     detail: string,
     readonly upstream: { error: string; description: string | null } | null = null,
-    code: ErrorCode = reason === 'unreachable' || reason === 'discovery'
-      ? 'SERVICE_UNAVAILABLE'
-      : 'BAD_REQUEST',
+    code: ErrorCode = reason === 'configuration'
+      ? 'BAD_REQUEST'
+      : reason === 'unreachable'
+        ? 'SERVICE_UNAVAILABLE'
+        : 'FEDERATION_FAILED',
   ) {
     super(code, detail);
   }
