@@ -264,7 +264,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       db,
       publicUrl: config.publicUrl,
       identityProviders: () => identityProviders,
-      kinds: providerKinds({ db, work, publicUrl: config.publicUrl, log: app.log }),
+      kinds: providerKinds({
+        db,
+        work,
+        publicUrl: config.publicUrl,
+        log: app.log,
+        allowHttp: config.federationAllowHttp,
+      }),
     });
     const identityProviders = createIdentityProvidersService({
       db,
