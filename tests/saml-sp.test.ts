@@ -34,6 +34,12 @@ const OTHER_SP: ServiceProviderUrls = { entityId: 'http://other-sp.test/metadata
 const EXPIRED_SP: ServiceProviderUrls = { entityId: 'http://expired-sp.test/metadata', acsUrl: SP.acsUrl };
 /** An SP whose AuthnRequests the IdP requires to be signed, and whose Responses it signs too. */
 const SIGNING_SP: ServiceProviderUrls = { entityId: 'http://signing-sp.test/metadata', acsUrl: SP.acsUrl };
+/** An SP the IdP sends transient NameIDs to. */
+const TRANSIENT_SP: ServiceProviderUrls = {
+  entityId: 'http://transient-sp.test/metadata',
+  acsUrl: SP.acsUrl,
+};
+const TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
 const [ALICE, BOB] = SAML_TEST_USERS as [(typeof SAML_TEST_USERS)[0], (typeof SAML_TEST_USERS)[0]];
 
 function refusal(failure: SamlError['failure'], detail: RegExp) {
@@ -54,6 +60,7 @@ describe('SAML service provider against SimpleSAMLphp', () => {
           { entityId: SP.entityId, acsUrl: SP.acsUrl },
           { entityId: OTHER_SP.entityId, acsUrl: OTHER_SP.acsUrl },
           { entityId: EXPIRED_SP.entityId, acsUrl: EXPIRED_SP.acsUrl, assertionLifetime: -600 },
+          { entityId: TRANSIENT_SP.entityId, acsUrl: TRANSIENT_SP.acsUrl, nameIdFormat: TRANSIENT },
           {
             entityId: SIGNING_SP.entityId,
             acsUrl: SIGNING_SP.acsUrl,
@@ -267,6 +274,35 @@ describe('SAML service provider against SimpleSAMLphp', () => {
     const { samlResponse, requestId } = await signIn(EXPIRED_SP);
     await expect(validateResponse(providerConfig(), EXPIRED_SP, samlResponse, requestId)).rejects.toEqual(
       refusal('expired', /outside its validity period .*60 s clock skew/),
+    );
+  });
+
+  it('accepts an assertion expired less than the allowed clock skew ago', async () => {
+    const { samlResponse, requestId } = await signIn(EXPIRED_SP);
+    const lenient = providerConfig({ clock_skew_seconds: 3600 });
+    const result = await validateResponse(lenient, EXPIRED_SP, samlResponse, requestId);
+    expect(result.identity.subject).toBe('alice');
+    // Kept for replay checks until it could no longer be accepted: NotOnOrAfter plus the skew.
+    expect(result.expiresAt.getTime()).toBeGreaterThan(Date.now() + 2_000_000);
+  });
+
+  it('refuses an assertion issued by another entity than the configured IdP', async () => {
+    const { samlResponse, requestId } = await signIn(SP);
+    await expect(
+      validateResponse(
+        providerConfig({ idp_entity_id: 'https://idp.elsewhere.test' }),
+        SP,
+        samlResponse,
+        requestId,
+      ),
+    ).rejects.toEqual(refusal('issuer', /not by the identity provider https:\/\/idp\.elsewhere\.test/));
+  });
+
+  it('refuses a transient NameID, which cannot link a user from one sign-in to the next', async () => {
+    const transient = providerConfig({ name_id_format: TRANSIENT });
+    const { samlResponse, requestId } = await signIn(TRANSIENT_SP, ALICE, transient);
+    await expect(validateResponse(transient, TRANSIENT_SP, samlResponse, requestId)).rejects.toEqual(
+      refusal('subject', /transient NameID/),
     );
   });
 

@@ -33,6 +33,8 @@ export interface RemoteServiceProvider {
   signResponse?: boolean;
   /** Sign the assertion (`saml20.sign.assertion`; default true). */
   signAssertion?: boolean;
+  /** The NameID format the IdP sends (default persistent, the uid). */
+  nameIdFormat?: string;
   /** PEM certificate of the SP: the IdP then refuses AuthnRequests not signed with its key. */
   requestSigningCertificate?: string;
 }
@@ -200,7 +202,7 @@ function spRemotePhp(serviceProviders: RemoteServiceProvider[]): string {
   const entries = serviceProviders.map((sp) => {
     const lines = [
       `  'AssertionConsumerService' => [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', 'Location' => ${php(sp.acsUrl)}]],`,
-      `  'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',`,
+      `  'NameIDFormat' => ${php(sp.nameIdFormat ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent')},`,
       `  'simplesaml.nameidattribute' => 'uid',`,
       `  'saml20.sign.response' => ${sp.signResponse ? 'true' : 'false'},`,
       `  'saml20.sign.assertion' => ${sp.signAssertion === false ? 'false' : 'true'},`,
