@@ -23,6 +23,7 @@ import {
   deleteDeliveriesBefore,
   WebhookDispatcher,
 } from './modules/events/index.js';
+import { createIdentityProvidersService } from './modules/identity-providers/index.js';
 import { createMfaService, expiredChallengesTask } from './modules/mfa/index.js';
 import { OUTreeNodeSchema } from './modules/ous/index.js';
 import { endedSessionsTask, grantIsLive } from './modules/sessions/index.js';
@@ -58,6 +59,9 @@ import { RateLimits } from './platform/rate-limit/limits.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
 import { SecretBox } from './platform/secret-box.js';
 import { DevSmsOutbox, smsSenderOf } from './platform/sms.js';
+import { createFederation } from './protocols/federation/federation.js';
+import { federationLoginsTask } from './protocols/federation/federation-logins.repository.js';
+import { providerKinds } from './protocols/federation/kinds.js';
 import { OIDC_SCOPES } from './protocols/oauth/accounts.js';
 import { expiredOidcPayloadsTask } from './protocols/oauth/oidc-adapter.repository.js';
 import { OidcProviders } from './protocols/oauth/providers.js';
@@ -255,6 +259,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       everyMs: 3600 * 1000,
       run: () => deleteDeliveriesBefore(db, new Date(Date.now() - config.events.retentionDays * dayMs)),
     });
+    // Federation (issue 15): identity providers per tenant; their secrets sealed like TOTP seeds.
+    const federation = createFederation({
+      db,
+      publicUrl: config.publicUrl,
+      identityProviders: () => identityProviders,
+      kinds: providerKinds({ db, work, publicUrl: config.publicUrl, log: app.log }),
+    });
+    const identityProviders = createIdentityProvidersService({
+      db,
+      box: webhookBox,
+      publicUrl: config.publicUrl,
+      drivers: () => federation.drivers,
+    });
+    housekeeping.register(federationLoginsTask(db));
     const routes: RegisteredRoute[] = [];
     app.addHook('onRoute', ({ method, url, schema }) => {
       for (const one of [method].flat()) routes.push({ method: one, url, schema });
@@ -370,6 +388,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       cookieKey,
       work,
       mfa,
+      federation,
     });
 
     // Self-service context (src/contexts/self-service.ts): a user's own account.
@@ -392,6 +411,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       housekeeping,
       auditRetentionDays: config.auditRetentionDays,
       webhooks,
+      identityProviders,
     });
 
     // Every task is registered by now (the contexts above add theirs).

@@ -52,6 +52,7 @@ describe('POST /api/v1/admin/tenants/', () => {
       lockout: { max_failed_attempts: 5, lockout_minutes: 15 },
       email_domains: [],
       audit_retention_days: 365,
+      federated_local_passwords: false,
     });
     expect(await auditActions(tenant.id)).toEqual(['tenant.created']);
   });

@@ -16,6 +16,11 @@ import {
   webhooksRoutes,
 } from '../modules/events/index.js';
 import { adminGroupsRoutes, createGroupsService, groupsRoutes } from '../modules/groups/index.js';
+import {
+  type IdentityProvidersService,
+  identityProvidersRoutes,
+  tenantOfProvider,
+} from '../modules/identity-providers/index.js';
 import { removeSecondFactors } from '../modules/mfa/index.js';
 import { createOusService, ousRoutes } from '../modules/ous/index.js';
 import { createPartnersService, partnersRoutes } from '../modules/partners/index.js';
@@ -46,6 +51,8 @@ export interface ManagementContextOptions {
   auditRetentionDays: number;
   /** The Webhooks API's service (built with the delivery it wakes, src/app.ts). */
   webhooks: WebhooksService;
+  /** The Identity Providers API's service (built with the federation it drives, src/app.ts). */
+  identityProviders: IdentityProvidersService;
 }
 
 /**
@@ -143,4 +150,8 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
     auditRetentionTask(db, { platformRetentionDays: options.auditRetentionDays }),
   );
   await management.register(webhooksRoutes, { webhooks: options.webhooks });
+  await management.register(identityProvidersRoutes, {
+    providers: options.identityProviders,
+    tenantOfProvider: (id) => tenantOfProvider(db, id),
+  });
 };

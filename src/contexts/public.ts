@@ -13,6 +13,8 @@ import type { KeyStore } from '../platform/keys.js';
 import type { Mailer } from '../platform/mail/mailer.js';
 import type { RateLimits } from '../platform/rate-limit/limits.js';
 import { accountRoutes } from '../protocols/account/account.routes.js';
+import type { Federation } from '../protocols/federation/federation.js';
+import { federationRoutes } from '../protocols/federation/federation.routes.js';
 import { registerHostedPages } from '../protocols/hosted-pages/hosted-pages.js';
 import { oauthRoutes } from '../protocols/oauth/oauth.routes.js';
 import type { OidcProviders } from '../protocols/oauth/providers.js';
@@ -43,6 +45,7 @@ export interface PublicContextOptions {
   cookieKey: string;
   work: UnitOfWork;
   mfa: MfaService;
+  federation: Federation;
 }
 
 /**
@@ -76,9 +79,13 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
     rateLimits: new SignInRateLimits(rateLimits),
     mfa: options.mfa,
     work: options.work,
+    federation: options.federation,
   };
   // The direct-login API: the sign-in steps answering JSON (no forms, so outside the pages).
   await app.register(directLoginRoutes, signInOptions);
+  // Federation's own endpoints: the SSO buttons' list, the OIDC callback, SAML metadata and ACS
+  // (cross-site posts from the IdP: outside the pages' CSRF check, checked by their signatures).
+  await app.register(federationRoutes, { db, federation: options.federation });
   await app.register(async (pages) => {
     await registerHostedPages(pages, {
       cookieSecret: cookieKey,

@@ -178,6 +178,33 @@ export const ERROR_REGISTRY = {
     description: 'The account has no password to change (it signs in through an identity provider).',
   },
   EMAIL_ALREADY_VERIFIED: { status: 409, description: "The account's email address is already verified." },
+  DOMAIN_TAKEN: {
+    status: 409,
+    description:
+      'Another enabled identity provider of the tenant already claims this email domain (home-realm discovery).',
+  },
+  SYNC_RUNNING: {
+    status: 409,
+    description: 'A sync of this directory is already running (on this or another instance).',
+  },
+  NOT_A_DIRECTORY: {
+    status: 400,
+    description: 'The operation is for LDAP identity providers only (sync, sync runs).',
+  },
+  FEDERATION_FAILED: {
+    status: 400,
+    description:
+      'A sign-in through an identity provider was refused: the upstream answered an error, or its answer did not pass a check (state, nonce, signature, audience, expiry, replay). The detail says which.',
+  },
+  DIRECTORY_UNAVAILABLE: {
+    status: 503,
+    description: 'The LDAP / Active Directory server did not answer; local accounts still sign in.',
+  },
+  LOCAL_PASSWORD_NOT_ALLOWED: {
+    status: 409,
+    description:
+      'The user signs in through an identity provider and the tenant does not allow local passwords for such users (tenant setting `federated_local_passwords`).',
+  },
   WEBAUTHN_UNAVAILABLE: {
     status: 409,
     description:

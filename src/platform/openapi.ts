@@ -162,6 +162,7 @@ const PATH_ID_KINDS: Record<string, IdKind> = {
   client_id: 'application',
   entry_id: 'event',
   webhook_id: 'webhook',
+  idp_id: 'identityProvider',
 };
 
 /** A fixed, realistic id of a kind (20 characters of [0-9a-z] after the prefix, like newId). */

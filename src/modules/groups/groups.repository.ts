@@ -316,6 +316,26 @@ function groupsRepository(db: TenantQueryable) {
       return (await findLiveGroup(db, id))[0] as GroupRow | undefined;
     },
 
+    /** A live group of the tenant by its name (names are unique per tenant). */
+    async findByName(name: string): Promise<{ id: string } | undefined> {
+      return db
+        .selectFrom('groups')
+        .select('id')
+        .where('name', '=', name)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+    },
+
+    /** The groups the user is a direct member of. */
+    async directGroupsOfUser(userId: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('group_memberships')
+        .select('group_id')
+        .where('user_id', '=', userId)
+        .execute();
+      return rows.map((row) => row.group_id);
+    },
+
     /** The group with its counts and hierarchy path. */
     async details(id: string): Promise<GroupDetailsRow | undefined> {
       return (await live()

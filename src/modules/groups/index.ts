@@ -1,5 +1,6 @@
 /** The groups module's face: what other modules, protocols and the composition root may use. */
 export { adminGroupsRoutes } from './admin-groups.routes.js';
+export { groupsByName, syncMappedMemberships } from './federated-groups.js';
 export { type ClosureDrift, groupClosureDrift, rebuildGroupClosure } from './group-closure.repository.js';
 export {
   type UserGroupMembershipRow,

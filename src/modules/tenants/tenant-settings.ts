@@ -51,6 +51,12 @@ const AuditRetentionDays = Type.Integer({
   description: 'Days the tenant’s audit entries are kept, then deleted; 0 = kept forever',
 });
 
+/** Whether users of an identity provider may also have a local password (docs/federation.md). */
+const FederatedLocalPasswords = Type.Boolean({
+  description:
+    'Users whose identity_source is OIDC, SAML or LDAP may be given a local password too (reset, link); default false: 409 LOCAL_PASSWORD_NOT_ALLOWED',
+});
+
 /** Tenant settings as a request may send them: every key optional, unknown keys refused. */
 export const TenantSettingsInput = Type.Object(
   {
@@ -61,6 +67,7 @@ export const TenantSettingsInput = Type.Object(
     lockout: Type.Optional(LockoutPolicy),
     email_domains: Type.Optional(EmailDomains),
     audit_retention_days: Type.Optional(AuditRetentionDays),
+    federated_local_passwords: Type.Optional(FederatedLocalPasswords),
   },
   { additionalProperties: false, title: 'TenantSettings' },
 );
@@ -84,6 +91,7 @@ export const TenantSettings = Type.Object(
     lockout: Type.Object({ max_failed_attempts: Type.Integer(), lockout_minutes: Type.Integer() }),
     email_domains: Type.Array(Type.String()),
     audit_retention_days: Type.Integer(),
+    federated_local_passwords: Type.Boolean(),
   },
   { title: 'TenantSettingsResponse' },
 );
@@ -105,6 +113,7 @@ export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
   lockout: { max_failed_attempts: 5, lockout_minutes: 15 },
   email_domains: [],
   audit_retention_days: 365,
+  federated_local_passwords: false,
 };
 
 /** Stored settings (only what was set) → effective settings (defaults filled in, nested objects too). */
@@ -117,6 +126,8 @@ export function effectiveSettings(stored: TenantSettingsInput): TenantSettings {
     lockout: { ...DEFAULT_TENANT_SETTINGS.lockout, ...stored.lockout },
     email_domains: stored.email_domains ?? DEFAULT_TENANT_SETTINGS.email_domains,
     audit_retention_days: stored.audit_retention_days ?? DEFAULT_TENANT_SETTINGS.audit_retention_days,
+    federated_local_passwords:
+      stored.federated_local_passwords ?? DEFAULT_TENANT_SETTINGS.federated_local_passwords,
   };
 }
 

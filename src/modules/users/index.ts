@@ -3,6 +3,13 @@
 export { expiredActionTokensTask } from './action-tokens.cross-tenant.js';
 export { consumeActionToken, issueActionToken, peekActionToken } from './action-tokens.js';
 export { adminUsersRoutes } from './admin-users.routes.js';
+export {
+  applyUpstreamProfile,
+  createFederatedUser,
+  liveAccount,
+  liveAccountByEmail,
+  type UpstreamProfile,
+} from './federated-accounts.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';
 export { passwordChange } from './passwords.js';
 export {

@@ -6,17 +6,32 @@ import { effectiveSettings, type TenantSettingsInput } from '../tenants/index.js
 /** How many earlier hashes a user row keeps (the policy's `history` maximum). */
 const HISTORY_KEPT = 24;
 
+/** Users of an identity provider: their password is the provider's business. */
+const FEDERATED_SOURCES = new Set(['OIDC', 'SAML', 'LDAP']);
+
 /**
  * Checks `password` against the tenant's policy and history and returns the column changes that
  * set it (argon2id hash, password_changed_at, the history shifted). Throws 400 PASSWORD_POLICY
- * naming every broken rule. Never logs or returns the password.
+ * naming every broken rule, 409 LOCAL_PASSWORD_NOT_ALLOWED for a user of an identity provider
+ * unless the tenant allows it. Never logs or returns the password.
  */
 export async function passwordChange(
   tenantSettings: Record<string, unknown>,
   password: string,
-  current: { password_hash: string | null; password_history: string[] } | null,
+  current: { password_hash: string | null; password_history: string[]; identity_source?: string } | null,
 ): Promise<{ password_hash: string; password_changed_at: Date; password_history: string[] }> {
-  const policy = effectiveSettings(tenantSettings as TenantSettingsInput).password_policy;
+  const settings = effectiveSettings(tenantSettings as TenantSettingsInput);
+  const policy = settings.password_policy;
+  if (
+    current?.identity_source &&
+    FEDERATED_SOURCES.has(current.identity_source) &&
+    !settings.federated_local_passwords
+  ) {
+    throw new AppError(
+      'LOCAL_PASSWORD_NOT_ALLOWED',
+      'This user signs in through an identity provider; the tenant does not allow local passwords for such users (setting federated_local_passwords)',
+    );
+  }
   const broken = brokenPasswordRules(password, policy);
   if (broken.length > 0) {
     throw new AppError(

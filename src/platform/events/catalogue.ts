@@ -143,6 +143,17 @@ export const AUDIT_ACTIONS: Readonly<Record<string, AuditActionInfo>> = {
     'webhook',
     'A webhook endpoint was disabled after a delivery failed for its whole retry window',
   ),
+  'identity_provider.created': change('identity_provider', 'An identity provider was configured'),
+  'identity_provider.updated': change('identity_provider', 'An identity provider was changed'),
+  'identity_provider.deleted': change('identity_provider', 'An identity provider was deleted (soft delete)'),
+  'identity_provider.synced': event(
+    'identity_provider',
+    'A directory sync finished (its counts in data; a failed run has result FAILURE)',
+  ),
+  'user.federated_identity_linked': change(
+    'user',
+    'A user was linked to an identity provider (first sign-in through it, or a sync)',
+  ),
 };
 
 export const AUDIT_RESOURCE_TYPES: Readonly<Record<string, string>> = {
@@ -157,6 +168,7 @@ export const AUDIT_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   grant: 'An authorization grant of oidc-provider',
   token: 'An access or refresh token (by its id, never its value)',
   webhook: 'A webhook endpoint (`whk_…`)',
+  identity_provider: 'An identity provider (`idp_…`)',
 };
 
 /** A type of the event catalogue. */

@@ -4,9 +4,11 @@ import type { MfaService } from '../../modules/mfa/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
 import { HtmlPage, pageFormErrors } from '../../platform/schemas.js';
+import type { Federation } from '../federation/federation.js';
 import type { OidcProviders } from '../oauth/providers.js';
 import type { SignInRateLimits } from '../oauth/rate-limits.js';
 import { runSteps } from '../steps.js';
+import { federatedReturn, startFederation } from './federation-steps.js';
 import { hostedPresenter } from './hosted-presenter.js';
 import { passkeyRoutes } from './passkey.routes.js';
 import {
@@ -84,6 +86,7 @@ export interface SignInRouteOptions {
   rateLimits: SignInRateLimits;
   mfa: MfaService;
   work: UnitOfWork;
+  federation: Federation;
 }
 
 /** How a route presents its sign-in: the interaction, its form, its answers. */
@@ -109,6 +112,7 @@ export function signInLoader(options: SignInRouteOptions) {
         sign,
         mfa,
         work,
+        federation: options.federation,
         present: how.present,
         form: how.form,
         origin: { actorType: 'user', actorId: null, ipAddress: request.ip, requestId: request.id },
@@ -245,6 +249,70 @@ export async function interactionRoutes(app: FastifyInstance, options: SignInRou
       onRequest: options.rateLimits.onRequest,
     },
     (request, reply) => run(SECOND_FACTOR, request, reply),
+  );
+
+  // Federation (docs/federation.md): the SSO buttons and the return from the upstream provider.
+  // Both are GETs below the interaction's path, where its cookie is sent.
+  const withForm = (
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+    form: Record<string, string>,
+    steps: readonly SignInStep[],
+  ) =>
+    loader(request, reply, {
+      uid: request.params.uid,
+      slug: request.params.tenant_slug,
+      form,
+      present: hostedPresenter,
+      refuse: (signIn, { message }) => signInForm(signIn, 401, signIn.email, message),
+    }).then((signIn) => runSteps(steps, signIn));
+
+  app.get<{ Params: Params & { idp_id: string } }>(
+    `${base}/federation/:idp_id`,
+    {
+      schema: {
+        tags: ['Federation'],
+        summary: 'Sign in through an identity provider (the SSO button)',
+        description:
+          'Starts the sign-in at an OIDC or SAML identity provider of the tenant: a redirect to it (authorization code with PKCE and nonce, or an AuthnRequest); its answer comes back to the federation callback / ACS, then to …/federated.',
+        params: Type.Object({
+          tenant_slug: Type.String(),
+          uid: Type.String({ maxLength: 64 }),
+          idp_id: Type.String({ maxLength: 64 }),
+        }),
+        response: {
+          303: { description: 'To the identity provider (Location)', type: 'null' },
+          400: NotValidHere,
+          404: HtmlPage('No tenant, or no enabled provider of this id: the sign-in form with the message'),
+        },
+      },
+    },
+    (request, reply) => withForm(request, reply, { idp_id: request.params.idp_id }, [startFederation]),
+  );
+
+  app.get<{ Params: Params; Querystring: { login?: string } }>(
+    `${base}/federated`,
+    {
+      schema: {
+        tags: ['Federation'],
+        summary: 'Continue the sign-in after the identity provider answered',
+        description:
+          'Where the federation callback and the SAML ACS send the browser: the verified upstream identity is linked to, or creates (JIT), the user; the mappings apply; the tenant’s MFA policy and the account checks follow, then the authorization goes on.',
+        params: SlugUid,
+        querystring: Type.Object({ login: Type.Optional(Type.String({ maxLength: 128 })) }),
+        response: {
+          200: HtmlPage('A second factor is asked, or it must be set up first'),
+          303: Redirect,
+          400: NotValidHere,
+          401: HtmlPage(
+            'The provider refused or its answer did not pass the checks: the sign-in form with why',
+          ),
+          403: HtmlPage('No account may sign in (no JIT, disabled, …): the sign-in form with why'),
+          404: NoTenant,
+        },
+      },
+    },
+    (request, reply) => withForm(request, reply, { login: request.query.login ?? '' }, [federatedReturn]),
   );
 
   await passkeyRoutes(app, { base, load, run, rateLimits: options.rateLimits });

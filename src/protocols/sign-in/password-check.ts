@@ -224,6 +224,11 @@ export async function accountStatusStep(check: PasswordCheck): Promise<StepResul
 /** Step: a password the account must change (required by an administrator, or past max_age_days). */
 export function passwordAgeStep(check: PasswordCheck): StepResult {
   const user = check.user as UserRow;
+  // A user without a local password (signed in through its identity provider) has none to age.
+  if (!user.password_hash) {
+    check.mustChangePassword = false;
+    return next();
+  }
   const maxAge = policy(check).password_policy.max_age_days;
   const expired =
     maxAge > 0 &&

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { findUsableClient, isUserAssigned } from '../../modules/applications/index.js';
+import type { ProviderRecord } from '../../modules/identity-providers/index.js';
 import type { ChallengeRow, MfaService } from '../../modules/mfa/index.js';
 import { pageBranding } from '../../modules/tenants/index.js';
 import { findAccount, passwordChange, updateAccount } from '../../modules/users/index.js';
@@ -9,9 +10,12 @@ import type { TenantRow, UserRow } from '../../platform/db/schema.js';
 import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { AppError } from '../../platform/errors.js';
 import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
+import type { Federation } from '../federation/federation.js';
+import type { UpstreamIdentity } from '../federation/types.js';
 import type { MountedProvider } from '../oauth/providers.js';
 import { answered, next, type Step, type StepResult } from '../steps.js';
 import { acrOf } from './acr.js';
+import { directorySignIn, federationHint, homeRealm } from './federation-steps.js';
 import {
   askSecondFactor,
   loadChallenge,
@@ -60,6 +64,10 @@ export interface SignIn extends PasswordCheck {
   challengeToken?: string;
   /** How the answers look: the hosted pages, or JSON for the direct-login API. */
   present: SignInPresenter;
+  /** The tenant's identity providers (src/protocols/federation). */
+  federation: Federation;
+  /** After an upstream provider vouched for the user: which, and what it said. */
+  upstream?: { provider: ProviderRecord; identity: UpstreamIdentity };
 }
 
 /** What the second-factor step shows: the methods the user can give, an error, an email sent. */
@@ -155,14 +163,28 @@ const branding = (tenant: TenantRow) => pageBranding(tenant);
 const forgotPasswordUrl = (signIn: SignIn) =>
   `${signIn.mounted.mountPath}/forgot-password?interaction=${encodeURIComponent(signIn.uid)}`;
 
-/** The sign-in form, again with a message when `error` is given. */
-export function signInForm(signIn: SignIn, status: number, email: string, error?: string) {
+/** The sign-in form, again with a message when `error` is given; the SSO buttons of the tenant. */
+export async function signInForm(signIn: SignIn, status: number, email: string, error?: string) {
+  const providers = await signIn.federation.enabledProviders(signIn.tenant.id);
+  const sso = providers
+    .filter((provider) => provider.type !== 'LDAP')
+    .map((provider) => ({ label: provider.buttonLabel, url: `${signIn.action}/federation/${provider.id}` }));
+  // With an LDAP provider whose users type another login than their email, the field takes text.
+  const textLogin = providers.some(
+    (provider) => provider.type === 'LDAP' && provider.config.login_attribute !== 'mail',
+  );
   return signIn.reply.page(status, 'sign-in', branding(signIn.tenant), 'Sign in', {
     action: signIn.action,
     csrf: signIn.reply.generateCsrf(),
     email,
     error,
     forgotPasswordUrl: forgotPasswordUrl(signIn),
+    sso,
+    loginType: textLogin ? 'text' : 'email',
+    // Home-realm discovery: an email of a provider's domain needs no password here.
+    passwordRequired: !providers.some(
+      (provider) => provider.type !== 'LDAP' && provider.emailDomains.length > 0,
+    ),
     ...passkeyPageData(signIn, passkeysAllowed(signIn)),
   });
 }
@@ -220,6 +242,7 @@ export const SIGN_IN_PAGE: readonly SignInStep[] = [
   impliedConsent,
   nothingToAsk,
   stepUpSession,
+  federationHint,
   showSignInForm,
 ];
 
@@ -268,10 +291,13 @@ const passwordPassed: SignInStep = (signIn) => {
 
 /**
  * POST …/login, in order (docs/adr/0011-sign-in-step-pipeline.md): the password, then the second
- * factor (its own page, mfa-steps.ts) before a required password change; federation will be one
- * step before the password steps.
+ * factor (its own page, mfa-steps.ts) before a required password change. Federation comes first:
+ * an email of an OIDC/SAML provider's domain goes there, a directory login is checked by the
+ * directory (federation-steps.ts).
  */
 export const PASSWORD_SIGN_IN: readonly SignInStep[] = [
+  homeRealm,
+  directorySignIn,
   findAccountStep,
   reserveAttemptStep,
   verifyPasswordStep,

@@ -1,0 +1,75 @@
+import { sql } from 'kysely';
+import type { Queryable } from '../../platform/db/database.js';
+import type { ProviderWithCount } from './identity-providers.repository.js';
+
+/**
+ * Reads of the identity providers that cross tenants on purpose (conventions: `*.cross-tenant.ts`):
+ * the admin list across the tenants the caller may see, and a provider addressed by its id alone.
+ */
+
+const usersCount = sql<number>`(select count(*)::int from federated_identities f
+  where f.tenant_id = identity_providers.tenant_id and f.identity_provider_id = identity_providers.id
+    and f.removed_at is null)`;
+
+export interface CrossTenantProviderFilter {
+  tenantId?: string | undefined;
+  providerType?: string | undefined;
+  search?: string | undefined;
+}
+
+/**
+ * Live providers of live tenants in the caller's reach, newest first, with the total: the admin
+ * list (crosses tenants on purpose; the reach is the caller's, see the service).
+ */
+export async function listProvidersAcrossTenants(
+  db: Queryable,
+  reach: { partnerId?: string; tenantId?: string },
+  filter: CrossTenantProviderFilter,
+  page: { limit: number; offset: number },
+): Promise<{ rows: (ProviderWithCount & { tenant_slug: string })[]; total: number }> {
+  let base = db
+    .selectFrom('identity_providers')
+    .innerJoin('tenants as t', 't.id', 'identity_providers.tenant_id')
+    .where('identity_providers.deleted_at', 'is', null)
+    .where('t.deleted_at', 'is', null);
+  if (reach.partnerId) base = base.where('t.partner_id', '=', reach.partnerId);
+  if (reach.tenantId) base = base.where('identity_providers.tenant_id', '=', reach.tenantId);
+  if (filter.tenantId) base = base.where('identity_providers.tenant_id', '=', filter.tenantId);
+  if (filter.providerType)
+    base = base.where('identity_providers.provider_type', '=', filter.providerType as never);
+  if (filter.search) {
+    const term = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    base = base.where((eb) =>
+      eb.or([
+        eb('identity_providers.name', 'ilike', term),
+        eb('identity_providers.button_label', 'ilike', term),
+      ]),
+    );
+  }
+  const [rows, total] = await Promise.all([
+    base
+      .selectAll('identity_providers')
+      .select(usersCount.as('users_count'))
+      .select('t.slug as tenant_slug')
+      .orderBy('identity_providers.created_at', 'desc')
+      .orderBy('identity_providers.id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    base.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows: rows as (ProviderWithCount & { tenant_slug: string })[], total: total.n };
+}
+
+/** The tenant of a live provider by its id alone (the admin routes address providers by id). */
+export async function tenantOfProvider(db: Queryable, id: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('identity_providers')
+    .innerJoin('tenants as t', 't.id', 'identity_providers.tenant_id')
+    .select('identity_providers.tenant_id')
+    .where('identity_providers.id', '=', id)
+    .where('identity_providers.deleted_at', 'is', null)
+    .where('t.deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row?.tenant_id;
+}
