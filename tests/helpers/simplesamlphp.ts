@@ -262,7 +262,10 @@ export async function startSimpleSamlIdp(
     const entityId = `${baseUrl}/saml2/idp/metadata.php`;
     writeFileSync(join(dir, 'config.php'), configPhp(dir, baseUrl));
     writeFileSync(join(dir, 'metadata', 'saml20-idp-hosted.php'), idpHostedPhp(entityId));
-    const child = spawn('php', ['-S', `127.0.0.1:${port}`, '-t', SIMPLESAMLPHP_WWW], {
+    // No opcache: setServiceProviders rewrites a metadata file that must be read afresh at once
+    // (opcache would serve the old one within its revalidation period, and in the same second).
+    const args = ['-d', 'opcache.enable=0', '-S', `127.0.0.1:${port}`, '-t', SIMPLESAMLPHP_WWW];
+    const child = spawn('php', args, {
       cwd: dir,
       env: { ...process.env, SIMPLESAMLPHP_CONFIG_DIR: dir },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -30,6 +30,8 @@ const REQUEST_ID_LIFETIME_MS = 60 * 60 * 1000;
 
 /** Why a SAML response was refused (for the audit trail; the detail says it to people). */
 export type SamlFailure =
+  | 'metadata'
+  | 'configuration'
   | 'malformed'
   | 'status'
   | 'signature'
@@ -41,13 +43,20 @@ export type SamlFailure =
   | 'subject'
   | 'replay';
 
-/** A refused SAML message: a 400 with a detail that says what failed, and the kind of failure. */
+/**
+ * What failed, said for people in the detail and for programs in `failure`: unusable IdP metadata
+ * or provider settings (400 BAD_REQUEST, at create, update and test), or a refused SAML message
+ * (400 FEDERATION_FAILED).
+ */
 export class SamlError extends AppError {
   constructor(
     readonly failure: SamlFailure,
     detail: string,
   ) {
-    super('BAD_REQUEST', detail);
+    super(
+      failure === 'metadata' || failure === 'configuration' ? 'BAD_REQUEST' : 'FEDERATION_FAILED',
+      detail,
+    );
   }
 }
 
@@ -74,7 +83,7 @@ export function serviceProviderUrls(
   return { entityId: config.sp_entity_id || routes.metadataUrl, acsUrl: routes.acsUrl };
 }
 
-function parseXml(xml: string, what: string): Document {
+function parseXml(xml: string, what: string, failure: SamlFailure): Document {
   const problems: string[] = [];
   const document = new DOMParser({
     locator: {},
@@ -86,7 +95,7 @@ function parseXml(xml: string, what: string): Document {
   }).parseFromString(xml, 'text/xml');
   if (problems.length > 0 || !document?.documentElement) {
     const first = (problems[0] ?? 'no root element').split('\n')[0];
-    throw new SamlError('malformed', `${what} is not well-formed XML: ${first}`);
+    throw new SamlError(failure, `${what} is not well-formed XML: ${first}`);
   }
   return document;
 }
@@ -123,7 +132,7 @@ function certificatePem(base64: string): string {
   try {
     new X509Certificate(pem);
   } catch {
-    throw new SamlError('malformed', 'The IdP metadata holds a signing certificate that cannot be read');
+    throw new SamlError('metadata', 'The IdP metadata holds a signing certificate that cannot be read');
   }
   return pem;
 }
@@ -134,11 +143,11 @@ function certificatePem(base64: string): string {
  * metadata 2.0, docs: saml-metadata-2.0-os §2.3, §2.4.3, §2.4.1.1).
  */
 export function parseIdpMetadata(xml: string): IdpMetadata {
-  const document = parseXml(xml, 'The IdP metadata');
+  const document = parseXml(xml, 'The IdP metadata', 'metadata');
   const root = document.documentElement;
   if (root.namespaceURI !== NS.md || !['EntityDescriptor', 'EntitiesDescriptor'].includes(root.localName)) {
     throw new SamlError(
-      'malformed',
+      'metadata',
       `The IdP metadata is not SAML 2.0 metadata (root element ${root.localName}, expected md:EntityDescriptor)`,
     );
   }
@@ -153,26 +162,26 @@ export function parseIdpMetadata(xml: string): IdpMetadata {
   );
   if (idps.length === 0) {
     throw new SamlError(
-      'malformed',
+      'metadata',
       'The metadata describes no SAML 2.0 identity provider (no IDPSSODescriptor supporting the SAML 2.0 protocol)',
     );
   }
   if (idps.length > 1) {
     throw new SamlError(
-      'malformed',
+      'metadata',
       `The metadata describes ${idps.length} identity providers; give the metadata of one`,
     );
   }
   const { entity, descriptor } = idps[0] as { entity: Element; descriptor: Element };
   const entityId = entity.getAttribute('entityID') ?? '';
-  if (!entityId) throw new SamlError('malformed', 'The IdP metadata has no entityID');
+  if (!entityId) throw new SamlError('metadata', 'The IdP metadata has no entityID');
   const sso = children(descriptor, NS.md, 'SingleSignOnService').find(
     (service) => service.getAttribute('Binding') === HTTP_REDIRECT,
   );
   const ssoUrl = sso?.getAttribute('Location') ?? '';
   if (!ssoUrl) {
     throw new SamlError(
-      'malformed',
+      'metadata',
       'The IdP metadata has no SingleSignOnService with the HTTP-Redirect binding, which ScaiKey sends requests with',
     );
   }
@@ -185,7 +194,7 @@ export function parseIdpMetadata(xml: string): IdpMetadata {
     .filter((base64) => base64.length > 0);
   if (certificates.length === 0) {
     throw new SamlError(
-      'malformed',
+      'metadata',
       'The IdP metadata has no signing certificate (KeyDescriptor use="signing" with an X509Certificate)',
     );
   }
@@ -206,10 +215,10 @@ export async function fetchIdpMetadata(
   try {
     parsed = new URL(url);
   } catch {
-    throw new SamlError('malformed', 'The IdP metadata URL is not a URL');
+    throw new SamlError('metadata', 'The IdP metadata URL is not a URL');
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new SamlError('malformed', 'The IdP metadata URL must be http or https');
+    throw new SamlError('metadata', 'The IdP metadata URL must be http or https');
   }
   let body: string;
   try {
@@ -219,17 +228,17 @@ export async function fetchIdpMetadata(
     });
     body = await response.text();
     if (!response.ok) {
-      throw new SamlError('malformed', `The IdP metadata URL answered HTTP ${response.status}`);
+      throw new SamlError('metadata', `The IdP metadata URL answered HTTP ${response.status}`);
     }
   } catch (error) {
     if (error instanceof SamlError) throw error;
     const name = (error as Error).name;
     if (name === 'TimeoutError' || name === 'AbortError') {
-      throw new SamlError('malformed', `The IdP metadata URL did not answer within ${timeoutMs / 1000} s`);
+      throw new SamlError('metadata', `The IdP metadata URL did not answer within ${timeoutMs / 1000} s`);
     }
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     throw new SamlError(
-      'malformed',
+      'metadata',
       `The IdP metadata could not be fetched: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
     );
   }
@@ -246,7 +255,7 @@ function signatureOptions(config: SamlProviderConfig) {
 function requestSigningKey(config: SamlProviderConfig): string | undefined {
   if (!config.sign_requests) return undefined;
   if (!config.sp_private_key) {
-    throw new SamlError('malformed', 'The provider signs its requests but has no SP private key');
+    throw new SamlError('configuration', 'The provider signs its requests but has no SP private key');
   }
   return config.sp_private_key;
 }
@@ -254,7 +263,7 @@ function requestSigningKey(config: SamlProviderConfig): string | undefined {
 /** The node-saml options every operation shares. */
 function samlOptions(config: SamlProviderConfig, urls: ServiceProviderUrls): SamlConfig {
   if (config.idp_certificates.length === 0) {
-    throw new SamlError('malformed', 'The provider has no IdP signing certificate');
+    throw new SamlError('configuration', 'The provider has no IdP signing certificate');
   }
   return {
     issuer: urls.entityId,
@@ -281,7 +290,7 @@ function newRequestId(): string {
 export function spMetadata(config: SamlProviderConfig, urls: ServiceProviderUrls): string {
   const privateKey = requestSigningKey(config);
   if (privateKey && !config.sp_certificate) {
-    throw new SamlError('malformed', 'The provider signs its requests but has no SP certificate');
+    throw new SamlError('configuration', 'The provider signs its requests but has no SP certificate');
   }
   // node-saml lists the signing certificate (and AuthnRequestsSigned) when it has the private key.
   const saml = new SAML({ ...samlOptions(config, urls), ...(privateKey ? { privateKey } : {}) });
@@ -337,8 +346,6 @@ const AMR_BY_CONTEXT_CLASS: Record<string, string[]> = {
   'urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken': ['otp'],
   'urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard': ['sc'],
   'urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI': ['sc'],
-  'urn:oasis:names:tc:SAML:2.0:ac:classes:SoftwarePKI': ['swk'],
-  'urn:oasis:names:tc:SAML:2.0:ac:classes:X509': ['swk'],
   'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract': ['mfa'],
   'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered': ['mfa'],
   'http://schemas.microsoft.com/claims/multipleauthn': ['mfa'],
@@ -457,7 +464,7 @@ export async function validateResponse(
   if (!xml.trimStart().startsWith('<')) {
     throw new SamlError('malformed', 'The SAMLResponse is not a base64-encoded XML document');
   }
-  const response = parseXml(xml, 'The SAMLResponse').documentElement;
+  const response = parseXml(xml, 'The SAMLResponse', 'malformed').documentElement;
   if (response.namespaceURI !== NS.samlp || response.localName !== 'Response') {
     throw new SamlError('malformed', `The SAMLResponse is a ${response.localName}, not a samlp:Response`);
   }
@@ -493,7 +500,7 @@ export async function validateResponse(
   }
 
   // From here on only the assertion node-saml verified the signature of is read.
-  const assertion = parseXml(assertionXml, 'The SAML assertion').documentElement;
+  const assertion = parseXml(assertionXml, 'The SAML assertion', 'malformed').documentElement;
   const issuer = text(children(assertion, NS.saml, 'Issuer')[0]);
   if (issuer !== config.idp_entity_id) {
     throw new SamlError(
