@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import { authorizationRequest, signInRealm } from './helpers/sign-in.js';
 import {
+  generateKeyAndCertificate,
   loginAtIdp,
   SAML_TEST_USERS,
   type SimpleSamlIdp,
@@ -95,6 +96,50 @@ describe('sign-in through a SAML identity provider', () => {
     });
     expect(response.status).toBe(400);
     expect(response.body.detail).toMatch(/metadata URL answered HTTP 404/);
+  });
+
+  it('takes the IdP as metadata XML or by hand, and refuses what cannot work', async () => {
+    const realm = await signInRealm(t);
+    const create = (config: Record<string, unknown>) =>
+      t.post('/api/v1/admin/identity-providers/', {
+        tenant_id: realm.tenant.id,
+        provider_type: 'SAML',
+        name: 'Acme SAML',
+        config,
+      });
+    const xml = await (await fetch(idp.metadataUrl)).text();
+    const fromXml = await create({ idp_metadata_xml: xml });
+    expect(fromXml.status, JSON.stringify(fromXml.body)).toBe(201);
+    expect(fromXml.body.data.config).toMatchObject({ idp_entity_id: idp.entityId, idp_sso_url: idp.ssoUrl });
+
+    const base64 = idp.certificate.replace(/-----[^-]+-----|\s+/g, '');
+    const byHand = await create({
+      idp_entity_id: idp.entityId,
+      idp_sso_url: idp.ssoUrl,
+      idp_certificates: [base64],
+    });
+    expect(byHand.status, JSON.stringify(byHand.body)).toBe(201);
+    expect(byHand.body.data.config.idp_certificates).toEqual([
+      expect.stringMatching(/^-----BEGIN CERTIFICATE-----\n/),
+    ]);
+
+    const noSso = await create({ idp_entity_id: idp.entityId, idp_certificates: [base64] });
+    expect(noSso.status).toBe(422);
+    expect(noSso.body.detail[0].loc).toEqual(['body', 'config', 'idp_sso_url']);
+
+    const sp = generateKeyAndCertificate('scaikey-sp.test');
+    const other = generateKeyAndCertificate('other.test');
+    const mismatched = await create({
+      idp_metadata_url: idp.metadataUrl,
+      sign_requests: true,
+      sp_private_key: other.privateKey,
+      sp_certificate: sp.certificate,
+    });
+    expect(mismatched.status).toBe(422);
+    expect(mismatched.body.detail[0]).toMatchObject({
+      loc: ['body', 'config', 'sp_private_key'],
+      msg: expect.stringMatching(/does not belong to sp_certificate/),
+    });
   });
 
   it('signs a user in to the application: JIT account, group mapping, tokens', async () => {
