@@ -16,6 +16,7 @@ import { accountRoutes } from '../protocols/account/account.routes.js';
 import type { Federation } from '../protocols/federation/federation.js';
 import { federationRoutes } from '../protocols/federation/federation.routes.js';
 import { oidcCallbackRoutes } from '../protocols/federation/oidc/callback.routes.js';
+import { samlRoutes } from '../protocols/federation/saml/saml.routes.js';
 import { registerHostedPages } from '../protocols/hosted-pages/hosted-pages.js';
 import { oauthRoutes } from '../protocols/oauth/oauth.routes.js';
 import type { OidcProviders } from '../protocols/oauth/providers.js';
@@ -92,6 +93,7 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
     federation: options.federation,
     allowHttp: config.federationAllowHttp,
   });
+  await app.register(samlRoutes, { db, federation: options.federation });
   await app.register(async (pages) => {
     await registerHostedPages(pages, {
       cookieSecret: cookieKey,

@@ -5,6 +5,7 @@ import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
 import type { ProviderKind } from './federation.js';
 import { ldapKind } from './ldap/kind.js';
 import { oidcKind } from './oidc/kind.js';
+import { samlKind } from './saml/kind.js';
 
 export interface ProviderKindsOptions {
   db: Db;
@@ -17,5 +18,5 @@ export interface ProviderKindsOptions {
 
 /** The kinds of identity provider this instance speaks: OIDC, SAML, LDAP (their adapters). */
 export function providerKinds(options: ProviderKindsOptions): Partial<Record<ProviderType, ProviderKind>> {
-  return { OIDC: oidcKind(options), LDAP: ldapKind(options) };
+  return { OIDC: oidcKind(options), SAML: samlKind(options), LDAP: ldapKind(options) };
 }
