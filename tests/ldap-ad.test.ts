@@ -88,6 +88,14 @@ describe.runIf(sambaInstalled)('Active Directory (Samba AD DC) through ldapts', 
     const byChain = inChain.searchEntries.map((entry) => entry.dn).sort();
     expect(byChain).toEqual(seeded.transitiveGroupDns('user01'));
     expect(byChain).toHaveLength(4);
+    // A CN with a comma and parentheses: the DN as AD escapes it, matched as a filter value.
+    const escaped = await admin.search(seeded.ouDn('Groups'), {
+      filter: `(member:${IN_CHAIN}:=${seeded.userDn('user50').replace(/[\\()*]/g, (c) => `\\${c.charCodeAt(0).toString(16)}`)})`,
+      attributes: ['1.1'],
+    });
+    expect(escaped.searchEntries.map((entry) => entry.dn).sort()).toEqual(
+      seeded.transitiveGroupDns('user50'),
+    );
   });
 
   it('binds as a user by DN and by userPrincipalName, and refuses a wrong password and a disabled account', async () => {

@@ -12,6 +12,8 @@ export interface AdUserSpec {
   ou: string;
   password: string;
   enabled: boolean;
+  /** The CN (default `givenName sn`, as AD Users and Computers names users). */
+  cn?: string;
 }
 
 /** A group to create in `ou`, with direct members (users by sAMAccountName, groups by name). */
@@ -56,7 +58,8 @@ const SURNAMES = ['Jansen', 'de Vries', 'Bakker', 'Visser', 'Smit'];
 
 /**
  * The directory the AD tests use: OU=Staff with Engineering (and its Platform sub-OU), Sales and
- * Support, 50 users (every 20th from the 5th disabled: 3 disabled), and seven groups in OU=Groups
+ * Support, 50 users (every 20th from the 5th disabled: 3 disabled; user50's CN has a comma and
+ * parentheses), and seven groups in OU=Groups
  * nested three levels deep: All Staff ⊃ Engineering ⊃ Platform Team ⊃ user01..user10, plus
  * VPN Users ⊃ On Call.
  */
@@ -80,6 +83,8 @@ export function defaultAdSpec(baseDn: string, mailDomain: string): AdSeedSpec {
       // AD complexity: three character classes, and never the account name.
       password: `Secret-${number}-Pass!`,
       enabled: index % 20 !== 5,
+      // One CN with a comma and parentheses: DN escaping in filters, IN_CHAIN and DN comparison.
+      ...(index === 50 ? { cn: 'Smit, Jules (Contractor)' } : {}),
     });
   }
   const range = (from: number, to: number) =>
@@ -123,8 +128,15 @@ function ouDnOf(baseDn: string, path: string): string {
   ].join(',');
 }
 
-/** The display name doubles as the CN, as AD Users and Computers does it. */
-const displayNameOf = (user: AdUserSpec) => `${user.givenName} ${user.sn}`;
+const displayNameOf = (user: AdUserSpec) => user.cn ?? `${user.givenName} ${user.sn}`;
+
+/** An attribute value as it stands in a DN (RFC 4514 §2.4: `,+"\\<>;` escaped, and `#` or a space at the start). */
+export function escapeDnValue(value: string): string {
+  return value
+    .replace(/[,+"\\<>;]/g, (character) => `\\${character}`)
+    .replace(/^[# ]/, (character) => `\\${character}`)
+    .replace(/ $/, '\\ ');
+}
 
 /** What the spec describes, computed without the directory. */
 export function expectedFromSpec(spec: AdSeedSpec): AdSeedResult {
@@ -134,7 +146,7 @@ export function expectedFromSpec(spec: AdSeedSpec): AdSeedResult {
   const userDn = (sam: string) => {
     const user = usersBySam.get(sam);
     if (!user) throw new Error(`no user ${sam} in the spec`);
-    return `CN=${displayNameOf(user)},${ouDn(user.ou)}`;
+    return `CN=${escapeDnValue(displayNameOf(user))},${ouDn(user.ou)}`;
   };
   const groupDn = (name: string) => {
     const group = groupsByName.get(name);
@@ -236,4 +248,24 @@ export async function setAccountEnabled(client: Client, userDn: string, enabled:
       }),
     }),
   );
+}
+
+/**
+ * Creates an ordinary domain user in CN=Users (outside the synced OUs) to act as the provider's
+ * service account: in AD any authenticated user may read the directory, no admin rights needed.
+ */
+export async function createServiceAccount(
+  client: Client,
+  baseDn: string,
+  sAMAccountName: string,
+  password: string,
+): Promise<string> {
+  const dn = `CN=${escapeDnValue(sAMAccountName)},CN=Users,${baseDn}`;
+  await client.add(dn, [
+    new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+    new Attribute({ type: 'sAMAccountName', values: [sAMAccountName] }),
+    new Attribute({ type: 'userAccountControl', values: [String(UAC_ENABLED)] }),
+    new Attribute({ type: 'unicodePwd', values: [unicodePwd(password)] }),
+  ]);
+  return dn;
 }
