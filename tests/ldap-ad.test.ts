@@ -1,17 +1,73 @@
-import { Client, InvalidCredentialsError, StrongAuthRequiredError } from 'ldapts';
+import { Attribute, Change, Client, InvalidCredentialsError, StrongAuthRequiredError } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AdSeedResult, defaultAdSpec, seedActiveDirectory } from './helpers/ad-seed.js';
+import {
+  ACTIVE_DIRECTORY_PRESET,
+  accountExpired,
+  LDAP_MATCHING_RULE_IN_CHAIN,
+  toFileTime,
+} from '../src/protocols/federation/ldap/active-directory.js';
+import {
+  authenticate,
+  connect,
+  DirectoryUnavailable,
+  normalizeDn,
+  resolveMemberships,
+  searchGroups,
+  searchUsers,
+  testConnection,
+} from '../src/protocols/federation/ldap/directory.js';
+import type { LdapProviderConfig } from '../src/protocols/federation/types.js';
+import {
+  type AdSeedResult,
+  createServiceAccount,
+  defaultAdSpec,
+  seedActiveDirectory,
+  setAccountEnabled,
+} from './helpers/ad-seed.js';
 import { type SambaAd, sambaInstalled, startSambaAd } from './helpers/samba-ad.js';
 
 // Issue 15: Active Directory behaviour against a real Samba AD DC that this file provisions and
 // starts (tests/helpers/samba-ad.ts), seeded over LDAPS (tests/helpers/ad-seed.ts).
 
-const IN_CHAIN = '1.2.840.113556.1.4.1941';
-const USER_FILTER = '(&(objectCategory=person)(objectClass=user))';
+const IN_CHAIN = LDAP_MATCHING_RULE_IN_CHAIN;
+const USER_FILTER = ACTIVE_DIRECTORY_PRESET.user_filter;
+const SERVICE_ACCOUNT = 'svc-scaikey';
+const SERVICE_PASSWORD = 'Svc-Acc0unt-Pass!';
 
 let ad: SambaAd;
 let seeded: AdSeedResult;
 let admin: Client;
+let serviceDn: string;
+
+/** The AD preset with this DC's address, CA, service account and OUs (pages of 20: 50 users need three). */
+function adConfig(overrides: Partial<LdapProviderConfig> = {}): LdapProviderConfig {
+  return {
+    ...ACTIVE_DIRECTORY_PRESET,
+    url: ad.ldapsUrl,
+    tls_ca_certificate: ad.caPem,
+    bind_dn: serviceDn,
+    user_base_dn: seeded.ouDn('Staff'),
+    group_base_dn: seeded.ouDn('Groups'),
+    sync_interval_minutes: 0,
+    page_size: 20,
+    timeout_ms: 10_000,
+    ...overrides,
+  };
+}
+
+function passwordOf(sAMAccountName: string): string {
+  const user = seeded.spec.users.find((entry) => entry.sAMAccountName === sAMAccountName);
+  if (!user) throw new Error(`no ${sAMAccountName} in the spec`);
+  return user.password;
+}
+
+/** The objectGUID `samba-tool user|group show` prints (its own GUID string rendering). */
+async function shownGuid(kind: 'user' | 'group', name: string): Promise<string> {
+  const shown = await ad.sambaTool([kind, 'show', name, '--attributes=objectGUID']);
+  const guid = /objectGUID: ([0-9a-f-]{36})/.exec(shown)?.[1];
+  if (!guid) throw new Error(`samba-tool ${kind} show ${name} printed no objectGUID`);
+  return guid;
+}
 
 /** The GUID string form of AD's objectGUID bytes: the first three fields little-endian (MS-DTYP 2.3.4.2). */
 function guidString(bytes: Buffer): string {
@@ -20,12 +76,13 @@ function guidString(bytes: Buffer): string {
   return `${reversed(0, 4)}-${reversed(4, 6)}-${reversed(6, 8)}-${hex(bytes.subarray(8, 10))}-${hex(bytes.subarray(10, 16))}`;
 }
 
-describe.runIf(sambaInstalled)('Active Directory (Samba AD DC) through ldapts', () => {
+describe.runIf(sambaInstalled)('Active Directory (Samba AD DC)', () => {
   beforeAll(async () => {
     ad = await startSambaAd();
     admin = ad.client();
     await admin.bind(ad.adminDn, ad.adminPassword);
     seeded = await seedActiveDirectory(admin, defaultAdSpec(ad.baseDn, ad.realm.toLowerCase()));
+    serviceDn = await createServiceAccount(admin, ad.baseDn, SERVICE_ACCOUNT, SERVICE_PASSWORD);
   }, 240_000);
 
   afterAll(async () => {
@@ -33,91 +90,270 @@ describe.runIf(sambaInstalled)('Active Directory (Samba AD DC) through ldapts', 
     await ad?.stop();
   });
 
-  it('refuses a simple bind over plain ldap:// with strongAuthRequired', async () => {
-    const plain = new Client({ url: ad.ldapUrl, connectTimeout: 5000 });
-    try {
-      await expect(plain.bind(ad.adminDn, ad.adminPassword)).rejects.toBeInstanceOf(StrongAuthRequiredError);
-    } finally {
-      await plain.unbind();
-    }
-  });
-
-  it('finds exactly the seeded users, disabled users and groups', async () => {
-    const staff = seeded.ouDn('Staff');
-    const users = await admin.search(staff, {
-      filter: USER_FILTER,
-      attributes: ['1.1'],
-      paged: { pageSize: 20 },
-    });
-    expect(users.searchEntries).toHaveLength(seeded.users);
-    const disabled = await admin.search(staff, {
-      filter: `(&${USER_FILTER}(userAccountControl:1.2.840.113556.1.4.803:=2))`,
-      attributes: ['sAMAccountName'],
-    });
-    expect(disabled.searchEntries.map((entry) => entry.sAMAccountName).sort()).toEqual([
-      'user05',
-      'user25',
-      'user45',
-    ]);
-    expect(disabled.searchEntries).toHaveLength(seeded.disabledUsers);
-    const groups = await admin.search(seeded.ouDn('Groups'), {
-      filter: '(objectClass=group)',
-      attributes: ['1.1'],
-    });
-    expect(groups.searchEntries).toHaveLength(seeded.groups);
-  });
-
-  it('decodes objectGUID to the GUID string samba-tool shows', async () => {
-    const { searchEntries } = await admin.search(seeded.userDn('user07'), {
-      scope: 'base',
-      attributes: ['objectGUID'],
-      explicitBufferAttributes: ['objectGUID'],
-    });
-    const bytes = searchEntries[0]?.objectGUID as Buffer;
-    const shown = await ad.sambaTool(['user', 'show', 'user07', '--attributes=objectGUID']);
-    expect(shown).toMatch(/objectGUID: [0-9a-f-]{36}/);
-    expect(guidString(bytes)).toBe(/objectGUID: ([0-9a-f-]{36})/.exec(shown)?.[1]);
-  });
-
-  it('gives a user its transitive groups through IN_CHAIN, the same as following member', async () => {
-    const userDn = seeded.userDn('user01');
-    const inChain = await admin.search(seeded.ouDn('Groups'), {
-      filter: `(member:${IN_CHAIN}:=${userDn})`,
-      attributes: ['1.1'],
-    });
-    const byChain = inChain.searchEntries.map((entry) => entry.dn).sort();
-    expect(byChain).toEqual(seeded.transitiveGroupDns('user01'));
-    expect(byChain).toHaveLength(4);
-    // A CN with a comma and parentheses: the DN as AD escapes it, matched as a filter value.
-    const escaped = await admin.search(seeded.ouDn('Groups'), {
-      filter: `(member:${IN_CHAIN}:=${seeded.userDn('user50').replace(/[\\()*]/g, (c) => `\\${c.charCodeAt(0).toString(16)}`)})`,
-      attributes: ['1.1'],
-    });
-    expect(escaped.searchEntries.map((entry) => entry.dn).sort()).toEqual(
-      seeded.transitiveGroupDns('user50'),
-    );
-  });
-
-  it('binds as a user by DN and by userPrincipalName, and refuses a wrong password and a disabled account', async () => {
-    const spec = seeded.spec.users;
-    const user = spec.find((entry) => entry.sAMAccountName === 'user12');
-    const disabled = spec.find((entry) => entry.sAMAccountName === 'user25');
-    if (!user || !disabled) throw new Error('spec changed');
-    const attempt = async (name: string, password: string) => {
-      const client = ad.client();
+  describe('as the DC answers (ldapts)', () => {
+    it('refuses a simple bind over plain ldap:// with strongAuthRequired', async () => {
+      const plain = new Client({ url: ad.ldapUrl, connectTimeout: 5000 });
       try {
-        await client.bind(name, password);
+        await expect(plain.bind(ad.adminDn, ad.adminPassword)).rejects.toBeInstanceOf(
+          StrongAuthRequiredError,
+        );
+      } finally {
+        await plain.unbind();
+      }
+    });
+
+    it('finds exactly the seeded users, disabled users and groups', async () => {
+      const staff = seeded.ouDn('Staff');
+      const users = await admin.search(staff, {
+        filter: USER_FILTER,
+        attributes: ['1.1'],
+        paged: { pageSize: 20 },
+      });
+      expect(users.searchEntries).toHaveLength(seeded.users);
+      const disabled = await admin.search(staff, {
+        filter: `(&${USER_FILTER}(userAccountControl:1.2.840.113556.1.4.803:=2))`,
+        attributes: ['sAMAccountName'],
+      });
+      expect(disabled.searchEntries.map((entry) => entry.sAMAccountName).sort()).toEqual([
+        'user05',
+        'user25',
+        'user45',
+      ]);
+      expect(disabled.searchEntries).toHaveLength(seeded.disabledUsers);
+      const groups = await admin.search(seeded.ouDn('Groups'), {
+        filter: '(objectClass=group)',
+        attributes: ['1.1'],
+      });
+      expect(groups.searchEntries).toHaveLength(seeded.groups);
+    });
+
+    it('decodes objectGUID to the GUID string samba-tool shows', async () => {
+      const { searchEntries } = await admin.search(seeded.userDn('user07'), {
+        scope: 'base',
+        attributes: ['objectGUID'],
+        explicitBufferAttributes: ['objectGUID'],
+      });
+      const bytes = searchEntries[0]?.objectGUID as Buffer;
+      const shown = await ad.sambaTool(['user', 'show', 'user07', '--attributes=objectGUID']);
+      expect(shown).toMatch(/objectGUID: [0-9a-f-]{36}/);
+      expect(guidString(bytes)).toBe(/objectGUID: ([0-9a-f-]{36})/.exec(shown)?.[1]);
+    });
+
+    it('gives a user its transitive groups through IN_CHAIN, the same as following member', async () => {
+      const userDn = seeded.userDn('user01');
+      const inChain = await admin.search(seeded.ouDn('Groups'), {
+        filter: `(member:${IN_CHAIN}:=${userDn})`,
+        attributes: ['1.1'],
+      });
+      const byChain = inChain.searchEntries.map((entry) => entry.dn).sort();
+      expect(byChain).toEqual(seeded.transitiveGroupDns('user01'));
+      expect(byChain).toHaveLength(4);
+      // A CN with a comma and parentheses: the DN as AD escapes it, matched as a filter value.
+      const escaped = await admin.search(seeded.ouDn('Groups'), {
+        filter: `(member:${IN_CHAIN}:=${seeded.userDn('user50').replace(/[\\()*]/g, (c) => `\\${c.charCodeAt(0).toString(16)}`)})`,
+        attributes: ['1.1'],
+      });
+      expect(escaped.searchEntries.map((entry) => entry.dn).sort()).toEqual(
+        seeded.transitiveGroupDns('user50'),
+      );
+    });
+
+    it('binds as a user by DN and by userPrincipalName, and refuses a wrong password and a disabled account', async () => {
+      const spec = seeded.spec.users;
+      const user = spec.find((entry) => entry.sAMAccountName === 'user12');
+      const disabled = spec.find((entry) => entry.sAMAccountName === 'user25');
+      if (!user || !disabled) throw new Error('spec changed');
+      const attempt = async (name: string, password: string) => {
+        const client = ad.client();
+        try {
+          await client.bind(name, password);
+        } finally {
+          await client.unbind();
+        }
+      };
+      await expect(attempt(seeded.userDn('user12'), user.password)).resolves.toBeUndefined();
+      await expect(attempt(`user12@${ad.realm.toLowerCase()}`, user.password)).resolves.toBeUndefined();
+      await expect(attempt(seeded.userDn('user12'), `${user.password}x`)).rejects.toBeInstanceOf(
+        InvalidCredentialsError,
+      );
+      await expect(attempt(seeded.userDn('user25'), disabled.password)).rejects.toBeInstanceOf(
+        InvalidCredentialsError,
+      );
+    });
+  });
+
+  describe('through the LDAP adapter with the AD preset', () => {
+    it('refuses a plain bind itself, and with allow_plain_bind the DC refuses it (strongAuthRequired)', async () => {
+      const plain = adConfig({ url: ad.ldapUrl });
+      await expect(connect(plain, SERVICE_PASSWORD)).rejects.toMatchObject({
+        failure: 'PLAIN_BIND_REFUSED',
+      });
+      await expect(
+        authenticate(plain, SERVICE_PASSWORD, 'user12', passwordOf('user12')),
+      ).rejects.toBeInstanceOf(DirectoryUnavailable);
+      const allowed = adConfig({ url: ad.ldapUrl, allow_plain_bind: true });
+      const refused = await connect(allowed, SERVICE_PASSWORD).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(DirectoryUnavailable);
+      expect((refused as DirectoryUnavailable).detail).toMatch(/Code: 0x8\b/);
+    });
+
+    it('passes every connection check over LDAPS as an ordinary domain user', async () => {
+      const checks = await testConnection(adConfig(), SERVICE_PASSWORD);
+      expect(checks.map((check) => [check.name, check.ok])).toEqual([
+        ['connect', true],
+        ['tls', true],
+        ['service_bind', true],
+        ['user_search', true],
+        ['group_search', true],
+      ]);
+      expect(checks.find((check) => check.name === 'user_search')?.detail).toMatch(/^50 users /);
+      expect(checks.find((check) => check.name === 'group_search')?.detail).toMatch(/^7 groups /);
+    });
+
+    it('says the service account was refused when its password is wrong', async () => {
+      await expect(connect(adConfig(), `${SERVICE_PASSWORD}x`)).rejects.toMatchObject({
+        failure: 'SERVICE_BIND_REJECTED',
+      });
+    });
+
+    it('reads exactly the seeded users (in pages) and groups, with userAccountControl 514 as disabled', async () => {
+      const client = await connect(adConfig(), SERVICE_PASSWORD);
+      try {
+        const users = await searchUsers(client, adConfig());
+        expect(users).toHaveLength(seeded.users);
+        expect(new Set(users.map((user) => user.id)).size).toBe(seeded.users);
+        expect(users.filter((user) => user.disabled).map((user) => user.login)).toEqual(
+          expect.arrayContaining(['user05', 'user25', 'user45']),
+        );
+        expect(users.filter((user) => user.disabled)).toHaveLength(seeded.disabledUsers);
+        const user50 = users.find((user) => user.login === 'user50');
+        expect(user50?.dn).toBe(seeded.userDn('user50'));
+        expect(user50?.email).toBe(`user50@${ad.realm.toLowerCase()}`);
+        expect(user50?.attributes).not.toHaveProperty('unicodePwd');
+        const groups = await searchGroups(client, adConfig());
+        expect(groups.map((group) => group.name).sort()).toEqual(
+          seeded.spec.groups.map((group) => group.name).sort(),
+        );
       } finally {
         await client.unbind();
       }
-    };
-    await expect(attempt(seeded.userDn('user12'), user.password)).resolves.toBeUndefined();
-    await expect(attempt(`user12@${ad.realm.toLowerCase()}`, user.password)).resolves.toBeUndefined();
-    await expect(attempt(seeded.userDn('user12'), `${user.password}x`)).rejects.toBeInstanceOf(
-      InvalidCredentialsError,
-    );
-    await expect(attempt(seeded.userDn('user25'), disabled.password)).rejects.toBeInstanceOf(
-      InvalidCredentialsError,
-    );
+    });
+
+    it('turns objectGUID into the GUID string samba-tool shows, for users and groups', async () => {
+      const client = await connect(adConfig(), SERVICE_PASSWORD);
+      try {
+        const users = await searchUsers(client, adConfig());
+        const groups = await searchGroups(client, adConfig());
+        expect(users.find((user) => user.login === 'user07')?.id).toBe(await shownGuid('user', 'user07'));
+        expect(groups.find((group) => group.name === 'All Staff')?.id).toBe(
+          await shownGuid('group', 'All Staff'),
+        );
+      } finally {
+        await client.unbind();
+      }
+    });
+
+    it('resolves transitive groups with IN_CHAIN exactly as EXPAND and as the sync does', async () => {
+      const client = await connect(adConfig(), SERVICE_PASSWORD);
+      const users = await searchUsers(client, adConfig());
+      const groups = await searchGroups(client, adConfig());
+      await client.unbind();
+      const memberships = resolveMemberships(users, groups, adConfig());
+      for (const sAMAccountName of ['user01', 'user02', 'user12', 'user37', 'user50']) {
+        const password = passwordOf(sAMAccountName);
+        const inChain = await authenticate(adConfig(), SERVICE_PASSWORD, sAMAccountName, password);
+        const expand = await authenticate(
+          adConfig({ nested_groups: 'EXPAND' }),
+          SERVICE_PASSWORD,
+          sAMAccountName,
+          password,
+        );
+        const expected = seeded.transitiveGroupDns(sAMAccountName);
+        expect(inChain?.groups.slice().sort()).toEqual(expected);
+        expect(expand?.groups.slice().sort()).toEqual(expected);
+        expect(
+          memberships.effective
+            .get(normalizeDn(seeded.userDn(sAMAccountName)))
+            ?.slice()
+            .sort(),
+        ).toEqual(expected);
+      }
+      // Three levels: user01 → Platform Team → Engineering → All Staff, and VPN Users directly.
+      expect(seeded.transitiveGroupDns('user01')).toHaveLength(4);
+    });
+
+    it('signs in by bind-through with sAMAccountName or userPrincipalName as the login', async () => {
+      const bySam = await authenticate(adConfig(), SERVICE_PASSWORD, 'user12', passwordOf('user12'));
+      expect(bySam).toMatchObject({
+        subject: await shownGuid('user', 'user12'),
+        email: `user12@${ad.realm.toLowerCase()}`,
+        emailVerified: true,
+        dn: seeded.userDn('user12'),
+      });
+      const byUpn = await authenticate(
+        adConfig({ login_attribute: 'userPrincipalName' }),
+        SERVICE_PASSWORD,
+        `user12@${ad.realm.toLowerCase()}`,
+        passwordOf('user12'),
+      );
+      expect(byUpn?.subject).toBe(bySam?.subject);
+    });
+
+    it('refuses a wrong password, an empty one, and a disabled account', async () => {
+      expect(
+        await authenticate(adConfig(), SERVICE_PASSWORD, 'user12', `${passwordOf('user12')}x`),
+      ).toBeNull();
+      expect(await authenticate(adConfig(), SERVICE_PASSWORD, 'user12', '')).toBeNull();
+      expect(await authenticate(adConfig(), SERVICE_PASSWORD, 'user25', passwordOf('user25'))).toBeNull();
+    });
+
+    it('stops signing in a user once AD disables it (514), and again once enabled (512)', async () => {
+      const dn = seeded.userDn('user30');
+      expect(await authenticate(adConfig(), SERVICE_PASSWORD, 'user30', passwordOf('user30'))).not.toBeNull();
+      await setAccountEnabled(admin, dn, false);
+      try {
+        expect(await authenticate(adConfig(), SERVICE_PASSWORD, 'user30', passwordOf('user30'))).toBeNull();
+        const client = await connect(adConfig(), SERVICE_PASSWORD);
+        const users = await searchUsers(client, adConfig());
+        await client.unbind();
+        expect(users.find((user) => user.login === 'user30')?.disabled).toBe(true);
+      } finally {
+        await setAccountEnabled(admin, dn, true);
+      }
+      expect(await authenticate(adConfig(), SERVICE_PASSWORD, 'user30', passwordOf('user30'))).not.toBeNull();
+    });
+
+    it('reads an expired account (accountExpires past) as expired, and AD refuses its bind', async () => {
+      const dn = seeded.userDn('user31');
+      const setExpiry = (value: string) =>
+        admin.modify(
+          dn,
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'accountExpires', values: [value] }),
+          }),
+        );
+      await setExpiry(toFileTime(new Date(Date.now() - 24 * 3600 * 1000)));
+      try {
+        expect(await authenticate(adConfig(), SERVICE_PASSWORD, 'user31', passwordOf('user31'))).toBeNull();
+        const client = await connect(adConfig(), SERVICE_PASSWORD);
+        const users = await searchUsers(client, adConfig());
+        await client.unbind();
+        const user31 = users.find((user) => user.login === 'user31');
+        expect(accountExpired(user31?.attributes.accountExpires as string, new Date())).toBe(true);
+        expect(
+          accountExpired(
+            users.find((user) => user.login === 'user32')?.attributes.accountExpires as string,
+            new Date(),
+          ),
+        ).toBe(false);
+      } finally {
+        await setExpiry('0');
+      }
+      expect(await authenticate(adConfig(), SERVICE_PASSWORD, 'user31', passwordOf('user31'))).not.toBeNull();
+    });
   });
 });

@@ -222,7 +222,7 @@ export async function seedActiveDirectory(client: Client, spec: AdSeedSpec): Pro
   for (const group of spec.groups) {
     await client.add(expected.groupDn(group.name), {
       objectClass: ['top', 'group'],
-      sAMAccountName: group.name.replaceAll(' ', '-'),
+      sAMAccountName: group.name,
     });
   }
   for (const group of spec.groups) {
