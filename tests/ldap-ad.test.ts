@@ -355,5 +355,21 @@ describe.runIf(sambaInstalled)('Active Directory (Samba AD DC)', () => {
       }
       expect(await authenticate(adConfig(), SERVICE_PASSWORD, 'user31', passwordOf('user31'))).not.toBeNull();
     });
+
+    it('keeps the subject (objectGUID) when AD moves a user to another OU', async () => {
+      const before = await authenticate(adConfig(), SERVICE_PASSWORD, 'user33', passwordOf('user33'));
+      const from = seeded.userDn('user33');
+      const moved = from.replace(seeded.ouDn('Staff/Sales'), seeded.ouDn('Staff/Support'));
+      await admin.modifyDN(from, moved);
+      try {
+        const after = await authenticate(adConfig(), SERVICE_PASSWORD, 'user33', passwordOf('user33'));
+        expect(after?.dn).toBe(moved);
+        expect(after?.subject).toBe(before?.subject);
+        // AD keeps group membership across the move (the groups' member values follow the entry).
+        expect(after?.groups.slice().sort()).toEqual(seeded.transitiveGroupDns('user33'));
+      } finally {
+        await admin.modifyDN(moved, from);
+      }
+    });
   });
 });
