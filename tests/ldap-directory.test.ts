@@ -15,7 +15,7 @@ import { openLdapConfig, type Slapd, slapdInstalled, startSlapd } from './helper
 
 // Issue 15: the LDAP adapter against a real OpenLDAP slapd started here (ldaps and StartTLS).
 describe.skipIf(!slapdInstalled)('LDAP directory adapter (OpenLDAP)', () => {
-  const data = directoryData({ people: 300 });
+  const data = directoryData({ people: 300, locked: ['user00010'] });
   let slapd: Slapd;
 
   beforeAll(async () => {
@@ -55,6 +55,19 @@ describe.skipIf(!slapdInstalled)('LDAP directory adapter (OpenLDAP)', () => {
     } finally {
       await client.unbind();
     }
+  });
+
+  it('reports a person locked by the password policy (pwdAccountLockedTime) as disabled, and refuses its sign-in', async () => {
+    const config = openLdapConfig(slapd);
+    const client = await connect(config, data.servicePassword);
+    try {
+      const users = await searchUsers(client, config);
+      expect(users.filter((u) => u.disabled).map((u) => u.login)).toEqual(['user00010']);
+    } finally {
+      await client.unbind();
+    }
+    const locked = data.people.find((p) => p.uid === 'user00010');
+    expect(await authenticate(config, data.servicePassword, 'user00010', locked?.password ?? '')).toBeNull();
   });
 
   it('decodes non-ASCII names (base64 in the LDIF) as UTF-8', async () => {

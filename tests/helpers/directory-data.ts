@@ -16,6 +16,8 @@ export interface DirectoryDataOptions {
   teamsPerUnit?: number;
   /** Hash the passwords ({SSHA}, default) or store them as given. */
   hashPasswords?: boolean;
+  /** uids of people locked in the directory (ppolicy `pwdAccountLockedTime`, i.e. disabled). */
+  locked?: string[];
 }
 
 export interface DirectoryPerson {
@@ -29,6 +31,7 @@ export interface DirectoryPerson {
   password: string;
   /** The ou path from the top (e.g. ['People', 'Sales']). */
   units: string[];
+  locked: boolean;
 }
 
 export interface DirectoryGroup {
@@ -47,6 +50,8 @@ export interface DirectoryData {
   servicePassword: string;
   peopleBase: string;
   groupBase: string;
+  /** The DN of the ppolicy default policy entry. */
+  policyDn: string;
   people: DirectoryPerson[];
   groups: DirectoryGroup[];
   expected: {
@@ -128,6 +133,16 @@ export function directoryData(options: DirectoryDataOptions = {}): DirectoryData
       ['userPassword', hash ? sshaHash(servicePassword) : servicePassword],
     ]),
   );
+  // The ppolicy default policy (tests/helpers/slapd.ts): with it, slapd refuses binds of locked people.
+  entries.push(
+    entry(`cn=default-policy,${suffix}`, [
+      ['objectClass', 'organizationalRole'],
+      ['objectClass', 'pwdPolicy'],
+      ['cn', 'default-policy'],
+      ['pwdAttribute', 'userPassword'],
+      ['pwdLockout', 'TRUE'],
+    ]),
+  );
   for (const dn of [peopleBase, groupBase, ...units.map((u) => `ou=${u},${peopleBase}`)]) {
     const ou = /^ou=([^,]+)/.exec(dn)?.[1] as string;
     entries.push(
@@ -154,6 +169,7 @@ export function directoryData(options: DirectoryDataOptions = {}): DirectoryData
       displayName: `${givenName} ${sn}`,
       password: personPassword(uid),
       units: ['People', unit],
+      locked: (options.locked ?? []).includes(uid),
     };
     people.push(person);
   }
@@ -211,6 +227,8 @@ export function directoryData(options: DirectoryDataOptions = {}): DirectoryData
         ['displayName', person.displayName],
         ['mail', person.mail],
         ['userPassword', hash ? sshaHash(person.password) : person.password],
+        // "Locked by an administrator until unlocked" (the ppolicy overlay's permanent lock).
+        ...(person.locked ? [['pwdAccountLockedTime', '000001010000Z'] as [string, string]] : []),
       ]),
     );
   }
@@ -262,6 +280,7 @@ export function directoryData(options: DirectoryDataOptions = {}): DirectoryData
     servicePassword,
     peopleBase,
     groupBase,
+    policyDn: `cn=default-policy,${suffix}`,
     people,
     groups,
     expected: {

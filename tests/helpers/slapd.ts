@@ -97,6 +97,7 @@ include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
+moduleload ppolicy
 pidfile ${dir}/slapd.pid
 argsfile ${dir}/slapd.args
 TLSCACertificateFile ${dir}/ca.pem
@@ -109,6 +110,8 @@ suffix "${data.suffix}"
 rootdn "${data.adminDn}"
 rootpw ${data.adminPassword}
 directory ${dir}/db
+overlay ppolicy
+ppolicy_default "${data.policyDn}"
 index objectClass eq
 index uid,mail,cn eq
 index member eq

@@ -3,6 +3,13 @@
 export { expiredActionTokensTask } from './action-tokens.cross-tenant.js';
 export { consumeActionToken, issueActionToken, peekActionToken } from './action-tokens.js';
 export { adminUsersRoutes } from './admin-users.routes.js';
+export {
+  createDirectoryUsersRepository,
+  type DirectoryLinkInsert,
+  type DirectoryLinkRow,
+  type DirectoryLinkUpdate,
+  type DirectoryUserInsert,
+} from './directory-users.repository.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';
 export { passwordChange } from './passwords.js';
 export {

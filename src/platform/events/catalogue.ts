@@ -143,6 +143,10 @@ export const AUDIT_ACTIONS: Readonly<Record<string, AuditActionInfo>> = {
     'webhook',
     'A webhook endpoint was disabled after a delivery failed for its whole retry window',
   ),
+  'identity_provider.synced': change(
+    'identity_provider',
+    'A directory (LDAP) sync run finished: its counts, or why it failed (result FAILURE)',
+  ),
 };
 
 export const AUDIT_RESOURCE_TYPES: Readonly<Record<string, string>> = {
@@ -157,6 +161,7 @@ export const AUDIT_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   grant: 'An authorization grant of oidc-provider',
   token: 'An access or refresh token (by its id, never its value)',
   webhook: 'A webhook endpoint (`whk_…`)',
+  identity_provider: 'An identity provider (`idp_…`)',
 };
 
 /** A type of the event catalogue. */
