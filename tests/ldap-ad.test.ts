@@ -1,5 +1,7 @@
 import { Attribute, Change, Client, InvalidCredentialsError, StrongAuthRequiredError } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../src/lib/ids.js';
+import { groupClosureDrift } from '../src/modules/groups/index.js';
 import {
   ACTIVE_DIRECTORY_PRESET,
   accountExpired,
@@ -16,6 +18,12 @@ import {
   searchUsers,
   testConnection,
 } from '../src/protocols/federation/ldap/directory.js';
+import {
+  DISABLED_IN_DIRECTORY,
+  type LdapSyncProvider,
+  type LdapSyncRequest,
+  syncLdapDirectory,
+} from '../src/protocols/federation/ldap/sync.js';
 import type { LdapProviderConfig } from '../src/protocols/federation/types.js';
 import {
   type AdSeedResult,
@@ -24,7 +32,9 @@ import {
   seedActiveDirectory,
   setAccountEnabled,
 } from './helpers/ad-seed.js';
+import { createTenant, type Tenant } from './helpers/factories.js';
 import { type SambaAd, sambaInstalled, startSambaAd } from './helpers/samba-ad.js';
+import { useTestApp } from './helpers/test-app.js';
 
 // Issue 15: Active Directory behaviour against a real Samba AD DC that this file provisions and
 // starts (tests/helpers/samba-ad.ts), seeded over LDAPS (tests/helpers/ad-seed.ts).
@@ -33,6 +43,9 @@ const IN_CHAIN = LDAP_MATCHING_RULE_IN_CHAIN;
 const USER_FILTER = ACTIVE_DIRECTORY_PRESET.user_filter;
 const SERVICE_ACCOUNT = 'svc-scaikey';
 const SERVICE_PASSWORD = 'Svc-Acc0unt-Pass!';
+
+const t = useTestApp();
+const origin = { actorType: 'system', actorId: null, ipAddress: null, requestId: null };
 
 let ad: SambaAd;
 let seeded: AdSeedResult;
@@ -74,6 +87,85 @@ function guidString(bytes: Buffer): string {
   const hex = (buffer: Buffer) => buffer.toString('hex');
   const reversed = (start: number, end: number) => hex(Buffer.from(bytes.subarray(start, end)).reverse());
   return `${reversed(0, 4)}-${reversed(4, 6)}-${reversed(6, 8)}-${hex(bytes.subarray(8, 10))}-${hex(bytes.subarray(10, 16))}`;
+}
+
+/** An LDAP identity provider row of `tenant` with the AD preset (what the admin API would store). */
+async function adProvider(
+  tenant: Tenant,
+  config: LdapProviderConfig = adConfig(),
+): Promise<LdapSyncProvider> {
+  const id = newId('identityProvider');
+  await t.database.db
+    .insertInto('identity_providers')
+    .values({
+      tenant_id: tenant.id,
+      id,
+      name: 'Active Directory',
+      provider_type: 'LDAP',
+      config: JSON.stringify(config),
+      email_domains: JSON.stringify([]),
+      attribute_mapping: JSON.stringify({}),
+      group_mapping: JSON.stringify([]),
+      default_ou_id: null,
+      updated_at: null,
+      deleted_at: null,
+      description: null,
+      button_label: null,
+      secrets: null,
+      created_by: null,
+    })
+    .execute();
+  return { id, config, default_ou_id: null };
+}
+
+function syncRequest(tenant: Tenant, provider: LdapSyncProvider): LdapSyncRequest {
+  return { tenantId: tenant.id, provider, bindPassword: SERVICE_PASSWORD, trigger: 'MANUAL', origin };
+}
+
+const NO_CHANGES = {
+  users_created: 0,
+  users_updated: 0,
+  users_disabled: 0,
+  users_removed: 0,
+  users_unchanged: 0,
+  users_skipped: 0,
+  groups_created: 0,
+  groups_updated: 0,
+  groups_removed: 0,
+  groups_unchanged: 0,
+  memberships_added: 0,
+  memberships_removed: 0,
+  nested_groups_added: 0,
+  nested_groups_removed: 0,
+  nested_groups_skipped: 0,
+};
+
+async function userTotal(tenant: Tenant, query = ''): Promise<number> {
+  const response = await t.get(`/api/v1/tenants/${tenant.id}/users?per_page=1${query}`);
+  expect(response.status).toBe(200);
+  return response.body.pagination.total_items as number;
+}
+
+/** The ScaiKey user synced from `sAMAccountName` (found by its email), with its status reason. */
+async function syncedUser(tenant: Tenant, sAMAccountName: string) {
+  const email = `${sAMAccountName}@${ad.realm.toLowerCase()}`;
+  const found = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${encodeURIComponent(email)}`);
+  expect(found.status).toBe(200);
+  expect(found.body.data).toHaveLength(1);
+  const id = found.body.data[0].id as string;
+  const row = await t.database.db
+    .selectFrom('users')
+    .select(['id', 'status', 'status_reason', 'identity_source'])
+    .where('tenant_id', '=', tenant.id)
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  const link = await t.database.db
+    .selectFrom('federated_identities')
+    .select(['subject', 'external_dn', 'upstream_groups', 'removed_at'])
+    .where('tenant_id', '=', tenant.id)
+    .where('user_id', '=', id)
+    .executeTakeFirstOrThrow();
+  return { ...row, link };
 }
 
 describe.runIf(sambaInstalled)('Active Directory (Samba AD DC)', () => {
@@ -367,6 +459,105 @@ describe.runIf(sambaInstalled)('Active Directory (Samba AD DC)', () => {
         expect(after?.subject).toBe(before?.subject);
         // AD keeps group membership across the move (the groups' member values follow the entry).
         expect(after?.groups.slice().sort()).toEqual(seeded.transitiveGroupDns('user33'));
+      } finally {
+        await admin.modifyDN(moved, from);
+      }
+    });
+  });
+
+  describe('synced into ScaiKey', () => {
+    it('mirrors exactly the AD users, groups, memberships and nestings on the first sync', async () => {
+      const tenant = await createTenant(t);
+      const run = await syncLdapDirectory(t.database.db, syncRequest(tenant, await adProvider(tenant)));
+      expect(run.error).toBeNull();
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.counts).toEqual({
+        ...NO_CHANGES,
+        users_created: seeded.users,
+        groups_created: seeded.groups,
+        memberships_added: seeded.userMemberships,
+        nested_groups_added: seeded.groupNestings,
+      });
+      expect(await userTotal(tenant)).toBe(seeded.users);
+      expect(await userTotal(tenant, '&status=ACTIVE')).toBe(seeded.enabledUsers);
+      expect(await userTotal(tenant, '&status=DISABLED')).toBe(seeded.disabledUsers);
+      expect(await syncedUser(tenant, 'user25')).toMatchObject({
+        status: 'DISABLED',
+        status_reason: DISABLED_IN_DIRECTORY,
+      });
+      const user07 = await syncedUser(tenant, 'user07');
+      expect(user07).toMatchObject({ status: 'ACTIVE', identity_source: 'LDAP' });
+      expect(user07.link.subject).toBe(await shownGuid('user', 'user07'));
+      const user01 = await syncedUser(tenant, 'user01');
+      expect((user01.link.upstream_groups as unknown as string[]).slice().sort()).toEqual(
+        seeded.transitiveGroupDns('user01'),
+      );
+      const groups = await t.get(`/api/v1/tenants/${tenant.id}/groups?per_page=100`);
+      const allStaff = (groups.body.data as { id: string; name: string }[]).find(
+        (group) => group.name === 'All Staff',
+      );
+      const effective = await t.get(`/api/v1/admin/groups/${allStaff?.id}/effective-members?per_page=1`);
+      expect(effective.body.pagination.total_items).toBe(seeded.users);
+      expect(await groupClosureDrift(t.database.db, tenant.id)).toEqual({ closure: [], effective: [] });
+    });
+
+    it('disables a user on the next sync once AD disables it (514), and enables it again at 512', async () => {
+      const tenant = await createTenant(t);
+      const provider = await adProvider(tenant);
+      expect((await syncLdapDirectory(t.database.db, syncRequest(tenant, provider))).status).toBe(
+        'SUCCEEDED',
+      );
+      expect(await syncedUser(tenant, 'user30')).toMatchObject({ status: 'ACTIVE' });
+      // A sign-in in between changes AD's logon bookkeeping (logonCount, lastLogon) but no synced field.
+      expect(await authenticate(adConfig(), SERVICE_PASSWORD, 'user12', passwordOf('user12'))).not.toBeNull();
+      const dn = seeded.userDn('user30');
+      await setAccountEnabled(admin, dn, false);
+      try {
+        const second = await syncLdapDirectory(t.database.db, syncRequest(tenant, provider));
+        expect(second.counts).toEqual({
+          ...NO_CHANGES,
+          users_disabled: 1,
+          users_unchanged: seeded.users - 1,
+          groups_unchanged: seeded.groups,
+        });
+        expect(await syncedUser(tenant, 'user30')).toMatchObject({
+          status: 'DISABLED',
+          status_reason: DISABLED_IN_DIRECTORY,
+        });
+        expect(await userTotal(tenant, '&status=DISABLED')).toBe(seeded.disabledUsers + 1);
+      } finally {
+        await setAccountEnabled(admin, dn, true);
+      }
+      const third = await syncLdapDirectory(t.database.db, syncRequest(tenant, provider));
+      expect(third.counts).toEqual({
+        ...NO_CHANGES,
+        users_updated: 1,
+        users_unchanged: seeded.users - 1,
+        groups_unchanged: seeded.groups,
+      });
+      expect(await syncedUser(tenant, 'user30')).toMatchObject({ status: 'ACTIVE', status_reason: null });
+    });
+
+    it('keeps the same ScaiKey user when AD moves the entry to another OU', async () => {
+      const tenant = await createTenant(t);
+      const provider = await adProvider(tenant);
+      await syncLdapDirectory(t.database.db, syncRequest(tenant, provider));
+      const before = await syncedUser(tenant, 'user34');
+      const from = seeded.userDn('user34');
+      const moved = from.replace(seeded.ouDn('Staff/Sales'), seeded.ouDn('Staff/Engineering'));
+      await admin.modifyDN(from, moved);
+      try {
+        const second = await syncLdapDirectory(t.database.db, syncRequest(tenant, provider));
+        expect(second.counts).toEqual({
+          ...NO_CHANGES,
+          users_updated: 1,
+          users_unchanged: seeded.users - 1,
+          groups_unchanged: seeded.groups,
+        });
+        const after = await syncedUser(tenant, 'user34');
+        expect(after.id).toBe(before.id);
+        expect(after.link.subject).toBe(before.link.subject);
+        expect(after.link.external_dn).toBe(moved);
       } finally {
         await admin.modifyDN(moved, from);
       }

@@ -44,6 +44,10 @@ export interface AdSeedResult {
   groups: number;
   /** Direct `member` values over all groups (users and groups). */
   memberships: number;
+  /** Direct `member` values that are users. */
+  userMemberships: number;
+  /** Direct `member` values that are groups (nestings). */
+  groupNestings: number;
   /** The DN of an OU path (`Staff/Sales` → `OU=Sales,OU=Staff,DC=…`). */
   ouDn(path: string): string;
   userDn(sAMAccountName: string): string;
@@ -178,6 +182,8 @@ export function expectedFromSpec(spec: AdSeedSpec): AdSeedResult {
       (sum, group) => sum + group.memberUsers.length + group.memberGroups.length,
       0,
     ),
+    userMemberships: spec.groups.reduce((sum, group) => sum + group.memberUsers.length, 0),
+    groupNestings: spec.groups.reduce((sum, group) => sum + group.memberGroups.length, 0),
     ouDn,
     userDn,
     groupDn,
