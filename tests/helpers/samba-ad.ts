@@ -236,9 +236,13 @@ export async function startSambaAd(options: SambaAdOptions = {}): Promise<SambaA
     await makeCertificates(tlsDir, host, fqdn);
 
     let output = '';
-    const started = spawn(SAMBA, ['-i', '-M', 'single', '--no-process-group', '-s', conf], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // stdin is a pipe: samba -i ends on EOF there, so a test process that dies without afterAll
+    // (killed, crashed) takes its DC with it; the maximum runtime is the backstop.
+    const started = spawn(
+      SAMBA,
+      ['-i', '-M', 'single', '--no-process-group', '--maximum-runtime=3600', '-s', conf],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     child = started;
     started.stdout?.on('data', (chunk: Buffer) => {
       output += chunk;
