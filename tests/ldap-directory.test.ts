@@ -5,6 +5,7 @@ import {
   DirectoryUnavailable,
   normalizeDn,
   objectGuidToUuid,
+  ouPathFromDn,
   resolveMemberships,
   searchGroups,
   searchUsers,
@@ -236,6 +237,17 @@ describe.skipIf(!slapdInstalled)('LDAP directory adapter (OpenLDAP)', () => {
     expect(untrusted.at(-1)).toMatchObject({ name: 'tls', ok: false });
     const plain = await testConnection(openLdapConfig(slapd, { url: slapd.url }), data.servicePassword);
     expect(plain.at(-1)).toMatchObject({ name: 'tls', ok: false });
+  });
+
+  it('reads the OU path of an entry below the base from its DN, escapes undone', () => {
+    const base = 'ou=People,dc=example,dc=org';
+    expect(ouPathFromDn(`uid=a,ou=East,ou=Sales,${base}`, base)).toEqual(['Sales', 'East']);
+    expect(ouPathFromDn('uid=a,OU=Sales\\, EMEA,cn=Staff,OU=People,DC=example,DC=org', base)).toEqual([
+      'Sales, EMEA',
+    ]);
+    expect(ouPathFromDn(`uid=a,ou=R\\C3\\A9seau,${base}`, base)).toEqual(['Réseau']);
+    expect(ouPathFromDn(`uid=a,${base}`, base)).toEqual([]);
+    expect(ouPathFromDn('uid=a,ou=Sales,dc=other,dc=org', base)).toEqual([]);
   });
 
   it('converts an AD objectGUID to the UUID string AD shows (little-endian first fields)', () => {

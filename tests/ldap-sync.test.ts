@@ -310,6 +310,31 @@ describe.skipIf(!slapdInstalled)('LDAP sync', () => {
     expect(link.removed_at).toBeNull();
   });
 
+  it('places users in an OU tree mirrored from their DN under the default OU', async () => {
+    const tenant = await createTenant(t);
+    const root = await t.post(`/api/v1/tenants/${tenant.id}/ous`, { name: 'Directory' });
+    expect(root.status).toBe(201);
+    const rootId = root.body.data.id as string;
+    const config = openLdapConfig(slapd, { ou_placement: 'DN' });
+    const provider = { ...(await ldapProvider(tenant, config)), default_ou_id: rootId };
+    const run = await syncLdapDirectory(t.database.db, request(tenant, provider, data.servicePassword));
+    expect(run.status).toBe('SUCCEEDED');
+    const ous = await t.get(`/api/v1/tenants/${tenant.id}/ous?per_page=100`);
+    const byPath = new Map((ous.body.data as { id: string; path: string }[]).map((ou) => [ou.path, ou.id]));
+    expect([...byPath.keys()].sort()).toEqual([
+      '/Directory',
+      '/Directory/Engineering',
+      '/Directory/Sales',
+      '/Directory/Support',
+    ]);
+    for (const unit of ['Sales', 'Engineering', 'Support']) {
+      const expected = data.people.filter((p) => p.units[1] === unit).length;
+      expect(await userTotal(tenant, `&ou_id=${byPath.get(`/Directory/${unit}`)}`)).toBe(expected);
+    }
+    const again = await syncLdapDirectory(t.database.db, request(tenant, provider, data.servicePassword));
+    expect(again.counts).toMatchObject({ users_unchanged: data.expected.people, users_updated: 0 });
+  });
+
   it('fails without writing anything when the service bind is refused', async () => {
     const tenant = await createTenant(t);
     const provider = await ldapProvider(tenant, openLdapConfig(slapd));

@@ -1,13 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LdapProviderConfig } from '../../src/protocols/federation/types.js';
 import type { DirectoryData } from './directory-data.js';
-import { freePort } from './test-app.js';
 
 const run = promisify(execFile);
 
@@ -119,6 +118,15 @@ index entryUUID eq
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 `;
+}
+
+/** A free loopback port (this helper is also used by the bench, outside vitest). */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Accepts TCP connections on `port` (without speaking LDAP). */

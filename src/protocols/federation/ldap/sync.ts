@@ -1,5 +1,6 @@
 import { newId } from '../../../lib/ids.js';
 import { createDirectoryGroupsRepository, type Pair } from '../../../modules/groups/index.js';
+import { ensureOuPaths } from '../../../modules/ous/index.js';
 import { createDirectoryUsersRepository, type DirectoryLinkRow } from '../../../modules/users/index.js';
 import type { Db } from '../../../platform/db/database.js';
 import type { UserStatus } from '../../../platform/db/schema.js';
@@ -13,6 +14,7 @@ import {
   type DirectoryGroup,
   type DirectoryUser,
   normalizeDn,
+  ouPathFromDn,
   resolveMemberships,
   searchGroups,
   searchUsers,
@@ -175,6 +177,25 @@ async function applyUsers(
   );
   const claimed = new Set<string>();
 
+  // OU placement from the DN: the ou= RDNs below the user base, mirrored under the default OU.
+  const placeByDn = provider.config.ou_placement === 'DN';
+  const ouPaths = new Map<string, string[]>();
+  if (placeByDn) {
+    // OU names cannot hold "/" (it separates them in OU paths) and have at most 255 characters.
+    const ouName = (name: string) => name.replaceAll('/', '-').slice(0, 255);
+    for (const entry of snapshot.users) {
+      ouPaths.set(entry.dn, ouPathFromDn(entry.dn, provider.config.user_base_dn).map(ouName));
+    }
+  }
+  const ouIds = placeByDn
+    ? await ensureOuPaths(trx, provider.default_ou_id, [...ouPaths.values()])
+    : new Map();
+  const ouOf = (dn: string, current: string | null): string | null => {
+    if (!placeByDn) return current;
+    const path = ouPaths.get(dn) ?? [];
+    return path.length === 0 ? provider.default_ou_id : (ouIds.get(path.join('/')) ?? provider.default_ou_id);
+  };
+
   for (const entry of snapshot.users) {
     if (seenSubjects.has(entry.id)) continue;
     seenSubjects.add(entry.id);
@@ -201,7 +222,7 @@ async function applyUsers(
         display_name: entry.displayName,
         status: entry.disabled ? 'DISABLED' : 'ACTIVE',
         status_reason: entry.disabled ? DISABLED_IN_DIRECTORY : null,
-        ou_id: provider.default_ou_id,
+        ou_id: ouOf(entry.dn, provider.default_ou_id),
       });
       linkInserts.push({
         id: newId('federatedIdentity'),
@@ -223,7 +244,9 @@ async function applyUsers(
     }
     if (emailKey) claimed.add(nextEmail.toLowerCase());
     const status = nextStatus(link, entry.disabled ? 'DISABLED_IN_DIRECTORY' : 'ACTIVE');
+    const ouId = ouOf(entry.dn, link.ou_id);
     const fieldsChanged =
+      ouId !== link.ou_id ||
       nextEmail !== link.email ||
       entry.givenName !== link.first_name ||
       entry.familyName !== link.last_name ||
@@ -240,7 +263,7 @@ async function applyUsers(
         display_name: entry.displayName,
         status: status.status,
         status_reason: status.status_reason,
-        ou_id: link.ou_id,
+        ou_id: ouId,
       });
     }
     if (linkChanged)
