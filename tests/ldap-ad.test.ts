@@ -563,5 +563,32 @@ describe.runIf(sambaInstalled)('Active Directory (Samba AD DC)', () => {
         await admin.modifyDN(moved, from);
       }
     });
+
+    it('places users in the OU tree of their AD DN (OU= in capitals) under the default OU', async () => {
+      const tenant = await createTenant(t);
+      const root = await t.post(`/api/v1/tenants/${tenant.id}/ous`, { name: 'Active Directory' });
+      expect(root.status).toBe(201);
+      const provider = { ...(await adProvider(tenant)), default_ou_id: root.body.data.id as string };
+      expect((await syncLdapDirectory(t.database.db, syncRequest(tenant, provider))).status).toBe(
+        'SUCCEEDED',
+      );
+      const ous = await t.get(`/api/v1/tenants/${tenant.id}/ous?per_page=100`);
+      const byPath = new Map((ous.body.data as { id: string; path: string }[]).map((ou) => [ou.path, ou.id]));
+      expect([...byPath.keys()].sort()).toEqual([
+        '/Active Directory',
+        '/Active Directory/Engineering',
+        '/Active Directory/Engineering/Platform',
+        '/Active Directory/Sales',
+        '/Active Directory/Support',
+      ]);
+      const usersIn = (ou: string) => seeded.spec.users.filter((user) => user.ou === ou).length;
+      for (const [path, ou] of [
+        ['/Active Directory/Engineering/Platform', 'Staff/Engineering/Platform'],
+        ['/Active Directory/Sales', 'Staff/Sales'],
+        ['/Active Directory/Support', 'Staff/Support'],
+      ] as const) {
+        expect(await userTotal(tenant, `&ou_id=${byPath.get(path)}`)).toBe(usersIn(ou));
+      }
+    });
   });
 });
