@@ -4,7 +4,9 @@ import { newId } from '../src/lib/ids.js';
 import { groupClosureDrift } from '../src/modules/groups/index.js';
 import {
   ACTIVE_DIRECTORY_PRESET,
+  accountDisabled,
   accountExpired,
+  encryptionRequired,
   LDAP_MATCHING_RULE_IN_CHAIN,
   toFileTime,
 } from '../src/protocols/federation/ldap/active-directory.js';
@@ -186,9 +188,13 @@ describe.runIf(sambaInstalled)('Active Directory (Samba AD DC)', () => {
     it('refuses a simple bind over plain ldap:// with strongAuthRequired', async () => {
       const plain = new Client({ url: ad.ldapUrl, connectTimeout: 5000 });
       try {
-        await expect(plain.bind(ad.adminDn, ad.adminPassword)).rejects.toBeInstanceOf(
-          StrongAuthRequiredError,
+        const refused = await plain.bind(ad.adminDn, ad.adminPassword).then(
+          () => null,
+          (error: unknown) => error,
         );
+        expect(refused).toBeInstanceOf(StrongAuthRequiredError);
+        expect(encryptionRequired(refused)).toBe(true);
+        expect(encryptionRequired(new InvalidCredentialsError())).toBe(false);
       } finally {
         await plain.unbind();
       }
@@ -437,6 +443,15 @@ describe.runIf(sambaInstalled)('Active Directory (Samba AD DC)', () => {
         await client.unbind();
         const user31 = users.find((user) => user.login === 'user31');
         expect(accountExpired(user31?.attributes.accountExpires as string, new Date())).toBe(true);
+        const state = (login: string) => {
+          const attributes = users.find((user) => user.login === login)?.attributes ?? {};
+          return accountDisabled(
+            attributes.userAccountControl as string,
+            attributes.accountExpires as string,
+            new Date(),
+          );
+        };
+        expect([state('user31'), state('user25'), state('user12')]).toEqual([true, true, false]);
         expect(
           accountExpired(
             users.find((user) => user.login === 'user32')?.attributes.accountExpires as string,

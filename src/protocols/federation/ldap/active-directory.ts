@@ -1,3 +1,4 @@
+import { ConfidentialityRequiredError, StrongAuthRequiredError } from 'ldapts';
 import type { LdapProviderConfig } from '../types.js';
 
 /**
@@ -55,4 +56,29 @@ export function accountExpired(accountExpires: string | null | undefined, now: D
 /** A date as AD's FILETIME string (for `accountExpires`). */
 export function toFileTime(date: Date): string {
   return String(BigInt(date.getTime()) * 10_000n + FILETIME_UNIX_EPOCH);
+}
+
+/**
+ * Whether AD no longer lets the account sign in for good: ACCOUNTDISABLE in `userAccountControl`
+ * or `accountExpires` past at `now` (a lockout is temporary and is not counted). Both are plain
+ * attributes an ordinary domain user may read.
+ */
+export function accountDisabled(
+  userAccountControl: string | null | undefined,
+  accountExpires: string | null | undefined,
+  now: Date,
+): boolean {
+  const control = Number(userAccountControl ?? '0');
+  return (
+    (Number.isFinite(control) && (control & UF_ACCOUNTDISABLE) !== 0) || accountExpired(accountExpires, now)
+  );
+}
+
+/**
+ * Whether the directory refused a bind because the connection is not encrypted: AD answers a
+ * simple bind over plain LDAP with strongAuthRequired (8) when `ldap server require strong auth`
+ * (Samba) / LDAP signing (Windows) is on, some servers with confidentialityRequired (13).
+ */
+export function encryptionRequired(error: unknown): boolean {
+  return error instanceof StrongAuthRequiredError || error instanceof ConfidentialityRequiredError;
 }
