@@ -28,12 +28,12 @@ export function ldapKind(options: ProviderKindsOptions): ProviderKind {
     test: (provider) => testConnection(ldapConfig(provider), bindPassword(provider)),
     authenticate: (provider, login, password) =>
       authenticate(ldapConfig(provider), bindPassword(provider), login, password),
-    async sync(provider, requestedBy) {
+    async sync(provider, requestedBy, trigger = 'MANUAL') {
       const run = await syncLdapDirectory(options.db, {
         tenantId: provider.tenantId,
         provider: { id: provider.id, config: ldapConfig(provider), default_ou_id: provider.defaultOuId },
         bindPassword: bindPassword(provider),
-        trigger: 'MANUAL',
+        trigger,
         requestedBy,
         origin: syncOrigin(requestedBy),
       });
