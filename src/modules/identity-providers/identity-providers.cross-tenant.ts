@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { likeContains } from '../../lib/pagination.js';
 import type { Queryable } from '../../platform/db/database.js';
 import type { ProviderWithCount } from './identity-providers.repository.js';
 
@@ -38,7 +39,7 @@ export async function listProvidersAcrossTenants(
   if (filter.providerType)
     base = base.where('identity_providers.provider_type', '=', filter.providerType as never);
   if (filter.search) {
-    const term = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const term = likeContains(filter.search);
     base = base.where((eb) =>
       eb.or([
         eb('identity_providers.name', 'ilike', term),

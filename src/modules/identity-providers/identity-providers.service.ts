@@ -7,6 +7,8 @@ import { AppError, notFound, RequestValidationError } from '../../platform/error
 import type { SecretBox } from '../../platform/secret-box.js';
 import type { TenantScope } from '../../platform/tenancy.js';
 import { compileValidator, fastApiValidationDetail } from '../../platform/validation.js';
+import { makeLocalUsers } from '../users/index.js';
+import { unlinkProvider } from './federated-identities.repository.js';
 import { listProvidersAcrossTenants } from './identity-providers.cross-tenant.js';
 import {
   createProvidersRepository,
@@ -427,7 +429,20 @@ export function createIdentityProvidersService({
         const before = await repo.lock(id);
         if (!before) throw providerNotFound();
         await repo.softDelete(id);
-        w.audit({ action: 'identity_provider.deleted', ...audit(scope, id), before: auditable(before) });
+        // Its users keep their accounts; those left without a live provider become local users.
+        const detached = await unlinkProvider(w.db, id);
+        const madeLocal = await makeLocalUsers(
+          w,
+          scope.tenant,
+          detached,
+          before.provider_type as ProviderType,
+        );
+        w.audit({
+          action: 'identity_provider.deleted',
+          ...audit(scope, id),
+          before: auditable(before),
+          after: { users_unlinked: detached.length, users_made_local: madeLocal },
+        });
         w.afterCommit(() => drivers().forget(id));
       });
     },

@@ -3,6 +3,7 @@ import type { ProviderType } from '../../modules/identity-providers/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
 import type { ProviderKind } from './federation.js';
+import { ldapKind } from './ldap/kind.js';
 import { oidcKind } from './oidc/kind.js';
 
 export interface ProviderKindsOptions {
@@ -16,5 +17,5 @@ export interface ProviderKindsOptions {
 
 /** The kinds of identity provider this instance speaks: OIDC, SAML, LDAP (their adapters). */
 export function providerKinds(options: ProviderKindsOptions): Partial<Record<ProviderType, ProviderKind>> {
-  return { OIDC: oidcKind(options) };
+  return { OIDC: oidcKind(options), LDAP: ldapKind(options) };
 }
