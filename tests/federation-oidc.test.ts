@@ -152,6 +152,22 @@ describe('sign-in through an independent OpenID provider', () => {
     expect(page.body).toContain('access_denied (The user refused to share their account)');
   });
 
+  it('stops the sign-ins of a provider disabled while its user was at the provider', async () => {
+    const label = 'Soon disabled OP';
+    const provider = await createProvider(realm.tenant, {
+      name: label,
+      config: { issuer: op.issuer, client_id: op.clientId, client_secret: op.clientSecret },
+    });
+    const { browser, started } = await startAtUpstream(label);
+    const callback = await op.login(started.location as string, 'alice');
+    const disabled = await t.patch(`/api/v1/admin/identity-providers/${provider.id}`, { enabled: false });
+    expect(disabled.status).toBe(200);
+    const page = await browser.follow(callback.href);
+    expect(page.status).toBe(403);
+    expect(page.body).toContain('This sign-in option is not available any more.');
+    expect(page.location).toBeNull();
+  });
+
   it('passes the connection test of the admin API', async () => {
     const response = await t.post(`/api/v1/admin/identity-providers/${opProviderId}/test`, {});
     expect(response.status).toBe(200);

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RequestValidationError } from '../src/platform/errors.js';
+import { oidcKind } from '../src/protocols/federation/oidc/kind.js';
 import {
   authorizationUrl,
   type CallbackChecks,
@@ -432,5 +434,59 @@ describe('connection test', () => {
   it('refuses an http issuer as a configuration failure', async () => {
     const checks = await testConnection(providerConfig(), op.clientSecret);
     expect(checks).toEqual([expect.objectContaining({ name: 'configuration', ok: false })]);
+  });
+});
+
+describe('the OIDC provider kind', () => {
+  it('refuses an http issuer before it is saved unless SCAIKEY_FEDERATION_ALLOW_HTTP is on', async () => {
+    const config = { ...providerConfig() };
+    const refused = await oidcKind({ allowHttp: false })
+      .prepare?.(config, {})
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RequestValidationError);
+    expect((refused as RequestValidationError).issues).toEqual([
+      expect.objectContaining({
+        loc: ['body', 'config', 'issuer'],
+        msg: expect.stringContaining('not https://'),
+      }),
+    ]);
+    expect(await oidcKind({ allowHttp: true }).prepare?.(config, {})).toMatchObject({ issuer: op.issuer });
+  });
+
+  it('stores the issuer an Entra ID preset stands for', async () => {
+    const prepared = await oidcKind({ allowHttp: false }).prepare?.(
+      { preset: 'entra', entra_tenant_id: 'Contoso.onmicrosoft.com', issuer: 'ignored', client_id: 'x' },
+      {},
+    );
+    expect(prepared?.issuer).toBe('https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0');
+  });
+
+  it('starts a sign-in at the provider with the login’s state, nonce and PKCE challenge', async () => {
+    const kind = oidcKind({ allowHttp: true });
+    const secrets = newLoginSecrets();
+    const provider = {
+      id: 'idp_test',
+      config: { ...providerConfig() },
+      secrets: { client_secret: op.clientSecret },
+    } as unknown as Parameters<NonNullable<typeof kind.start>>[0];
+    const started = await kind.start?.(provider, secrets, { redirect_uri: REDIRECT_URI });
+    const url = new URL(started?.url as string);
+    expect(url.searchParams.get('state')).toBe(secrets.state);
+    expect(url.searchParams.get('nonce')).toBe(secrets.nonce);
+    expect(url.searchParams.get('redirect_uri')).toBe(REDIRECT_URI);
+    // The same sign-in goes through at the provider and back.
+    const callback = await op.login(url, 'bob');
+    const identity = await handleCallback(
+      await discover(providerConfig(), op.clientSecret, { allowInsecure: true }),
+      {
+        currentUrl: callback,
+        expectedState: secrets.state,
+        expectedNonce: secrets.nonce,
+        codeVerifier: secrets.codeVerifier,
+        useUserinfo: false,
+        groupsClaim: 'groups',
+      },
+    );
+    expect(identity.subject).toBe(UPSTREAM_ACCOUNTS.bob.sub);
   });
 });
