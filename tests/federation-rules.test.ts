@@ -139,11 +139,24 @@ describe('federation rules', () => {
     await t.patch(`/api/v1/admin/tenants/${realm.tenant.id}`, { settings: { mfa_required: false } });
   });
 
-  it('sends a login_hint of the provider’s domain straight to it', async () => {
+  it('sends a login_hint of the provider’s domain, or an idp_hint naming it, straight to it', async () => {
+    const hints: Record<string, string>[] = [
+      { login_hint: 'someone@UPSTREAM.example' },
+      { idp_hint: providerId },
+    ];
+    for (const hint of hints) {
+      const browser = new PathBrowser(t.origin);
+      const request = await authorizationRequest(realm.config, hint);
+      const page = await browser.follow(request.url);
+      expect(page.location?.startsWith(`${op.issuer}/auth?`)).toBe(true);
+    }
+    // An unknown idp_hint shows the sign-in page.
     const browser = new PathBrowser(t.origin);
-    const request = await authorizationRequest(realm.config, { login_hint: 'someone@UPSTREAM.example' });
-    const page = await browser.follow(request.url);
-    expect(page.location?.startsWith(`${op.issuer}/auth?`)).toBe(true);
+    const page = await browser.follow(
+      (await authorizationRequest(realm.config, { idp_hint: 'idp_nope' })).url,
+    );
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(`Sign in with ${LABEL}`);
   });
 
   it('on delete, ends the links: users left without a provider become local; the button goes', async () => {

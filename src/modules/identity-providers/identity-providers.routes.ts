@@ -169,7 +169,8 @@ export const identityProvidersRoutes: FastifyPluginAsyncTypebox<IdentityProvider
         summary: 'Sync Directory',
         description:
           'LDAP: reads the directory’s users and groups and applies the differences in one transaction; answers ' +
-          'the finished run with its counts. 409 SYNC_RUNNING while another run of the provider is going on.',
+          'the finished run with its counts (status FAILED with the error when the directory could not be read: ' +
+          'nothing changed). 409 SYNC_RUNNING while another run of the provider is going on.',
         params: IdpParams,
         response: {
           200: Envelope(SyncRunResponse),

@@ -156,6 +156,8 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
     clients: tenant ? [accountClientMetadata(options.issuer, tenant) as never] : [],
     // Only the code flow: `none` was never registered for any client (docs/api-decisions.md).
     responseTypes: ['code'],
+    // `idp_hint`: go straight to one of the tenant's identity providers (docs/federation.md).
+    extraParams: ['idp_hint'],
     // What the applications table can back: secrets (as digests) in the Basic header or the form
     // body, and public clients. No client JWTs: applications register no keys, and HS256 needs the
     // secret in clear.
