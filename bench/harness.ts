@@ -312,6 +312,7 @@ async function runPass(
       dataset,
       client,
       token: (scope) => fetchToken(running.baseUrl, client, scope),
+      storage,
     };
     const loadSettings: LoadSettings = {
       connections: options.connections,

@@ -1,4 +1,5 @@
 import type { DatasetPlan } from './dataset.js';
+import type { Storage } from './references.js';
 
 /** Figures of the machine itself, measured in every pass (bench/references.ts). */
 export type MachineReferenceName = 'rs256-sign' | 'rs256-verify' | 'argon2id-hash' | 'sql-select-by-pk';
@@ -75,6 +76,8 @@ export interface ScenarioContext {
   client: { id: string; secret: string };
   /** A client_credentials token of that application (all its scopes when `scope` is left out). */
   token(scope?: string): Promise<string>;
+  /** The database the server runs on (scenarios that write through module code, e.g. ldap.sync). */
+  storage: Storage;
 }
 
 /**

@@ -112,6 +112,8 @@ interface World {
   /** A tenant webhook endpoint, and one of its deliveries (a test ping to a closed port). */
   webhook: string;
   delivery: string;
+  /** An identity provider of the tenant (issue 15): a directory no test reaches. */
+  identityProvider: string;
 }
 let a: World;
 const worlds = new Map<string, World>();
@@ -131,6 +133,7 @@ const PATH_FILLERS: Record<string, (w: World) => string> = {
   entry_id: (w) => w.auditEntry,
   webhook_id: (w) => w.webhook,
   delivery_id: (w) => w.delivery,
+  idp_id: (w) => w.identityProvider,
 };
 
 /**
@@ -253,7 +256,22 @@ async function populate(tenant: Tenant): Promise<World> {
     })
   ).id;
   const delivery = String((await api('POST', `/api/v1/admin/webhooks/${webhook}/test`)).delivery_id);
+  const identityProvider = (
+    await api('POST', '/api/v1/admin/identity-providers/', {
+      tenant_id: tenant.id,
+      provider_type: 'LDAP',
+      name: `Directory ${unique()}`,
+      config: {
+        url: 'ldaps://127.0.0.1:9',
+        bind_dn: 'cn=sweep',
+        bind_password: 'sweep-bind-password',
+        user_base_dn: 'dc=sweep',
+        timeout_ms: 500,
+      },
+    })
+  ).id;
   return {
+    identityProvider,
     session,
     auditEntry,
     webhook,

@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   mfaFactor: 'mfa_',
   mfaChallenge: 'mfc_',
   webhook: 'whk_',
+  ldapSyncRun: 'lsr_',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -1,5 +1,12 @@
 /** The groups module's face: what other modules, protocols and the composition root may use. */
 export { adminGroupsRoutes } from './admin-groups.routes.js';
+export {
+  createDirectoryGroupsRepository,
+  type DirectoryGroupsRepository,
+  type MirroredGroupRow,
+  type MirroredGroupWrite,
+  type Pair,
+} from './directory-groups.repository.js';
 export { groupsByName, syncMappedMemberships } from './federated-groups.js';
 export { type ClosureDrift, groupClosureDrift, rebuildGroupClosure } from './group-closure.repository.js';
 export {

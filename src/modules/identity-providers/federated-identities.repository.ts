@@ -65,3 +65,35 @@ export async function touchFederatedLink(
     .where('id', '=', linkId)
     .execute();
 }
+
+/**
+ * Ends every link of a provider being deleted; answers the users that have no live link left to
+ * another live provider (they become local users, docs/federation.md "Deleting a provider").
+ */
+export async function unlinkProvider(db: TenantQueryable, providerId: string): Promise<string[]> {
+  const unlinked = await db
+    .updateTable('federated_identities')
+    .set({ removed_at: sql`now()`, updated_at: sql`now()` } as never)
+    .where('identity_provider_id', '=', providerId)
+    .where('removed_at', 'is', null)
+    .returning('user_id')
+    .execute();
+  if (unlinked.length === 0) return [];
+  const stillLinked = await db
+    .selectFrom('federated_identities as f')
+    .innerJoin('identity_providers as p', (join) =>
+      join.onRef('p.tenant_id', '=', 'f.tenant_id').onRef('p.id', '=', 'f.identity_provider_id'),
+    )
+    .select('f.user_id')
+    .where(
+      'f.user_id',
+      'in',
+      unlinked.map((row) => row.user_id),
+    )
+    .where('f.removed_at', 'is', null)
+    .where('p.deleted_at', 'is', null)
+    .where('p.id', '<>', providerId)
+    .execute();
+  const linked = new Set(stillLinked.map((row) => row.user_id));
+  return [...new Set(unlinked.map((row) => row.user_id))].filter((id) => !linked.has(id));
+}

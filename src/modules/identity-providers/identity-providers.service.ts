@@ -7,7 +7,9 @@ import { AppError, notFound, RequestValidationError } from '../../platform/error
 import type { SecretBox } from '../../platform/secret-box.js';
 import type { TenantScope } from '../../platform/tenancy.js';
 import { compileValidator, fastApiValidationDetail } from '../../platform/validation.js';
-import { listProvidersAcrossTenants } from './identity-providers.cross-tenant.js';
+import { makeLocalUsers } from '../users/index.js';
+import { unlinkProvider } from './federated-identities.repository.js';
+import { directoriesDueForSync, listProvidersAcrossTenants } from './identity-providers.cross-tenant.js';
 import {
   createProvidersRepository,
   type ProviderRow,
@@ -427,7 +429,20 @@ export function createIdentityProvidersService({
         const before = await repo.lock(id);
         if (!before) throw providerNotFound();
         await repo.softDelete(id);
-        w.audit({ action: 'identity_provider.deleted', ...audit(scope, id), before: auditable(before) });
+        // Its users keep their accounts; those left without a live provider become local users.
+        const detached = await unlinkProvider(w.db, id);
+        const madeLocal = await makeLocalUsers(
+          w,
+          scope.tenant,
+          detached,
+          before.provider_type as ProviderType,
+        );
+        w.audit({
+          action: 'identity_provider.deleted',
+          ...audit(scope, id),
+          before: auditable(before),
+          after: { users_unlinked: detached.length, users_made_local: madeLocal },
+        });
         w.afterCommit(() => drivers().forget(id));
       });
     },
@@ -462,6 +477,17 @@ export function createIdentityProvidersService({
         offset: pageOffset(page),
       });
       return { items: rows.map(toSyncRun), pagination: paginationMeta(page, total) };
+    },
+
+    /** The directories whose scheduled sync is due (sync_interval_minutes), across tenants. */
+    async directoriesDueForSync(): Promise<ProviderRecord[]> {
+      const due = await directoriesDueForSync(db);
+      const records: ProviderRecord[] = [];
+      for (const { tenant_id, id } of due) {
+        const row = await createProvidersRepository(bindTenant(db, tenant_id)).find(id);
+        if (row) records.push(toRecord(row));
+      }
+      return records;
     },
 
     /** The live providers of a tenant (enabled or not), for the sign-in protocols. */

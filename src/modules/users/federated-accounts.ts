@@ -142,3 +142,30 @@ export function liveAccount(db: TenantQueryable, userId: string): Promise<UserRo
 export function liveAccountByEmail(db: TenantQueryable, email: string): Promise<UserRow | undefined> {
   return createUsersRepository(db).findLiveByEmail(email);
 }
+
+/**
+ * Users whose identity provider was deleted: those still of its type become LOCAL users (without a
+ * password until an administrator resets it or they use "Forgot password?"). Audited per user.
+ */
+export async function makeLocalUsers(
+  w: Work<TenantTx>,
+  tenant: TenantRow,
+  userIds: readonly string[],
+  source: 'OIDC' | 'SAML' | 'LDAP',
+): Promise<number> {
+  let changed = 0;
+  const users = createUsersRepository(w.db);
+  for (const userId of userIds) {
+    const user = await users.findLive(userId);
+    if (!user || user.identity_source !== source) continue;
+    await users.update(userId, { identity_source: 'LOCAL' });
+    w.audit({
+      action: 'user.updated',
+      ...subject(tenant, userId),
+      before: { identity_source: source },
+      after: { identity_source: 'LOCAL', reason: 'identity provider deleted' },
+    });
+    changed++;
+  }
+  return changed;
+}

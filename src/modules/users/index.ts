@@ -4,10 +4,18 @@ export { expiredActionTokensTask } from './action-tokens.cross-tenant.js';
 export { consumeActionToken, issueActionToken, peekActionToken } from './action-tokens.js';
 export { adminUsersRoutes } from './admin-users.routes.js';
 export {
+  createDirectoryUsersRepository,
+  type DirectoryLinkInsert,
+  type DirectoryLinkRow,
+  type DirectoryLinkUpdate,
+  type DirectoryUserInsert,
+} from './directory-users.repository.js';
+export {
   applyUpstreamProfile,
   createFederatedUser,
   liveAccount,
   liveAccountByEmail,
+  makeLocalUsers,
   type UpstreamProfile,
 } from './federated-accounts.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';

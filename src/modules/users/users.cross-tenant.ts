@@ -85,8 +85,9 @@ export interface IdentitySourceMismatchRow {
 }
 
 /**
- * Live users (of live tenants within the caller's reach, of `tenantId` if given) linked to a live
- * identity provider of another type than their identity_source; by tenant, then email.
+ * Live users (of live tenants within the caller's reach, of `tenantId` if given) linked (a link a
+ * sync has not ended) to a live identity provider of another type than their identity_source; by
+ * tenant, then email.
  */
 export async function identitySourceMismatchRows(
   db: Queryable,
@@ -108,6 +109,7 @@ export async function identitySourceMismatchRows(
     .where('u.deleted_at', 'is', null)
     .where('t.deleted_at', 'is', null)
     .where('p.deleted_at', 'is', null)
+    .where('f.removed_at', 'is', null)
     .groupBy(['u.id', 'u.tenant_id', 'u.email', 'u.identity_source', 't.partner_id'])
     .having(sql<boolean>`bool_or(p.provider_type <> u.identity_source)`)
     .orderBy('u.tenant_id')

@@ -198,7 +198,9 @@ export async function provisionUser(
         tenant,
         user,
         { ...profile, email: profile.email ?? user.email },
-        { identity_source: provider.type, ...(identity.emailVerified ? { email_verified: true } : {}) },
+        // identity_source stays: a local user linked by email keeps its source (and password) until
+        // an administrator decides (GET /api/v1/admin/users/identity-source/mismatches?fix=true).
+        identity.emailVerified ? { email_verified: true } : {},
       );
     }
     await applyGroupMapping(w, tenant, provider, user.id, identity.groups);

@@ -1,0 +1,43 @@
+import type { ProviderRecord } from '../../../modules/identity-providers/index.js';
+import type { ProviderKind } from '../federation.js';
+import type { ProviderKindsOptions } from '../kinds.js';
+import type { LdapProviderConfig } from '../types.js';
+import { authenticate, testConnection } from './directory.js';
+import { syncLdapDirectory } from './sync.js';
+
+/** The stored config of an LDAP provider (the admin API validated it and filled the defaults). */
+function ldapConfig(provider: ProviderRecord): LdapProviderConfig {
+  return provider.config as unknown as LdapProviderConfig;
+}
+
+const bindPassword = (provider: ProviderRecord) => provider.secrets.bind_password ?? '';
+
+/** Who asked for a sync, as the audit log names actors (an admin user, an API client, or the scheduler). */
+function syncOrigin(requestedBy: string | null) {
+  const actorType = requestedBy === null ? 'system' : requestedBy.startsWith('usr_') ? 'admin' : 'api';
+  return { actorType, actorId: requestedBy, ipAddress: null, requestId: null };
+}
+
+/**
+ * LDAP / Active Directory as a kind of identity provider (issue 15): connection checks, bind-through
+ * sign-in (throws DirectoryUnavailable, code DIRECTORY_UNAVAILABLE, when the directory cannot be
+ * used) and the sync (throws SyncAlreadyRunning, code SYNC_RUNNING, when a run holds its lease).
+ */
+export function ldapKind(options: ProviderKindsOptions): ProviderKind {
+  return {
+    test: (provider) => testConnection(ldapConfig(provider), bindPassword(provider)),
+    authenticate: (provider, login, password) =>
+      authenticate(ldapConfig(provider), bindPassword(provider), login, password),
+    async sync(provider, requestedBy, trigger = 'MANUAL') {
+      const run = await syncLdapDirectory(options.db, {
+        tenantId: provider.tenantId,
+        provider: { id: provider.id, config: ldapConfig(provider), default_ou_id: provider.defaultOuId },
+        bindPassword: bindPassword(provider),
+        trigger,
+        requestedBy,
+        origin: syncOrigin(requestedBy),
+      });
+      return run.id;
+    },
+  };
+}

@@ -1,0 +1,233 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { LdapProviderConfig } from '../../src/protocols/federation/types.js';
+import type { DirectoryData } from './directory-data.js';
+
+const run = promisify(execFile);
+
+export const SLAPD = '/usr/sbin/slapd';
+export const SLAPADD = '/usr/sbin/slapadd';
+export const slapdInstalled = existsSync(SLAPD) && existsSync(SLAPADD);
+
+/**
+ * A throwaway OpenLDAP server (issue 15) on loopback: `ldap://` (StartTLS offered) and `ldaps://`,
+ * with a certificate signed by a CA made for it, seeded offline with slapadd (fast even for 10,000
+ * people), mdb backend. Stopped (and its folder removed) by `stop`.
+ */
+export interface Slapd {
+  /** ldap://127.0.0.1:PORT (plain; StartTLS available). */
+  url: string;
+  /** ldaps://127.0.0.1:PORT */
+  ldapsUrl: string;
+  /** PEM of the CA that signed the server certificate. */
+  caPem: string;
+  data: DirectoryData;
+  /** Stops the server (and waits for its exit); the database is kept for `start`. */
+  halt(): Promise<void>;
+  /** Starts it again on the same ports after `halt`. */
+  start(): Promise<void>;
+  /** Stops it and removes its folder. */
+  stop(): Promise<void>;
+}
+
+async function makeCertificates(dir: string): Promise<void> {
+  const ca = join(dir, 'ca');
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${ca}.key`,
+    '-out',
+    `${ca}.pem`,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ScaiKey test LDAP CA',
+  ]);
+  const server = join(dir, 'server');
+  await run('openssl', [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${server}.key`,
+    '-out',
+    `${server}.csr`,
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
+  writeFileSync(`${server}.ext`, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    `${server}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${server}.pem`,
+    '-days',
+    '2',
+    '-extfile',
+    `${server}.ext`,
+  ]);
+}
+
+function slapdConf(dir: string, data: DirectoryData): string {
+  return `include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload ppolicy
+pidfile ${dir}/slapd.pid
+argsfile ${dir}/slapd.args
+TLSCACertificateFile ${dir}/ca.pem
+TLSCertificateFile ${dir}/server.pem
+TLSCertificateKeyFile ${dir}/server.key
+sizelimit unlimited
+database mdb
+maxsize 1073741824
+suffix "${data.suffix}"
+rootdn "${data.adminDn}"
+rootpw ${data.adminPassword}
+directory ${dir}/db
+overlay ppolicy
+ppolicy_default "${data.policyDn}"
+index objectClass eq
+index uid,mail,cn eq
+index member eq
+index entryUUID eq
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by * read
+`;
+}
+
+/** A free loopback port (this helper is also used by the bench, outside vitest). */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Accepts TCP connections on `port` (without speaking LDAP). */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function startSlapd(data: DirectoryData): Promise<Slapd> {
+  const dir = mkdtempSync(join(tmpdir(), 'scaikey-slapd-'));
+  mkdirSync(join(dir, 'db'));
+  await makeCertificates(dir);
+  const conf = join(dir, 'slapd.conf');
+  writeFileSync(conf, slapdConf(dir, data));
+  const ldifPath = join(dir, 'data.ldif');
+  writeFileSync(ldifPath, data.ldif);
+  // Offline load: quick mode (-q) skips consistency checks the generator already guarantees.
+  await run(SLAPADD, ['-q', '-f', conf, '-l', ldifPath], { maxBuffer: 16 * 1024 * 1024 });
+  const port = await freePort();
+  const ldapsPort = await freePort();
+  const url = `ldap://127.0.0.1:${port}`;
+  const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
+  let child: ChildProcess | null = null;
+  let output = '';
+
+  const start = async () => {
+    output = '';
+    // -d keeps slapd in the foreground (so the test owns the process); level 0 logs nothing.
+    const process_ = spawn(SLAPD, ['-d', '0', '-f', conf, '-h', `${url}/ ${ldapsUrl}/`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = process_;
+    process_.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    process_.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    const deadline = Date.now() + 30_000;
+    while (!((await accepts(port)) && (await accepts(ldapsPort)))) {
+      if (process_.exitCode !== null || process_.signalCode !== null) {
+        throw new Error(`slapd exited before listening:\n${output}`);
+      }
+      if (Date.now() > deadline) throw new Error(`slapd did not listen within 30 s:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const halt = async () => {
+    const running = child;
+    child = null;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = once(running, 'exit');
+    running.kill('SIGTERM');
+    await exited;
+  };
+  await start();
+  return {
+    url,
+    ldapsUrl,
+    caPem: readFileSync(join(dir, 'ca.pem'), 'utf8'),
+    data,
+    halt,
+    start,
+    stop: async () => {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A provider config for this server (ldaps with the test CA, EXPAND), with `overrides`. */
+export function openLdapConfig(
+  slapd: Slapd,
+  overrides: Partial<LdapProviderConfig> = {},
+): LdapProviderConfig {
+  return {
+    directory_type: 'OPENLDAP',
+    url: slapd.ldapsUrl,
+    start_tls: false,
+    allow_plain_bind: false,
+    tls_ca_certificate: slapd.caPem,
+    tls_verify: true,
+    bind_dn: slapd.data.serviceDn,
+    user_base_dn: slapd.data.peopleBase,
+    user_filter: '(objectClass=inetOrgPerson)',
+    login_attribute: 'uid',
+    id_attribute: 'entryUUID',
+    group_base_dn: slapd.data.groupBase,
+    group_filter: '(objectClass=groupOfNames)',
+    group_member_attribute: 'member',
+    nested_groups: 'EXPAND',
+    ou_placement: 'NONE',
+    sync_interval_minutes: 0,
+    page_size: 100,
+    timeout_ms: 5_000,
+    ...overrides,
+  };
+}
