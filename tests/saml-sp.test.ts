@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { SAML } from '@node-saml/node-saml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, migrateToLatest } from '../src/platform/db/database.js';
+import { samlKind } from '../src/protocols/federation/saml/kind.js';
 import { rememberAssertion } from '../src/protocols/federation/saml/saml-assertions.repository.js';
 import {
   authnRequestUrl,
@@ -164,6 +165,19 @@ describe('SAML service provider against SimpleSAMLphp', () => {
       /could not be fetched: ECONNREFUSED/,
     );
     await expect(fetchIdpMetadata('ftp://example.org/metadata')).rejects.toThrow(/must be http or https/);
+  });
+
+  it('refuses an IdP over http unless SCAIKEY_FEDERATION_ALLOW_HTTP allows it', async () => {
+    const strict = samlKind({ allowHttp: false });
+    await expect(strict.prepare?.({ idp_metadata_url: idp.metadataUrl }, {})).rejects.toMatchObject({
+      issues: [{ loc: ['body', 'config', 'idp_metadata_url'], msg: expect.stringMatching(/is not https/) }],
+    });
+    const xml = await (await fetch(idp.metadataUrl)).text();
+    await expect(strict.prepare?.({ idp_metadata_xml: xml }, {})).rejects.toMatchObject({
+      issues: [{ loc: ['body', 'config', 'idp_metadata_xml'], msg: expect.stringMatching(/is not https/) }],
+    });
+    const lenient = await samlKind({ allowHttp: true }).prepare?.({ idp_metadata_url: idp.metadataUrl }, {});
+    expect(lenient).toMatchObject({ idp_entity_id: idp.entityId, idp_sso_url: idp.ssoUrl });
   });
 
   it('publishes SP metadata with the entity id, the ACS and, when it signs requests, its certificate', () => {

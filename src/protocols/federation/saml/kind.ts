@@ -71,7 +71,19 @@ function describe(certificate: string): { subject: string; validTo: Date } {
  * provider is saved, checks it on `test`, and starts sign-ins with an AuthnRequest. The ACS and
  * the SP metadata are saml.routes.ts.
  */
-export function samlKind(_options: ProviderKindsOptions): ProviderKind {
+export function samlKind(options: Pick<ProviderKindsOptions, 'allowHttp'>): ProviderKind {
+  /** https only, unless SCAIKEY_FEDERATION_ALLOW_HTTP (tests, development) allows http. */
+  const requireHttps = (value: unknown, field: string) => {
+    if (typeof value !== 'string' || !value) return;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw invalid(field, 'Not a URL');
+    }
+    if (url.protocol === 'https:' || (url.protocol === 'http:' && options.allowHttp)) return;
+    throw invalid(field, `${url.origin} is not https://`);
+  };
   return {
     /**
      * The IdP's entity id, SSO URL and certificates from its metadata when there is some (the
@@ -79,6 +91,7 @@ export function samlKind(_options: ProviderKindsOptions): ProviderKind {
      * given; the SP key must match the SP certificate when requests are signed.
      */
     async prepare(config, secrets) {
+      if (!config.idp_metadata_xml) requireHttps(config.idp_metadata_url, 'idp_metadata_url');
       const metadata = await readMetadata(config);
       const prepared: Record<string, unknown> = metadata
         ? { ...config, ...metadata }
@@ -104,6 +117,11 @@ export function samlKind(_options: ProviderKindsOptions): ProviderKind {
           );
         }
       }
+      // The browser is sent there with the AuthnRequest: http would expose the sign-in.
+      requireHttps(
+        prepared.idp_sso_url,
+        metadata ? (config.idp_metadata_xml ? 'idp_metadata_xml' : 'idp_metadata_url') : 'idp_sso_url',
+      );
       if (prepared.sign_requests && typeof prepared.sp_certificate === 'string' && secrets.sp_private_key) {
         prepared.sp_certificate = certificatePem(prepared.sp_certificate, 'sp_certificate');
         if (!keyMatchesCertificate(secrets.sp_private_key, prepared.sp_certificate as string)) {
