@@ -335,6 +335,36 @@ describe.skipIf(!slapdInstalled)('LDAP sync', () => {
     expect(again.counts).toMatchObject({ users_unchanged: data.expected.people, users_updated: 0 });
   });
 
+  it('tests, syncs and lists runs through the identity providers admin API', async () => {
+    const tenant = await createTenant(t);
+    const { bind_dn, ...config } = openLdapConfig(slapd);
+    const created = await t.post('/api/v1/admin/identity-providers/', {
+      tenant_id: tenant.id,
+      provider_type: 'LDAP',
+      name: 'Corporate directory',
+      config: { ...config, bind_dn, bind_password: data.servicePassword },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.data.id as string;
+
+    const test = await t.post(`/api/v1/admin/identity-providers/${id}/test`, {});
+    expect(test.status, JSON.stringify(test.body)).toBe(200);
+    expect(JSON.stringify(test.body)).toContain(`${data.expected.people} users`);
+
+    const sync = await t.post(`/api/v1/admin/identity-providers/${id}/sync`, {});
+    expect(sync.status, JSON.stringify(sync.body)).toBeLessThan(300);
+    expect(sync.body.data).toMatchObject({
+      identity_provider_id: id,
+      status: 'SUCCEEDED',
+      trigger: 'MANUAL',
+      counts: { users_created: data.expected.people, groups_created: data.expected.groups },
+    });
+    const runs = await t.get(`/api/v1/admin/identity-providers/${id}/sync-runs`);
+    expect(runs.status).toBe(200);
+    expect(runs.body.data.map((run: { id: string }) => run.id)).toEqual([sync.body.data.id]);
+    expect(await userTotal(tenant)).toBe(data.expected.people);
+  });
+
   it('fails without writing anything when the service bind is refused', async () => {
     const tenant = await createTenant(t);
     const provider = await ldapProvider(tenant, openLdapConfig(slapd));
