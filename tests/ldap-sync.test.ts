@@ -408,6 +408,27 @@ describe.skipIf(!slapdInstalled)('LDAP sync after directory changes', () => {
     if (!team || !newTeam) throw new Error('no teams');
     const deletedDirect = data.groups.filter((g) => g.members.includes(deleted.dn)).length;
 
+    // The person about to be locked in the directory has a sign-in session, the renamed one too.
+    const sessionOf = async (uid: string) => {
+      const found = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${uid}`);
+      const userId = found.body.data[0].id as string;
+      await t.database.db
+        .insertInto('user_sessions')
+        .values({
+          tenant_id: tenant.id,
+          id: newId('session'),
+          user_id: userId,
+          session_uid: newId('session'),
+        })
+        .execute();
+      return userId;
+    };
+    const lockedId = await sessionOf(locking.uid);
+    const renamedId = await sessionOf(renamed.uid);
+    const sessionsOf = async (userId: string) =>
+      (await t.database.db.selectFrom('user_sessions').select('id').where('user_id', '=', userId).execute())
+        .length;
+
     const admin = new Client({ url: slapd.ldapsUrl, tlsOptions: { ca: slapd.caPem } });
     await admin.bind(data.adminDn, data.adminPassword);
     try {
@@ -472,6 +493,8 @@ describe.skipIf(!slapdInstalled)('LDAP sync after directory changes', () => {
     expect(await userTotal(tenant)).toBe(data.expected.people + 1);
     // The deleted and the newly locked person; the unlocked one is active again.
     expect(await userTotal(tenant, '&status=DISABLED')).toBe(2);
+    expect(await sessionsOf(lockedId)).toBe(0);
+    expect(await sessionsOf(renamedId)).toBe(1);
     const locked = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${locking.uid}`);
     expect(locked.body.data[0]).toMatchObject({ status: 'DISABLED' });
     const unlocked = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${unlocking.uid}`);

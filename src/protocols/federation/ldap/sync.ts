@@ -1,6 +1,7 @@
 import { newId } from '../../../lib/ids.js';
 import { createDirectoryGroupsRepository, type Pair } from '../../../modules/groups/index.js';
 import { ensureOuPaths } from '../../../modules/ous/index.js';
+import { revokeUserSessions } from '../../../modules/sessions/index.js';
 import { createDirectoryUsersRepository, type DirectoryLinkRow } from '../../../modules/users/index.js';
 import type { Db } from '../../../platform/db/database.js';
 import type { UserStatus } from '../../../platform/db/schema.js';
@@ -155,6 +156,7 @@ async function applyUsers(
   const users = createDirectoryUsersRepository(trx);
   const links = await users.links(provider.id);
   const linkBySubject = new Map(links.map((link) => [link.subject, link]));
+  const linkByUser = new Map(links.map((link) => [link.user_id, link]));
   /** normalized DN → ScaiKey user id, for memberships. */
   const userIdByDn = new Map<string, string>();
   const seenSubjects = new Set<string>();
@@ -295,6 +297,11 @@ async function applyUsers(
 
   // Updates first: an email freed by one user can then be taken by another in the inserts.
   await users.updateUsers(updates);
+  // A user the directory disabled or no longer has is signed out everywhere (as an admin's disable does).
+  const disabled = updates.filter(
+    (row) => row.status === 'DISABLED' && linkByUser.get(row.id)?.status === 'ACTIVE',
+  );
+  for (const row of disabled) await revokeUserSessions(trx, row.id);
   await users.insertUsers(inserts);
   await users.insertLinks(provider.id, linkInserts);
   await users.updateLinks(linkUpdates);
