@@ -365,6 +365,14 @@ describe.skipIf(!slapdInstalled)('LDAP sync', () => {
     expect(await userTotal(tenant)).toBe(data.expected.people);
   });
 
+  it('syncs users only when the provider has no group base', async () => {
+    const tenant = await createTenant(t);
+    const provider = await ldapProvider(tenant, openLdapConfig(slapd, { group_base_dn: null }));
+    const run = await syncLdapDirectory(t.database.db, request(tenant, provider, data.servicePassword));
+    expect(run.counts).toEqual({ ...ZERO, users_created: data.expected.people });
+    expect(await groupsOf(tenant)).toHaveLength(0);
+  });
+
   it('fails without writing anything when the service bind is refused', async () => {
     const tenant = await createTenant(t);
     const provider = await ldapProvider(tenant, openLdapConfig(slapd));

@@ -89,6 +89,8 @@ const SYNC_REASONS = new Set([DISABLED_IN_DIRECTORY, REMOVED_FROM_DIRECTORY]);
 interface DirectorySnapshot {
   users: DirectoryUser[];
   groups: DirectoryGroup[];
+  /** False without a group base: groups are then not synced (mirrored groups are left as they are). */
+  syncGroups: boolean;
   /** normalized user DN → direct group DNs. */
   direct: Map<string, string[]>;
   /** normalized user DN → effective group DNs (what sign-in would report). */
@@ -100,9 +102,10 @@ async function readDirectory(config: LdapProviderConfig, bindPassword: string): 
   const client = await connect(config, bindPassword);
   try {
     const users = await searchUsers(client, config);
-    const groups = config.group_base_dn || config.group_filter ? await searchGroups(client, config) : [];
+    const syncGroups = !!config.group_base_dn;
+    const groups = syncGroups ? await searchGroups(client, config) : [];
     const { direct, effective, groupEdges } = resolveMemberships(users, groups, config);
-    return { users, groups, direct, effective, groupEdges };
+    return { users, groups, syncGroups, direct, effective, groupEdges };
   } finally {
     await client.unbind().catch(() => undefined);
   }
@@ -497,7 +500,7 @@ export async function syncLdapDirectory(db: Db, request: LdapSyncRequest): Promi
       await groups.lockGraph();
       const counts = emptyCounts();
       const userIdByDn = await applyUsers(trx, provider, snapshot, counts);
-      await applyGroups(trx, provider, snapshot, userIdByDn, counts);
+      if (snapshot.syncGroups) await applyGroups(trx, provider, snapshot, userIdByDn, counts);
       const finished = await runs.finish(claimed.id, 'SUCCEEDED', { ...counts }, null);
       if (!finished) throw new Error('The run is no longer RUNNING');
       await audit(trx, 'SUCCESS', { counts });
