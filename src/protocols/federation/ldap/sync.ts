@@ -82,6 +82,8 @@ export class SyncAlreadyRunning extends AppError {
 }
 
 const DEFAULT_LEASE_MS = 10 * 60_000;
+/** Rows inserted into a table from which its statistics are refreshed in the sync's transaction. */
+const ANALYZE_AFTER = 250;
 export const DISABLED_IN_DIRECTORY = 'Disabled in the directory';
 export const REMOVED_FROM_DIRECTORY = 'Removed from the directory';
 const SYNC_REASONS = new Set([DISABLED_IN_DIRECTORY, REMOVED_FROM_DIRECTORY]);
@@ -308,6 +310,7 @@ async function applyUsers(
   await users.insertUsers(inserts);
   await users.insertLinks(provider.id, linkInserts);
   await users.updateLinks(linkUpdates);
+  if (inserts.length >= ANALYZE_AFTER) await users.analyze();
   return userIdByDn;
 }
 
@@ -452,6 +455,7 @@ async function applyGroups(
     edges.added.length +
     edges.removed.length;
   if (changed > 0) await groups.rebuildClosure();
+  if (members.added.length >= ANALYZE_AFTER) await groups.analyze();
 }
 
 function errorText(error: unknown): string {
