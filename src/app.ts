@@ -264,7 +264,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       db,
       publicUrl: config.publicUrl,
       identityProviders: () => identityProviders,
-      kinds: providerKinds({ db, work, publicUrl: config.publicUrl, log: app.log }),
+      kinds: providerKinds({
+        db,
+        work,
+        publicUrl: config.publicUrl,
+        log: app.log,
+        allowHttp: config.federationAllowHttp,
+      }),
     });
     const identityProviders = createIdentityProvidersService({
       db,
@@ -273,6 +279,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       drivers: () => federation.drivers,
     });
     housekeeping.register(federationLoginsTask(db));
+    // LDAP directories with sync_interval_minutes: each instance looks every minute; a run holds a
+    // lease, so two instances never sync the same directory at once.
+    housekeeping.register({
+      name: 'ldap-scheduled-syncs',
+      everyMs: 60_000,
+      run: () => federation.scheduledSyncs(app.log),
+    });
     const routes: RegisteredRoute[] = [];
     app.addHook('onRoute', ({ method, url, schema }) => {
       for (const one of [method].flat()) routes.push({ method: one, url, schema });

@@ -94,7 +94,10 @@ describe('identity providers: configuration', () => {
     expect(badUrl.status).toBe(422);
     expect(badUrl.body.detail[0].loc).toEqual(['body', 'config', 'url']);
 
-    const noPassword = await post({ provider_type: 'LDAP', config: ldapConfig({ bind_password: undefined }) });
+    const noPassword = await post({
+      provider_type: 'LDAP',
+      config: ldapConfig({ bind_password: undefined }),
+    });
     expect(noPassword.status).toBe(422);
     expect(noPassword.body.detail[0].loc).toEqual(['body', 'config', 'bind_password']);
 
@@ -151,7 +154,12 @@ describe('identity providers: configuration', () => {
       tenant_id: tenant.id,
       provider_type: 'OIDC',
       name: 'Contoso',
-      config: { preset: 'entra', entra_tenant_id: 'contoso.onmicrosoft.com', client_id: 'a', client_secret: CLIENT_SECRET },
+      config: {
+        preset: 'entra',
+        entra_tenant_id: 'contoso.onmicrosoft.com',
+        client_id: 'a',
+        client_secret: CLIENT_SECRET,
+      },
     });
     expect(entra.config.issuer).toBe('https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0');
     expect(entra.secrets_set).toEqual(['client_secret']);
@@ -164,7 +172,10 @@ describe('identity providers: configuration', () => {
       name: 'Google',
       config: { preset: 'google', client_id: 'b', client_secret: CLIENT_SECRET },
     });
-    expect(google.config).toMatchObject({ issuer: 'https://accounts.google.com', scopes: 'openid email profile' });
+    expect(google.config).toMatchObject({
+      issuer: 'https://accounts.google.com',
+      scopes: 'openid email profile',
+    });
     expect(JSON.stringify([entra, google])).not.toContain(CLIENT_SECRET);
   });
 
@@ -182,8 +193,15 @@ describe('identity providers: configuration', () => {
       button_label: 'Company directory',
     });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
-    expect(patched.body.data).toMatchObject({ email_domains: ['b.example'], button_label: 'Company directory' });
-    expect(patched.body.data.config).toMatchObject({ page_size: 50, url: 'ldaps://127.0.0.1:1', start_tls: false });
+    expect(patched.body.data).toMatchObject({
+      email_domains: ['b.example'],
+      button_label: 'Company directory',
+    });
+    expect(patched.body.data.config).toMatchObject({
+      page_size: 50,
+      url: 'ldaps://127.0.0.1:1',
+      start_tls: false,
+    });
     const same = await t.database.db
       .selectFrom('identity_providers')
       .select('secrets')
@@ -203,7 +221,9 @@ describe('identity providers: configuration', () => {
       .executeTakeFirstOrThrow();
     expect(after.secrets).not.toBe(before.secrets);
 
-    const invalid = await t.patch(`/api/v1/admin/identity-providers/${created.id}`, { config: { url: 'ftp://x' } });
+    const invalid = await t.patch(`/api/v1/admin/identity-providers/${created.id}`, {
+      config: { url: 'ftp://x' },
+    });
     expect(invalid.status).toBe(422);
     expect(invalid.body.detail[0].loc).toEqual(['body', 'config', 'url']);
   });
@@ -227,7 +247,9 @@ describe('identity providers: configuration', () => {
     expect(enable.status).toBe(409);
     await ldapProvider(await createTenant(t), { email_domains: ['corp.example'] });
     expect((await t.delete(`/api/v1/admin/identity-providers/${first.id}`)).status).toBe(204);
-    expect((await t.patch(`/api/v1/admin/identity-providers/${disabled.id}`, { enabled: true })).status).toBe(200);
+    expect((await t.patch(`/api/v1/admin/identity-providers/${disabled.id}`, { enabled: true })).status).toBe(
+      200,
+    );
   });
 
   it('lists with filters and pages; deletes softly (404 after); sync is for directories only', async () => {
@@ -301,7 +323,9 @@ describe('identity providers: configuration', () => {
         login_path: `/api/v1/auth/tenants/${tenant.slug}/interaction/{uid}/federation/${oidc.id}`,
       },
     ]);
-    expect((await t.get('/api/v1/auth/tenants/no-such-tenant/federation/idps', { token: null })).status).toBe(404);
+    expect((await t.get('/api/v1/auth/tenants/no-such-tenant/federation/idps', { token: null })).status).toBe(
+      404,
+    );
   });
 });
 
@@ -315,17 +339,22 @@ describe('identity providers: who may see and change them', () => {
     const siblingsProvider = await ldapProvider(sibling);
     const foreignProvider = await ldapProvider(foreign);
 
-    const tenantAdmin = await adminUserToken(t, { role: 'tenant_admin', tenant: mine });
-    const partnerAdmin = await adminUserToken(t, { role: 'partner_admin', tenant: mine });
+    const tenantAdmin = (await adminUserToken(t, { role: 'tenant_admin', tenant: mine })).token;
+    const partnerAdmin = (await adminUserToken(t, { role: 'partner_admin', tenant: mine })).token;
     for (const id of [siblingsProvider.id, foreignProvider.id]) {
-      expect((await t.get(`/api/v1/admin/identity-providers/${id}`, { token: tenantAdmin })).status).toBe(404);
-      expect(
-        (await t.patch(`/api/v1/admin/identity-providers/${id}`, { name: 'x' }, { token: tenantAdmin })).status,
-      ).toBe(404);
-      expect((await t.delete(`/api/v1/admin/identity-providers/${id}`, { token: tenantAdmin })).status).toBe(404);
-      expect((await t.post(`/api/v1/admin/identity-providers/${id}/test`, {}, { token: tenantAdmin })).status).toBe(
+      expect((await t.get(`/api/v1/admin/identity-providers/${id}`, { token: tenantAdmin })).status).toBe(
         404,
       );
+      expect(
+        (await t.patch(`/api/v1/admin/identity-providers/${id}`, { name: 'x' }, { token: tenantAdmin }))
+          .status,
+      ).toBe(404);
+      expect((await t.delete(`/api/v1/admin/identity-providers/${id}`, { token: tenantAdmin })).status).toBe(
+        404,
+      );
+      expect(
+        (await t.post(`/api/v1/admin/identity-providers/${id}/test`, {}, { token: tenantAdmin })).status,
+      ).toBe(404);
     }
     const own = await t.get('/api/v1/admin/identity-providers/', { token: tenantAdmin });
     expect(own.body.data.map((p: { id: string }) => p.id)).toEqual([minesProvider.id]);
@@ -346,19 +375,27 @@ describe('identity providers: who may see and change them', () => {
     const seen = partnerList.body.data.map((p: { id: string }) => p.id);
     expect(seen).toEqual(expect.arrayContaining([minesProvider.id, siblingsProvider.id, created.id]));
     expect(seen).not.toContain(foreignProvider.id);
-    expect((await t.get(`/api/v1/admin/identity-providers/${foreignProvider.id}`, { token: partnerAdmin })).status).toBe(
-      404,
-    );
+    expect(
+      (await t.get(`/api/v1/admin/identity-providers/${foreignProvider.id}`, { token: partnerAdmin })).status,
+    ).toBe(404);
 
-    const reader = await adminUserToken(t, { role: 'tenant_admin', tenant: mine, scope: 'openid admin:read' });
-    const refused = await t.patch(`/api/v1/admin/identity-providers/${minesProvider.id}`, { name: 'y' }, { token: reader });
+    const reader = (
+      await adminUserToken(t, { role: 'tenant_admin', tenant: mine, scope: 'openid admin:read' })
+    ).token;
+    const refused = await t.patch(
+      `/api/v1/admin/identity-providers/${minesProvider.id}`,
+      { name: 'y' },
+      { token: reader },
+    );
     expect(refused.status).toBe(403);
   });
 
   it('audits every change without a secret', async () => {
     const tenant = await createTenant(t);
     const provider = await ldapProvider(tenant);
-    await t.patch(`/api/v1/admin/identity-providers/${provider.id}`, { config: { bind_password: 'rotated-Secret-55' } });
+    await t.patch(`/api/v1/admin/identity-providers/${provider.id}`, {
+      config: { bind_password: 'rotated-Secret-55' },
+    });
     await t.delete(`/api/v1/admin/identity-providers/${provider.id}`);
     const entries = await t.get(`/api/v1/admin/audit/?resource_id=${provider.id}&per_page=100`);
     expect(entries.status).toBe(200);

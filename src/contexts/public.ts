@@ -15,6 +15,8 @@ import type { RateLimits } from '../platform/rate-limit/limits.js';
 import { accountRoutes } from '../protocols/account/account.routes.js';
 import type { Federation } from '../protocols/federation/federation.js';
 import { federationRoutes } from '../protocols/federation/federation.routes.js';
+import { oidcCallbackRoutes } from '../protocols/federation/oidc/callback.routes.js';
+import { samlRoutes } from '../protocols/federation/saml/saml.routes.js';
 import { registerHostedPages } from '../protocols/hosted-pages/hosted-pages.js';
 import { oauthRoutes } from '../protocols/oauth/oauth.routes.js';
 import type { OidcProviders } from '../protocols/oauth/providers.js';
@@ -86,6 +88,12 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
   // Federation's own endpoints: the SSO buttons' list, the OIDC callback, SAML metadata and ACS
   // (cross-site posts from the IdP: outside the pages' CSRF check, checked by their signatures).
   await app.register(federationRoutes, { db, federation: options.federation });
+  await app.register(oidcCallbackRoutes, {
+    db,
+    federation: options.federation,
+    allowHttp: config.federationAllowHttp,
+  });
+  await app.register(samlRoutes, { db, federation: options.federation });
   await app.register(async (pages) => {
     await registerHostedPages(pages, {
       cookieSecret: cookieKey,

@@ -320,6 +320,12 @@ const VARIABLES = {
     description:
       'Let webhook endpoints be on private, loopback, link-local, unique-local, CGNAT, multicast or unspecified addresses (IPv4 and IPv6, IPv4-mapped included). Off, such a URL is refused when an endpoint is created or changed, and again at each delivery (the host name is resolved and every address checked, and the connection goes to the checked address). Turn it on only for development and tests.',
   },
+  SCAIKEY_FEDERATION_ALLOW_HTTP: {
+    type: 'boolean',
+    default: false,
+    description:
+      'Let identity providers be reached over plain `http://` (an OpenID provider’s issuer, its endpoints and keys). Off, only `https://` issuers are accepted, when a provider is created or changed and at each sign-in. Turn it on only for development and tests with providers on loopback addresses.',
+  },
   SCAIKEY_WEBHOOK_TIMEOUT_MS: {
     type: 'integer',
     unit: 'milliseconds',

@@ -64,6 +64,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Days audit entries without a tenant are kept (tenants set their own); 0 = forever. */
   auditRetentionDays: number;
+  /** Reach identity providers over plain http:// (development and tests only). */
+  federationAllowHttp: boolean;
 }
 
 export interface WebhookSettings {
@@ -259,5 +261,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseWaitMs: vars.SCAIKEY_DATABASE_WAIT * 1000,
     shutdownGraceMs: vars.SCAIKEY_SHUTDOWN_GRACE * 1000,
     auditRetentionDays: vars.SCAIKEY_AUDIT_RETENTION_DAYS,
+    federationAllowHttp: vars.SCAIKEY_FEDERATION_ALLOW_HTTP,
   };
 }

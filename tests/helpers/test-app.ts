@@ -108,6 +108,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     databaseWaitMs: 0,
     shutdownGraceMs: 20_000,
     auditRetentionDays: 365,
+    federationAllowHttp: true,
     ...overrides,
   };
 }

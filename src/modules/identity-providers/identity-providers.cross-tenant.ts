@@ -74,3 +74,28 @@ export async function tenantOfProvider(db: Queryable, id: string): Promise<strin
     .executeTakeFirst();
   return row?.tenant_id;
 }
+
+/**
+ * Enabled LDAP providers of live tenants with a sync interval whose last run started longer ago
+ * than the interval (or that never ran), and none running: the scheduled syncs that are due.
+ */
+export async function directoriesDueForSync(db: Queryable): Promise<{ tenant_id: string; id: string }[]> {
+  return db
+    .selectFrom('identity_providers as p')
+    .innerJoin('tenants as t', 't.id', 'p.tenant_id')
+    .select(['p.tenant_id', 'p.id'])
+    .where('p.provider_type', '=', 'LDAP')
+    .where('p.status', '=', 'ACTIVE')
+    .where('p.deleted_at', 'is', null)
+    .where('t.deleted_at', 'is', null)
+    .where(sql<boolean>`coalesce((p.config->>'sync_interval_minutes')::int, 0) > 0`)
+    .where(
+      sql<boolean>`not exists (select 1 from ldap_sync_runs r
+        where r.tenant_id = p.tenant_id and r.identity_provider_id = p.id
+          and (r.status = 'RUNNING'
+            or r.started_at > now() - make_interval(mins => (p.config->>'sync_interval_minutes')::int)))`,
+    )
+    .orderBy('p.tenant_id')
+    .orderBy('p.id')
+    .execute();
+}

@@ -9,7 +9,7 @@ import type { TenantScope } from '../../platform/tenancy.js';
 import { compileValidator, fastApiValidationDetail } from '../../platform/validation.js';
 import { makeLocalUsers } from '../users/index.js';
 import { unlinkProvider } from './federated-identities.repository.js';
-import { listProvidersAcrossTenants } from './identity-providers.cross-tenant.js';
+import { directoriesDueForSync, listProvidersAcrossTenants } from './identity-providers.cross-tenant.js';
 import {
   createProvidersRepository,
   type ProviderRow,
@@ -477,6 +477,17 @@ export function createIdentityProvidersService({
         offset: pageOffset(page),
       });
       return { items: rows.map(toSyncRun), pagination: paginationMeta(page, total) };
+    },
+
+    /** The directories whose scheduled sync is due (sync_interval_minutes), across tenants. */
+    async directoriesDueForSync(): Promise<ProviderRecord[]> {
+      const due = await directoriesDueForSync(db);
+      const records: ProviderRecord[] = [];
+      for (const { tenant_id, id } of due) {
+        const row = await createProvidersRepository(bindTenant(db, tenant_id)).find(id);
+        if (row) records.push(toRecord(row));
+      }
+      return records;
     },
 
     /** The live providers of a tenant (enabled or not), for the sign-in protocols. */

@@ -191,7 +191,12 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }
         description: 'method DIRECT sets `new_password`; EMAIL (default) mails a single-use link.',
         params: UserParams,
         body: UserPasswordReset,
-        response: { 200: Envelope(PasswordResetResult), 400: ErrorSchema, ...managementErrors },
+        response: {
+          200: Envelope(PasswordResetResult),
+          400: ErrorSchema,
+          409: ErrorSchema,
+          ...managementErrors,
+        },
       },
     },
     async (request) =>

@@ -19,7 +19,7 @@ export {
   type UpstreamProfile,
 } from './federated-accounts.js';
 export { listUsersInOu, type OuIds } from './ou-members.js';
-export { passwordChange } from './passwords.js';
+export { localPasswordAllowed, passwordChange } from './passwords.js';
 export {
   confirmEmailVerification,
   createProfileService,

@@ -10,6 +10,29 @@ const HISTORY_KEPT = 24;
 const FEDERATED_SOURCES = new Set(['OIDC', 'SAML', 'LDAP']);
 
 /**
+ * A user of an identity provider (identity_source OIDC, SAML, LDAP) may have a local password only
+ * when the tenant allows it (setting federated_local_passwords): 409 LOCAL_PASSWORD_NOT_ALLOWED.
+ */
+export function localPasswordAllowed(
+  tenantSettings: Record<string, unknown>,
+  user: { identity_source?: string },
+): boolean {
+  if (!user.identity_source || !FEDERATED_SOURCES.has(user.identity_source)) return true;
+  return effectiveSettings(tenantSettings as TenantSettingsInput).federated_local_passwords;
+}
+
+export function assertLocalPasswordAllowed(
+  tenantSettings: Record<string, unknown>,
+  user: { identity_source?: string },
+): void {
+  if (localPasswordAllowed(tenantSettings, user)) return;
+  throw new AppError(
+    'LOCAL_PASSWORD_NOT_ALLOWED',
+    'This user signs in through an identity provider; the tenant does not allow local passwords for such users (setting federated_local_passwords)',
+  );
+}
+
+/**
  * Checks `password` against the tenant's policy and history and returns the column changes that
  * set it (argon2id hash, password_changed_at, the history shifted). Throws 400 PASSWORD_POLICY
  * naming every broken rule, 409 LOCAL_PASSWORD_NOT_ALLOWED for a user of an identity provider
@@ -22,16 +45,7 @@ export async function passwordChange(
 ): Promise<{ password_hash: string; password_changed_at: Date; password_history: string[] }> {
   const settings = effectiveSettings(tenantSettings as TenantSettingsInput);
   const policy = settings.password_policy;
-  if (
-    current?.identity_source &&
-    FEDERATED_SOURCES.has(current.identity_source) &&
-    !settings.federated_local_passwords
-  ) {
-    throw new AppError(
-      'LOCAL_PASSWORD_NOT_ALLOWED',
-      'This user signs in through an identity provider; the tenant does not allow local passwords for such users (setting federated_local_passwords)',
-    );
-  }
+  if (current) assertLocalPasswordAllowed(tenantSettings, current);
   const broken = brokenPasswordRules(password, policy);
   if (broken.length > 0) {
     throw new AppError(

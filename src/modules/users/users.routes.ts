@@ -171,7 +171,12 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         description: 'method EMAIL (default) mails a single-use link; DIRECT sets `new_password`.',
         params: UserParams,
         body: UserPasswordReset,
-        response: { 200: Envelope(PasswordResetResult), 400: ErrorSchema, ...managementErrors },
+        response: {
+          200: Envelope(PasswordResetResult),
+          400: ErrorSchema,
+          409: ErrorSchema,
+          ...managementErrors,
+        },
       },
     },
     async (request) =>

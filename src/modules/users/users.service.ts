@@ -20,7 +20,7 @@ import { revokeUserSessions } from '../sessions/index.js';
 import { lockUserLimit, visibleTenant } from '../tenants/index.js';
 import { issueTenantActionToken } from './action-tokens.js';
 import { createActionTokensRepository } from './action-tokens.repository.js';
-import { passwordChange } from './passwords.js';
+import { assertLocalPasswordAllowed, passwordChange } from './passwords.js';
 import { toUserListItem } from './user-list-item.js';
 import { invitationMail, passwordLink, passwordResetMail, welcomeMail } from './user-mail.js';
 import {
@@ -419,6 +419,8 @@ export function createUsersService({ db, work, publicUrl, removeSecondFactors }:
           { loc: ['body', 'new_password'], msg: 'Field required when method is DIRECT', type: 'missing' },
         ]);
       }
+      // A user of an identity provider gets no local password (no link either) unless allowed.
+      assertLocalPasswordAllowed(tenant.settings, user);
       const redirectUri = method === 'EMAIL' ? (input.redirect_uri ?? null) : null;
       if (redirectUri) await assertKnownRedirect(scope, redirectUri);
       // Hash outside the transaction: argon2id takes tens of milliseconds.

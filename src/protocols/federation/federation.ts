@@ -40,8 +40,12 @@ export interface ProviderKind {
   ): Promise<{ url: string; requestId?: string }>;
   /** LDAP: the directory checks the password; null when it is wrong or the user unknown. */
   authenticate?(provider: ProviderRecord, login: string, password: string): Promise<UpstreamIdentity | null>;
-  /** LDAP: a sync now (MANUAL); the run's id. */
-  sync?(provider: ProviderRecord, requestedBy: string | null): Promise<string>;
+  /** LDAP: a sync now (MANUAL, or SCHEDULED by the interval); the run's id. */
+  sync?(
+    provider: ProviderRecord,
+    requestedBy: string | null,
+    trigger?: 'MANUAL' | 'SCHEDULED',
+  ): Promise<string>;
   /** Drops what this instance caches of a provider. */
   forget?(providerId: string): void;
 }
@@ -103,10 +107,35 @@ export function createFederation(options: FederationOptions) {
     );
   }
 
+  /**
+   * Runs the scheduled syncs that are due (sync_interval_minutes), one after the other: a run
+   * already going on elsewhere, or a directory that does not answer, is logged and skipped (the
+   * run records the failure). Answers how many ran.
+   */
+  async function scheduledSyncs(log: { warn: (o: object, m: string) => void }): Promise<number> {
+    const sync = kinds.LDAP?.sync;
+    if (!sync) return 0;
+    let ran = 0;
+    for (const provider of await options.identityProviders().directoriesDueForSync()) {
+      try {
+        await sync(provider, null, 'SCHEDULED');
+        ran++;
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        log.warn(
+          { identity_provider_id: provider.id, code: error.code },
+          'scheduled directory sync did not run',
+        );
+      }
+    }
+    return ran;
+  }
+
   return {
     drivers,
     kinds,
     enabledProviders,
+    scheduledSyncs,
 
     /** The enabled provider of the tenant with this id, or undefined. */
     async enabledProvider(tenantId: string, id: string): Promise<ProviderRecord | undefined> {

@@ -4,6 +4,7 @@ import { findActiveTenantBySlug, pageBranding } from '../../modules/tenants/inde
 import {
   findAccountByEmail,
   issueActionToken,
+  localPasswordAllowed,
   passwordLink,
   passwordResetMail,
 } from '../../modules/users/index.js';
@@ -171,6 +172,8 @@ export async function forgotPasswordRoutes(
     const mailed = await db.transaction().execute(async (trx) => {
       const user = await findAccountByEmail(trx, tenant.id, email);
       if (user?.status !== 'ACTIVE' && user?.status !== 'LOCKED') return false;
+      // A user of an identity provider resets its password there, unless the tenant allows local ones.
+      if (!localPasswordAllowed(tenant.settings, user)) return false;
       const issued = await issueActionToken(trx, tenant.id, user.id, 'PASSWORD_RESET');
       await mailer.enqueue(
         trx,

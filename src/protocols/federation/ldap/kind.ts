@@ -49,8 +49,8 @@ export function ldapKind(options: ProviderKindsOptions): ProviderKind {
     test: (provider) => testConnection(ldapConfig(provider), bindPassword(provider)),
     authenticate: (provider, login, password) =>
       authenticate(ldapConfig(provider), bindPassword(provider), login, password),
-    async sync(provider, requestedBy) {
-      return (await syncProvider(options.db, provider, 'MANUAL', requestedBy)).id;
+    async sync(provider, requestedBy, trigger = 'MANUAL') {
+      return (await syncProvider(options.db, provider, trigger, requestedBy)).id;
     },
   };
 }
