@@ -335,6 +335,44 @@ describe.skipIf(!slapdInstalled)('LDAP sync', () => {
     expect(again.counts).toMatchObject({ users_unchanged: data.expected.people, users_updated: 0 });
   });
 
+  it('tests, syncs and lists runs through the identity providers admin API', async () => {
+    const tenant = await createTenant(t);
+    const { bind_dn, ...config } = openLdapConfig(slapd);
+    const created = await t.post('/api/v1/admin/identity-providers/', {
+      tenant_id: tenant.id,
+      provider_type: 'LDAP',
+      name: 'Corporate directory',
+      config: { ...config, bind_dn, bind_password: data.servicePassword },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.data.id as string;
+
+    const test = await t.post(`/api/v1/admin/identity-providers/${id}/test`, {});
+    expect(test.status, JSON.stringify(test.body)).toBe(200);
+    expect(JSON.stringify(test.body)).toContain(`${data.expected.people} users`);
+
+    const sync = await t.post(`/api/v1/admin/identity-providers/${id}/sync`, {});
+    expect(sync.status, JSON.stringify(sync.body)).toBeLessThan(300);
+    expect(sync.body.data).toMatchObject({
+      identity_provider_id: id,
+      status: 'SUCCEEDED',
+      trigger: 'MANUAL',
+      counts: { users_created: data.expected.people, groups_created: data.expected.groups },
+    });
+    const runs = await t.get(`/api/v1/admin/identity-providers/${id}/sync-runs`);
+    expect(runs.status).toBe(200);
+    expect(runs.body.data.map((run: { id: string }) => run.id)).toEqual([sync.body.data.id]);
+    expect(await userTotal(tenant)).toBe(data.expected.people);
+  });
+
+  it('syncs users only when the provider has no group base', async () => {
+    const tenant = await createTenant(t);
+    const provider = await ldapProvider(tenant, openLdapConfig(slapd, { group_base_dn: null }));
+    const run = await syncLdapDirectory(t.database.db, request(tenant, provider, data.servicePassword));
+    expect(run.counts).toEqual({ ...ZERO, users_created: data.expected.people });
+    expect(await groupsOf(tenant)).toHaveLength(0);
+  });
+
   it('fails without writing anything when the service bind is refused', async () => {
     const tenant = await createTenant(t);
     const provider = await ldapProvider(tenant, openLdapConfig(slapd));
@@ -377,6 +415,27 @@ describe.skipIf(!slapdInstalled)('LDAP sync after directory changes', () => {
     const newTeam = data.groups.find((g) => g.cn === 'team-sales-0');
     if (!team || !newTeam) throw new Error('no teams');
     const deletedDirect = data.groups.filter((g) => g.members.includes(deleted.dn)).length;
+
+    // The person about to be locked in the directory has a sign-in session, the renamed one too.
+    const sessionOf = async (uid: string) => {
+      const found = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${uid}`);
+      const userId = found.body.data[0].id as string;
+      await t.database.db
+        .insertInto('user_sessions')
+        .values({
+          tenant_id: tenant.id,
+          id: newId('session'),
+          user_id: userId,
+          session_uid: newId('session'),
+        })
+        .execute();
+      return userId;
+    };
+    const lockedId = await sessionOf(locking.uid);
+    const renamedId = await sessionOf(renamed.uid);
+    const sessionsOf = async (userId: string) =>
+      (await t.database.db.selectFrom('user_sessions').select('id').where('user_id', '=', userId).execute())
+        .length;
 
     const admin = new Client({ url: slapd.ldapsUrl, tlsOptions: { ca: slapd.caPem } });
     await admin.bind(data.adminDn, data.adminPassword);
@@ -442,6 +501,8 @@ describe.skipIf(!slapdInstalled)('LDAP sync after directory changes', () => {
     expect(await userTotal(tenant)).toBe(data.expected.people + 1);
     // The deleted and the newly locked person; the unlocked one is active again.
     expect(await userTotal(tenant, '&status=DISABLED')).toBe(2);
+    expect(await sessionsOf(lockedId)).toBe(0);
+    expect(await sessionsOf(renamedId)).toBe(1);
     const locked = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${locking.uid}`);
     expect(locked.body.data[0]).toMatchObject({ status: 'DISABLED' });
     const unlocked = await t.get(`/api/v1/tenants/${tenant.id}/users?search=${unlocking.uid}`);

@@ -182,6 +182,11 @@ export function createDirectoryGroupsRepository(db: TenantQueryable) {
       return result.rows;
     },
 
+    /** Refreshes the planner's statistics after a large membership load (see the users' analyze). */
+    async analyze(): Promise<void> {
+      await sql`analyze group_memberships, group_effective_members`.execute(db);
+    },
+
     /** Recomputes the tenant's closures from the base tables (after the set-based writes above). */
     async rebuildClosure(): Promise<void> {
       await rebuildGroupClosure(db);

@@ -19,6 +19,27 @@ function syncOrigin(requestedBy: string | null) {
 }
 
 /**
+ * Runs one sync of an LDAP provider (MANUAL from the admin API, SCHEDULED from a timer that finds
+ * providers whose `sync_interval_minutes` have passed) and returns its run.
+ * @throws SyncAlreadyRunning when a run of the provider holds its lease.
+ */
+export function syncProvider(
+  db: ProviderKindsOptions['db'],
+  provider: ProviderRecord,
+  trigger: 'MANUAL' | 'SCHEDULED',
+  requestedBy: string | null,
+) {
+  return syncLdapDirectory(db, {
+    tenantId: provider.tenantId,
+    provider: { id: provider.id, config: ldapConfig(provider), default_ou_id: provider.defaultOuId },
+    bindPassword: bindPassword(provider),
+    trigger,
+    requestedBy,
+    origin: syncOrigin(requestedBy),
+  });
+}
+
+/**
  * LDAP / Active Directory as a kind of identity provider (issue 15): connection checks, bind-through
  * sign-in (throws DirectoryUnavailable, code DIRECTORY_UNAVAILABLE, when the directory cannot be
  * used) and the sync (throws SyncAlreadyRunning, code SYNC_RUNNING, when a run holds its lease).
@@ -29,15 +50,7 @@ export function ldapKind(options: ProviderKindsOptions): ProviderKind {
     authenticate: (provider, login, password) =>
       authenticate(ldapConfig(provider), bindPassword(provider), login, password),
     async sync(provider, requestedBy, trigger = 'MANUAL') {
-      const run = await syncLdapDirectory(options.db, {
-        tenantId: provider.tenantId,
-        provider: { id: provider.id, config: ldapConfig(provider), default_ou_id: provider.defaultOuId },
-        bindPassword: bindPassword(provider),
-        trigger,
-        requestedBy,
-        origin: syncOrigin(requestedBy),
-      });
-      return run.id;
+      return (await syncProvider(options.db, provider, trigger, requestedBy)).id;
     },
   };
 }

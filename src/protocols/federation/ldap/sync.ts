@@ -1,6 +1,7 @@
 import { newId } from '../../../lib/ids.js';
 import { createDirectoryGroupsRepository, type Pair } from '../../../modules/groups/index.js';
 import { ensureOuPaths } from '../../../modules/ous/index.js';
+import { revokeUserSessions } from '../../../modules/sessions/index.js';
 import { createDirectoryUsersRepository, type DirectoryLinkRow } from '../../../modules/users/index.js';
 import type { Db } from '../../../platform/db/database.js';
 import type { UserStatus } from '../../../platform/db/schema.js';
@@ -81,6 +82,8 @@ export class SyncAlreadyRunning extends AppError {
 }
 
 const DEFAULT_LEASE_MS = 10 * 60_000;
+/** Rows inserted into a table from which its statistics are refreshed in the sync's transaction. */
+const ANALYZE_AFTER = 250;
 export const DISABLED_IN_DIRECTORY = 'Disabled in the directory';
 export const REMOVED_FROM_DIRECTORY = 'Removed from the directory';
 const SYNC_REASONS = new Set([DISABLED_IN_DIRECTORY, REMOVED_FROM_DIRECTORY]);
@@ -88,6 +91,8 @@ const SYNC_REASONS = new Set([DISABLED_IN_DIRECTORY, REMOVED_FROM_DIRECTORY]);
 interface DirectorySnapshot {
   users: DirectoryUser[];
   groups: DirectoryGroup[];
+  /** False without a group base: groups are then not synced (mirrored groups are left as they are). */
+  syncGroups: boolean;
   /** normalized user DN → direct group DNs. */
   direct: Map<string, string[]>;
   /** normalized user DN → effective group DNs (what sign-in would report). */
@@ -99,9 +104,10 @@ async function readDirectory(config: LdapProviderConfig, bindPassword: string): 
   const client = await connect(config, bindPassword);
   try {
     const users = await searchUsers(client, config);
-    const groups = config.group_base_dn || config.group_filter ? await searchGroups(client, config) : [];
+    const syncGroups = !!config.group_base_dn;
+    const groups = syncGroups ? await searchGroups(client, config) : [];
     const { direct, effective, groupEdges } = resolveMemberships(users, groups, config);
-    return { users, groups, direct, effective, groupEdges };
+    return { users, groups, syncGroups, direct, effective, groupEdges };
   } finally {
     await client.unbind().catch(() => undefined);
   }
@@ -155,6 +161,7 @@ async function applyUsers(
   const users = createDirectoryUsersRepository(trx);
   const links = await users.links(provider.id);
   const linkBySubject = new Map(links.map((link) => [link.subject, link]));
+  const linkByUser = new Map(links.map((link) => [link.user_id, link]));
   /** normalized DN → ScaiKey user id, for memberships. */
   const userIdByDn = new Map<string, string>();
   const seenSubjects = new Set<string>();
@@ -295,9 +302,15 @@ async function applyUsers(
 
   // Updates first: an email freed by one user can then be taken by another in the inserts.
   await users.updateUsers(updates);
+  // A user the directory disabled or no longer has is signed out everywhere (as an admin's disable does).
+  const disabled = updates.filter(
+    (row) => row.status === 'DISABLED' && linkByUser.get(row.id)?.status === 'ACTIVE',
+  );
+  for (const row of disabled) await revokeUserSessions(trx, row.id);
   await users.insertUsers(inserts);
   await users.insertLinks(provider.id, linkInserts);
   await users.updateLinks(linkUpdates);
+  if (inserts.length >= ANALYZE_AFTER) await users.analyze();
   return userIdByDn;
 }
 
@@ -442,6 +455,7 @@ async function applyGroups(
     edges.added.length +
     edges.removed.length;
   if (changed > 0) await groups.rebuildClosure();
+  if (members.added.length >= ANALYZE_AFTER) await groups.analyze();
 }
 
 function errorText(error: unknown): string {
@@ -490,7 +504,7 @@ export async function syncLdapDirectory(db: Db, request: LdapSyncRequest): Promi
       await groups.lockGraph();
       const counts = emptyCounts();
       const userIdByDn = await applyUsers(trx, provider, snapshot, counts);
-      await applyGroups(trx, provider, snapshot, userIdByDn, counts);
+      if (snapshot.syncGroups) await applyGroups(trx, provider, snapshot, userIdByDn, counts);
       const finished = await runs.finish(claimed.id, 'SUCCEEDED', { ...counts }, null);
       if (!finished) throw new Error('The run is no longer RUNNING');
       await audit(trx, 'SUCCESS', { counts });
