@@ -14,6 +14,7 @@ import {
 } from 'ldapts';
 import { AppError } from '../../../platform/errors.js';
 import type { ConnectionCheck, LdapProviderConfig, UpstreamIdentity } from '../types.js';
+import { accountDisabled } from './active-directory.js';
 
 /**
  * The LDAP / Active Directory adapter (issue 15): pure functions over an {@link LdapProviderConfig}
@@ -55,7 +56,7 @@ export interface DirectoryUser {
   givenName: string | null;
   familyName: string | null;
   displayName: string | null;
-  /** AD: userAccountControl ACCOUNTDISABLE (0x2); OpenLDAP: pwdAccountLockedTime present. */
+  /** AD: userAccountControl ACCOUNTDISABLE (0x2) or accountExpires past; OpenLDAP: pwdAccountLockedTime present. */
   disabled: boolean;
   /** `memberOf` of the entry (direct groups, when the directory maintains it). */
   memberOf: string[];
@@ -295,14 +296,26 @@ function textAttributes(entry: Entry): Record<string, string | string[]> {
 
 function isDisabled(entry: Entry, config: LdapProviderConfig): boolean {
   if (config.directory_type === 'ACTIVE_DIRECTORY') {
-    const control = Number(firstString(entry, 'userAccountControl') ?? '0');
-    return (control & 0x2) !== 0;
+    // ACCOUNTDISABLE, or accountExpires past: AD refuses both binds, yet an expired account keeps
+    // its userAccountControl (active-directory.ts).
+    return accountDisabled(
+      firstString(entry, 'userAccountControl'),
+      firstString(entry, 'accountExpires'),
+      new Date(),
+    );
   }
   return firstString(entry, 'pwdAccountLockedTime') !== null;
 }
 
 function userAttributes(config: LdapProviderConfig): string[] {
-  return ['*', config.id_attribute, 'memberOf', 'pwdAccountLockedTime', 'userAccountControl'];
+  return [
+    '*',
+    config.id_attribute,
+    'memberOf',
+    'pwdAccountLockedTime',
+    'userAccountControl',
+    'accountExpires',
+  ];
 }
 
 function bufferAttributes(config: LdapProviderConfig): string[] {
