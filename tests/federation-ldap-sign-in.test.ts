@@ -145,6 +145,10 @@ describe.skipIf(!slapdInstalled)('signing in with a directory password', () => {
     expect(runs[0].counts.users_disabled).toBe(1);
     const user = (await t.get(`/api/v1/tenants/${realm.tenant.id}/users/${userId}`)).body.data;
     expect(user.status).toBe('DISABLED');
+    // The change is an event of the user, as an admin's disable is (webhooks, the change feed).
+    const feed = await t.get(`/api/v1/tenants/${realm.tenant.id}/events?types=user.status_changed`);
+    expect(feed.status).toBe(200);
+    expect(JSON.stringify(feed.body)).toContain(userId);
     await t.app.scaikey.housekeeping.runAll(['ldap-scheduled-syncs']);
     expect((await t.get(`/api/v1/admin/identity-providers/${providerId}/sync-runs`)).body.data).toHaveLength(
       1,

@@ -2,12 +2,14 @@ import { newId } from '../../../lib/ids.js';
 import { createDirectoryGroupsRepository, type Pair } from '../../../modules/groups/index.js';
 import { ensureOuPaths } from '../../../modules/ous/index.js';
 import { revokeUserSessions } from '../../../modules/sessions/index.js';
+import { findLiveTenant } from '../../../modules/tenants/index.js';
 import { createDirectoryUsersRepository, type DirectoryLinkRow } from '../../../modules/users/index.js';
 import type { Db } from '../../../platform/db/database.js';
 import type { UserStatus } from '../../../platform/db/schema.js';
 import { bindTenant, type TenantTx, tenantTransaction } from '../../../platform/db/tenant-scope.js';
 import { AppError } from '../../../platform/errors.js';
 import { recordAudit } from '../../../platform/events/audit-log.js';
+import { type AuditEntry, insertAuditEvents } from '../../../platform/events/events.repository.js';
 import type { AuditOrigin } from '../../../platform/http.js';
 import type { LdapProviderConfig } from '../types.js';
 import {
@@ -157,6 +159,7 @@ async function applyUsers(
   provider: LdapSyncProvider,
   snapshot: DirectorySnapshot,
   counts: LdapSyncCounts,
+  events: EventContext,
 ): Promise<Map<string, string>> {
   const users = createDirectoryUsersRepository(trx);
   const links = await users.links(provider.id);
@@ -311,7 +314,100 @@ async function applyUsers(
   await users.insertLinks(provider.id, linkInserts);
   await users.updateLinks(linkUpdates);
   if (inserts.length >= ANALYZE_AFTER) await users.analyze();
+  await userEvents(trx, provider, inserts, updates, linkByUser, events);
   return userIdByDn;
+}
+
+/** Who the sync's entries name, and where. */
+interface EventContext {
+  origin: AuditOrigin;
+  tenantId: string;
+  partnerId: string | null;
+}
+
+/** How many audit entries one statement writes (each takes a dozen parameters). */
+const EVENT_BATCH = 1000;
+
+/**
+ * The users' domain events of the sync, in its transaction, as the admin API writes them for the
+ * same changes (`user.created`, `user.updated`, `user.status_changed`): webhooks and the change feed
+ * see every user a sync creates, changes, disables or enables again.
+ */
+async function userEvents(
+  trx: TenantTx,
+  provider: LdapSyncProvider,
+  inserts: readonly {
+    id: string;
+    email: string;
+    first_name: string | null;
+    last_name: string | null;
+    display_name: string | null;
+    status: UserStatus;
+    status_reason: string | null;
+    ou_id: string | null;
+  }[],
+  updates: readonly {
+    id: string;
+    email: string;
+    first_name: string | null;
+    last_name: string | null;
+    display_name: string | null;
+    status: UserStatus;
+    status_reason: string | null;
+    ou_id: string | null;
+  }[],
+  before: Map<string, DirectoryLinkRow>,
+  { origin, tenantId, partnerId }: EventContext,
+): Promise<void> {
+  const entries: AuditEntry[] = [];
+  const subject = (id: string) => ({ resourceType: 'user', resourceId: id, tenantId, partnerId });
+  for (const row of inserts) {
+    entries.push({
+      origin,
+      event: {
+        action: 'user.created',
+        ...subject(row.id),
+        after: {
+          ...row,
+          identity_source: 'LDAP',
+          identity_provider_id: provider.id,
+          password_set: false,
+          mail: null,
+        },
+      },
+    });
+  }
+  for (const row of updates) {
+    const old = before.get(row.id);
+    if (!old) continue;
+    const fields = ['email', 'first_name', 'last_name', 'display_name', 'ou_id'] as const;
+    const changed = fields.filter((key) => row[key] !== old[key]);
+    if (changed.length > 0) {
+      entries.push({
+        origin,
+        event: {
+          action: 'user.updated',
+          ...subject(row.id),
+          before: Object.fromEntries(changed.map((key) => [key, old[key]])),
+          after: Object.fromEntries(changed.map((key) => [key, row[key]])),
+        },
+      });
+    }
+    if (row.status !== old.status || row.status_reason !== old.status_reason) {
+      entries.push({
+        origin,
+        event: {
+          action: 'user.status_changed',
+          ...subject(row.id),
+          before: { status: old.status, status_reason: old.status_reason },
+          after: { status: row.status, status_reason: row.status_reason },
+        },
+      });
+    }
+  }
+  for (let i = 0; i < entries.length; i += EVENT_BATCH) {
+    await insertAuditEvents(trx, entries.slice(i, i + EVENT_BATCH));
+  }
 }
 
 /**
@@ -482,12 +578,18 @@ export async function syncLdapDirectory(db: Db, request: LdapSyncRequest): Promi
     }),
   );
   if (!claimed) throw new SyncAlreadyRunning();
+  const eventContext: EventContext = {
+    origin: request.origin,
+    tenantId: request.tenantId,
+    partnerId: (await findLiveTenant(db, request.tenantId))?.partner_id ?? null,
+  };
   const audit = (trx: TenantTx, result: 'SUCCESS' | 'FAILURE', after: Record<string, unknown>) =>
     recordAudit(trx, request.origin, {
       action: 'identity_provider.synced',
       resourceType: 'identity_provider',
       resourceId: provider.id,
       tenantId: request.tenantId,
+      partnerId: eventContext.partnerId,
       after: { run_id: claimed.id, trigger: request.trigger, ...after },
       result,
     });
@@ -503,7 +605,7 @@ export async function syncLdapDirectory(db: Db, request: LdapSyncRequest): Promi
       // The graph lock first (as every group write), so memberships and users never interleave.
       await groups.lockGraph();
       const counts = emptyCounts();
-      const userIdByDn = await applyUsers(trx, provider, snapshot, counts);
+      const userIdByDn = await applyUsers(trx, provider, snapshot, counts, eventContext);
       if (snapshot.syncGroups) await applyGroups(trx, provider, snapshot, userIdByDn, counts);
       const finished = await runs.finish(claimed.id, 'SUCCEEDED', { ...counts }, null);
       if (!finished) throw new Error('The run is no longer RUNNING');
