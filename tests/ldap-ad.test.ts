@@ -22,6 +22,7 @@ import {
 } from '../src/protocols/federation/ldap/directory.js';
 import {
   DISABLED_IN_DIRECTORY,
+  emptyCounts,
   type LdapSyncProvider,
   type LdapSyncRequest,
   syncLdapDirectory,
@@ -124,23 +125,7 @@ function syncRequest(tenant: Tenant, provider: LdapSyncProvider): LdapSyncReques
   return { tenantId: tenant.id, provider, bindPassword: SERVICE_PASSWORD, trigger: 'MANUAL', origin };
 }
 
-const NO_CHANGES = {
-  users_created: 0,
-  users_updated: 0,
-  users_disabled: 0,
-  users_removed: 0,
-  users_unchanged: 0,
-  users_skipped: 0,
-  groups_created: 0,
-  groups_updated: 0,
-  groups_removed: 0,
-  groups_unchanged: 0,
-  memberships_added: 0,
-  memberships_removed: 0,
-  nested_groups_added: 0,
-  nested_groups_removed: 0,
-  nested_groups_skipped: 0,
-};
+const NO_CHANGES = emptyCounts();
 
 async function userTotal(tenant: Tenant, query = ''): Promise<number> {
   const response = await t.get(`/api/v1/tenants/${tenant.id}/users?per_page=1${query}`);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/lib/ids.js';
 import { groupClosureDrift } from '../src/modules/groups/index.js';
 import {
+  emptyCounts,
   type LdapSyncRequest,
   type LdapSyncRunRow,
   REMOVED_FROM_DIRECTORY,
@@ -77,23 +78,7 @@ async function effectiveSum(tenant: Tenant) {
   return sum;
 }
 
-const ZERO = {
-  users_created: 0,
-  users_updated: 0,
-  users_disabled: 0,
-  users_removed: 0,
-  users_unchanged: 0,
-  users_skipped: 0,
-  groups_created: 0,
-  groups_updated: 0,
-  groups_removed: 0,
-  groups_unchanged: 0,
-  memberships_added: 0,
-  memberships_removed: 0,
-  nested_groups_added: 0,
-  nested_groups_removed: 0,
-  nested_groups_skipped: 0,
-};
+const ZERO = emptyCounts();
 
 describe.skipIf(!slapdInstalled)('LDAP sync', () => {
   const data = directoryData({ people: 300, locked: ['user00010'] });

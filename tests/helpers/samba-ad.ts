@@ -1,11 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'ldapts';
+import { makeTestCertificates } from './test-certificates.js';
 
 const run = promisify(execFile);
 
@@ -93,55 +94,6 @@ async function freeLoopbackAddress(): Promise<string> {
     if (free) return host;
   }
   throw new Error('no loopback address with free LDAP ports found');
-}
-
-async function makeCertificates(tlsDir: string, host: string, fqdn: string): Promise<void> {
-  const ca = join(tlsDir, 'ca');
-  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', [
-    'req',
-    '-x509',
-    ...ecKey,
-    '-keyout',
-    `${ca}.key`,
-    '-out',
-    `${ca}.pem`,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=ScaiKey test AD CA',
-  ]);
-  const server = join(tlsDir, 'server');
-  await run('openssl', [
-    'req',
-    ...ecKey,
-    '-keyout',
-    `${server}.key`,
-    '-out',
-    `${server}.csr`,
-    '-subj',
-    `/CN=${fqdn}`,
-  ]);
-  writeFileSync(`${server}.ext`, `subjectAltName=IP:${host},DNS:${fqdn}\n`);
-  await run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    `${server}.csr`,
-    '-CA',
-    `${ca}.pem`,
-    '-CAkey',
-    `${ca}.key`,
-    '-CAcreateserial',
-    '-out',
-    `${server}.pem`,
-    '-days',
-    '2',
-    '-extfile',
-    `${server}.ext`,
-  ]);
-  // Samba refuses a TLS key others can read.
-  chmodSync(`${server}.key`, 0o600);
 }
 
 /** Polls an LDAPS bind as Administrator every 50 ms until it works, samba exits, or the deadline. */
@@ -233,7 +185,7 @@ export async function startSambaAd(options: SambaAdOptions = {}): Promise<SambaA
     );
     const provisionMs = Date.now() - provisionStarted;
     mkdirSync(tlsDir, { recursive: true });
-    await makeCertificates(tlsDir, host, fqdn);
+    await makeTestCertificates(tlsDir, { host, dns: fqdn, caName: 'ScaiKey test AD CA' });
 
     let output = '';
     // stdin is a pipe: samba -i ends on EOF there, so a test process that dies without afterAll

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LdapProviderConfig } from '../../src/protocols/federation/types.js';
 import type { DirectoryData } from './directory-data.js';
+import { makeTestCertificates } from './test-certificates.js';
 
 const run = promisify(execFile);
 
@@ -33,60 +34,6 @@ export interface Slapd {
   start(): Promise<void>;
   /** Stops it and removes its folder. */
   stop(): Promise<void>;
-}
-
-async function makeCertificates(dir: string): Promise<void> {
-  const ca = join(dir, 'ca');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${ca}.key`,
-    '-out',
-    `${ca}.pem`,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=ScaiKey test LDAP CA',
-  ]);
-  const server = join(dir, 'server');
-  await run('openssl', [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${server}.key`,
-    '-out',
-    `${server}.csr`,
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  writeFileSync(`${server}.ext`, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    `${server}.csr`,
-    '-CA',
-    `${ca}.pem`,
-    '-CAkey',
-    `${ca}.key`,
-    '-CAcreateserial',
-    '-out',
-    `${server}.pem`,
-    '-days',
-    '2',
-    '-extfile',
-    `${server}.ext`,
-  ]);
 }
 
 function slapdConf(dir: string, data: DirectoryData): string {
@@ -144,7 +91,7 @@ function accepts(port: number): Promise<boolean> {
 export async function startSlapd(data: DirectoryData): Promise<Slapd> {
   const dir = mkdtempSync(join(tmpdir(), 'scaikey-slapd-'));
   mkdirSync(join(dir, 'db'));
-  await makeCertificates(dir);
+  await makeTestCertificates(dir, { host: '127.0.0.1', dns: 'localhost', caName: 'ScaiKey test LDAP CA' });
   const conf = join(dir, 'slapd.conf');
   writeFileSync(conf, slapdConf(dir, data));
   const ldifPath = join(dir, 'data.ldif');

@@ -115,7 +115,8 @@ async function readDirectory(config: LdapProviderConfig, bindPassword: string): 
   }
 }
 
-function emptyCounts(): LdapSyncCounts {
+/** Every count of a run at zero. */
+export function emptyCounts(): LdapSyncCounts {
   return {
     users_created: 0,
     users_updated: 0,
