@@ -282,6 +282,7 @@ describe.runIf(sambaInstalled)('Active Directory (Samba AD DC)', () => {
       expect(refused).toBeInstanceOf(DirectoryUnavailable);
       // Samba says "BindSimple: Transport encryption required" (strongAuthRequired, result code 8).
       expect((refused as DirectoryUnavailable).detail).toMatch(/encryption required/i);
+      expect((refused as DirectoryUnavailable).failure).toBe('PLAIN_BIND_REFUSED');
     });
 
     it('passes every connection check over LDAPS as an ordinary domain user', async () => {

@@ -14,7 +14,7 @@ import {
 } from 'ldapts';
 import { AppError } from '../../../platform/errors.js';
 import type { ConnectionCheck, LdapProviderConfig, UpstreamIdentity } from '../types.js';
-import { accountDisabled } from './active-directory.js';
+import { accountDisabled, encryptionRequired } from './active-directory.js';
 
 /**
  * The LDAP / Active Directory adapter (issue 15): pure functions over an {@link LdapProviderConfig}
@@ -108,6 +108,12 @@ function unavailable(error: unknown, config: LdapProviderConfig): DirectoryUnava
   const message = error instanceof Error ? error.message : String(error);
   if (TLS_ERROR.test(code) || /certificate|tls|ssl/i.test(message)) {
     return new DirectoryUnavailable('TLS', `TLS with the directory at ${config.url} failed: ${message}`);
+  }
+  if (encryptionRequired(error)) {
+    return new DirectoryUnavailable(
+      'PLAIN_BIND_REFUSED',
+      `The directory requires an encrypted connection (use an ldaps:// URL or StartTLS): ${message}`,
+    );
   }
   if (error instanceof ResultCodeError) {
     return new DirectoryUnavailable('OPERATION_FAILED', `The directory refused the operation: ${message}`);
