@@ -2,7 +2,13 @@ import { newId } from '../src/lib/ids.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/platform/db/database.js';
 import type { LdapProviderConfig } from '../src/protocols/federation/types.js';
 import { directoryData } from '../tests/helpers/directory-data.js';
-import { openLdapConfig, type Slapd, slapdInstalled, startSlapd } from '../tests/helpers/slapd.js';
+import {
+  insertLdapProviderRow,
+  openLdapConfig,
+  type Slapd,
+  slapdInstalled,
+  startSlapd,
+} from '../tests/helpers/slapd.js';
 import type { Storage } from './references.js';
 import type { DriveResult } from './scenario.js';
 
@@ -62,7 +68,6 @@ export async function syncTarget(
   if (storage.kind === 'pglite') await migrateToLatest(handle.db);
   const partnerId = newId('partner');
   const tenantId = newId('tenant');
-  const providerId = newId('identityProvider');
   const slug = tenantId.slice(4);
   await handle.db
     .insertInto('partners')
@@ -90,25 +95,6 @@ export async function syncTarget(
       branding: '{}',
     })
     .execute();
-  await handle.db
-    .insertInto('identity_providers')
-    .values({
-      tenant_id: tenantId,
-      id: providerId,
-      name: 'Bench LDAP',
-      provider_type: 'LDAP',
-      config: JSON.stringify(config),
-      email_domains: JSON.stringify([]),
-      attribute_mapping: JSON.stringify({}),
-      group_mapping: JSON.stringify([]),
-      default_ou_id: null,
-      updated_at: null,
-      deleted_at: null,
-      description: null,
-      button_label: null,
-      secrets: null,
-      created_by: null,
-    })
-    .execute();
+  const providerId = await insertLdapProviderRow(handle.db, tenantId, 'Bench LDAP', config);
   return { handle, tenantId, providerId };
 }

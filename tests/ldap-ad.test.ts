@@ -1,6 +1,5 @@
 import { Attribute, Change, Client, InvalidCredentialsError, StrongAuthRequiredError } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../src/lib/ids.js';
 import { groupClosureDrift } from '../src/modules/groups/index.js';
 import {
   ACTIVE_DIRECTORY_PRESET,
@@ -37,6 +36,7 @@ import {
 } from './helpers/ad-seed.js';
 import { createTenant, type Tenant } from './helpers/factories.js';
 import { type SambaAd, sambaInstalled, startSambaAd } from './helpers/samba-ad.js';
+import { insertLdapProviderRow } from './helpers/slapd.js';
 import { useTestApp } from './helpers/test-app.js';
 
 // Issue 15: Active Directory behaviour against a real Samba AD DC that this file provisions and
@@ -97,27 +97,7 @@ async function adProvider(
   tenant: Tenant,
   config: LdapProviderConfig = adConfig(),
 ): Promise<LdapSyncProvider> {
-  const id = newId('identityProvider');
-  await t.database.db
-    .insertInto('identity_providers')
-    .values({
-      tenant_id: tenant.id,
-      id,
-      name: 'Active Directory',
-      provider_type: 'LDAP',
-      config: JSON.stringify(config),
-      email_domains: JSON.stringify([]),
-      attribute_mapping: JSON.stringify({}),
-      group_mapping: JSON.stringify([]),
-      default_ou_id: null,
-      updated_at: null,
-      deleted_at: null,
-      description: null,
-      button_label: null,
-      secrets: null,
-      created_by: null,
-    })
-    .execute();
+  const id = await insertLdapProviderRow(t.database.db, tenant.id, 'Active Directory', config);
   return { id, config, default_ou_id: null };
 }
 

@@ -15,34 +15,20 @@ import {
 import type { LdapProviderConfig } from '../src/protocols/federation/types.js';
 import { directoryData, personPassword, sshaHash } from './helpers/directory-data.js';
 import { createTenant, type Tenant } from './helpers/factories.js';
-import { openLdapConfig, type Slapd, slapdInstalled, startSlapd } from './helpers/slapd.js';
+import {
+  insertLdapProviderRow,
+  openLdapConfig,
+  type Slapd,
+  slapdInstalled,
+  startSlapd,
+} from './helpers/slapd.js';
 import { onPostgres, useTestApp } from './helpers/test-app.js';
 
 const t = useTestApp();
 const origin = { actorType: 'system', actorId: null, ipAddress: null, requestId: null };
 
 async function ldapProvider(tenant: Tenant, config: LdapProviderConfig) {
-  const id = newId('identityProvider');
-  await t.database.db
-    .insertInto('identity_providers')
-    .values({
-      tenant_id: tenant.id,
-      id,
-      name: 'Corporate LDAP',
-      provider_type: 'LDAP',
-      config: JSON.stringify(config),
-      email_domains: JSON.stringify([]),
-      attribute_mapping: JSON.stringify({}),
-      group_mapping: JSON.stringify([]),
-      default_ou_id: null,
-      updated_at: null,
-      deleted_at: null,
-      description: null,
-      button_label: null,
-      secrets: null,
-      created_by: null,
-    })
-    .execute();
+  const id = await insertLdapProviderRow(t.database.db, tenant.id, 'Corporate LDAP', config);
   return { id, config, default_ou_id: null };
 }
 

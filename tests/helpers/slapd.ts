@@ -5,6 +5,9 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Kysely } from 'kysely';
+import { newId } from '../../src/lib/ids.js';
+import type { Database } from '../../src/platform/db/schema.js';
 import type { LdapProviderConfig } from '../../src/protocols/federation/types.js';
 import type { DirectoryData } from './directory-data.js';
 import { makeTestCertificates } from './test-certificates.js';
@@ -177,4 +180,38 @@ export function openLdapConfig(
     timeout_ms: 5_000,
     ...overrides,
   };
+}
+
+/**
+ * An LDAP identity provider row of `tenantId` as the admin API stores it (no secrets: the sync
+ * takes the bind password as a parameter), for tests and the bench that call the sync directly.
+ */
+export async function insertLdapProviderRow(
+  db: Kysely<Database>,
+  tenantId: string,
+  name: string,
+  config: LdapProviderConfig,
+): Promise<string> {
+  const id = newId('identityProvider');
+  await db
+    .insertInto('identity_providers')
+    .values({
+      tenant_id: tenantId,
+      id,
+      name,
+      provider_type: 'LDAP',
+      config: JSON.stringify(config),
+      email_domains: JSON.stringify([]),
+      attribute_mapping: JSON.stringify({}),
+      group_mapping: JSON.stringify([]),
+      default_ou_id: null,
+      updated_at: null,
+      deleted_at: null,
+      description: null,
+      button_label: null,
+      secrets: null,
+      created_by: null,
+    })
+    .execute();
+  return id;
 }
