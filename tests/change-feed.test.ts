@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { eventsHeldBack } from '../src/platform/events/event-log.repository.js';
 import { insertAuditEvents } from '../src/platform/events/events.repository.js';
 import { adminUserToken, createTenant, type Tenant } from './helpers/factories.js';
 import { onPostgres, useTestApp } from './helpers/test-app.js';
@@ -40,8 +41,19 @@ async function readFeed(tenantId: string, query: Record<string, string | number>
   return response.body.data as { events: FeedEvent[]; next_cursor: string | null; has_more: boolean };
 }
 
+/**
+ * Waits until no committed event of the tenant is held back: the feed hands out an event only once
+ * every older transaction of the PostgreSQL cluster has ended (commit order), and other test files
+ * run long transactions (directory syncs) on the same cluster.
+ */
+const settled = (tenantId: string) =>
+  expect
+    .poll(() => eventsHeldBack(t.database.db, { tenantId }), { timeout: 60_000, interval: 50 })
+    .toBe(false);
+
 /** Reads everything after `after` page by page; returns the events and the last cursor. */
 async function readAll(tenantId: string, after: string | null, query: Record<string, string | number> = {}) {
+  await settled(tenantId);
   const events: FeedEvent[] = [];
   let cursor = after;
   for (;;) {
@@ -95,6 +107,7 @@ describe('reading the feed', () => {
   it('pages with limit and next_cursor, resumes from any event cursor, and filters by type patterns', async () => {
     const start = await endOf(tenant.id);
     for (let i = 0; i < 5; i += 1) await createUser(tenant.id);
+    await settled(tenant.id);
     const first = await readFeed(tenant.id, { after: start as string, limit: 2 });
     expect(first.events).toHaveLength(2);
     expect(first.has_more).toBe(true);

@@ -146,7 +146,9 @@ describe.skipIf(!slapdInstalled)('signing in with a directory password', () => {
     const user = (await t.get(`/api/v1/tenants/${realm.tenant.id}/users/${userId}`)).body.data;
     expect(user.status).toBe('DISABLED');
     // The change is an event of the user, as an admin's disable is (webhooks, the change feed).
-    const feed = await t.get(`/api/v1/tenants/${realm.tenant.id}/events?types=user.status_changed`);
+    // (Long-polled: the feed hands out events in commit order, after older transactions of the
+    // cluster end, and other test files run long ones.)
+    const feed = await t.get(`/api/v1/tenants/${realm.tenant.id}/events?types=user.status_changed&wait=60`);
     expect(feed.status).toBe(200);
     expect(JSON.stringify(feed.body)).toContain(userId);
     await t.app.scaikey.housekeeping.runAll(['ldap-scheduled-syncs']);
