@@ -92,6 +92,13 @@ export async function openDatabase(
     pool.on('error', (error) => {
       for (const handler of errorHandlers) handler(error);
     });
+    // A connection lost while checked out but between statements (inside a transaction) emits
+    // 'error' on its client, where the pool listens only while it is idle: without this listener
+    // that error, too, would be an uncaught exception. The statement that uses the client next
+    // fails with the loss, and its caller answers as for any database error.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
     let listener: pg.Client | null = null;
     const callbacks = new Map<string, Set<(payload: string) => void>>();
