@@ -9,6 +9,7 @@ export {
   type DirectoryLinkRow,
   type DirectoryLinkUpdate,
   type DirectoryUserInsert,
+  type DirectoryUserUpdate,
 } from './directory-users.repository.js';
 export {
   applyUpstreamProfile,

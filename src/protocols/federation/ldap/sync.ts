@@ -3,7 +3,12 @@ import { createDirectoryGroupsRepository, type Pair } from '../../../modules/gro
 import { ensureOuPaths } from '../../../modules/ous/index.js';
 import { revokeUserSessions } from '../../../modules/sessions/index.js';
 import { findLiveTenant } from '../../../modules/tenants/index.js';
-import { createDirectoryUsersRepository, type DirectoryLinkRow } from '../../../modules/users/index.js';
+import {
+  createDirectoryUsersRepository,
+  type DirectoryLinkRow,
+  type DirectoryUserInsert,
+  type DirectoryUserUpdate,
+} from '../../../modules/users/index.js';
 import type { Db } from '../../../platform/db/database.js';
 import type { UserStatus } from '../../../platform/db/schema.js';
 import { bindTenant, type TenantTx, tenantTransaction } from '../../../platform/db/tenant-scope.js';
@@ -337,26 +342,8 @@ const EVENT_BATCH = 1000;
 async function userEvents(
   trx: TenantTx,
   provider: LdapSyncProvider,
-  inserts: readonly {
-    id: string;
-    email: string;
-    first_name: string | null;
-    last_name: string | null;
-    display_name: string | null;
-    status: UserStatus;
-    status_reason: string | null;
-    ou_id: string | null;
-  }[],
-  updates: readonly {
-    id: string;
-    email: string;
-    first_name: string | null;
-    last_name: string | null;
-    display_name: string | null;
-    status: UserStatus;
-    status_reason: string | null;
-    ou_id: string | null;
-  }[],
+  inserts: readonly DirectoryUserInsert[],
+  updates: readonly DirectoryUserUpdate[],
   before: Map<string, DirectoryLinkRow>,
   { origin, tenantId, partnerId }: EventContext,
 ): Promise<void> {
