@@ -7,6 +7,7 @@ import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js';
 import { buildInitialDatabase } from '../../src/platform/db/initial-database.js';
+import { ensureConsoleBuilt } from './console-build.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,6 +20,8 @@ declare module 'vitest' {
 
 /** Builds one migrated database for the whole run; every test file starts from a copy of it. */
 export default async function setup(project: TestProject) {
+  // The browser tests serve the built console (a second or two when its sources changed).
+  ensureConsoleBuilt();
   const runId = `sk_${process.pid}_${randomBytes(3).toString('hex')}`;
   const url = process.env.TEST_DATABASE_URL;
   project.provide('databaseRunId', runId);

@@ -1,0 +1,3 @@
+export const adminRoles = {
+  title: 'Admin roles',
+};

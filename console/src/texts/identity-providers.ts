@@ -1,0 +1,3 @@
+export const identityProviders = {
+  title: 'Identity providers',
+};

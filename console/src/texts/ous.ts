@@ -1,0 +1,3 @@
+export const ous = {
+  title: 'Organizational units',
+};

@@ -1,0 +1,3 @@
+export const partners = {
+  title: 'Partners',
+};

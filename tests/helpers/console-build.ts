@@ -1,0 +1,47 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const consoleRoot = join(root, 'console');
+const stampFile = join(consoleRoot, 'dist', '.source-digest');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : [path];
+  });
+}
+
+/** A digest of everything the console's build reads. */
+function consoleSourceDigest(): string {
+  const hash = createHash('sha256');
+  const files = [
+    ...sourceFiles(join(consoleRoot, 'src')),
+    ...sourceFiles(join(consoleRoot, 'public')),
+    join(consoleRoot, 'index.html'),
+    join(consoleRoot, 'vite.config.ts'),
+    join(consoleRoot, 'package.json'),
+  ].sort();
+  for (const file of files) hash.update(file).update(readFileSync(file));
+  return hash.digest('hex');
+}
+
+/**
+ * Builds the console into console/dist unless the build there is of the current sources (the
+ * browser tests serve what `npm run build` would). Called once per run by the global setup.
+ */
+export function ensureConsoleBuilt(): void {
+  const digest = consoleSourceDigest();
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === digest) return;
+  const vite = createRequire(join(consoleRoot, 'package.json')).resolve('vite/bin/vite.js');
+  execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
+    cwd: consoleRoot,
+    stdio: 'inherit',
+  });
+  mkdirSync(join(consoleRoot, 'dist'), { recursive: true });
+  writeFileSync(stampFile, digest);
+}
