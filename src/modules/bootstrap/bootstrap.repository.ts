@@ -59,6 +59,34 @@ export function createBootstrapRepository(db: Queryable) {
       await db.insertInto('applications').values(row).execute();
     },
 
+    /**
+     * Brings a soft-deleted application back with `row` (the console's definition). Its rotation
+     * time is now: access tokens issued before stay refused (platform/auth/authenticate.ts).
+     */
+    async restoreApplication(id: string, row: Omit<NewApplication, 'id'>): Promise<void> {
+      await db
+        .updateTable('applications')
+        .set({
+          ...row,
+          deleted_at: null,
+          secret_rotated_at: sql<Date>`clock_timestamp()`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async setApplicationRedirectUris(
+      id: string,
+      uris: { redirect_uris: string; post_logout_redirect_uris: string },
+    ): Promise<void> {
+      await db
+        .updateTable('applications')
+        .set({ ...uris, updated_at: sql<Date>`now()` })
+        .where('id', '=', id)
+        .execute();
+    },
+
     async replaceApplicationSecret(id: string, digest: string): Promise<void> {
       await db
         .updateTable('applications')

@@ -11,6 +11,7 @@ import { platformIssuer } from '../../platform/issuers.js';
 export async function homeRoutes(app: FastifyInstance, { publicUrl }: { publicUrl: string }): Promise<void> {
   const issuer = platformIssuer(publicUrl);
   const links: [string, string, string][] = [
+    [`${publicUrl}/console/`, 'Admin console', 'manage partners, tenants, users and applications'],
     [`${publicUrl}/docs`, 'API reference', 'every management and OAuth endpoint, with a token button'],
     [`${publicUrl}/openapi.json`, 'OpenAPI document', 'for generated clients'],
     [`${issuer}/.well-known/openid-configuration`, 'Platform OpenID configuration', 'issuer and endpoints'],
