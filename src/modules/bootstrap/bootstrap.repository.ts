@@ -76,6 +76,19 @@ export function createBootstrapRepository(db: Queryable) {
         .execute();
     },
 
+    /**
+     * Forgets every grant of a client, with its refresh tokens, codes and pending requests, as
+     * oidc-provider stored them (oidc_payloads; the sessions module reads them the same way):
+     * for an application coming back after a deletion, whose old sign-ins must not come back with it.
+     */
+    async endGrantsOfClient(clientId: string): Promise<number> {
+      const result = await db
+        .deleteFrom('oidc_payloads')
+        .where(sql`payload->>'clientId'`, '=', clientId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
     async setApplicationRedirectUris(
       id: string,
       uris: { redirect_uris: string; post_logout_redirect_uris: string },

@@ -33,8 +33,9 @@ function repaired(list: readonly string[], current: string, suffix: string): str
  * bootstrap's lock and unit of work, audited as the system):
  * - missing: created (GLOBAL, SPA: a public client with PKCE; no assignment required);
  * - deleted by an administrator: created again with its definition (the same id; a deleted console
- *   cannot be used, and there is no other way into it). Its rotation time is set, so that access
- *   tokens issued before the deletion stay refused;
+ *   cannot be used, and there is no other way into it). Nothing of before the deletion comes back:
+ *   its rotation time is set, so that access tokens issued before stay refused, and its grants
+ *   (sign-ins, refresh tokens) are removed;
  * - redirect or post-logout URIs missing the current public URL's (SCAIKEY_PUBLIC_URL changed):
  *   those are set (entries of the console at another address dropped, others kept);
  * - disabled: stays disabled (the operator's choice), as do its other settings.
@@ -82,11 +83,12 @@ export async function ensureConsoleApplication(w: Work, publicUrl: string): Prom
   }
   if (existing.deleted_at) {
     await repository.restoreApplication(CONSOLE_CLIENT_ID, stored);
+    const grantsEnded = await repository.endGrantsOfClient(CONSOLE_CLIENT_ID);
     w.audit({
       action: 'application.created',
       resourceType: 'application',
       resourceId: CONSOLE_CLIENT_ID,
-      after: { ...audited, restored: true },
+      after: { ...audited, restored: true, grant_records_removed: grantsEnded },
     });
     w.invalidate(`application:${CONSOLE_CLIENT_ID}`);
     return;

@@ -67,7 +67,8 @@ export function defaultConsoleDir(): string {
   let folder = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(folder, 'package.json'))) {
     const parent = dirname(folder);
-    if (parent === folder) throw new Error('the installation root (a folder with package.json) was not found');
+    if (parent === folder)
+      throw new Error('the installation root (a folder with package.json) was not found');
     folder = parent;
   }
   return join(folder, 'console', 'dist');
@@ -176,6 +177,10 @@ export async function consoleRoutes(
 
   app.get('/console/*', { schema }, async (request: FastifyRequest, reply) => {
     const name = (request.params as { '*': string })['*'];
+    // assets/ holds files only (the router may bring `/console/assets/` here without its slash).
+    if (name === 'assets' || name.startsWith('assets/')) {
+      throw new AppError('NOT_FOUND', 'No such file of the console');
+    }
     if (name !== 'index.html') {
       const file = await fileOf(root, name);
       if (file) return sendFile(reply, file, SHORT_CACHE);
