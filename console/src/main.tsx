@@ -1,7 +1,7 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
 import './styles.css';
-import { CloseButton, createTheme, MantineProvider, Modal } from '@mantine/core';
+import { CloseButton, type CloseButtonProps, createTheme, MantineProvider, Modal } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { setNonce } from 'get-nonce';
@@ -25,7 +25,9 @@ const theme = createTheme({
   components: {
     // Every close button (dialogs, notifications, alerts) has a name for screen readers.
     // (CloseButton's props type lists no aria attributes; they are passed through to the button.)
-    CloseButton: CloseButton.extend({ defaultProps: { 'aria-label': texts.common.close } as object }),
+    CloseButton: CloseButton.extend({
+      defaultProps: { 'aria-label': texts.common.close } as CloseButtonProps,
+    }),
     Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': texts.common.close } } }),
   },
 });
