@@ -6,7 +6,7 @@ const t = texts.audit;
 
 export function ResultBadge({ result }: { result: string }) {
   return (
-    <Badge color={result === 'SUCCESS' ? 'green' : 'red'} variant="light">
+    <Badge color={result === 'SUCCESS' ? 'teal.9' : 'red.9'} variant="filled">
       {t.results[result] ?? result}
     </Badge>
   );

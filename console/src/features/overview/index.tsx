@@ -14,26 +14,41 @@ import { SIGN_IN, SIGN_IN_FAILED } from '../audit/types';
 const t = texts.overview;
 
 function Count(props: { label: string; value: number | undefined; to: string; error: unknown }) {
-  return (
-    <Paper withBorder p="md">
-      <Text size="sm" c="dimmed">
-        {props.label}
-      </Text>
-      {props.error ? (
+  if (props.error) {
+    return (
+      <Paper withBorder p="md">
+        <Text size="sm">{props.label}</Text>
         <ErrorAlert error={props.error} />
-      ) : (
-        <Anchor
-          component={Link}
-          to={props.to}
-          fz={28}
-          fw={700}
-          aria-label={`${props.label}: ${props.value ?? ''}`}
-        >
-          {props.value === undefined ? '…' : props.value.toLocaleString()}
-        </Anchor>
-      )}
+      </Paper>
+    );
+  }
+  // The whole card is one link, named by what it shows: "Users 12".
+  return (
+    <Paper withBorder p="md" component={Link} to={props.to} td="none" c="inherit">
+      <Text size="sm" span display="block">
+        {props.label}
+      </Text>{' '}
+      <Text fz={28} fw={700} span display="block" c="var(--mantine-primary-color-filled)">
+        {props.value === undefined ? '…' : props.value.toLocaleString()}
+      </Text>
     </Paper>
   );
+}
+
+/** Who signed in: the entry's resource is the user; its email from the users API, else its id. */
+function SignedInUser(props: { tenantId: string | null; userId: string | null }) {
+  const user = useQuery({
+    queryKey: ['user', props.tenantId, props.userId],
+    enabled: !!props.tenantId && !!props.userId?.startsWith('usr_'),
+    staleTime: 60_000,
+    queryFn: () =>
+      unwrap(
+        api.GET('/api/v1/tenants/{tenant_id}/users/{user_id}', {
+          params: { path: { tenant_id: props.tenantId as string, user_id: props.userId as string } },
+        }),
+      ),
+  });
+  return <>{user.data?.data.email ?? props.userId ?? texts.common.none}</>;
 }
 
 /** The total of a list, asked with one item a page. */
@@ -78,7 +93,13 @@ function RecentSignIns(props: { action: string; title: string; label: string; em
                       {new Date(entry.created_at).toLocaleString()}
                     </Anchor>
                   </Table.Td>
-                  <Table.Td>{actorText(entry)}</Table.Td>
+                  <Table.Td>
+                    {entry.resource_type === 'user' ? (
+                      <SignedInUser tenantId={entry.tenant_id} userId={entry.resource_id} />
+                    ) : (
+                      actorText(entry)
+                    )}
+                  </Table.Td>
                   <Table.Td>{entry.ip_address ?? texts.common.none}</Table.Td>
                 </Table.Tr>
               ))}

@@ -31,7 +31,7 @@ const PER_PAGE = 50;
 
 export function StatusBadge({ status }: { status: string }) {
   return (
-    <Badge color={status === 'ACTIVE' ? 'green' : 'gray'} variant="light">
+    <Badge color={status === 'ACTIVE' ? 'teal.9' : 'gray.7'} variant="filled">
       {t.statuses[status] ?? status}
     </Badge>
   );
@@ -132,7 +132,13 @@ function PartnerList() {
           onPage={(next) => set({ page: next })}
         />
       ) : null}
-      <Modal opened={creating} onClose={() => setCreating(false)} title={t.createTitle} size="lg">
+      <Modal
+        opened={creating}
+        onClose={() => setCreating(false)}
+        title={t.createTitle}
+        size="lg"
+        closeButtonProps={{ 'aria-label': texts.common.close }}
+      >
         <PartnerForm
           submitLabel={texts.common.create}
           onCancel={() => setCreating(false)}
@@ -141,7 +147,11 @@ function PartnerList() {
               api.POST('/api/v1/admin/partners/', { body: partnerBody(form, true) }),
             );
             await queryClient.invalidateQueries({ queryKey: ['partners'] });
-            notifications.show({ message: t.createdNotice(created.data.name), color: 'green' });
+            notifications.show({
+              message: t.createdNotice(created.data.name),
+              color: 'green',
+              closeButtonProps: { 'aria-label': texts.common.close },
+            });
             setCreating(false);
             navigate(created.data.id);
           }}
@@ -201,7 +211,11 @@ function PartnerDetail() {
             );
             queryClient.setQueryData(['partner', partnerId], updated);
             await queryClient.invalidateQueries({ queryKey: ['partners'] });
-            notifications.show({ message: texts.common.saved, color: 'green' });
+            notifications.show({
+              message: texts.common.saved,
+              color: 'green',
+              closeButtonProps: { 'aria-label': texts.common.close },
+            });
           }}
         />
       </Paper>
@@ -209,7 +223,7 @@ function PartnerDetail() {
         <Title order={2} size="h3" mb="sm">
           {t.deleteTitle}
         </Title>
-        <Button color="red" variant="outline" onClick={() => setDeleting(true)}>
+        <Button color="red" onClick={() => setDeleting(true)}>
           {t.deleteButton}
         </Button>
       </Paper>
@@ -228,7 +242,11 @@ function PartnerDetail() {
           );
           await queryClient.invalidateQueries({ queryKey: ['partners'] });
           queryClient.removeQueries({ queryKey: ['partner', partnerId] });
-          notifications.show({ message: t.deleted(current.name), color: 'green' });
+          notifications.show({
+            message: t.deleted(current.name),
+            color: 'green',
+            closeButtonProps: { 'aria-label': texts.common.close },
+          });
           navigate('..');
         }}
       />

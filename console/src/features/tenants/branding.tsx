@@ -175,7 +175,11 @@ export function BrandingSection(props: {
       const next = values(saved.branding);
       form.setValues(next);
       form.resetDirty(next);
-      notifications.show({ message: t.saved, color: 'green' });
+      notifications.show({
+        message: t.saved,
+        color: 'green',
+        closeButtonProps: { 'aria-label': texts.common.close },
+      });
     } catch (failure) {
       setError(applyApiError(form, failure, { prefix: 'branding' }));
     } finally {

@@ -101,7 +101,11 @@ export function SettingsSection(props: {
       const next = values(saved.settings);
       form.setValues(next);
       form.resetDirty(next);
-      notifications.show({ message: t.saved, color: 'green' });
+      notifications.show({
+        message: t.saved,
+        color: 'green',
+        closeButtonProps: { 'aria-label': texts.common.close },
+      });
     } catch (failure) {
       setError(applyApiError(form, failure, { prefix: 'settings', fieldOf }));
     } finally {

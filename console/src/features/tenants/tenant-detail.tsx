@@ -63,7 +63,11 @@ function GeneralSection(props: {
       });
       form.setValues(initial(saved));
       form.resetDirty(initial(saved));
-      notifications.show({ message: texts.common.saved, color: 'green' });
+      notifications.show({
+        message: texts.common.saved,
+        color: 'green',
+        closeButtonProps: { 'aria-label': texts.common.close },
+      });
     } catch (failure) {
       setError(applyApiError(form, failure));
     } finally {
@@ -75,7 +79,11 @@ function GeneralSection(props: {
     setStatusError(null);
     try {
       await props.onSave({ status: 'ACTIVE' });
-      notifications.show({ message: t.general.activated(tenant.name), color: 'green' });
+      notifications.show({
+        message: t.general.activated(tenant.name),
+        color: 'green',
+        closeButtonProps: { 'aria-label': texts.common.close },
+      });
     } catch (failure) {
       setStatusError(failure);
     } finally {
@@ -96,11 +104,11 @@ function GeneralSection(props: {
           <TenantStatus status={tenant.status} />
           {props.canEdit ? (
             tenant.status === 'ACTIVE' ? (
-              <Button variant="outline" color="orange" onClick={() => setSuspending(true)}>
+              <Button variant="default" onClick={() => setSuspending(true)}>
                 {t.general.suspend}
               </Button>
             ) : (
-              <Button variant="outline" onClick={activate} loading={statusBusy}>
+              <Button variant="default" onClick={activate} loading={statusBusy}>
                 {t.general.activate}
               </Button>
             )
@@ -158,7 +166,11 @@ function GeneralSection(props: {
         onClose={() => setSuspending(false)}
         onConfirm={async () => {
           await props.onSave({ status: 'SUSPENDED' });
-          notifications.show({ message: t.general.suspended(tenant.name), color: 'green' });
+          notifications.show({
+            message: t.general.suspended(tenant.name),
+            color: 'green',
+            closeButtonProps: { 'aria-label': texts.common.close },
+          });
         }}
       />
     </Paper>
@@ -233,7 +245,7 @@ export function TenantDetail() {
           <Text size="sm" mb="sm">
             {t.danger.text}
           </Text>
-          <Button color="red" variant="outline" onClick={() => setDeleting(true)}>
+          <Button color="red" onClick={() => setDeleting(true)}>
             {t.danger.button}
           </Button>
         </Paper>
@@ -251,7 +263,11 @@ export function TenantDetail() {
           );
           queryClient.removeQueries({ queryKey: ['tenant', tenantId] });
           await queryClient.invalidateQueries({ queryKey: ['tenants'] });
-          notifications.show({ message: t.danger.deleted(current.name), color: 'green' });
+          notifications.show({
+            message: t.danger.deleted(current.name),
+            color: 'green',
+            closeButtonProps: { 'aria-label': texts.common.close },
+          });
           navigate('..');
         }}
       />

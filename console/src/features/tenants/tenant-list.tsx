@@ -18,7 +18,7 @@ const PER_PAGE = 50;
 
 export function TenantStatus({ status }: { status: string }) {
   return (
-    <Badge color={status === 'ACTIVE' ? 'green' : 'gray'} variant="light">
+    <Badge color={status === 'ACTIVE' ? 'teal.9' : 'gray.7'} variant="filled">
       {t.statuses[status] ?? status}
     </Badge>
   );
@@ -49,7 +49,11 @@ function CreateTenant(props: { partners: { value: string; label: string }[]; onC
         }),
       );
       await queryClient.invalidateQueries({ queryKey: ['tenants'] });
-      notifications.show({ message: t.createdNotice(created.data.name), color: 'green' });
+      notifications.show({
+        message: t.createdNotice(created.data.name),
+        color: 'green',
+        closeButtonProps: { 'aria-label': texts.common.close },
+      });
       props.onClose();
       navigate(created.data.id);
     } catch (failure) {
@@ -200,7 +204,12 @@ export function TenantList() {
           onPage={(next) => set({ page: next })}
         />
       ) : null}
-      <Modal opened={creating} onClose={() => setCreating(false)} title={t.createTitle}>
+      <Modal
+        opened={creating}
+        onClose={() => setCreating(false)}
+        title={t.createTitle}
+        closeButtonProps={{ 'aria-label': texts.common.close }}
+      >
         <CreateTenant partners={partners.options} onClose={() => setCreating(false)} />
       </Modal>
     </Stack>
