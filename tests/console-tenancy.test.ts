@@ -1,6 +1,7 @@
 // Issue 16: the console's overview, partners, tenants (settings, branding with its preview) and
 // audit log screens, per role, in chromium against a listening server on both databases.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { hasChromium } from './helpers/browser.js';
@@ -193,6 +194,19 @@ describe.runIf(hasChromium)('issue 16: console overview, partners, tenants and a
     await expect.poll(() => new URL(page.url()).searchParams.get('action')).toBe('tenant.updated');
     await expect.poll(onlyThisTenant).toBe(2);
     expect(await entries.getByRole('cell', { name: 'tenant.created', exact: true }).count()).toBe(0);
+    // The export carries the bearer token (fetch, then a blob download) and the same filters.
+    await page.getByRole('button', { name: 'Export' }).click();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('menuitem', { name: 'Download CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^audit-.*\.csv$/);
+    const csv = readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(csv[0]).toMatch(/^id,created_at,tenant_id,/);
+    expect(csv.slice(1)).toHaveLength(2);
+    for (const line of csv.slice(1)) expect(line).toContain(`,tenant.updated,tenant,${tenantId},`);
     // Newest first: the branding change.
     await entries.getByRole('link').first().click();
     await page.getByRole('heading', { level: 1, name: 'Entry: tenant.updated' }).waitFor();
