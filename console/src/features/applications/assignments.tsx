@@ -48,7 +48,7 @@ export function Assignments({ app }: { app: AppSummary }) {
         {texts.applications.detail.assignments}
       </Title>
       {app.assignment_required ? null : (
-        <Text size="sm" c="dimmed" mb="sm">
+        <Text size="sm" mb="sm">
           {t.notRequired}
         </Text>
       )}
@@ -217,11 +217,7 @@ function TenantAssignments({ appId, tenantId }: { appId: string; tenantId: strin
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          {assignees.data && assignees.data.data.users.length === 0 ? (
-            <Text size="sm" c="dimmed">
-              {t.none}
-            </Text>
-          ) : null}
+          {assignees.data && assignees.data.data.users.length === 0 ? <Text size="sm">{t.none}</Text> : null}
         </Stack>
         <Stack gap="xs">
           <Title order={3} size="h5">
@@ -274,20 +270,14 @@ function TenantAssignments({ appId, tenantId }: { appId: string; tenantId: strin
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          {assignees.data && assignees.data.data.groups.length === 0 ? (
-            <Text size="sm" c="dimmed">
-              {t.none}
-            </Text>
-          ) : null}
+          {assignees.data && assignees.data.data.groups.length === 0 ? <Text size="sm">{t.none}</Text> : null}
         </Stack>
       </SimpleGrid>
       <Stack gap="xs">
         <Title order={3} size="h5">
           {t.effective}
         </Title>
-        <Text size="sm" c="dimmed">
-          {t.effectiveHelp}
-        </Text>
+        <Text size="sm">{t.effectiveHelp}</Text>
         <ErrorAlert error={effective.error} />
         <Table.ScrollContainer minWidth={560}>
           <Table aria-label={t.effectiveTable} striped>
@@ -319,11 +309,7 @@ function TenantAssignments({ appId, tenantId }: { appId: string; tenantId: strin
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
-        {effective.data && effective.data.data.length === 0 ? (
-          <Text size="sm" c="dimmed">
-            {t.none}
-          </Text>
-        ) : null}
+        {effective.data && effective.data.data.length === 0 ? <Text size="sm">{t.none}</Text> : null}
         {effective.data && effective.data.pagination.total_pages > 1 ? (
           <Pager
             page={effective.data.pagination.page}

@@ -127,17 +127,13 @@ export function ApplicationDetail() {
           </Title>
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
             <Stack gap={2}>
-              <Text size="sm" c="dimmed">
-                {t.detail.clientId}
-              </Text>
+              <Text size="sm">{t.detail.clientId}</Text>
               <Text ff="monospace" style={{ wordBreak: 'break-all' }}>
                 {data.client_id}
               </Text>
             </Stack>
             <Stack gap={2}>
-              <Text size="sm" c="dimmed">
-                {t.fields.type}
-              </Text>
+              <Text size="sm">{t.fields.type}</Text>
               <Group gap="xs">
                 <Text>{t.types[data.application_type]}</Text>
                 <Badge variant="outline">{data.scope}</Badge>

@@ -149,7 +149,7 @@ export function ApplicationList() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          {list.data.data.length === 0 ? <Text c="dimmed">{t.empty}</Text> : null}
+          {list.data.data.length === 0 ? <Text>{t.empty}</Text> : null}
           <Pager
             page={list.data.pagination.page}
             totalPages={list.data.pagination.total_pages}

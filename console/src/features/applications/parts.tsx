@@ -85,16 +85,8 @@ export function ListField<T extends Record<string, unknown>>(props: {
   return (
     <Fieldset legend={props.legend} variant="unstyled">
       <Stack gap="xs">
-        {props.description ? (
-          <Text size="xs" c="dimmed">
-            {props.description}
-          </Text>
-        ) : null}
-        {items.length === 0 ? (
-          <Text size="sm" c="dimmed">
-            {texts.applications.fields.noEntries}
-          </Text>
-        ) : null}
+        {props.description ? <Text size="xs">{props.description}</Text> : null}
+        {items.length === 0 ? <Text size="sm">{texts.applications.fields.noEntries}</Text> : null}
         {items.map((_, index) => (
           <Group key={form.key(`${path}.${index}`)} align="flex-start" wrap="nowrap">
             <TextInput
@@ -140,7 +132,8 @@ export function StatusBadge({ status, label }: { status: string; label?: string 
   const good = ['ACTIVE', 'active', 'SUCCEEDED', 'succeeded', 'enabled'].includes(status);
   const bad = ['DISABLED', 'disabled', 'FAILED', 'failed', 'failing', 'LOCKED'].includes(status);
   return (
-    <Badge color={good ? 'green' : bad ? 'red' : 'gray'} variant="light">
+    // The text in the scheme's text colour: the light badge's own shade is too faint for WCAG AA.
+    <Badge color={good ? 'green' : bad ? 'red' : 'gray'} variant="light" c="var(--mantine-color-text)">
       {label ?? status}
     </Badge>
   );

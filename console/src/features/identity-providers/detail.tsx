@@ -180,7 +180,7 @@ export function IdentityProviderDetail() {
           {data.secrets_set.length > 0 ? (
             <Group gap="xs">
               {data.secrets_set.map((name) => (
-                <Badge key={name} variant="light" color="green">
+                <Badge key={name} variant="light" color="green" c="var(--mantine-color-text)">
                   {t.detail.secretSet(name)}
                 </Badge>
               ))}
@@ -316,9 +316,7 @@ function SettingsForm(props: {
           {oidc ? (
             <OidcFields form={form} secretSet={idp.secrets_set.includes('client_secret')} />
           ) : (
-            <Text size="sm" c="dimmed">
-              {t.detail.readOnlyType}
-            </Text>
+            <Text size="sm">{t.detail.readOnlyType}</Text>
           )}
           <ErrorAlert error={error} />
           <Group justify="flex-end">
@@ -416,11 +414,7 @@ function SyncRuns({ idpId }: { idpId: string }) {
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      {runs.data && runs.data.data.length === 0 ? (
-        <Text size="sm" c="dimmed">
-          {t.sync.none}
-        </Text>
-      ) : null}
+      {runs.data && runs.data.data.length === 0 ? <Text size="sm">{t.sync.none}</Text> : null}
       {runs.data && runs.data.pagination.total_pages > 1 ? (
         <Pager
           page={runs.data.pagination.page}

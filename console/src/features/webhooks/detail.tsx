@@ -379,14 +379,14 @@ function Deliveries({ webhookId }: { webhookId: string }) {
               <Table.Tr key={delivery.id}>
                 <Table.Td>
                   <Text size="sm">{delivery.event_type}</Text>
-                  <Text size="xs" c="dimmed" ff="monospace">
+                  <Text size="xs" ff="monospace">
                     {delivery.event_id}
                   </Text>
                 </Table.Td>
                 <Table.Td>
                   <StatusBadge status={delivery.status} label={t.deliveries.statuses[delivery.status]} />
                   {delivery.next_attempt_at && delivery.status === 'pending' ? (
-                    <Text size="xs" c="dimmed">
+                    <Text size="xs">
                       {t.deliveries.nextAttempt}: {formatDate(delivery.next_attempt_at)}
                     </Text>
                   ) : null}
@@ -417,9 +417,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
         </Table>
       </Table.ScrollContainer>
       {deliveries.data && deliveries.data.data.length === 0 ? (
-        <Text size="sm" c="dimmed">
-          {t.deliveries.none}
-        </Text>
+        <Text size="sm">{t.deliveries.none}</Text>
       ) : null}
       {deliveries.data && deliveries.data.pagination.total_pages > 1 ? (
         <Pager
