@@ -52,7 +52,7 @@ describe.runIf(hasChromium)(
 
     /** Picks an option of a server-searched select: types into it and clicks the option. */
     const choose = async (page: Page, label: string, search: string, option: string | RegExp) => {
-      await page.getByRole('textbox', { name: label }).fill(search);
+      await page.getByRole('combobox', { name: label }).fill(search);
       await page.getByRole('option', { name: option }).click();
     };
 
@@ -81,7 +81,7 @@ describe.runIf(hasChromium)(
         // Create a WEB application with a redirect URI.
         await page.getByRole('button', { name: 'New application' }).click();
         const create = page.getByRole('dialog', { name: 'New application' });
-        await create.getByLabel('Name', { exact: true }).fill('Billing portal');
+        await create.getByRole('textbox', { name: 'Name', exact: true }).fill('Billing portal');
         await create.getByRole('button', { name: 'Add to Redirect URIs' }).click();
         await create.getByLabel('Redirect URI 1').fill('https://billing.example.com/callback');
         await expectAccessible(page, 'create application dialog');
@@ -208,9 +208,9 @@ describe.runIf(hasChromium)(
         const create = page.getByRole('dialog', { name: 'New webhook endpoint' });
         const url = create.getByLabel('Endpoint URL');
         await url.fill('https://127.0.0.1/hook');
-        await create.getByRole('textbox', { name: 'Event types' }).click();
+        await create.getByRole('combobox', { name: 'Event types' }).click();
         await page.getByRole('option', { name: 'user.* (every user event)' }).click();
-        await create.getByRole('textbox', { name: 'Event types' }).press('Escape');
+        await create.getByRole('combobox', { name: 'Event types' }).press('Escape');
         await expectAccessible(page, 'create webhook dialog');
         await create.getByRole('button', { name: 'Create' }).click();
         // SSRF: refused when created, the message under the URL.
@@ -253,13 +253,13 @@ describe.runIf(hasChromium)(
 
         await page.getByRole('button', { name: 'New OIDC provider' }).click();
         const create = page.getByRole('dialog', { name: 'New OpenID Connect provider' });
-        await create.getByLabel('Name', { exact: true }).fill('Corporate SSO');
+        await create.getByRole('textbox', { name: 'Name', exact: true }).fill('Corporate SSO');
         const issuer = create.getByLabel('Issuer');
         await issuer.fill('http://login.corp.example');
         await create.getByLabel('Client id').fill('scaikey');
         await create.getByLabel('Client secret').fill('upstream-secret-value-123');
-        await create.getByRole('textbox', { name: 'Email domains' }).fill('corp.example');
-        await create.getByRole('textbox', { name: 'Email domains' }).press('Enter');
+        await create.getByRole('combobox', { name: 'Email domains' }).fill('corp.example');
+        await create.getByRole('combobox', { name: 'Email domains' }).press('Enter');
         await expectAccessible(page, 'create identity provider dialog');
         await create.getByRole('button', { name: 'Create' }).click();
         await expect.poll(() => issuer.getAttribute('aria-invalid')).toBe('true');
@@ -299,10 +299,10 @@ describe.runIf(hasChromium)(
 
         await page.getByRole('button', { name: 'New application' }).click();
         const create = page.getByRole('dialog', { name: 'New application' });
-        await create.getByLabel('Name', { exact: true }).fill('Reporting service');
-        await create.getByRole('textbox', { name: 'Application type' }).click();
+        await create.getByRole('textbox', { name: 'Name', exact: true }).fill('Reporting service');
+        await create.getByRole('combobox', { name: 'Application type' }).click();
         await page.getByRole('option', { name: 'Service (machine to machine)' }).click();
-        await create.getByRole('textbox', { name: 'Scope' }).click();
+        await create.getByRole('combobox', { name: 'Scope' }).click();
         await page.getByRole('option', { name: 'Global (every tenant)' }).click();
         await expectAccessible(page, 'create application dialog (phone)');
         await create.getByRole('button', { name: 'Create' }).click();

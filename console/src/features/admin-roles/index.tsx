@@ -263,7 +263,13 @@ function GrantDialog(props: { opened: boolean; onClose: () => void; onGranted: (
     }
   });
   return (
-    <Modal opened={props.opened} onClose={close} title={t.grantTitle} centered>
+    <Modal
+      opened={props.opened}
+      onClose={close}
+      title={t.grantTitle}
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+    >
       <form onSubmit={submit} noValidate>
         <Stack>
           {picksTenant(session) ? (

@@ -113,7 +113,14 @@ export function CreateApplication(props: {
   });
 
   return (
-    <Modal opened={props.opened} onClose={close} title={t.createTitle} size="lg" centered>
+    <Modal
+      opened={props.opened}
+      onClose={close}
+      title={t.createTitle}
+      size="lg"
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+    >
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput

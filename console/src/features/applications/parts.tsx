@@ -38,7 +38,14 @@ export function SecretDialog(props: {
   onClose: () => void;
 }) {
   return (
-    <Modal opened={props.secret !== null} onClose={props.onClose} title={props.title} centered size="lg">
+    <Modal
+      opened={props.secret !== null}
+      onClose={props.onClose}
+      title={props.title}
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+      size="lg"
+    >
       <Stack>
         <Alert color="yellow" variant="light" role="status">
           {props.warning}

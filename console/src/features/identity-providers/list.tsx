@@ -214,7 +214,14 @@ function CreateOidcProvider(props: {
     }
   });
   return (
-    <Modal opened={props.opened} onClose={close} title={t.createTitle} centered size="lg">
+    <Modal
+      opened={props.opened}
+      onClose={close}
+      title={t.createTitle}
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+      size="lg"
+    >
       <form onSubmit={submit} noValidate>
         <Stack>
           {picksTenant(session) ? (
