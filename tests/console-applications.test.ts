@@ -83,7 +83,9 @@ describe.runIf(hasChromium)(
         const create = page.getByRole('dialog', { name: 'New application' });
         await create.getByRole('textbox', { name: 'Name', exact: true }).fill('Billing portal');
         await create.getByRole('button', { name: 'Add to Redirect URIs' }).click();
-        await create.getByLabel('Redirect URI 1').fill('https://billing.example.com/callback');
+        await create
+          .getByRole('textbox', { name: 'Redirect URI 1', exact: true })
+          .fill('https://billing.example.com/callback');
         await expectAccessible(page, 'create application dialog');
         await create.getByRole('button', { name: 'Create' }).click();
 
@@ -91,7 +93,7 @@ describe.runIf(hasChromium)(
         const secretDialog = page.getByRole('dialog', { name: 'Client secret' });
         await secretDialog.getByText('you will not see it again').waitFor();
         await secretDialog.getByRole('button', { name: 'Copy secret' }).waitFor();
-        const secret = await secretDialog.getByLabel('Client secret').inputValue();
+        const secret = await secretDialog.getByLabel('Client secret', { exact: true }).inputValue();
         expect(secret.length).toBeGreaterThan(20);
         await expectAccessible(page, 'application secret dialog');
         await screenshot(page, 'application-secret');
@@ -110,7 +112,7 @@ describe.runIf(hasChromium)(
         await expectAccessible(page, 'rotate secret confirmation');
         await rotateConfirm.getByRole('button', { name: 'Rotate secret' }).click();
         const rotated = page.getByRole('dialog', { name: 'New client secret' });
-        const newSecret = await rotated.getByLabel('Client secret').inputValue();
+        const newSecret = await rotated.getByLabel('Client secret', { exact: true }).inputValue();
         expect(newSecret).not.toBe(secret);
         await rotated.getByRole('button', { name: 'I have stored it' }).click();
         await rotated.waitFor({ state: 'detached' });
@@ -119,7 +121,7 @@ describe.runIf(hasChromium)(
 
         // A bad redirect URI: the API's 422 shows under that URI's field, and nothing is saved.
         await page.getByRole('button', { name: 'Add to Redirect URIs' }).click();
-        const second = page.getByLabel('Redirect URI 2');
+        const second = page.getByRole('textbox', { name: 'Redirect URI 2', exact: true });
         await second.fill('http://billing.example.com/other');
         await page.getByRole('button', { name: 'Save' }).click();
         await expect.poll(() => second.getAttribute('aria-invalid')).toBe('true');
@@ -206,7 +208,7 @@ describe.runIf(hasChromium)(
 
         await page.getByRole('button', { name: 'New webhook' }).click();
         const create = page.getByRole('dialog', { name: 'New webhook endpoint' });
-        const url = create.getByLabel('Endpoint URL');
+        const url = create.getByRole('textbox', { name: 'Endpoint URL' });
         await url.fill('https://127.0.0.1/hook');
         await create.getByRole('combobox', { name: 'Event types' }).click();
         await page.getByRole('option', { name: 'user.* (every user event)' }).click();
@@ -220,7 +222,7 @@ describe.runIf(hasChromium)(
         await url.fill('https://93.184.215.14/hook');
         await create.getByRole('button', { name: 'Create' }).click();
         const secretDialog = page.getByRole('dialog', { name: 'Signing secret' });
-        const secret = await secretDialog.getByLabel('Signing secret').inputValue();
+        const secret = await secretDialog.getByRole('textbox', { name: 'Signing secret' }).inputValue();
         expect(secret).toMatch(/^whsec_/);
         await secretDialog.getByText('you will not see it again').waitFor();
         await expectAccessible(page, 'webhook secret dialog');
@@ -254,10 +256,10 @@ describe.runIf(hasChromium)(
         await page.getByRole('button', { name: 'New OIDC provider' }).click();
         const create = page.getByRole('dialog', { name: 'New OpenID Connect provider' });
         await create.getByRole('textbox', { name: 'Name', exact: true }).fill('Corporate SSO');
-        const issuer = create.getByLabel('Issuer');
+        const issuer = create.getByRole('textbox', { name: 'Issuer' });
         await issuer.fill('http://login.corp.example');
-        await create.getByLabel('Client id').fill('scaikey');
-        await create.getByLabel('Client secret').fill('upstream-secret-value-123');
+        await create.getByRole('textbox', { name: 'Client id' }).fill('scaikey');
+        await create.getByLabel('Client secret', { exact: true }).fill('upstream-secret-value-123');
         await create.getByRole('combobox', { name: 'Email domains' }).fill('corp.example');
         await create.getByRole('combobox', { name: 'Email domains' }).press('Enter');
         await expectAccessible(page, 'create identity provider dialog');
@@ -307,7 +309,7 @@ describe.runIf(hasChromium)(
         await expectAccessible(page, 'create application dialog (phone)');
         await create.getByRole('button', { name: 'Create' }).click();
         const secretDialog = page.getByRole('dialog', { name: 'Client secret' });
-        await secretDialog.getByLabel('Client secret').waitFor();
+        await secretDialog.getByLabel('Client secret', { exact: true }).waitFor();
         await expectAccessible(page, 'application secret dialog (phone)');
         await secretDialog.getByRole('button', { name: 'I have stored it' }).click();
         await page.getByRole('heading', { name: 'Reporting service', level: 1 }).waitFor();
