@@ -14,7 +14,14 @@ import { NotFound } from '../../ui/not-found';
 import { PageHeader, Pager } from '../../ui/page';
 import { useCurrentTenant } from '../../ui/tenant-context';
 import { useUrlState } from '../../ui/url-state';
-import { formatDate, PartnerSelect, StatusBadge, TenantSelect, UserSelect } from '../applications/parts';
+import {
+  formatDate,
+  PartnerSelect,
+  SCROLLABLE,
+  StatusBadge,
+  TenantSelect,
+  UserSelect,
+} from '../applications/parts';
 
 const t = texts.adminRoles;
 const ROLES = ['SUPER_ADMIN', 'PARTNER_ADMIN', 'TENANT_ADMIN'] as const;
@@ -114,7 +121,7 @@ function AdminRoleList() {
       {list.isPending ? <Loader aria-label={texts.app.loading} /> : null}
       {list.data ? (
         <>
-          <Table.ScrollContainer minWidth={900}>
+          <Table.ScrollContainer minWidth={900} scrollAreaProps={SCROLLABLE}>
             <Table striped aria-label={t.tableLabel}>
               <Table.Thead>
                 <Table.Tr>

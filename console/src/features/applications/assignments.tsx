@@ -21,7 +21,7 @@ import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
 import { Pager } from '../../ui/page';
 import { useCurrentTenant } from '../../ui/tenant-context';
-import { formatDate, GroupSelect, StatusBadge, TenantSelect, UserSelect } from './parts';
+import { formatDate, GroupSelect, SCROLLABLE, StatusBadge, TenantSelect, UserSelect } from './parts';
 
 const t = texts.applications.assign;
 
@@ -183,7 +183,7 @@ function TenantAssignments({ appId, tenantId }: { appId: string; tenantId: strin
           </Group>
           <ErrorAlert error={userError} />
           {assignees.isPending ? <Loader size="sm" aria-label={texts.app.loading} /> : null}
-          <Table.ScrollContainer minWidth={360}>
+          <Table.ScrollContainer minWidth={360} scrollAreaProps={SCROLLABLE}>
             <Table aria-label={t.usersTable}>
               <Table.Thead>
                 <Table.Tr>
@@ -236,7 +236,7 @@ function TenantAssignments({ appId, tenantId }: { appId: string; tenantId: strin
             </Button>
           </Group>
           <ErrorAlert error={groupError} />
-          <Table.ScrollContainer minWidth={360}>
+          <Table.ScrollContainer minWidth={360} scrollAreaProps={SCROLLABLE}>
             <Table aria-label={t.groupsTable}>
               <Table.Thead>
                 <Table.Tr>
@@ -279,7 +279,7 @@ function TenantAssignments({ appId, tenantId }: { appId: string; tenantId: strin
         </Title>
         <Text size="sm">{t.effectiveHelp}</Text>
         <ErrorAlert error={effective.error} />
-        <Table.ScrollContainer minWidth={560}>
+        <Table.ScrollContainer minWidth={560} scrollAreaProps={SCROLLABLE}>
           <Table aria-label={t.effectiveTable} striped>
             <Table.Thead>
               <Table.Tr>

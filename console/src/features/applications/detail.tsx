@@ -28,7 +28,7 @@ import { applyApiError, ErrorAlert } from '../../ui/errors';
 import { PageHeader } from '../../ui/page';
 import { Assignments } from './assignments';
 import { applicationFieldOf } from './create';
-import { formatDate, ListField, SecretDialog, StatusBadge } from './parts';
+import { formatDate, ListField, NOTIFICATION, SecretDialog, StatusBadge } from './parts';
 
 const t = texts.applications;
 
@@ -253,7 +253,7 @@ function SettingsForm(props: {
         require_pushed_authorization_requests: values.require_pushed_authorization_requests,
       });
       await props.onSaved();
-      notifications.show({ message: t.detail.saved, color: 'green' });
+      notifications.show({ ...NOTIFICATION, message: t.detail.saved, color: 'green' });
     } catch (failure) {
       setError(applyApiError(form, failure, { fieldOf: applicationFieldOf }));
     } finally {

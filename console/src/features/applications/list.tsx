@@ -11,7 +11,7 @@ import { ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
 import { useUrlState } from '../../ui/url-state';
 import { CreateApplication } from './create';
-import { formatDate, SecretDialog, StatusBadge, TenantSelect } from './parts';
+import { formatDate, SCROLLABLE, SecretDialog, StatusBadge, TenantSelect } from './parts';
 
 const t = texts.applications;
 const SCOPES = ['GLOBAL', 'PARTNER', 'TENANT'] as const;
@@ -111,7 +111,7 @@ export function ApplicationList() {
       {list.isPending ? <Loader aria-label={texts.app.loading} /> : null}
       {list.data ? (
         <>
-          <Table.ScrollContainer minWidth={760}>
+          <Table.ScrollContainer minWidth={760} scrollAreaProps={SCROLLABLE}>
             <Table striped highlightOnHover aria-label={t.tableLabel}>
               <Table.Thead>
                 <Table.Tr>

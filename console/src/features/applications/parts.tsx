@@ -146,6 +146,12 @@ export function StatusBadge({ status, label }: { status: string; label?: string 
   );
 }
 
+/** A table's horizontal scroll area is reachable by keyboard (it scrolls at a phone's width). */
+export const SCROLLABLE = { viewportProps: { tabIndex: 0 } };
+
+/** A notification's close button is named (axe: button-name). */
+export const NOTIFICATION = { closeButtonProps: { 'aria-label': texts.common.close } };
+
 export const formatDate = (value: string | null | undefined): string =>
   value ? new Date(value).toLocaleString() : texts.common.none;
 

@@ -23,7 +23,7 @@ import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
-import { formatDate, StatusBadge } from '../applications/parts';
+import { formatDate, NOTIFICATION, SCROLLABLE, StatusBadge } from '../applications/parts';
 import {
   CommonFields,
   commonFields,
@@ -154,7 +154,7 @@ export function IdentityProviderDetail() {
           <Title order={2} size="h4" mb="sm">
             {t.detail.config}
           </Title>
-          <Table.ScrollContainer minWidth={420}>
+          <Table.ScrollContainer minWidth={420} scrollAreaProps={SCROLLABLE}>
             <Table aria-label={t.detail.configTable}>
               <Table.Thead>
                 <Table.Tr>
@@ -244,7 +244,7 @@ function TestReport({ result, onClose }: { result: TestResult; onClose: () => vo
       closeButtonLabel={texts.common.close}
       onClose={onClose}
     >
-      <Table.ScrollContainer minWidth={420}>
+      <Table.ScrollContainer minWidth={420} scrollAreaProps={SCROLLABLE}>
         <Table aria-label={t.detail.testTable}>
           <Table.Thead>
             <Table.Tr>
@@ -298,7 +298,7 @@ function SettingsForm(props: {
       });
       form.setFieldValue('config.client_secret', '');
       await props.onSaved();
-      notifications.show({ message: t.detail.saved, color: 'green' });
+      notifications.show({ ...NOTIFICATION, message: t.detail.saved, color: 'green' });
     } catch (failure) {
       setError(applyApiError(form, failure, { fieldOf: idpFieldOf }));
     } finally {
@@ -352,6 +352,7 @@ function SyncRuns({ idpId }: { idpId: string }) {
         api.POST('/api/v1/admin/identity-providers/{idp_id}/sync', { params: { path: { idp_id: idpId } } }),
       );
       notifications.show({
+        ...NOTIFICATION,
         message: t.sync.finishedMessage(t.sync.statuses[run.data.status] ?? run.data.status),
         color: run.data.status === 'SUCCEEDED' ? 'green' : 'red',
       });
@@ -380,7 +381,7 @@ function SyncRuns({ idpId }: { idpId: string }) {
           <Text size="sm">{t.sync.running}</Text>
         </Group>
       ) : null}
-      <Table.ScrollContainer minWidth={760}>
+      <Table.ScrollContainer minWidth={760} scrollAreaProps={SCROLLABLE}>
         <Table striped aria-label={t.sync.tableLabel}>
           <Table.Thead>
             <Table.Tr>

@@ -26,7 +26,7 @@ import { applyApiError, ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
 import { useCurrentTenant } from '../../ui/tenant-context';
 import { useUrlState } from '../../ui/url-state';
-import { formatDate, StatusBadge, TenantSelect } from '../applications/parts';
+import { formatDate, SCROLLABLE, StatusBadge, TenantSelect } from '../applications/parts';
 import {
   CommonFields,
   commonFields,
@@ -107,7 +107,7 @@ export function IdentityProviderList() {
       {list.isPending ? <Loader aria-label={texts.app.loading} /> : null}
       {list.data ? (
         <>
-          <Table.ScrollContainer minWidth={820}>
+          <Table.ScrollContainer minWidth={820} scrollAreaProps={SCROLLABLE}>
             <Table striped highlightOnHover aria-label={t.tableLabel}>
               <Table.Thead>
                 <Table.Tr>

@@ -26,7 +26,7 @@ import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
-import { formatDate, SecretDialog, StatusBadge } from '../applications/parts';
+import { formatDate, NOTIFICATION, SCROLLABLE, SecretDialog, StatusBadge } from '../applications/parts';
 import { EventsSelect, webhookFieldOf } from './events';
 
 const t = texts.webhooks;
@@ -256,7 +256,7 @@ function SettingsForm(props: {
         events: values.events,
       });
       await props.onSaved();
-      notifications.show({ message: t.detail.saved, color: 'green' });
+      notifications.show({ ...NOTIFICATION, message: t.detail.saved, color: 'green' });
     } catch (failure) {
       setError(applyApiError(form, failure, { fieldOf: webhookFieldOf }));
     } finally {
@@ -330,7 +330,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
           params: { path: { webhook_id: webhookId, delivery_id: String(id) } },
         }),
       );
-      notifications.show({ message: t.deliveries.redelivered, color: 'green' });
+      notifications.show({ ...NOTIFICATION, message: t.deliveries.redelivered, color: 'green' });
       await queryClient.invalidateQueries({ queryKey: ['webhook-deliveries', webhookId] });
     } catch (failure) {
       setRowError({ id, error: failure });
@@ -361,7 +361,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
       </Group>
       <ErrorAlert error={deliveries.error} />
       {deliveries.isPending ? <Loader size="sm" aria-label={texts.app.loading} /> : null}
-      <Table.ScrollContainer minWidth={860}>
+      <Table.ScrollContainer minWidth={860} scrollAreaProps={SCROLLABLE}>
         <Table striped aria-label={t.deliveries.tableLabel}>
           <Table.Thead>
             <Table.Tr>

@@ -26,7 +26,14 @@ import { applyApiError, ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
 import { useCurrentTenant } from '../../ui/tenant-context';
 import { useUrlState } from '../../ui/url-state';
-import { formatDate, PartnerSelect, SecretDialog, StatusBadge, TenantSelect } from '../applications/parts';
+import {
+  formatDate,
+  PartnerSelect,
+  SCROLLABLE,
+  SecretDialog,
+  StatusBadge,
+  TenantSelect,
+} from '../applications/parts';
 import { EventsSelect, webhookFieldOf } from './events';
 
 const t = texts.webhooks;
@@ -76,7 +83,7 @@ export function WebhookList() {
       {list.isPending ? <Loader aria-label={texts.app.loading} /> : null}
       {list.data ? (
         <>
-          <Table.ScrollContainer minWidth={820}>
+          <Table.ScrollContainer minWidth={820} scrollAreaProps={SCROLLABLE}>
             <Table striped highlightOnHover aria-label={t.tableLabel}>
               <Table.Thead>
                 <Table.Tr>
