@@ -62,6 +62,17 @@ describe.runIf(hasChromium)(
       return page;
     };
 
+    /**
+     * axe on a settled page: no CSS transition or animation running (a dialog fading in would be
+     * measured at its half-transparent colours). A condition, not a timer.
+     */
+    const accessible = async (page: Page, screen: string) => {
+      await page.waitForFunction(() =>
+        document.getAnimations().every((animation) => animation.playState !== 'running'),
+      );
+      await expectAccessible(page, screen);
+    };
+
     /** Picks an option of a server-searched select: types into it and clicks the option. */
     const choose = async (page: Page, label: string, search: string, option: string | RegExp) => {
       await page.getByRole('combobox', { name: label, exact: true }).fill(search);
@@ -87,7 +98,7 @@ describe.runIf(hasChromium)(
         await page.getByRole('navigation').getByRole('link', { name: 'Applications', exact: true }).click();
         await page.getByRole('heading', { name: 'Applications', level: 1 }).waitFor();
         await page.getByRole('table', { name: 'Applications' }).waitFor();
-        await expectAccessible(page, 'applications list');
+        await accessible(page, 'applications list');
         await screenshot(page, 'applications');
 
         // Create a WEB application with a redirect URI.
@@ -98,7 +109,7 @@ describe.runIf(hasChromium)(
         await create
           .getByRole('textbox', { name: 'Redirect URI 1', exact: true })
           .fill('https://billing.example.com/callback');
-        await expectAccessible(page, 'create application dialog');
+        await accessible(page, 'create application dialog');
         await create.getByRole('button', { name: 'Create' }).click();
 
         // The secret shows once, with a copy button and the warning.
@@ -107,7 +118,7 @@ describe.runIf(hasChromium)(
         await secretDialog.getByRole('button', { name: 'Copy secret' }).waitFor();
         const secret = await secretDialog.getByLabel('Client secret', { exact: true }).inputValue();
         expect(secret.length).toBeGreaterThan(20);
-        await expectAccessible(page, 'application secret dialog');
+        await accessible(page, 'application secret dialog');
         await screenshot(page, 'application-secret');
         await secretDialog.getByRole('button', { name: 'I have stored it' }).click();
         await page.getByRole('heading', { name: 'Billing portal', level: 1 }).waitFor();
@@ -116,12 +127,12 @@ describe.runIf(hasChromium)(
         // The secret authenticates the client at the tenant's token endpoint; the page holds it no more.
         expect(await tokenStatus(tenant.slug, appId, secret)).toBe(200);
         expect(await page.content()).not.toContain(secret);
-        await expectAccessible(page, 'application detail');
+        await accessible(page, 'application detail');
 
         // Rotate: asks first, then shows the new secret once; the old one stops working.
         await page.getByRole('button', { name: 'Rotate secret' }).click();
         const rotateConfirm = page.getByRole('dialog', { name: 'Rotate the client secret?' });
-        await expectAccessible(page, 'rotate secret confirmation');
+        await accessible(page, 'rotate secret confirmation');
         await rotateConfirm.getByRole('button', { name: 'Rotate secret' }).click();
         const rotated = page.getByRole('dialog', { name: 'New client secret' });
         const newSecret = await rotated.getByLabel('Client secret', { exact: true }).inputValue();
@@ -166,12 +177,12 @@ describe.runIf(hasChromium)(
           .getByRole('row', { name: new RegExp(member.email) })
           .getByText('Through 1 group')
           .waitFor();
-        await expectAccessible(page, 'application assignments');
+        await accessible(page, 'application assignments');
 
         // Admin role assignments are the API's decision (super admins only): its refusal shows.
         await page.getByRole('navigation').getByRole('link', { name: 'Admin roles', exact: true }).click();
         await page.getByRole('main').getByRole('alert').waitFor();
-        await expectAccessible(page, 'admin roles refused');
+        await accessible(page, 'admin roles refused');
         expect(consoleProblems(page)).toEqual([]);
       },
       SCENARIO_MS,
@@ -191,13 +202,13 @@ describe.runIf(hasChromium)(
           .getByText(admin.email)
           .first()
           .waitFor();
-        await expectAccessible(page, 'admin roles list');
+        await accessible(page, 'admin roles list');
 
         await page.getByRole('button', { name: 'Grant a role' }).click();
         const grant = page.getByRole('dialog', { name: 'Grant an admin role' });
         await choose(page, 'Tenant of the user', tenant.name, tenant.name);
         await choose(page, 'User', user.email, new RegExp(user.email));
-        await expectAccessible(page, 'grant role dialog');
+        await accessible(page, 'grant role dialog');
         await grant.getByRole('button', { name: 'Grant a role' }).click();
         await grant.waitFor({ state: 'detached' });
         const row = page.getByRole('row', { name: new RegExp(user.email) });
@@ -209,7 +220,7 @@ describe.runIf(hasChromium)(
 
         await page.getByRole('button', { name: `Revoke Tenant admin of ${user.email}` }).click();
         const confirm = page.getByRole('dialog', { name: 'Revoke this role?' });
-        await expectAccessible(page, 'revoke role confirmation');
+        await accessible(page, 'revoke role confirmation');
         await confirm.getByRole('button', { name: 'Revoke' }).click();
         await row.getByText('Not active').waitFor();
         const revoked = await call('GET', `/api/v1/admin/admin-roles/?user_id=${user.id}`);
@@ -227,7 +238,7 @@ describe.runIf(hasChromium)(
         await signInToConsole(page, c.origin, admin);
         await page.getByRole('navigation').getByRole('link', { name: 'Webhooks', exact: true }).click();
         await page.getByRole('table', { name: 'Webhook endpoints' }).waitFor();
-        await expectAccessible(page, 'webhooks list');
+        await accessible(page, 'webhooks list');
 
         await page.getByRole('button', { name: 'New webhook' }).click();
         const create = page.getByRole('dialog', { name: 'New webhook endpoint' });
@@ -236,7 +247,7 @@ describe.runIf(hasChromium)(
         await create.getByRole('combobox', { name: 'Event types' }).click();
         await page.getByRole('option', { name: 'user.* (every user event)' }).click();
         await create.getByRole('combobox', { name: 'Event types' }).press('Escape');
-        await expectAccessible(page, 'create webhook dialog');
+        await accessible(page, 'create webhook dialog');
         await create.getByRole('button', { name: 'Create' }).click();
         // SSRF: refused when created, the message under the URL.
         await expect.poll(() => url.getAttribute('aria-invalid')).toBe('true');
@@ -248,12 +259,12 @@ describe.runIf(hasChromium)(
         const secret = await secretDialog.getByRole('textbox', { name: 'Signing secret' }).inputValue();
         expect(secret).toMatch(/^whsec_/);
         await secretDialog.getByText('you will not see it again').waitFor();
-        await expectAccessible(page, 'webhook secret dialog');
+        await accessible(page, 'webhook secret dialog');
         await secretDialog.getByRole('button', { name: 'I have stored it' }).click();
         await page.getByRole('heading', { name: 'https://93.184.215.14/hook', level: 1 }).waitFor();
         await page.getByRole('table', { name: 'Deliveries to the endpoint' }).waitFor();
         expect(await page.content()).not.toContain(secret);
-        await expectAccessible(page, 'webhook detail');
+        await accessible(page, 'webhook detail');
         const listed = await call('GET', `/api/v1/admin/webhooks/?tenant_id=${admin.tenant.id}`);
         expect(listed.body.data).toMatchObject([
           { url: 'https://93.184.215.14/hook', events: ['user.*'], scope: 'TENANT' },
@@ -274,7 +285,7 @@ describe.runIf(hasChromium)(
           .getByRole('link', { name: 'Identity providers', exact: true })
           .click();
         await page.getByRole('table', { name: 'Identity providers' }).waitFor();
-        await expectAccessible(page, 'identity providers list');
+        await accessible(page, 'identity providers list');
 
         await page.getByRole('button', { name: 'New OIDC provider' }).click();
         const create = page.getByRole('dialog', { name: 'New OpenID Connect provider' });
@@ -285,7 +296,7 @@ describe.runIf(hasChromium)(
         await create.getByLabel('Client secret', { exact: true }).fill('upstream-secret-value-123');
         await create.getByRole('combobox', { name: 'Email domains' }).fill('corp.example');
         await create.getByRole('combobox', { name: 'Email domains' }).press('Enter');
-        await expectAccessible(page, 'create identity provider dialog');
+        await accessible(page, 'create identity provider dialog');
         await create.getByRole('button', { name: 'Create' }).click();
         await expect.poll(() => issuer.getAttribute('aria-invalid')).toBe('true');
 
@@ -294,7 +305,7 @@ describe.runIf(hasChromium)(
         await page.getByRole('heading', { name: 'Corporate SSO', level: 1 }).waitFor();
         await page.getByText('client_secret: set').waitFor();
         expect(await page.content()).not.toContain('upstream-secret-value-123');
-        await expectAccessible(page, 'identity provider detail');
+        await accessible(page, 'identity provider detail');
 
         await page.getByRole('link', { name: 'Identity providers', exact: true }).first().click();
         const row = page
@@ -320,7 +331,7 @@ describe.runIf(hasChromium)(
         await signInToConsole(page, c.origin, admin);
         await page.goto(`${c.origin}/console/applications`);
         await page.getByRole('table', { name: 'Applications' }).waitFor();
-        await expectAccessible(page, 'applications list (phone)');
+        await accessible(page, 'applications list (phone)');
 
         await page.getByRole('button', { name: 'New application' }).click();
         const create = page.getByRole('dialog', { name: 'New application' });
@@ -329,11 +340,11 @@ describe.runIf(hasChromium)(
         await page.getByRole('option', { name: 'Service (machine to machine)' }).click();
         await create.getByRole('combobox', { name: 'Scope', exact: true }).click();
         await page.getByRole('option', { name: 'Global (every tenant)' }).click();
-        await expectAccessible(page, 'create application dialog (phone)');
+        await accessible(page, 'create application dialog (phone)');
         await create.getByRole('button', { name: 'Create' }).click();
         const secretDialog = page.getByRole('dialog', { name: 'Client secret' });
         await secretDialog.getByLabel('Client secret', { exact: true }).waitFor();
-        await expectAccessible(page, 'application secret dialog (phone)');
+        await accessible(page, 'application secret dialog (phone)');
         await secretDialog.getByRole('button', { name: 'I have stored it' }).click();
         await page.getByRole('heading', { name: 'Reporting service', level: 1 }).waitFor();
         const appId = new URL(page.url()).pathname.split('/').pop() as string;
@@ -345,7 +356,7 @@ describe.runIf(hasChromium)(
         // A GLOBAL application's assignments are per tenant: the person picks one.
         await choose(page, 'Tenant of the assignments', tenant.name, tenant.name);
         await page.getByRole('table', { name: 'Effective users of the application' }).waitFor();
-        await expectAccessible(page, 'application detail (phone)');
+        await accessible(page, 'application detail (phone)');
         expect(consoleProblems(page)).toEqual([]);
       },
       SCENARIO_MS,
