@@ -167,6 +167,8 @@ interface Option {
 function RemoteSelect(props: {
   queryKey: readonly unknown[];
   load: (search: string) => Promise<Option[]>;
+  /** The option of a value set from outside (e.g. the current tenant) that no search listed. */
+  resolve?: (value: string) => Promise<Option>;
   enabled?: boolean;
   label: string;
   placeholder: string;
@@ -184,6 +186,13 @@ function RemoteSelect(props: {
     queryFn: () => props.load(term),
   });
   const data = [...(options.data ?? [])];
+  const listed = (value: string | null) => !!value && data.some((option) => option.value === value);
+  const preset = useQuery({
+    queryKey: [...props.queryKey, 'resolve', props.value],
+    enabled: !!props.resolve && !!props.value && chosen?.value !== props.value && !listed(props.value),
+    queryFn: () => (props.resolve as (value: string) => Promise<Option>)(props.value as string),
+  });
+  if (preset.data && preset.data.value === props.value && !listed(props.value)) data.unshift(preset.data);
   if (chosen && chosen.value === props.value && !data.some((option) => option.value === chosen.value)) {
     data.unshift(chosen);
   }
@@ -304,6 +313,12 @@ export function TenantSelect(props: {
     <RemoteSelect
       {...props}
       queryKey={['tenants', 'picker', 'labelled']}
+      resolve={async (tenantId) => {
+        const tenant = await unwrap(
+          api.GET('/api/v1/admin/tenants/{tenant_id}', { params: { path: { tenant_id: tenantId } } }),
+        );
+        return { value: tenant.data.id, label: tenant.data.name };
+      }}
       load={async (search) => {
         const page = await unwrap(
           api.GET('/api/v1/admin/tenants/', {
