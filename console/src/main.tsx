@@ -20,7 +20,7 @@ setNonce(cspNonce);
 const theme = createTheme({
   primaryColor: 'blue',
   // WCAG AA contrast for text on the primary color in both schemes.
-  primaryShade: { light: 8, dark: 5 },
+  primaryShade: { light: 8, dark: 8 },
   autoContrast: true,
   components: {
     // The close buttons of dialogs and notifications have a name for screen readers.
