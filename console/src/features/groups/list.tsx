@@ -14,7 +14,7 @@ import {
 import { useForm } from '@mantine/form';
 import { useDebouncedValue } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
-import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
@@ -22,6 +22,7 @@ import { texts } from '../../texts';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
 import { useUrlState } from '../../ui/url-state';
+import { loadGroup } from './data';
 import { RemotePicker, UsersPicker } from './pickers';
 
 const PER_PAGE = 50;
@@ -52,6 +53,17 @@ export function GroupsList() {
   });
   const rows = list.data?.data ?? [];
   const names = new Map(rows.map((group) => [group.id, group.name]));
+  // Parents that are not on this page: their names, one cached request each (the detail's query).
+  const missing = [...new Set(rows.map((group) => group.parent_group_id))].filter(
+    (id): id is string => id !== null && !names.has(id),
+  );
+  const parents = useQueries({
+    queries: missing.map((id) => ({
+      queryKey: ['group', tenantId, id],
+      queryFn: () => loadGroup(tenantId, id),
+    })),
+  });
+  for (const parent of parents) if (parent.data) names.set(parent.data.data.id, parent.data.data.name);
 
   return (
     <Stack>
