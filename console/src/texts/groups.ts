@@ -55,7 +55,7 @@ export const groups = {
   addToParent: 'Nest this group in',
   addToParentButton: 'Nest in group',
   removeChild: (name: string) => `Remove the child group ${name}`,
-  removeParent: (name: string) => `Leave the parent group ${name}`,
+  removeParent: (name: string) => `Remove the parent group ${name}`,
   remove: 'Remove',
   unlinkTitle: 'Remove the nesting',
   unlinkChildMessage: (child: string, parent: string) =>

@@ -1,5 +1,4 @@
 import { Badge, Box, Button, Group, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
@@ -7,7 +6,9 @@ import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
 import type { GroupData } from './data';
+import { notifyDone } from './notify';
 import { RemotePicker } from './pickers';
+import { ScrollTable } from './scroll-table';
 
 /** Applications assigned to the group itself (tenant route), assigned and unassigned here. */
 export function ApplicationsSection(props: { tenantId: string; group: GroupData }) {
@@ -40,7 +41,7 @@ export function ApplicationsSection(props: { tenantId: string; group: GroupData 
           body: { application_id: choice.id },
         }),
       );
-      notifications.show({ message: texts.groups.assigned(choice.name), color: 'green' });
+      notifyDone(texts.groups.assigned(choice.name));
       setChoice(null);
       await queryClient.invalidateQueries({ queryKey: key });
     } catch (failure) {
@@ -54,9 +55,7 @@ export function ApplicationsSection(props: { tenantId: string; group: GroupData 
       <Title order={2} size="h3" id="group-applications">
         {texts.groups.applications}
       </Title>
-      <Text size="sm" c="dimmed">
-        {texts.groups.applicationsHelp}
-      </Text>
+      <Text size="sm">{texts.groups.applicationsHelp}</Text>
       <form onSubmit={assign}>
         <Stack gap="xs">
           <Group align="flex-end" wrap="wrap" gap="xs">
@@ -82,7 +81,7 @@ export function ApplicationsSection(props: { tenantId: string; group: GroupData 
         </Stack>
       </form>
       <ErrorAlert error={assigned.error} />
-      <Table.ScrollContainer minWidth={520}>
+      <ScrollTable minWidth={520} label={texts.groups.applicationsLabel}>
         <Table aria-label={texts.groups.applicationsLabel} striped>
           <Table.Thead>
             <Table.Tr>
@@ -102,9 +101,7 @@ export function ApplicationsSection(props: { tenantId: string; group: GroupData 
                 <Table.Td>{row.application_type}</Table.Td>
                 <Table.Td>{row.scope}</Table.Td>
                 <Table.Td>
-                  <Badge variant="light" color={row.status === 'ACTIVE' ? 'green' : 'gray'}>
-                    {row.status}
-                  </Badge>
+                  <Badge color={row.status === 'ACTIVE' ? 'green' : 'gray'}>{row.status}</Badge>
                 </Table.Td>
                 <Table.Td ta="right">
                   <Button
@@ -121,12 +118,8 @@ export function ApplicationsSection(props: { tenantId: string; group: GroupData 
             ))}
           </Table.Tbody>
         </Table>
-      </Table.ScrollContainer>
-      {assigned.data && rows.length === 0 ? (
-        <Text size="sm" c="dimmed">
-          {texts.groups.noApplications}
-        </Text>
-      ) : null}
+      </ScrollTable>
+      {assigned.data && rows.length === 0 ? <Text size="sm">{texts.groups.noApplications}</Text> : null}
       <ConfirmDialog
         opened={unassigning !== null}
         title={texts.groups.unassignTitle}

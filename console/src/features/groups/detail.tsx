@@ -15,7 +15,6 @@ import {
   TextInput,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -28,6 +27,7 @@ import { ApplicationsSection } from './applications';
 import { type GroupData, loadGroup, refreshGroups } from './data';
 import { HierarchySection } from './hierarchy';
 import { EffectiveMembersSection, MembersSection } from './members';
+import { notifyDone } from './notify';
 import { RemotePicker } from './pickers';
 
 export function GroupDetail() {
@@ -80,7 +80,7 @@ export function GroupDetail() {
       <Paper withBorder p="md">
         <SimpleGrid cols={{ base: 2, sm: 4 }}>
           <Fact label={texts.groups.type}>
-            <Badge variant="light">{texts.groups.types[data.group_type]}</Badge>
+            <Badge>{texts.groups.types[data.group_type]}</Badge>
           </Fact>
           <Fact label={texts.groups.memberCount}>{data.member_count.toLocaleString()}</Fact>
           <Fact label={texts.groups.effectiveMemberCount}>
@@ -112,9 +112,7 @@ export function GroupDetail() {
 function Fact(props: { label: string; children: React.ReactNode }) {
   return (
     <Stack gap={2}>
-      <Text size="xs" c="dimmed">
-        {props.label}
-      </Text>
+      <Text size="xs">{props.label}</Text>
       <Text fw={600} component="div">
         {props.children}
       </Text>
@@ -157,7 +155,7 @@ function EditGroupDialog(props: { tenantId: string; group: GroupData; onClose: (
         }),
       );
       await refreshGroups(queryClient, props.tenantId);
-      notifications.show({ message: texts.groups.saved, color: 'green' });
+      notifyDone(texts.groups.saved);
       props.onClose();
     } catch (failure) {
       setError(applyApiError(form, failure));
@@ -166,7 +164,13 @@ function EditGroupDialog(props: { tenantId: string; group: GroupData; onClose: (
     }
   });
   return (
-    <Modal opened onClose={props.onClose} title={texts.groups.editTitle} centered>
+    <Modal
+      opened
+      onClose={props.onClose}
+      title={texts.groups.editTitle}
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+    >
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput label={texts.groups.name} required data-autofocus {...form.getInputProps('name')} />
@@ -235,7 +239,7 @@ function DeleteGroupDialog(props: {
             params: { path: { tenant_id: props.tenantId, group_id: props.group.id }, query: { strategy } },
           }),
         );
-        notifications.show({ message: texts.groups.deleted(props.group.name), color: 'green' });
+        notifyDone(texts.groups.deleted(props.group.name));
         navigate(`/tenants/${props.tenantId}/groups`);
         queryClient.removeQueries({ queryKey: ['group', props.tenantId, props.group.id] });
         await refreshGroups(queryClient, props.tenantId);

@@ -11,7 +11,6 @@ import {
   Text,
   Title,
 } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
@@ -21,6 +20,7 @@ import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
 import { Pager } from '../../ui/page';
 import { type GroupData, refreshGroups } from './data';
+import { notifyDone } from './notify';
 import { RemotePicker } from './pickers';
 
 const PER_PAGE = 50;
@@ -73,18 +73,14 @@ export function HierarchySection(props: { tenantId: string; group: GroupData }) 
       <Title order={2} size="h3" id="group-hierarchy">
         {texts.groups.hierarchy}
       </Title>
-      <Text size="sm" c="dimmed">
-        {texts.groups.hierarchyHelp}
-      </Text>
+      <Text size="sm">{texts.groups.hierarchyHelp}</Text>
       <ErrorAlert error={parents.error ?? children.error} />
       <Paper withBorder p="md" aria-label={texts.groups.hierarchyView} component="div" role="group">
         <Title order={3} size="h5" mb={4}>
           {texts.groups.parents}
         </Title>
         {parentRows.length === 0 && parents.data ? (
-          <Text size="sm" c="dimmed">
-            {texts.groups.noParents}
-          </Text>
+          <Text size="sm">{texts.groups.noParents}</Text>
         ) : (
           <List listStyleType="none" spacing={4} aria-label={texts.groups.parents}>
             {parentRows.map((parent) => (
@@ -133,7 +129,7 @@ export function HierarchySection(props: { tenantId: string; group: GroupData }) 
         <Box pl="lg" my="sm" style={{ borderLeft: '2px solid var(--mantine-color-default-border)' }}>
           <Text fw={700}>
             {group.name}{' '}
-            <Text span size="xs" c="dimmed" fw={400}>
+            <Text span size="xs" fw={400}>
               ({texts.groups.thisGroup})
             </Text>
           </Text>
@@ -142,9 +138,7 @@ export function HierarchySection(props: { tenantId: string; group: GroupData }) 
               {texts.groups.children}
             </Title>
             {childRows.length === 0 && children.data ? (
-              <Text size="sm" c="dimmed">
-                {texts.groups.noChildren}
-              </Text>
+              <Text size="sm">{texts.groups.noChildren}</Text>
             ) : (
               <List listStyleType="none" spacing={4} aria-label={texts.groups.children}>
                 {childRows.map((child) => (
@@ -152,7 +146,7 @@ export function HierarchySection(props: { tenantId: string; group: GroupData }) 
                     <Group gap="xs" wrap="wrap">
                       <span aria-hidden="true">↳</span>
                       {link(child.group_id, child.name)}
-                      <Text span size="xs" c="dimmed">
+                      <Text span size="xs">
                         {texts.groups.childMembers(child.member_count)}
                       </Text>
                       <Button
@@ -200,7 +194,7 @@ export function HierarchySection(props: { tenantId: string; group: GroupData }) 
                 body: { group_ids: [other.id] },
               }),
             );
-            notifications.show({ message: texts.groups.nested(other.name, group.name), color: 'green' });
+            notifyDone(texts.groups.nested(other.name, group.name));
           }}
         />
         <NestForm
@@ -215,7 +209,7 @@ export function HierarchySection(props: { tenantId: string; group: GroupData }) 
                 body: { group_ids: [group.id] },
               }),
             );
-            notifications.show({ message: texts.groups.nested(group.name, other.name), color: 'green' });
+            notifyDone(texts.groups.nested(group.name, other.name));
           }}
         />
       </SimpleGrid>

@@ -13,7 +13,6 @@ import {
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useDebouncedValue } from '@mantine/hooks';
-import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -23,7 +22,9 @@ import { applyApiError, ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
 import { useUrlState } from '../../ui/url-state';
 import { loadGroup } from './data';
+import { notifyDone } from './notify';
 import { RemotePicker, UsersPicker } from './pickers';
+import { ScrollTable } from './scroll-table';
 
 const PER_PAGE = 50;
 
@@ -81,7 +82,7 @@ export function GroupsList() {
         maw={360}
       />
       <ErrorAlert error={list.error} />
-      <Table.ScrollContainer minWidth={520}>
+      <ScrollTable minWidth={520} label={texts.groups.tableLabel}>
         <Table aria-label={texts.groups.tableLabel} striped highlightOnHover>
           <Table.Thead>
             <Table.Tr>
@@ -100,7 +101,7 @@ export function GroupsList() {
                   </Anchor>
                 </Table.Td>
                 <Table.Td>
-                  <Badge variant="light" color={group.group_type === 'SECURITY' ? 'blue' : 'grape'}>
+                  <Badge color={group.group_type === 'SECURITY' ? 'blue' : 'grape'}>
                     {texts.groups.types[group.group_type]}
                   </Badge>
                 </Table.Td>
@@ -111,17 +112,15 @@ export function GroupsList() {
                       {names.get(group.parent_group_id) ?? texts.groups.inHierarchy}
                     </Anchor>
                   ) : (
-                    <Text size="sm" c="dimmed">
-                      {texts.groups.topLevel}
-                    </Text>
+                    <Text size="sm">{texts.groups.topLevel}</Text>
                   )}
                 </Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
         </Table>
-      </Table.ScrollContainer>
-      {list.data && rows.length === 0 ? <Text c="dimmed">{texts.groups.empty}</Text> : null}
+      </ScrollTable>
+      {list.data && rows.length === 0 ? <Text>{texts.groups.empty}</Text> : null}
       {list.data ? (
         <Pager
           page={list.data.pagination.page}
@@ -180,7 +179,7 @@ function CreateGroupDialog(props: { tenantId: string; opened: boolean; onClose: 
       );
       await queryClient.invalidateQueries({ queryKey: ['groups', props.tenantId] });
       await queryClient.invalidateQueries({ queryKey: ['group', props.tenantId] });
-      notifications.show({ message: texts.groups.created(created.data.name), color: 'green' });
+      notifyDone(texts.groups.created(created.data.name));
       close();
       navigate(created.data.id);
     } catch (failure) {
@@ -194,7 +193,13 @@ function CreateGroupDialog(props: { tenantId: string; opened: boolean; onClose: 
     }
   });
   return (
-    <Modal opened={props.opened} onClose={close} title={texts.groups.createTitle} centered>
+    <Modal
+      opened={props.opened}
+      onClose={close}
+      title={texts.groups.createTitle}
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+    >
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput label={texts.groups.name} required data-autofocus {...form.getInputProps('name')} />

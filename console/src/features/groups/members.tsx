@@ -1,5 +1,4 @@
 import { Anchor, Badge, Box, Button, Group, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
@@ -9,7 +8,9 @@ import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
 import { Pager } from '../../ui/page';
 import { type GroupData, refreshGroups } from './data';
+import { notifyDone } from './notify';
 import { RemotePicker } from './pickers';
+import { ScrollTable } from './scroll-table';
 
 const PER_PAGE = 50;
 
@@ -46,7 +47,7 @@ export function MembersSection(props: { tenantId: string; group: GroupData }) {
         }),
       );
       setAdding(null);
-      notifications.show({ message: texts.groups.memberAdded, color: 'green' });
+      notifyDone(texts.groups.memberAdded);
       await refreshGroups(queryClient, tenantId);
     } catch (failure) {
       setAddError(failure);
@@ -84,7 +85,7 @@ export function MembersSection(props: { tenantId: string; group: GroupData }) {
         </Stack>
       </form>
       <ErrorAlert error={members.error} />
-      <Table.ScrollContainer minWidth={480}>
+      <ScrollTable minWidth={480} label={texts.groups.directMembersLabel}>
         <Table aria-label={texts.groups.directMembersLabel} striped>
           <Table.Thead>
             <Table.Tr>
@@ -119,12 +120,8 @@ export function MembersSection(props: { tenantId: string; group: GroupData }) {
             ))}
           </Table.Tbody>
         </Table>
-      </Table.ScrollContainer>
-      {members.data && rows.length === 0 ? (
-        <Text size="sm" c="dimmed">
-          {texts.groups.noMembers}
-        </Text>
-      ) : null}
+      </ScrollTable>
+      {members.data && rows.length === 0 ? <Text size="sm">{texts.groups.noMembers}</Text> : null}
       {members.data && members.data.pagination.total_pages > 1 ? (
         <Pager
           page={page}
@@ -172,11 +169,9 @@ export function EffectiveMembersSection(props: { tenantId: string; groupId: stri
       <Title order={2} size="h3" id="group-effective">
         {texts.groups.effectiveMembers}
       </Title>
-      <Text size="sm" c="dimmed">
-        {texts.groups.effectiveMembersHelp}
-      </Text>
+      <Text size="sm">{texts.groups.effectiveMembersHelp}</Text>
       <ErrorAlert error={members.error} />
-      <Table.ScrollContainer minWidth={480}>
+      <ScrollTable minWidth={480} label={texts.groups.effectiveMembersLabel}>
         <Table aria-label={texts.groups.effectiveMembersLabel} striped>
           <Table.Thead>
             <Table.Tr>
@@ -191,7 +186,7 @@ export function EffectiveMembersSection(props: { tenantId: string; groupId: stri
                 <Table.Td>{member.email}</Table.Td>
                 <Table.Td>{member.display_name ?? texts.common.none}</Table.Td>
                 <Table.Td>
-                  <Badge variant="light" color={member.membership_type === 'DIRECT' ? 'blue' : 'teal'}>
+                  <Badge color={member.membership_type === 'DIRECT' ? 'blue' : 'teal'}>
                     {texts.groups.membershipTypes[member.membership_type]}
                   </Badge>
                 </Table.Td>
@@ -199,12 +194,8 @@ export function EffectiveMembersSection(props: { tenantId: string; groupId: stri
             ))}
           </Table.Tbody>
         </Table>
-      </Table.ScrollContainer>
-      {members.data && rows.length === 0 ? (
-        <Text size="sm" c="dimmed">
-          {texts.groups.noEffectiveMembers}
-        </Text>
-      ) : null}
+      </ScrollTable>
+      {members.data && rows.length === 0 ? <Text size="sm">{texts.groups.noEffectiveMembers}</Text> : null}
       {members.data ? (
         <Pager
           page={page}

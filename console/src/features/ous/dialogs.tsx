@@ -12,13 +12,13 @@ import {
   TextInput,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifyDone } from '../groups/notify';
 import { descendants, type FlatOu, moveOu, type OuNode, refreshOus } from './data';
 
 type NameValues = { name: string; description: string };
@@ -54,7 +54,7 @@ export function CreateOuDialog(props: {
         }),
       );
       await refreshOus(queryClient, props.tenantId);
-      notifications.show({ message: texts.ous.created(created.data.path), color: 'green' });
+      notifyDone(texts.ous.created(created.data.path));
       props.onCreated(created.data.id, created.data.parent_id);
       close();
     } catch (failure) {
@@ -69,6 +69,7 @@ export function CreateOuDialog(props: {
       onClose={close}
       title={texts.ous.createTitle(props.parent?.path ?? null)}
       centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
     >
       <form onSubmit={submit} noValidate>
         <Stack>
@@ -127,7 +128,7 @@ export function RenameOuDialog(props: { tenantId: string; unit: OuNode; onClose:
         }),
       );
       await refreshOus(queryClient, props.tenantId);
-      notifications.show({ message: texts.ous.renamed, color: 'green' });
+      notifyDone(texts.ous.renamed);
       props.onClose();
     } catch (failure) {
       setError(applyApiError(form, failure));
@@ -136,7 +137,13 @@ export function RenameOuDialog(props: { tenantId: string; unit: OuNode; onClose:
     }
   });
   return (
-    <Modal opened onClose={props.onClose} title={texts.ous.renameTitle} centered>
+    <Modal
+      opened
+      onClose={props.onClose}
+      title={texts.ous.renameTitle}
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+    >
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput
@@ -194,13 +201,12 @@ export function MoveOuDialog(props: {
     const parentId = target === ROOT ? null : target;
     try {
       await moveOu(props.tenantId, props.unit.node.id, parentId);
-      notifications.show({
-        message: texts.ous.moved(
+      notifyDone(
+        texts.ous.moved(
           props.unit.node.name,
           parentId ? (props.units.get(parentId)?.node.path ?? parentId) : texts.ous.topLevel,
         ),
-        color: 'green',
-      });
+      );
       await refreshOus(queryClient, props.tenantId);
       props.onClose();
     } catch (failure) {
@@ -210,7 +216,13 @@ export function MoveOuDialog(props: {
     }
   };
   return (
-    <Modal opened onClose={props.onClose} title={texts.ous.moveTitle(props.unit.node.name)} centered>
+    <Modal
+      opened
+      onClose={props.onClose}
+      title={texts.ous.moveTitle(props.unit.node.name)}
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+    >
       <form onSubmit={submit}>
         <Stack>
           <Select
@@ -321,7 +333,7 @@ export function DeleteOuDialog(props: {
             params: { path: { tenant_id: props.tenantId, ou_id: node.id }, query: { strategy } },
           }),
         );
-        notifications.show({ message: texts.ous.deleted(node.path), color: 'green' });
+        notifyDone(texts.ous.deleted(node.path));
         props.onDeleted();
         await refreshOus(queryClient, props.tenantId);
       }}

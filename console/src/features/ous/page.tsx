@@ -14,7 +14,6 @@ import {
   Text,
   Title,
 } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useParams, useSearchParams } from 'react-router';
@@ -22,6 +21,8 @@ import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
+import { notifyDone } from '../groups/notify';
+import { ScrollTable } from '../groups/scroll-table';
 import { type FlatOu, flatten, loadTree, moveOu, refreshOus } from './data';
 import { CreateOuDialog, DeleteOuDialog, MoveOuDialog, RenameOuDialog } from './dialogs';
 import { OuTree } from './tree';
@@ -57,10 +58,7 @@ export function OusPage() {
     try {
       await moveOu(tenantId, id, parentId);
       const target = parentId ? units.get(parentId)?.node.path : null;
-      notifications.show({
-        message: texts.ous.moved(unit.node.name, target ?? texts.ous.topLevel),
-        color: 'green',
-      });
+      notifyDone(texts.ous.moved(unit.node.name, target ?? texts.ous.topLevel));
       if (parentId) setCollapsed((current) => withoutId(current, parentId));
     } catch (failure) {
       setMoveError(failure);
@@ -82,7 +80,7 @@ export function OusPage() {
             <Title order={2} size="h4" id="ou-tree-title" mb="xs">
               {texts.ous.tree}
             </Title>
-            <Text size="xs" c="dimmed" mb="sm">
+            <Text size="xs" mb="sm">
               {texts.ous.dragHint}
             </Text>
             {moveError ? (
@@ -129,7 +127,7 @@ export function OusPage() {
               onAction={setDialog}
             />
           ) : (
-            <Text c="dimmed">{texts.ous.selectHint}</Text>
+            <Text>{texts.ous.selectHint}</Text>
           )}
         </Grid.Col>
       </Grid>
@@ -210,23 +208,17 @@ function OuDetails(props: {
           <ErrorAlert error={details.error} />
           <SimpleGrid cols={{ base: 1, xs: 3 }}>
             <Stack gap={2}>
-              <Text size="xs" c="dimmed">
-                {texts.ous.path}
-              </Text>
+              <Text size="xs">{texts.ous.path}</Text>
               <Text size="sm" component="code">
                 {unit.node.path}
               </Text>
             </Stack>
             <Stack gap={2}>
-              <Text size="xs" c="dimmed">
-                {texts.ous.childCount}
-              </Text>
+              <Text size="xs">{texts.ous.childCount}</Text>
               <Text fw={600}>{(unit.node.children ?? []).length.toLocaleString()}</Text>
             </Stack>
             <Stack gap={2}>
-              <Text size="xs" c="dimmed">
-                {texts.ous.userCount}
-              </Text>
+              <Text size="xs">{texts.ous.userCount}</Text>
               <Text fw={600}>{data ? data.user_count.toLocaleString() : texts.common.none}</Text>
             </Stack>
           </SimpleGrid>
@@ -287,7 +279,7 @@ function OuUsers(props: { tenantId: string; unit: FlatOu }) {
         />
       </Group>
       <ErrorAlert error={users.error} />
-      <Table.ScrollContainer minWidth={480}>
+      <ScrollTable minWidth={480} label={texts.ous.usersLabel(unit.node.name)}>
         <Table aria-label={texts.ous.usersLabel(unit.node.name)} striped>
           <Table.Thead>
             <Table.Tr>
@@ -304,20 +296,14 @@ function OuUsers(props: { tenantId: string; unit: FlatOu }) {
                 <Table.Td>{user.display_name ?? texts.common.none}</Table.Td>
                 <Table.Td>{user.ou_path ?? texts.common.none}</Table.Td>
                 <Table.Td>
-                  <Badge variant="light" color={user.status === 'ACTIVE' ? 'green' : 'gray'}>
-                    {user.status}
-                  </Badge>
+                  <Badge color={user.status === 'ACTIVE' ? 'green' : 'gray'}>{user.status}</Badge>
                 </Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
         </Table>
-      </Table.ScrollContainer>
-      {users.data && rows.length === 0 ? (
-        <Text size="sm" c="dimmed">
-          {texts.ous.noUsers}
-        </Text>
-      ) : null}
+      </ScrollTable>
+      {users.data && rows.length === 0 ? <Text size="sm">{texts.ous.noUsers}</Text> : null}
       {users.data ? (
         <Pager
           page={page}

@@ -123,13 +123,7 @@ export function OuTree(props: TreeProps) {
 
   return (
     <Box>
-      {props.roots.length > 0 ? (
-        renderNodes(props.roots, 0)
-      ) : (
-        <Text size="sm" c="dimmed">
-          {texts.ous.empty}
-        </Text>
-      )}
+      {props.roots.length > 0 ? renderNodes(props.roots, 0) : <Text size="sm">{texts.ous.empty}</Text>}
       <Box
         mt="sm"
         p="sm"
@@ -141,9 +135,7 @@ export function OuTree(props: TreeProps) {
           textAlign: 'center',
         }}
       >
-        <Text size="sm" c="dimmed">
-          {texts.ous.rootDrop}
-        </Text>
+        <Text size="sm">{texts.ous.rootDrop}</Text>
       </Box>
     </Box>
   );
