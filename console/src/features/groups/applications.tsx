@@ -101,7 +101,9 @@ export function ApplicationsSection(props: { tenantId: string; group: GroupData 
                 <Table.Td>{row.application_type}</Table.Td>
                 <Table.Td>{row.scope}</Table.Td>
                 <Table.Td>
-                  <Badge color={row.status === 'ACTIVE' ? 'green' : 'gray'}>{row.status}</Badge>
+                  <Badge variant="outline" color={row.status === 'ACTIVE' ? 'blue' : 'gray'}>
+                    {row.status}
+                  </Badge>
                 </Table.Td>
                 <Table.Td ta="right">
                   <Button

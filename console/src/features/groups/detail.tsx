@@ -80,7 +80,7 @@ export function GroupDetail() {
       <Paper withBorder p="md">
         <SimpleGrid cols={{ base: 2, sm: 4 }}>
           <Fact label={texts.groups.type}>
-            <Badge>{texts.groups.types[data.group_type]}</Badge>
+            <Badge variant="outline">{texts.groups.types[data.group_type]}</Badge>
           </Fact>
           <Fact label={texts.groups.memberCount}>{data.member_count.toLocaleString()}</Fact>
           <Fact label={texts.groups.effectiveMemberCount}>

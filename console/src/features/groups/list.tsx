@@ -101,7 +101,7 @@ export function GroupsList() {
                   </Anchor>
                 </Table.Td>
                 <Table.Td>
-                  <Badge color={group.group_type === 'SECURITY' ? 'blue' : 'grape'}>
+                  <Badge variant="outline" color={group.group_type === 'SECURITY' ? 'blue' : 'grape'}>
                     {texts.groups.types[group.group_type]}
                   </Badge>
                 </Table.Td>

@@ -186,7 +186,7 @@ export function EffectiveMembersSection(props: { tenantId: string; groupId: stri
                 <Table.Td>{member.email}</Table.Td>
                 <Table.Td>{member.display_name ?? texts.common.none}</Table.Td>
                 <Table.Td>
-                  <Badge color={member.membership_type === 'DIRECT' ? 'blue' : 'teal'}>
+                  <Badge variant="outline" color={member.membership_type === 'DIRECT' ? 'blue' : 'grape'}>
                     {texts.groups.membershipTypes[member.membership_type]}
                   </Badge>
                 </Table.Td>

@@ -296,7 +296,9 @@ function OuUsers(props: { tenantId: string; unit: FlatOu }) {
                 <Table.Td>{user.display_name ?? texts.common.none}</Table.Td>
                 <Table.Td>{user.ou_path ?? texts.common.none}</Table.Td>
                 <Table.Td>
-                  <Badge color={user.status === 'ACTIVE' ? 'green' : 'gray'}>{user.status}</Badge>
+                  <Badge variant="outline" color={user.status === 'ACTIVE' ? 'blue' : 'gray'}>
+                    {user.status}
+                  </Badge>
                 </Table.Td>
               </Table.Tr>
             ))}
