@@ -185,7 +185,8 @@ describe.runIf(hasChromium)('console: groups and organizational units', () => {
       .fill('Everybody who builds');
     await accessible(page, 'edit group dialog');
     await page.getByRole('dialog', { name: 'Edit group' }).getByRole('button', { name: 'Save' }).click();
-    await page.getByText('Everybody who builds').waitFor();
+    await page.getByRole('dialog', { name: 'Edit group' }).waitFor({ state: 'detached' });
+    await page.locator('#main').getByText('Everybody who builds').waitFor();
     await page.getByRole('button', { name: 'Delete' }).click();
     const deleting = page.getByRole('dialog', { name: 'Delete group' });
     await accessible(page, 'delete group dialog');
