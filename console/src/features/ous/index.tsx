@@ -1,6 +1,13 @@
-import { texts } from '../../texts';
-import { PageHeader } from '../../ui/page';
+import { Route, Routes } from 'react-router';
+import { NotFound } from '../../ui/not-found';
+import { OusPage } from './page';
 
+/** `/tenants/:tenantId/ous`: the tree, the selected unit (`?ou=`) and its users. */
 export default function OusArea() {
-  return <PageHeader title={texts.ous.title} />;
+  return (
+    <Routes>
+      <Route index element={<OusPage />} />
+      <Route path="*" element={<NotFound />} />
+    </Routes>
+  );
 }
