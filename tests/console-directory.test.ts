@@ -100,7 +100,7 @@ describe.runIf(hasChromium)('console: groups and organizational units', () => {
 
     const page = await c.page();
     await signInToConsole(page, c.origin, admin);
-    await page.getByRole('link', { name: 'Groups' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: 'Groups', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Groups' }).waitFor();
     await accessible(page, 'groups list');
 
@@ -216,7 +216,10 @@ describe.runIf(hasChromium)('console: groups and organizational units', () => {
 
     const page = await c.page();
     await signInToConsole(page, c.origin, admin);
-    await page.getByRole('link', { name: 'Organizational units' }).click();
+    await page
+      .getByRole('navigation')
+      .getByRole('link', { name: 'Organizational units', exact: true })
+      .click();
     await page.getByRole('heading', { level: 1, name: 'Organizational units' }).waitFor();
     const tree = page.getByRole('list', { name: 'Organizational unit tree' });
     const node = (name: string) => tree.getByRole('button', { name, exact: true });
