@@ -62,7 +62,7 @@ export async function benchConsole(options: { rounds: number; resultsDir: string
   const admin = { email: 'bench-console@example.com', password: 'Bench-Console-Password-1' };
   const server = await startServer({
     storage: { kind: 'pglite', dataDir },
-    client: { id: 'app_benchconsole0000000', secret: 'bench-console-secret-0123456789abcdefghij' },
+    client: { id: 'app_benchconsole00000000', secret: 'bench-console-secret-0123456789abcdefghij' },
     cpu: null,
     port: await freePort(),
     env: { SCAIKEY_BOOTSTRAP_ADMIN_EMAIL: admin.email, SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD: admin.password },
