@@ -1,6 +1,5 @@
 export const sessions = {
   title: 'Sessions',
-  description: 'Live sign-in sessions, most recently active first.',
   tableLabel: 'Sign-in sessions',
   tenantFilter: 'Tenant',
   anyTenant: 'All tenants you manage',

@@ -1,6 +1,5 @@
 export const users = {
   title: 'Users',
-  description: 'The people of this tenant: search, filter, invite and manage them.',
   tableLabel: 'Users of the tenant',
   searchLabel: 'Search users',
   searchPlaceholder: 'Email, username or name',

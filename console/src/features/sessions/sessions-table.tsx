@@ -1,5 +1,4 @@
-import { ActionIcon, Anchor, Button, Group, Loader, Table, Text } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
+import { Anchor, Button, Group, Loader, Table, Text } from '@mantine/core';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
@@ -8,6 +7,7 @@ import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
 import { Pager } from '../../ui/page';
+import { notify } from '../users/parts';
 
 export const SESSIONS_PER_PAGE = 50;
 
@@ -62,8 +62,7 @@ export function SessionsTable(props: {
       {userId ? (
         <Group mb="sm">
           <Button
-            color="red"
-            variant="light"
+            color="red.9"
             disabled={sessions.data.pagination.total_items === 0}
             onClick={() => setRevokingAll(true)}
           >
@@ -72,10 +71,10 @@ export function SessionsTable(props: {
         </Group>
       ) : null}
       {rows.length === 0 ? (
-        <Text c="dimmed">{texts.sessions.none}</Text>
+        <Text>{texts.sessions.none}</Text>
       ) : (
         <Table.ScrollContainer minWidth={900}>
-          <Table striped aria-label={texts.sessions.tableLabel}>
+          <Table striped aria-label={texts.sessions.tableLabel} aria-busy={sessions.isFetching}>
             <Table.Thead>
               <Table.Tr>
                 {props.showUser ? <Table.Th>{texts.sessions.columns.user}</Table.Th> : null}
@@ -105,7 +104,7 @@ export function SessionsTable(props: {
                   <Table.Td>
                     <Text size="sm">{session.ip_address ?? texts.sessions.never}</Text>
                     {session.user_agent ? (
-                      <Text size="xs" c="dimmed" lineClamp={1} title={session.user_agent}>
+                      <Text size="xs" lineClamp={1} title={session.user_agent}>
                         {session.user_agent}
                       </Text>
                     ) : null}
@@ -115,15 +114,14 @@ export function SessionsTable(props: {
                       texts.sessions.never}
                   </Table.Td>
                   <Table.Td>
-                    <ActionIcon
-                      variant="subtle"
-                      color="red"
+                    <Button
+                      variant="default"
+                      size="xs"
                       aria-label={texts.sessions.revokeLabel(session.id)}
-                      title={texts.sessions.revoke}
                       onClick={() => setRevoking(session.id)}
                     >
-                      <span aria-hidden="true">✕</span>
-                    </ActionIcon>
+                      {texts.sessions.revoke}
+                    </Button>
                   </Table.Td>
                 </Table.Tr>
               ))}
@@ -151,7 +149,7 @@ export function SessionsTable(props: {
               params: { path: { session_id: revoking as string } },
             }),
           );
-          notifications.show({ message: texts.sessions.revoked });
+          notify(texts.sessions.revoked);
           await refresh();
         }}
       />
@@ -167,7 +165,7 @@ export function SessionsTable(props: {
               body: { user_id: userId as string, ...(tenantId ? { tenant_id: tenantId } : {}) },
             }),
           );
-          notifications.show({ message: texts.sessions.revokedAll(result.data.sessions_revoked) });
+          notify(texts.sessions.revokedAll(result.data.sessions_revoked));
           await refresh();
         }}
       />

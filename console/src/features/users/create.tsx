@@ -10,13 +10,12 @@ import {
   TextInput,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ApiError, api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
-import { OuSelect } from './parts';
+import { notify, OuSelect } from './parts';
 
 type CreateValues = {
   email: string;
@@ -99,11 +98,11 @@ export function CreateUserDialog(props: {
         }),
       );
       await queryClient.invalidateQueries({ queryKey: ['users', props.tenantId] });
-      notifications.show({
-        message: invite
+      notify(
+        invite
           ? texts.users.create.invited(created.data.email)
           : texts.users.create.created(created.data.email),
-      });
+      );
       close();
       props.onCreated(created.data.id);
     } catch (failure) {

@@ -18,7 +18,6 @@ import {
   Title,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -30,7 +29,7 @@ import { applyApiError, ErrorAlert } from '../../ui/errors';
 import { PageHeader } from '../../ui/page';
 import { SessionsTable } from '../sessions/sessions-table';
 import { conflictField } from './create';
-import { OuSelect, StatusBadge } from './parts';
+import { notify, OuSelect, StatusBadge } from './parts';
 
 type User =
   paths['/api/v1/tenants/{tenant_id}/users/{user_id}']['get']['responses'][200]['content']['application/json']['data'];
@@ -77,7 +76,7 @@ function UserPage({ tenantId, user }: { tenantId: string; user: User }) {
       <Anchor component={Link} to={`/tenants/${tenantId}/users`} size="sm">
         ← {texts.users.detail.back}
       </Anchor>
-      <PageHeader title={user.display_name || user.email} description={user.email} />
+      <PageHeader title={user.display_name || user.email} />
       <Stack>
         <Actions tenantId={tenantId} user={user} />
         <Facts user={user} />
@@ -102,6 +101,7 @@ function Facts({ user }: { user: User }) {
   const t = texts.users.detail;
   const date = (iso: string | null) => (iso ? texts.users.date(iso) : texts.users.never);
   const facts: [string, React.ReactNode][] = [
+    [t.email, user.email],
     [t.statusLabel, <StatusBadge key="status" status={user.status} />],
     [t.ou, user.ou_path ?? texts.common.none],
     [t.identitySource, user.identity_source],
@@ -117,7 +117,7 @@ function Facts({ user }: { user: User }) {
       <SimpleGrid cols={{ base: 1, sm: 2, md: 3 }} component="dl" spacing="xs">
         {facts.map(([label, value]) => (
           <div key={label}>
-            <Text component="dt" size="xs" c="dimmed">
+            <Text component="dt" size="xs" fw={700}>
               {label}
             </Text>
             <Text component="dd" m={0} size="sm">
@@ -159,7 +159,7 @@ function Actions({ tenantId, user }: { tenantId: string; user: User }) {
     setError(null);
     try {
       const result = await call();
-      notifications.show({ message: t.statusChanged(texts.users.status[result.data.status] ?? '') });
+      notify(t.statusChanged(texts.users.status[result.data.status] ?? ''));
       await refresh();
     } catch (failure) {
       setError(failure);
@@ -192,7 +192,7 @@ function Actions({ tenantId, user }: { tenantId: string; user: User }) {
       ...(reason.trim() ? { reason: reason.trim() } : {}),
       terminate_sessions: terminate,
     });
-    notifications.show({ message: t.statusChanged(texts.users.status[result.data.status] ?? '') });
+    notify(t.statusChanged(texts.users.status[result.data.status] ?? ''));
     await refresh();
   };
 
@@ -200,39 +200,39 @@ function Actions({ tenantId, user }: { tenantId: string; user: User }) {
     <Section title={t.title} id="user-actions">
       <Group gap="sm">
         {user.status === 'ACTIVE' ? (
-          <Button variant="light" color="orange" onClick={() => setDialog('lock')}>
+          <Button variant="default" onClick={() => setDialog('lock')}>
             {t.lock}
           </Button>
         ) : null}
         {user.status === 'LOCKED' ? (
-          <Button variant="light" onClick={unlock} loading={busy === 'unlock'}>
+          <Button variant="default" onClick={unlock} loading={busy === 'unlock'}>
             {t.unlock}
           </Button>
         ) : null}
         {user.status === 'DISABLED' ? (
-          <Button variant="light" onClick={() => enable('enable')} loading={busy === 'enable'}>
+          <Button variant="default" onClick={() => enable('enable')} loading={busy === 'enable'}>
             {t.enable}
           </Button>
         ) : null}
         {user.status === 'PENDING_APPROVAL' ? (
-          <Button variant="light" onClick={() => enable('approve')} loading={busy === 'approve'}>
+          <Button variant="default" onClick={() => enable('approve')} loading={busy === 'approve'}>
             {t.approve}
           </Button>
         ) : null}
         {user.status !== 'DISABLED' ? (
-          <Button variant="light" color="gray" onClick={() => setDialog('disable')}>
+          <Button variant="default" onClick={() => setDialog('disable')}>
             {t.disable}
           </Button>
         ) : null}
-        <Button variant="light" onClick={() => setDialog('reset')}>
+        <Button variant="default" onClick={() => setDialog('reset')}>
           {t.resetPassword}
         </Button>
         {user.mfa_enabled ? (
-          <Button variant="light" color="orange" onClick={() => setDialog('mfa')}>
+          <Button variant="default" onClick={() => setDialog('mfa')}>
             {t.disableMfa}
           </Button>
         ) : null}
-        <Button variant="light" color="red" onClick={() => setDialog('delete')}>
+        <Button color="red.9" onClick={() => setDialog('delete')}>
           {t.delete}
         </Button>
       </Group>
@@ -275,7 +275,7 @@ function Actions({ tenantId, user }: { tenantId: string; user: User }) {
           await unwrap(
             api.POST('/api/v1/admin/users/{user_id}/mfa/disable', { params: { path: { user_id: user.id } } }),
           );
-          notifications.show({ message: t.mfaDisabled });
+          notify(t.mfaDisabled);
           await refresh();
         }}
       />
@@ -292,7 +292,7 @@ function Actions({ tenantId, user }: { tenantId: string; user: User }) {
               params: { path: { tenant_id: tenantId, user_id: user.id }, query: { confirm_email: typed } },
             }),
           );
-          notifications.show({ message: t.deleted(user.email) });
+          notify(t.deleted(user.email));
           await refresh();
           navigate(`/tenants/${tenantId}/users`);
         }}
@@ -333,7 +333,7 @@ function ResetPasswordDialog(props: { tenantId: string; user: User; opened: bool
               : { method: 'DIRECT', new_password: values.new_password },
         }),
       );
-      notifications.show({ message: values.method === 'EMAIL' ? t.emailed(props.user.email) : t.set });
+      notify(values.method === 'EMAIL' ? t.emailed(props.user.email) : t.set);
       await refresh();
       close();
     } catch (failure) {
@@ -419,7 +419,7 @@ function ProfileForm({ tenantId, user }: { tenantId: string; user: User }) {
           body,
         }),
       );
-      notifications.show({ message: t.profileSaved });
+      notify(t.profileSaved);
       await refresh();
     } catch (failure) {
       const field = conflictField(failure);
@@ -475,7 +475,7 @@ function Groups({ tenantId, userId }: { tenantId: string; userId: string }) {
     <Section title={t.title as string} id="user-groups">
       {groups.isError ? <ErrorAlert error={groups.error} /> : null}
       {groups.isPending ? <Loader size="sm" aria-label={texts.app.loading} /> : null}
-      {groups.data && groups.data.data.length === 0 ? <Text c="dimmed">{t.none}</Text> : null}
+      {groups.data && groups.data.data.length === 0 ? <Text>{t.none}</Text> : null}
       {groups.data && groups.data.data.length > 0 ? (
         <Table.ScrollContainer minWidth={360}>
           <Table aria-label={t.tableLabel}>
@@ -494,7 +494,7 @@ function Groups({ tenantId, userId }: { tenantId: string; userId: string }) {
                     </Anchor>
                   </Table.Td>
                   <Table.Td>
-                    <Badge variant="light" color={group.membership_type === 'DIRECT' ? 'blue' : 'grape'}>
+                    <Badge variant="dot" color={group.membership_type === 'DIRECT' ? 'blue' : 'grape'}>
                       {t[group.membership_type]}
                     </Badge>
                   </Table.Td>
@@ -523,7 +523,7 @@ function Applications({ tenantId, userId }: { tenantId: string; userId: string }
     <Section title={t.title as string} id="user-applications">
       {apps.isError ? <ErrorAlert error={apps.error} /> : null}
       {apps.isPending ? <Loader size="sm" aria-label={texts.app.loading} /> : null}
-      {apps.data && apps.data.data.length === 0 ? <Text c="dimmed">{t.none}</Text> : null}
+      {apps.data && apps.data.data.length === 0 ? <Text>{t.none}</Text> : null}
       {apps.data && apps.data.data.length > 0 ? (
         <Table.ScrollContainer minWidth={480}>
           <Table aria-label={t.tableLabel}>

@@ -7,9 +7,8 @@ import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
-import { useUrlState } from '../../ui/url-state';
 import { CreateUserDialog } from './create';
-import { OuSelect, STATUSES, StatusBadge, type UserStatus } from './parts';
+import { OuSelect, STATUSES, StatusBadge, type UserStatus, useFilters } from './parts';
 
 export const USERS_PER_PAGE = 50;
 
@@ -20,7 +19,7 @@ export const USERS_PER_PAGE = 50;
 export function UsersList() {
   const { tenantId = '' } = useParams();
   const navigate = useNavigate();
-  const { values, page, set } = useUrlState(['search', 'status', 'ou_id'] as const);
+  const { values, page, set } = useFilters(['search', 'status', 'ou_id'] as const);
   const [search, setSearch] = useState(values.search);
   const [debounced] = useDebouncedValue(search, 300);
   const [creating, setCreating] = useState(false);
@@ -61,7 +60,6 @@ export function UsersList() {
     <>
       <PageHeader
         title={texts.users.title}
-        description={texts.users.description}
         actions={<Button onClick={() => setCreating(true)}>{texts.users.create.button}</Button>}
       />
       <Group mb="md" align="flex-end" wrap="wrap">
@@ -95,10 +93,10 @@ export function UsersList() {
       {list.isError ? <ErrorAlert error={list.error} /> : null}
       {list.data ? (
         list.data.data.length === 0 ? (
-          <Text c="dimmed">{texts.users.noUsers}</Text>
+          <Text>{texts.users.noUsers}</Text>
         ) : (
           <Table.ScrollContainer minWidth={760}>
-            <Table striped highlightOnHover aria-label={texts.users.tableLabel}>
+            <Table striped highlightOnHover aria-label={texts.users.tableLabel} aria-busy={list.isFetching}>
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th>{texts.users.columns.email}</Table.Th>
