@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchConsole } from './console.js';
 import { type DatasetShape, SIZES, type SizeName } from './dataset.js';
 import {
   type BenchOptions,
@@ -41,6 +42,8 @@ const HELP = `Usage: npm run bench -- [options]
   --keep                   keep the bench database / data folder
   --list                   list the scenarios and exit
   --compare A.json B.json  print the change per scenario from run A to run B and exit
+  --console                measure the admin console instead (initial JavaScript, first screen in
+                           chromium, signed-in deep link; --repeat N rounds, default 10) and exit
 `;
 
 function positiveNumber(name: string, raw: string | undefined, integerOnly = true): number | undefined {
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
       keep: { type: 'boolean' },
       list: { type: 'boolean' },
       compare: { type: 'boolean' },
+      console: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -104,6 +108,12 @@ async function main(): Promise<void> {
     return;
   }
   if (positionals.length > 0) throw new Error(`Unexpected argument "${positionals[0]}" (see --help)`);
+  if (values.console) {
+    const rounds = positiveNumber('repeat', values.repeat) ?? 10;
+    const resultsDir = values.results ?? DEFAULT_OPTIONS.resultsDir;
+    process.stdout.write(`${await benchConsole({ rounds: Math.max(1, rounds), resultsDir })}\n`);
+    return;
+  }
   if (values.list) {
     for (const scenario of await loadScenarios()) {
       process.stdout.write(`${scenario.name.padEnd(32)} ${scenario.description}\n`);

@@ -12,6 +12,8 @@ export interface ServerOptions {
   port: number;
   /** Give up when /readyz has not answered 200 by then. */
   readyTimeoutMs?: number;
+  /** More ScaiKey settings for this server (e.g. a bootstrap admin). */
+  env?: Record<string, string>;
 }
 
 export interface RunningServer {
@@ -63,6 +65,7 @@ function serverEnv(options: ServerOptions): NodeJS.ProcessEnv {
   // reach. They are still counted (with the same 100-hit leases as the defaults), so the bench
   // measures their cost (docs/performance.md).
   for (const [variable] of Object.values(RATE_LIMITS)) env[variable] = '1000000000/1m';
+  Object.assign(env, options.env);
   if (options.storage.kind === 'postgres') env.DATABASE_URL = options.storage.url;
   else env.SCAIKEY_DATA_DIR = options.storage.dataDir;
   return env;

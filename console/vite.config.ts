@@ -13,6 +13,7 @@ export default defineConfig({
     // No inline assets: the CSP allows images from 'self' and data:, but fonts and scripts only from 'self'.
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
-    chunkSizeWarningLimit: 600,
+    // The initial-JavaScript budget (250 KB gzipped) is measured by `npm run bench -- --console`.
+    chunkSizeWarningLimit: 700,
   },
 });

@@ -178,7 +178,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     );
     // Every change and what it causes (audit, events, invalidation, mail) commit together (ADR 0012).
     const work = new UnitOfWork(db, invalidation, mailer);
-    const bootstrapResult = await bootstrap(work, config.bootstrap);
+    const bootstrapResult = await bootstrap(work, config.bootstrap, config.publicUrl);
     const sms = smsSenderOf(config.sms, app.log);
     // Second factors (issue 13): TOTP seeds are sealed with the instance key.
     const mfa = createMfaService({

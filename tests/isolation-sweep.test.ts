@@ -8,9 +8,9 @@
  *
  * Rules, by kind of route (never per route):
  * - Public routes are not swept: the hosted OAuth / OpenID endpoints and sign-in pages
- *   (`/api/v1/auth/…`, `/api/v1/platform/…`), health (`/healthz`, `/readyz`), the home page `/`
- *   and the API documentation (`/openapi.json`, `/docs…`). They take no bearer token and act on
- *   no tenant's directory by id.
+ *   (`/api/v1/auth/…`, `/api/v1/platform/…`), health (`/healthz`, `/readyz`), the home page `/`,
+ *   the API documentation (`/openapi.json`, `/docs…`) and the admin console's files
+ *   (`/console…`). They take no bearer token and act on no tenant's directory by id.
  * - Every other route must be a management route: tenant routes (`/api/v1/tenants/:tenant_id/…`)
  *   or admin routes (`/api/v1/admin/…`). Anything else fails the sweep until a rule is added here.
  * - Resource kinds only a super_admin may touch at all answer 403 whatever the target
@@ -51,6 +51,7 @@ const PUBLIC_ROUTES = [
   /^\/$/,
   /^\/openapi\.json$/,
   /^\/docs(\/|$)/,
+  /^\/console(\/|$)/,
 ];
 const TENANT_ROUTE = /^\/api\/v1\/tenants\/:tenant_id(\/|$)/;
 const ADMIN_ROUTE = /^\/api\/v1\/admin\//;

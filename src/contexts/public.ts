@@ -13,6 +13,7 @@ import type { KeyStore } from '../platform/keys.js';
 import type { Mailer } from '../platform/mail/mailer.js';
 import type { RateLimits } from '../platform/rate-limit/limits.js';
 import { accountRoutes } from '../protocols/account/account.routes.js';
+import { consoleRoutes } from '../protocols/console/console.routes.js';
 import type { Federation } from '../protocols/federation/federation.js';
 import { federationRoutes } from '../protocols/federation/federation.routes.js';
 import { oidcCallbackRoutes } from '../protocols/federation/oidc/callback.routes.js';
@@ -51,9 +52,10 @@ export interface PublicContextOptions {
 }
 
 /**
- * The public context: what answers without a management token. Health and the home page, the
- * OAuth/OpenID endpoints (discovery, JWKS, token, PAR, introspection, revocation, userinfo; each
- * authenticates its client or token itself, src/protocols/oauth), and the hosted pages (sign-in,
+ * The public context: what answers without a management token. Health, the home page, the admin
+ * console's files (src/protocols/console), the OAuth/OpenID endpoints (discovery, JWKS, token,
+ * PAR, introspection, revocation, userinfo; each authenticates its client or token itself,
+ * src/protocols/oauth), and the hosted pages (sign-in,
  * the platform email step, password links), which one plugin gives views, form parsing, CSRF on
  * every POST and one error page (src/protocols/hosted-pages). A route is public only by being
  * registered here.
@@ -62,6 +64,8 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
   const { config, db, rateLimits, mailer, invalidation, providers, cookieKey } = options;
   await app.register(healthRoutes, { db });
   await app.register(homeRoutes, { publicUrl: config.publicUrl });
+  // The admin console's files (src/protocols/console, docs/console.md).
+  await app.register(consoleRoutes, { publicUrl: config.publicUrl, consoleDir: config.consoleDir ?? null });
   await app.register(oauthRoutes, {
     audit: options.audit,
     clients: options.clients,

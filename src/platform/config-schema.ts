@@ -239,6 +239,12 @@ const VARIABLES = {
     description:
       "Folder of the embedded PGlite database (created when missing; an empty folder is filled from the build's prebuilt `dist/initial-database.tar`, ADR 0006). Ignored with `DATABASE_URL`. One process at a time may use a folder: it is locked (`scaikey.lock` inside it) before anything opens it, and a second process is refused — see [One process per data folder](#one-process-per-data-folder).",
   },
+  SCAIKEY_CONSOLE_DIR: {
+    type: 'string',
+    defaultDescription: '`console/dist` of the installation',
+    description:
+      'Folder of the built admin console (`index.html` and `assets/`), served at `/console/`. `npm run build` builds it there; without it `/console/` answers 503. Set it only to serve a console built elsewhere — see [docs/console.md](console.md).',
+  },
   SCAIKEY_PUBLIC_URL: {
     type: 'string',
     protocols: ['http:', 'https:'],

@@ -24,6 +24,8 @@ export interface Config {
   /** PostgreSQL connection string; when absent the embedded PGlite database in `dataDir` is used. */
   databaseUrl: string | null;
   dataDir: string;
+  /** Folder of the built admin console (SCAIKEY_CONSOLE_DIR); absent or null = the installation's console/dist. */
+  consoleDir?: string | null;
   /** Base URL the service is reached at; issuers and discovery documents are built from it. */
   publicUrl: string;
   /** Trust X-Forwarded-* headers (only behind a proxy you control). */
@@ -232,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host,
     databaseUrl: vars.DATABASE_URL ?? null,
     dataDir: resolve(vars.SCAIKEY_DATA_DIR),
+    consoleDir: vars.SCAIKEY_CONSOLE_DIR ? resolve(vars.SCAIKEY_CONSOLE_DIR) : null,
     publicUrl,
     trustProxy: vars.SCAIKEY_TRUST_PROXY,
     bootstrap: {

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,7 +36,7 @@ function consoleSourceDigest(): string {
 export function ensureConsoleBuilt(): void {
   const digest = consoleSourceDigest();
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === digest) return;
-  const vite = createRequire(join(consoleRoot, 'package.json')).resolve('vite/bin/vite.js');
+  const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
   execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
     cwd: consoleRoot,
     stdio: 'inherit',

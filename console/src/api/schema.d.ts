@@ -43,8 +43,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A page linking the API reference and the discovery documents */
-        get: operations["aPageLinkingTheApiReferenceAndTheDiscoveryDocuments"];
+        /** A page linking the admin console, the API reference and the discovery documents */
+        get: operations["aPageLinkingTheAdminConsoleTheApiReferenceAndTheDiscoveryDocuments"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5254,7 +5254,7 @@ export interface operations {
             };
         };
     };
-    aPageLinkingTheApiReferenceAndTheDiscoveryDocuments: {
+    aPageLinkingTheAdminConsoleTheApiReferenceAndTheDiscoveryDocuments: {
         parameters: {
             query?: never;
             header?: never;

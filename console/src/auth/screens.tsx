@@ -104,7 +104,7 @@ export function NoRoleScreen() {
       <Alert color="yellow" role="alert">
         {texts.auth.noRole}
       </Alert>
-      <Button variant="default" onClick={signOut}>
+      <Button variant="default" onClick={() => void signOut()}>
         {texts.app.signOut}
       </Button>
     </Frame>

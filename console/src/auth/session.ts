@@ -32,6 +32,7 @@ export type SessionState =
   | { status: 'failed'; message: string };
 
 interface PendingSignIn {
+  created: number;
   state: string;
   verifier: string;
   nonce: string;
@@ -40,9 +41,23 @@ interface PendingSignIn {
   returnTo: string;
 }
 
-/** Per-tab: the sign-in in flight (not a secret: useless without this tab's code) and the last issuer. */
-const PENDING_KEY = 'scaikey.console.pending';
+/**
+ * The sign-in in flight, by its state, in localStorage: the platform's sign-in page may mail the
+ * link that finishes it, and a mailed link opens in another tab. The verifier is useless without
+ * the code, and it is removed when the sign-in finishes or after ten minutes.
+ */
+const PENDING_PREFIX = 'scaikey.console.pending.';
+const PENDING_LIFETIME_MS = 10 * 60_000;
+/** Per tab: the issuer it last signed in at. */
 const ISSUER_KEY = 'scaikey.console.issuer';
+
+function forgetStalePending() {
+  for (const key of Object.keys(localStorage)) {
+    if (!key.startsWith(PENDING_PREFIX)) continue;
+    const created = (JSON.parse(localStorage.getItem(key) ?? '{}') as { created?: number }).created ?? 0;
+    if (Date.now() - created > PENDING_LIFETIME_MS) localStorage.removeItem(key);
+  }
+}
 
 let state: SessionState = { status: 'signed-out' };
 const listeners = new Set<() => void>();
@@ -85,14 +100,16 @@ const isTenantIssuer = (value: string) =>
 export async function startSignIn(options: { organization?: string; issuer?: string; returnTo?: string }) {
   const issuer =
     options.issuer ?? (options.organization ? tenantIssuer(options.organization.trim().toLowerCase()) : null);
+  forgetStalePending();
   const pending: PendingSignIn = {
+    created: Date.now(),
     state: randomToken(),
     verifier: randomToken(48),
     nonce: randomToken(),
     issuer,
     returnTo: options.returnTo ?? '/console/',
   };
-  sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
+  localStorage.setItem(PENDING_PREFIX + pending.state, JSON.stringify(pending));
   const authorize = new URL(
     issuer ? `${issuer}/oauth/authorize` : `${consoleConfig.platform_issuer}/authorize`,
   );
@@ -105,6 +122,9 @@ export async function startSignIn(options: { organization?: string; issuer?: str
     code_challenge_method: 'S256',
     state: pending.state,
     nonce: pending.nonce,
+    // oidc-provider issues a refresh token (offline_access) only on a request with prompt=consent; the
+    // console's consent is implied (a first-party application), so no page is shown for it.
+    prompt: 'consent',
   }).toString();
   setState({ status: 'signing-in' });
   window.location.assign(authorize.toString());
@@ -164,12 +184,19 @@ function signedIn(session: Session) {
 
 /** Finishes the sign-in at /console/callback; answers where the person was going. */
 export async function completeSignIn(url: URL): Promise<string> {
-  const raw = sessionStorage.getItem(PENDING_KEY);
-  sessionStorage.removeItem(PENDING_KEY);
+  const params = url.searchParams;
+  const key = PENDING_PREFIX + (params.get('state') ?? '');
+  const raw = localStorage.getItem(key);
+  localStorage.removeItem(key);
   try {
     const pending = raw ? (JSON.parse(raw) as PendingSignIn) : null;
-    const params = url.searchParams;
-    if (!pending || params.get('state') !== pending.state) throw new Error(texts.auth.stateMismatch);
+    if (
+      !pending ||
+      params.get('state') !== pending.state ||
+      Date.now() - pending.created > PENDING_LIFETIME_MS
+    ) {
+      throw new Error(texts.auth.stateMismatch);
+    }
     const error = params.get('error');
     if (error) throw new Error(params.get('error_description') ?? error);
     // RFC 9207: the answer names its issuer; the platform's page hands over to the person's tenant.
@@ -232,13 +259,28 @@ export function sessionEnded() {
   if (issuer) void startSignIn({ issuer, returnTo: window.location.pathname + window.location.search });
 }
 
-/** Signs out: forgets the tokens and ends the sign-in session at the tenant (RP-initiated logout). */
-export function signOut() {
+/**
+ * Signs out: revokes the refresh token (RFC 7009; it would outlive the sign-in session, as
+ * offline_access grants do), forgets the tokens and ends the sign-in session at the tenant
+ * (RP-initiated logout).
+ */
+export async function signOut() {
   if (state.status !== 'signed-in') return;
-  const { issuer, idToken } = state.session;
+  const { issuer, idToken, refreshToken } = state.session;
   clearTimeout(renewal);
   sessionStorage.removeItem(ISSUER_KEY);
   setState({ status: 'signed-out' });
+  if (refreshToken) {
+    await fetch(`${issuer}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        client_id: consoleConfig.client_id,
+        token: refreshToken,
+        token_type_hint: 'refresh_token',
+      }).toString(),
+    }).catch(() => undefined);
+  }
   const logout = new URL(`${issuer}/oauth/logout`);
   logout.search = new URLSearchParams({
     client_id: consoleConfig.client_id,

@@ -5,7 +5,6 @@ export const common = {
     toggleNavigation: 'Toggle navigation',
     colorScheme: 'Switch between light and dark theme',
     signOut: 'Sign out',
-    signedInAs: (who: string) => `Signed in as ${who}`,
     roles: {
       super_admin: 'Super admin',
       partner_admin: 'Partner admin',

@@ -117,21 +117,18 @@ export function Layout() {
             </ActionIcon>
             <Menu position="bottom-end">
               <Menu.Target>
-                <UnstyledButton aria-label={texts.app.signedInAs(session.email ?? session.userId)}>
-                  <Text size="sm" visibleFrom="sm">
+                <UnstyledButton maw={{ base: 140, sm: 260 }}>
+                  <Text size="sm" truncate>
                     {session.name ?? session.email ?? session.userId}
                   </Text>
                   <Text size="xs" c="dimmed" visibleFrom="sm">
                     {session.role ? texts.app.roles[session.role] : ''}
                   </Text>
-                  <Text size="sm" hiddenFrom="sm">
-                    ⋯
-                  </Text>
                 </UnstyledButton>
               </Menu.Target>
               <Menu.Dropdown>
                 <Menu.Label>{session.email ?? session.userId}</Menu.Label>
-                <Menu.Item onClick={signOut}>{texts.app.signOut}</Menu.Item>
+                <Menu.Item onClick={() => void signOut()}>{texts.app.signOut}</Menu.Item>
               </Menu.Dropdown>
             </Menu>
           </Group>

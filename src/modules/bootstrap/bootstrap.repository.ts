@@ -59,6 +59,47 @@ export function createBootstrapRepository(db: Queryable) {
       await db.insertInto('applications').values(row).execute();
     },
 
+    /**
+     * Brings a soft-deleted application back with `row` (the console's definition). Its rotation
+     * time is now: access tokens issued before stay refused (platform/auth/authenticate.ts).
+     */
+    async restoreApplication(id: string, row: Omit<NewApplication, 'id'>): Promise<void> {
+      await db
+        .updateTable('applications')
+        .set({
+          ...row,
+          deleted_at: null,
+          secret_rotated_at: sql<Date>`clock_timestamp()`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /**
+     * Forgets every grant of a client, with its refresh tokens, codes and pending requests, as
+     * oidc-provider stored them (oidc_payloads; the sessions module reads them the same way):
+     * for an application coming back after a deletion, whose old sign-ins must not come back with it.
+     */
+    async endGrantsOfClient(clientId: string): Promise<number> {
+      const result = await db
+        .deleteFrom('oidc_payloads')
+        .where(sql`payload->>'clientId'`, '=', clientId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async setApplicationRedirectUris(
+      id: string,
+      uris: { redirect_uris: string; post_logout_redirect_uris: string },
+    ): Promise<void> {
+      await db
+        .updateTable('applications')
+        .set({ ...uris, updated_at: sql<Date>`now()` })
+        .where('id', '=', id)
+        .execute();
+    },
+
     async replaceApplicationSecret(id: string, digest: string): Promise<void> {
       await db
         .updateTable('applications')

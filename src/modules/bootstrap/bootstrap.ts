@@ -6,6 +6,7 @@ import { bindTenant } from '../../platform/db/tenant-scope.js';
 import type { AuditOrigin } from '../../platform/events/audit-log.js';
 import type { UnitOfWork, Work } from '../../platform/events/unit-of-work.js';
 import { createBootstrapRepository, createBootstrapUsersRepository } from './bootstrap.repository.js';
+import { ensureConsoleApplication } from './console-application.js';
 
 export const BOOTSTRAP_SCOPES = ['admin:read', 'admin:write', 'users:read', 'groups:read'];
 
@@ -22,11 +23,17 @@ const SYSTEM: AuditOrigin = { actorType: 'system', actorId: null, ipAddress: nul
 
 /**
  * First-start set-up (docs/api-contract.md, "Bootstrap"): the platform partner and tenant, a GLOBAL
- * SERVICE application and optionally a super_admin user. Idempotent: later starts only create
- * what is missing, and an operator-given client secret replaces the stored one when it changed.
- * Runs under an advisory lock so that instances starting together do it once.
+ * SERVICE application, the admin console's application (console-application.ts; at the given
+ * public URL) and optionally a super_admin user. Idempotent: later starts only create what is
+ * missing, an operator-given client secret replaces the stored one when it changed, and the
+ * console's redirect URIs follow the public URL. Runs under an advisory lock so that instances
+ * starting together do it once.
  */
-export async function bootstrap(work: UnitOfWork, config: Config['bootstrap']): Promise<BootstrapResult> {
+export async function bootstrap(
+  work: UnitOfWork,
+  config: Config['bootstrap'],
+  publicUrl: string,
+): Promise<BootstrapResult> {
   const adminPasswordHash = config.adminPassword ? await hashPassword(config.adminPassword) : null;
   // One unit of work with the system as actor: the set-up and its audit entries commit together.
   return work.run(SYSTEM, async (w) => {
@@ -95,6 +102,8 @@ export async function bootstrap(work: UnitOfWork, config: Config['bootstrap']): 
       await insertBootstrapApplication(w, clientId, result.generatedClientSecret);
       result.clientId = clientId;
     }
+
+    await ensureConsoleApplication(w, publicUrl);
 
     if (config.adminEmail && adminPasswordHash) {
       const users = createBootstrapUsersRepository(bindTenant(trx, tenant.id));

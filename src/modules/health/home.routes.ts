@@ -6,11 +6,13 @@ import { platformIssuer } from '../../platform/issuers.js';
 
 /**
  * `GET /`: a small page for whoever opens the server's address in a browser (a new operator
- * after `npm start`): where the API reference, the OpenAPI document and the discovery documents are.
+ * after `npm start`): where the admin console, the API reference, the OpenAPI document and the
+ * discovery documents are.
  */
 export async function homeRoutes(app: FastifyInstance, { publicUrl }: { publicUrl: string }): Promise<void> {
   const issuer = platformIssuer(publicUrl);
   const links: [string, string, string][] = [
+    [`${publicUrl}/console/`, 'Admin console', 'manage partners, tenants, users and applications'],
     [`${publicUrl}/docs`, 'API reference', 'every management and OAuth endpoint, with a token button'],
     [`${publicUrl}/openapi.json`, 'OpenAPI document', 'for generated clients'],
     [`${issuer}/.well-known/openid-configuration`, 'Platform OpenID configuration', 'issuer and endpoints'],
@@ -40,7 +42,7 @@ ${list}
     '/',
     {
       schema: {
-        summary: 'A page linking the API reference and the discovery documents',
+        summary: 'A page linking the admin console, the API reference and the discovery documents',
         tags: ['Health'],
         produces: ['text/html'],
         response: {
