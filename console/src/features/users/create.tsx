@@ -119,7 +119,14 @@ export function CreateUserDialog(props: {
   });
   const t = texts.users.create;
   return (
-    <Modal opened={props.opened} onClose={close} title={t.title} size="lg" centered>
+    <Modal
+      opened={props.opened}
+      onClose={close}
+      title={t.title}
+      size="lg"
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+    >
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput label={t.email} type="email" required data-autofocus {...form.getInputProps('email')} />

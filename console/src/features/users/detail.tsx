@@ -343,7 +343,13 @@ function ResetPasswordDialog(props: { tenantId: string; user: User; opened: bool
     }
   });
   return (
-    <Modal opened={props.opened} onClose={close} title={t.title} centered>
+    <Modal
+      opened={props.opened}
+      onClose={close}
+      title={t.title}
+      centered
+      closeButtonProps={{ 'aria-label': texts.common.close }}
+    >
       <form onSubmit={submit} noValidate>
         <Stack>
           <Radio.Group label={t.method} {...form.getInputProps('method')}>
