@@ -43,12 +43,9 @@ const initial: CreateValues = {
   send_welcome_email: false,
 };
 
-/** A 409 that names a field (EMAIL_TAKEN) belongs next to that field. */
-export function conflictField(error: unknown): 'email' | 'username' | null {
-  if (!(error instanceof ApiError) || error.status !== 409) return null;
-  if (error.code === 'EMAIL_TAKEN') return 'email';
-  if (error.code === 'USERNAME_TAKEN') return 'username';
-  return null;
+/** A 409 that names a field (EMAIL_TAKEN: the email is in use in the tenant) belongs next to that field. */
+export function conflictField(error: unknown): 'email' | null {
+  return error instanceof ApiError && error.status === 409 && error.code === 'EMAIL_TAKEN' ? 'email' : null;
 }
 
 const optional = (value: string) => (value.trim() === '' ? undefined : value.trim());

@@ -76,7 +76,6 @@ export function OuSelect(props: {
   currentPath?: string | null;
   onChange: (ouId: string | null) => void;
   error?: React.ReactNode;
-  extra?: { value: string; label: string }[];
   w?: number;
 }) {
   const [search, setSearch] = useState('');
@@ -94,7 +93,6 @@ export function OuSelect(props: {
       ),
   });
   const options = new Map<string, string>();
-  for (const option of props.extra ?? []) options.set(option.value, option.label);
   if (props.value && props.currentPath) options.set(props.value, props.currentPath);
   for (const ou of ous.data?.data ?? []) options.set(ou.id, ou.path);
   if (props.value && !options.has(props.value)) options.set(props.value, props.value);
