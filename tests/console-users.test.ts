@@ -30,6 +30,9 @@ function platformApi(app: LiveApp) {
   };
   return {
     call,
+    /** As createSignInUser calls it (the answer as it is). */
+    post: async (url: string, body: unknown) =>
+      app.request({ method: 'POST', url, body, token: await app.platformToken() }),
     user: async (tenantId: string, userId: string) =>
       (await app.request({
         method: 'GET',
@@ -181,13 +184,7 @@ describe.runIf(hasChromium)('issue 16: the console users and sessions screens', 
   it('shows direct and inherited group memberships', async () => {
     const admin = await consoleAdmin(c.app, 'tenant_admin');
     const api = platformApi(c.app);
-    const member = await createSignInUser(
-      {
-        post: (url: string, body: unknown) =>
-          api.call('POST', url, body).then((data) => ({ status: 201, body: data })),
-      } as never,
-      admin.tenant,
-    );
+    const member = await createSignInUser(api as never, admin.tenant);
     const groups = `/api/v1/tenants/${admin.tenant.id}/groups`;
     const parent = (await api.call('POST', groups, { name: 'Engineering' })).data as { id: string };
     const child = (await api.call('POST', groups, { name: 'Platform team' })).data as { id: string };
@@ -264,14 +261,7 @@ describe.runIf(hasChromium)('issue 16: the console users and sessions screens', 
   it('lists sessions, revokes one and all of a user, at a phone width', async () => {
     const admin = await consoleAdmin(c.app, 'tenant_admin');
     const api = platformApi(c.app);
-    const person = await createSignInUser(
-      {
-        post: (url: string, body: unknown) =>
-          api.call('POST', url, body).then((data) => ({ status: 201, body: data })),
-      } as never,
-      admin.tenant,
-      { email: unique('traveller') },
-    );
+    const person = await createSignInUser(api as never, admin.tenant, { email: unique('traveller') });
     // Two browsers of the person sign in (no admin role: the console says so), two sessions.
     for (let i = 0; i < 2; i++) {
       const browser = await c.page();
@@ -318,6 +308,7 @@ describe.runIf(hasChromium)('issue 16: the console users and sessions screens', 
     await page.getByRole('button', { name: 'Revoke all sessions of this user' }).click();
     const revokeAll = page.getByRole('dialog', { name: 'Revoke all sessions of this user?' });
     await expect(revokeAll.textContent()).resolves.toContain(person.email);
+    await accessible(page, 'revoke all dialog at phone width');
     await revokeAll.getByRole('button', { name: 'Revoke all sessions of this user' }).click();
     await page.getByText('No live session.').waitFor();
     expect(await sessionsOf()).toBe(0);
