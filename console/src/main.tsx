@@ -1,21 +1,33 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
 import './styles.css';
-import { createTheme, MantineProvider } from '@mantine/core';
+import { CloseButton, createTheme, MantineProvider, Modal } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { setNonce } from 'get-nonce';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { ApiError } from './api/client';
 import { App } from './app';
 import { cspNonce } from './config';
+import { texts } from './texts';
+
+// Mantine's scroll lock (react-remove-scroll) adds a <style> of its own through get-nonce: it gets the
+// page's nonce too (style-src 'nonce-…').
+setNonce(cspNonce);
 
 const theme = createTheme({
   primaryColor: 'blue',
   // WCAG AA contrast for text on the primary color in both schemes.
   primaryShade: { light: 8, dark: 5 },
   autoContrast: true,
+  components: {
+    // Every close button (dialogs, notifications, alerts) has a name for screen readers.
+    // (CloseButton's props type lists no aria attributes; they are passed through to the button.)
+    CloseButton: CloseButton.extend({ defaultProps: { 'aria-label': texts.common.close } as object }),
+    Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': texts.common.close } } }),
+  },
 });
 
 const queries = new QueryClient({

@@ -133,7 +133,7 @@ interface AxeViolation {
   id: string;
   impact: string | null;
   help: string;
-  nodes: { target: unknown[] }[];
+  nodes: { target: unknown[]; html: string }[];
 }
 
 /**
@@ -159,7 +159,7 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
       (violation) =>
         `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes
           .slice(0, 3)
-          .map((node) => JSON.stringify(node.target))
+          .map((node) => `${JSON.stringify(node.target)} ${node.html.slice(0, 300)}`)
           .join(', ')}`,
     );
   expect(serious, `accessibility of ${screen}`).toEqual([]);
