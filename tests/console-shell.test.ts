@@ -54,9 +54,9 @@ describe.runIf(hasChromium)('issue 16: the console shell', () => {
     const admin = await consoleAdmin(c.app, 'tenant_admin');
     const page = await c.page();
     await signInToConsole(page, c.origin, admin);
-    await page.goto(`${c.origin}/console/admin-roles`);
+    await page.goto(`${c.origin}/console/audit`);
     await page.getByRole('button', { name: admin.email }).waitFor();
-    expect(new URL(page.url()).pathname).toBe('/console/admin-roles');
+    expect(new URL(page.url()).pathname).toBe('/console/audit');
     // Nothing of the tokens is kept in the page's storage.
     const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }));
     expect(stored).not.toMatch(/eyJ/);

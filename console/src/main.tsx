@@ -1,7 +1,7 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
 import './styles.css';
-import { CloseButton, createTheme, MantineProvider, Modal } from '@mantine/core';
+import { createTheme, MantineProvider, Modal, Notification } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { setNonce } from 'get-nonce';
@@ -23,9 +23,10 @@ const theme = createTheme({
   primaryShade: { light: 8, dark: 5 },
   autoContrast: true,
   components: {
-    // Every close button (dialogs, notifications, alerts) has a name for screen readers.
-    // (CloseButton's props type lists no aria attributes; they are passed through to the button.)
-    CloseButton: CloseButton.extend({ defaultProps: { 'aria-label': texts.common.close } as object }),
+    // The close buttons of dialogs and notifications have a name for screen readers.
+    Notification: Notification.extend({
+      defaultProps: { closeButtonProps: { 'aria-label': texts.common.close } },
+    }),
     Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': texts.common.close } } }),
   },
 });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { AdminRole } from '../../src/platform/auth/principal.js';
+import type { Config } from '../../src/platform/config.js';
 import { launchChromium } from './browser.js';
 import { createTenant, grantAdminRole, type Tenant } from './factories.js';
 import { createSignInUser, PASSWORD } from './sign-in.js';
@@ -25,14 +26,15 @@ export interface ConsoleHandle {
 
 /**
  * A listening ScaiKey serving the built console, and a chromium, for one test file. Every page
- * fails its test on a CSP violation or an uncaught error of the console.
+ * fails its test on a CSP violation or an uncaught error of the console. `overrides` change the
+ * test configuration (e.g. the SSRF or plain-http checks the test defaults turn off).
  */
-export function useConsole(): ConsoleHandle {
+export function useConsole(overrides: Partial<Config> = {}): ConsoleHandle {
   let app: LiveApp | null = null;
   let browser: Browser | null = null;
   const contexts: BrowserContext[] = [];
   beforeAll(async () => {
-    [app, browser] = await Promise.all([startLiveApp(), launchChromium()]);
+    [app, browser] = await Promise.all([startLiveApp(overrides), launchChromium()]);
   });
   afterAll(async () => {
     await Promise.all(contexts.map((context) => context.close().catch(() => {})));

@@ -18,6 +18,7 @@ export type Area =
   | 'identityProviders'
   | 'sessions';
 
+// Admin role assignments are the super admin's alone (the admin-roles API refuses the others).
 const AREAS: Record<AdminRole, readonly Area[]> = {
   super_admin: [
     'overview',
@@ -40,7 +41,6 @@ const AREAS: Record<AdminRole, readonly Area[]> = {
     'groups',
     'ous',
     'applications',
-    'adminRoles',
     'audit',
     'webhooks',
     'identityProviders',
@@ -52,7 +52,6 @@ const AREAS: Record<AdminRole, readonly Area[]> = {
     'groups',
     'ous',
     'applications',
-    'adminRoles',
     'audit',
     'webhooks',
     'identityProviders',

@@ -68,6 +68,8 @@ export function Layout() {
         component={Link}
         to={item.to}
         label={item.label}
+        // Filled: white on the primary colour meets AA, the light variant does not.
+        variant="filled"
         active={exact ? location.pathname === item.to : active(item.to)}
         onClick={close}
       />

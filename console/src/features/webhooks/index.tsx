@@ -1,6 +1,15 @@
-import { texts } from '../../texts';
-import { PageHeader } from '../../ui/page';
+import { Route, Routes } from 'react-router';
+import { NotFound } from '../../ui/not-found';
+import { WebhookDetail } from './detail';
+import { WebhookList } from './list';
 
+/** /webhooks: the endpoints (with create) and /webhooks/:webhookId (settings, secret, deliveries). */
 export default function WebhooksArea() {
-  return <PageHeader title={texts.webhooks.title} />;
+  return (
+    <Routes>
+      <Route index element={<WebhookList />} />
+      <Route path=":webhookId" element={<WebhookDetail />} />
+      <Route path="*" element={<NotFound />} />
+    </Routes>
+  );
 }
