@@ -138,9 +138,11 @@ describe.runIf(hasChromium)('issue 16: the console users and sessions screens', 
     await lock.getByLabel('Reason (kept in the audit log)').fill('Suspicious sign-ins');
     await accessible(page, 'lock dialog');
     await lock.getByRole('button', { name: 'Lock', exact: true }).click();
+    await lock.waitFor({ state: 'hidden' });
     await page.getByRole('button', { name: 'Unlock' }).waitFor();
     expect((await api.user(admin.tenant.id, userId)).body.data.status).toBe('LOCKED');
     await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByRole('button', { name: 'Unlock' }).waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Lock', exact: true }).waitFor();
     expect((await api.user(admin.tenant.id, userId)).body.data.status).toBe('ACTIVE');
 
@@ -160,9 +162,11 @@ describe.runIf(hasChromium)('issue 16: the console users and sessions screens', 
     await page.getByRole('button', { name: 'Disable', exact: true }).click();
     const disable = page.getByRole('dialog', { name: 'Disable this user?' });
     await disable.getByRole('button', { name: 'Disable', exact: true }).click();
+    await disable.waitFor({ state: 'hidden' });
     await page.getByRole('button', { name: 'Enable', exact: true }).waitFor();
     expect((await api.user(admin.tenant.id, userId)).body.data.status).toBe('DISABLED');
     await page.getByRole('button', { name: 'Enable', exact: true }).click();
+    await page.getByRole('button', { name: 'Enable', exact: true }).waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Lock', exact: true }).waitFor();
     expect((await api.user(admin.tenant.id, userId)).body.data.status).toBe('ACTIVE');
 
