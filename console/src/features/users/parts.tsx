@@ -1,0 +1,114 @@
+import { Badge, Select } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { notifications } from '@mantine/notifications';
+import { useQuery } from '@tanstack/react-query';
+import { useCallback, useState } from 'react';
+import { useNavigate } from 'react-router';
+import { api, unwrap } from '../../api/client';
+import { texts } from '../../texts';
+import { useUrlState } from '../../ui/url-state';
+
+/** A short confirmation; its close button is named (axe: button-name). */
+export function notify(message: string) {
+  notifications.show({ message, closeButtonProps: { 'aria-label': texts.common.close } });
+}
+
+/**
+ * The list's filters in the URL (useUrlState), written from the address as it is now: a filter set
+ * by a control whose handler was made before the last URL change keeps the other filters.
+ */
+export function useFilters<K extends string>(keys: readonly K[]) {
+  const { values, page } = useUrlState(keys);
+  const navigate = useNavigate();
+  const set = useCallback(
+    (changes: Partial<Record<K | 'page', string | number | null>>) => {
+      const next = new URLSearchParams(window.location.search);
+      for (const [key, value] of Object.entries(changes)) {
+        if (value === null || value === '' || value === undefined) next.delete(key);
+        else next.set(key, String(value));
+      }
+      if (!('page' in changes)) next.delete('page');
+      const search = next.toString();
+      if (`?${search}` === window.location.search || (search === '' && window.location.search === '')) return;
+      navigate({ search }, { replace: true });
+    },
+    [navigate],
+  );
+  return { values, page, set };
+}
+
+export type UserStatus = 'ACTIVE' | 'PENDING_EMAIL_VERIFICATION' | 'PENDING_APPROVAL' | 'DISABLED' | 'LOCKED';
+
+export const STATUSES: readonly UserStatus[] = [
+  'ACTIVE',
+  'PENDING_EMAIL_VERIFICATION',
+  'PENDING_APPROVAL',
+  'DISABLED',
+  'LOCKED',
+];
+
+const STATUS_COLOR: Record<UserStatus, string> = {
+  ACTIVE: 'green',
+  PENDING_EMAIL_VERIFICATION: 'blue',
+  PENDING_APPROVAL: 'yellow',
+  DISABLED: 'gray',
+  LOCKED: 'red',
+};
+
+/** A user's status as a badge: its text says it, the colour only repeats it. */
+export function StatusBadge({ status }: { status: UserStatus }) {
+  return (
+    <Badge color={STATUS_COLOR[status]} variant="dot">
+      {texts.users.status[status] ?? status}
+    </Badge>
+  );
+}
+
+/**
+ * An organizational unit of the tenant, searched on the server (a tenant may hold many), showing
+ * the current one by its path.
+ */
+export function OuSelect(props: {
+  tenantId: string;
+  label: string;
+  placeholder?: string;
+  value: string | null;
+  currentPath?: string | null;
+  onChange: (ouId: string | null) => void;
+  error?: React.ReactNode;
+  w?: number;
+}) {
+  const [search, setSearch] = useState('');
+  const [debounced] = useDebouncedValue(search, 250);
+  const ous = useQuery({
+    queryKey: ['ous', props.tenantId, 'picker', debounced],
+    queryFn: () =>
+      unwrap(
+        api.GET('/api/v1/tenants/{tenant_id}/ous', {
+          params: {
+            path: { tenant_id: props.tenantId },
+            query: { per_page: 50, ...(debounced ? { search: debounced } : {}) },
+          },
+        }),
+      ),
+  });
+  const options = new Map<string, string>();
+  if (props.value && props.currentPath) options.set(props.value, props.currentPath);
+  for (const ou of ous.data?.data ?? []) options.set(ou.id, ou.path);
+  if (props.value && !options.has(props.value)) options.set(props.value, props.value);
+  return (
+    <Select
+      label={props.label}
+      placeholder={props.placeholder}
+      searchable
+      clearable
+      data={[...options].map(([value, label]) => ({ value, label }))}
+      value={props.value}
+      onSearchChange={setSearch}
+      onChange={props.onChange}
+      nothingFoundMessage={texts.common.none}
+      error={props.error}
+      w={props.w}
+    />
+  );
+}
