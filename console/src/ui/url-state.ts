@@ -12,8 +12,10 @@ export function useUrlState<K extends string>(keys: readonly K[]) {
   const set = useCallback(
     (changes: Partial<Record<K | 'page', string | number | null>>) => {
       setParams(
-        (current) => {
-          const next = new URLSearchParams(current);
+        () => {
+          // From the address as it is now: two changes in one event (a filter, then the page) each see
+          // the other's, which the hook's own copy of the parameters may not yet have.
+          const next = new URLSearchParams(window.location.search);
           for (const [key, value] of Object.entries(changes)) {
             if (value === null || value === '' || value === undefined) next.delete(key);
             else next.set(key, String(value));
