@@ -270,13 +270,7 @@ function GrantDialog(props: { opened: boolean; onClose: () => void; onGranted: (
     }
   });
   return (
-    <Modal
-      opened={props.opened}
-      onClose={close}
-      title={t.grantTitle}
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-    >
+    <Modal opened={props.opened} onClose={close} title={t.grantTitle} centered>
       <form onSubmit={submit} noValidate>
         <Stack>
           {picksTenant(session) ? (

@@ -113,14 +113,7 @@ export function CreateApplication(props: {
   });
 
   return (
-    <Modal
-      opened={props.opened}
-      onClose={close}
-      title={t.createTitle}
-      size="lg"
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-    >
+    <Modal opened={props.opened} onClose={close} title={t.createTitle} size="lg" centered>
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput

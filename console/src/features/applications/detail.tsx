@@ -16,7 +16,6 @@ import {
   Title,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -25,10 +24,11 @@ import type { paths } from '../../api/schema';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader } from '../../ui/page';
 import { Assignments } from './assignments';
 import { applicationFieldOf } from './create';
-import { formatDate, ListField, NOTIFICATION, SecretDialog, StatusBadge } from './parts';
+import { formatDate, ListField, SecretDialog, StatusBadge } from './parts';
 
 const t = texts.applications;
 
@@ -253,7 +253,7 @@ function SettingsForm(props: {
         require_pushed_authorization_requests: values.require_pushed_authorization_requests,
       });
       await props.onSaved();
-      notifications.show({ ...NOTIFICATION, message: t.detail.saved, color: 'green' });
+      notifySuccess(t.detail.saved);
     } catch (failure) {
       setError(applyApiError(form, failure, { fieldOf: applicationFieldOf }));
     } finally {

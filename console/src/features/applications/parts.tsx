@@ -38,14 +38,7 @@ export function SecretDialog(props: {
   onClose: () => void;
 }) {
   return (
-    <Modal
-      opened={props.secret !== null}
-      onClose={props.onClose}
-      title={props.title}
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-      size="lg"
-    >
+    <Modal opened={props.secret !== null} onClose={props.onClose} title={props.title} centered size="lg">
       <Stack>
         <Alert color="yellow" variant="light" role="status">
           {props.warning}
@@ -150,7 +143,6 @@ export function StatusBadge({ status, label }: { status: string; label?: string 
 export const SCROLLABLE = { viewportProps: { tabIndex: 0 } };
 
 /** A notification's close button is named (axe: button-name). */
-export const NOTIFICATION = { closeButtonProps: { 'aria-label': texts.common.close } };
 
 export const formatDate = (value: string | null | undefined): string =>
   value ? new Date(value).toLocaleString() : texts.common.none;

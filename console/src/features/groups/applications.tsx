@@ -5,8 +5,8 @@ import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import type { GroupData } from './data';
-import { notifyDone } from './notify';
 import { RemotePicker } from './pickers';
 import { ScrollTable } from './scroll-table';
 
@@ -41,7 +41,7 @@ export function ApplicationsSection(props: { tenantId: string; group: GroupData 
           body: { application_id: choice.id },
         }),
       );
-      notifyDone(texts.groups.assigned(choice.name));
+      notifySuccess(texts.groups.assigned(choice.name));
       setChoice(null);
       await queryClient.invalidateQueries({ queryKey: key });
     } catch (failure) {

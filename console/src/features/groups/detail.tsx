@@ -22,12 +22,12 @@ import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader } from '../../ui/page';
 import { ApplicationsSection } from './applications';
 import { type GroupData, loadGroup, refreshGroups } from './data';
 import { HierarchySection } from './hierarchy';
 import { EffectiveMembersSection, MembersSection } from './members';
-import { notifyDone } from './notify';
 import { RemotePicker } from './pickers';
 
 export function GroupDetail() {
@@ -155,7 +155,7 @@ function EditGroupDialog(props: { tenantId: string; group: GroupData; onClose: (
         }),
       );
       await refreshGroups(queryClient, props.tenantId);
-      notifyDone(texts.groups.saved);
+      notifySuccess(texts.groups.saved);
       props.onClose();
     } catch (failure) {
       setError(applyApiError(form, failure));
@@ -164,13 +164,7 @@ function EditGroupDialog(props: { tenantId: string; group: GroupData; onClose: (
     }
   });
   return (
-    <Modal
-      opened
-      onClose={props.onClose}
-      title={texts.groups.editTitle}
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-    >
+    <Modal opened onClose={props.onClose} title={texts.groups.editTitle} centered>
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput label={texts.groups.name} required data-autofocus {...form.getInputProps('name')} />
@@ -239,7 +233,7 @@ function DeleteGroupDialog(props: {
             params: { path: { tenant_id: props.tenantId, group_id: props.group.id }, query: { strategy } },
           }),
         );
-        notifyDone(texts.groups.deleted(props.group.name));
+        notifySuccess(texts.groups.deleted(props.group.name));
         navigate(`/tenants/${props.tenantId}/groups`);
         queryClient.removeQueries({ queryKey: ['group', props.tenantId, props.group.id] });
         await refreshGroups(queryClient, props.tenantId);

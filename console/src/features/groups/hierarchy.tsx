@@ -18,9 +18,9 @@ import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { Pager } from '../../ui/page';
 import { type GroupData, refreshGroups } from './data';
-import { notifyDone } from './notify';
 import { RemotePicker } from './pickers';
 
 const PER_PAGE = 50;
@@ -194,7 +194,7 @@ export function HierarchySection(props: { tenantId: string; group: GroupData }) 
                 body: { group_ids: [other.id] },
               }),
             );
-            notifyDone(texts.groups.nested(other.name, group.name));
+            notifySuccess(texts.groups.nested(other.name, group.name));
           }}
         />
         <NestForm
@@ -209,7 +209,7 @@ export function HierarchySection(props: { tenantId: string; group: GroupData }) 
                 body: { group_ids: [group.id] },
               }),
             );
-            notifyDone(texts.groups.nested(group.name, other.name));
+            notifySuccess(texts.groups.nested(group.name, other.name));
           }}
         />
       </SimpleGrid>

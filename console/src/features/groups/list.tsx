@@ -19,10 +19,10 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader, Pager } from '../../ui/page';
 import { useUrlState } from '../../ui/url-state';
 import { loadGroup } from './data';
-import { notifyDone } from './notify';
 import { RemotePicker, UsersPicker } from './pickers';
 import { ScrollTable } from './scroll-table';
 
@@ -179,7 +179,7 @@ function CreateGroupDialog(props: { tenantId: string; opened: boolean; onClose: 
       );
       await queryClient.invalidateQueries({ queryKey: ['groups', props.tenantId] });
       await queryClient.invalidateQueries({ queryKey: ['group', props.tenantId] });
-      notifyDone(texts.groups.created(created.data.name));
+      notifySuccess(texts.groups.created(created.data.name));
       close();
       navigate(created.data.id);
     } catch (failure) {
@@ -193,13 +193,7 @@ function CreateGroupDialog(props: { tenantId: string; opened: boolean; onClose: 
     }
   });
   return (
-    <Modal
-      opened={props.opened}
-      onClose={close}
-      title={texts.groups.createTitle}
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-    >
+    <Modal opened={props.opened} onClose={close} title={texts.groups.createTitle} centered>
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput label={texts.groups.name} required data-autofocus {...form.getInputProps('name')} />

@@ -6,9 +6,9 @@ import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { Pager } from '../../ui/page';
 import { type GroupData, refreshGroups } from './data';
-import { notifyDone } from './notify';
 import { RemotePicker } from './pickers';
 import { ScrollTable } from './scroll-table';
 
@@ -47,7 +47,7 @@ export function MembersSection(props: { tenantId: string; group: GroupData }) {
         }),
       );
       setAdding(null);
-      notifyDone(texts.groups.memberAdded);
+      notifySuccess(texts.groups.memberAdded);
       await refreshGroups(queryClient, tenantId);
     } catch (failure) {
       setAddError(failure);

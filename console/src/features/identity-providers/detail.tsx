@@ -22,8 +22,9 @@ import type { paths } from '../../api/schema';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader, Pager } from '../../ui/page';
-import { formatDate, NOTIFICATION, SCROLLABLE, StatusBadge } from '../applications/parts';
+import { formatDate, SCROLLABLE, StatusBadge } from '../applications/parts';
 import {
   CommonFields,
   commonFields,
@@ -298,7 +299,7 @@ function SettingsForm(props: {
       });
       form.setFieldValue('config.client_secret', '');
       await props.onSaved();
-      notifications.show({ ...NOTIFICATION, message: t.detail.saved, color: 'green' });
+      notifySuccess(t.detail.saved);
     } catch (failure) {
       setError(applyApiError(form, failure, { fieldOf: idpFieldOf }));
     } finally {
@@ -352,7 +353,6 @@ function SyncRuns({ idpId }: { idpId: string }) {
         api.POST('/api/v1/admin/identity-providers/{idp_id}/sync', { params: { path: { idp_id: idpId } } }),
       );
       notifications.show({
-        ...NOTIFICATION,
         message: t.sync.finishedMessage(t.sync.statuses[run.data.status] ?? run.data.status),
         color: run.data.status === 'SUCCEEDED' ? 'green' : 'red',
       });

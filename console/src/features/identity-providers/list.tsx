@@ -214,14 +214,7 @@ function CreateOidcProvider(props: {
     }
   });
   return (
-    <Modal
-      opened={props.opened}
-      onClose={close}
-      title={t.createTitle}
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-      size="lg"
-    >
+    <Modal opened={props.opened} onClose={close} title={t.createTitle} centered size="lg">
       <form onSubmit={submit} noValidate>
         <Stack>
           {picksTenant(session) ? (

@@ -18,7 +18,7 @@ import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
-import { notifyDone } from '../groups/notify';
+import { notifySuccess } from '../../ui/notify';
 import { descendants, type FlatOu, moveOu, type OuNode, refreshOus } from './data';
 
 type NameValues = { name: string; description: string };
@@ -54,7 +54,7 @@ export function CreateOuDialog(props: {
         }),
       );
       await refreshOus(queryClient, props.tenantId);
-      notifyDone(texts.ous.created(created.data.path));
+      notifySuccess(texts.ous.created(created.data.path));
       props.onCreated(created.data.id, created.data.parent_id);
       close();
     } catch (failure) {
@@ -69,7 +69,6 @@ export function CreateOuDialog(props: {
       onClose={close}
       title={texts.ous.createTitle(props.parent?.path ?? null)}
       centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
     >
       <form onSubmit={submit} noValidate>
         <Stack>
@@ -128,7 +127,7 @@ export function RenameOuDialog(props: { tenantId: string; unit: OuNode; onClose:
         }),
       );
       await refreshOus(queryClient, props.tenantId);
-      notifyDone(texts.ous.renamed);
+      notifySuccess(texts.ous.renamed);
       props.onClose();
     } catch (failure) {
       setError(applyApiError(form, failure));
@@ -137,13 +136,7 @@ export function RenameOuDialog(props: { tenantId: string; unit: OuNode; onClose:
     }
   });
   return (
-    <Modal
-      opened
-      onClose={props.onClose}
-      title={texts.ous.renameTitle}
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-    >
+    <Modal opened onClose={props.onClose} title={texts.ous.renameTitle} centered>
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput
@@ -201,7 +194,7 @@ export function MoveOuDialog(props: {
     const parentId = target === ROOT ? null : target;
     try {
       await moveOu(props.tenantId, props.unit.node.id, parentId);
-      notifyDone(
+      notifySuccess(
         texts.ous.moved(
           props.unit.node.name,
           parentId ? (props.units.get(parentId)?.node.path ?? parentId) : texts.ous.topLevel,
@@ -216,13 +209,7 @@ export function MoveOuDialog(props: {
     }
   };
   return (
-    <Modal
-      opened
-      onClose={props.onClose}
-      title={texts.ous.moveTitle(props.unit.node.name)}
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-    >
+    <Modal opened onClose={props.onClose} title={texts.ous.moveTitle(props.unit.node.name)} centered>
       <form onSubmit={submit}>
         <Stack>
           <Select
@@ -333,7 +320,7 @@ export function DeleteOuDialog(props: {
             params: { path: { tenant_id: props.tenantId, ou_id: node.id }, query: { strategy } },
           }),
         );
-        notifyDone(texts.ous.deleted(node.path));
+        notifySuccess(texts.ous.deleted(node.path));
         props.onDeleted();
         await refreshOus(queryClient, props.tenantId);
       }}

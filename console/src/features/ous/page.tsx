@@ -20,8 +20,8 @@ import { useParams, useSearchParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader, Pager } from '../../ui/page';
-import { notifyDone } from '../groups/notify';
 import { ScrollTable } from '../groups/scroll-table';
 import { type FlatOu, flatten, loadTree, moveOu, refreshOus } from './data';
 import { CreateOuDialog, DeleteOuDialog, MoveOuDialog, RenameOuDialog } from './dialogs';
@@ -58,7 +58,7 @@ export function OusPage() {
     try {
       await moveOu(tenantId, id, parentId);
       const target = parentId ? units.get(parentId)?.node.path : null;
-      notifyDone(texts.ous.moved(unit.node.name, target ?? texts.ous.topLevel));
+      notifySuccess(texts.ous.moved(unit.node.name, target ?? texts.ous.topLevel));
       if (parentId) setCollapsed((current) => withoutId(current, parentId));
     } catch (failure) {
       setMoveError(failure);

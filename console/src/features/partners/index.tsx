@@ -13,7 +13,6 @@ import {
   Title,
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router';
@@ -22,6 +21,7 @@ import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
 import { NotFound } from '../../ui/not-found';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader, Pager } from '../../ui/page';
 import { useUrlState } from '../../ui/url-state';
 import { PartnerForm, partnerBody } from './partner-form';
@@ -132,13 +132,7 @@ function PartnerList() {
           onPage={(next) => set({ page: next })}
         />
       ) : null}
-      <Modal
-        opened={creating}
-        onClose={() => setCreating(false)}
-        title={t.createTitle}
-        size="lg"
-        closeButtonProps={{ 'aria-label': texts.common.close }}
-      >
+      <Modal opened={creating} onClose={() => setCreating(false)} title={t.createTitle} size="lg">
         <PartnerForm
           submitLabel={texts.common.create}
           onCancel={() => setCreating(false)}
@@ -147,11 +141,7 @@ function PartnerList() {
               api.POST('/api/v1/admin/partners/', { body: partnerBody(form, true) }),
             );
             await queryClient.invalidateQueries({ queryKey: ['partners'] });
-            notifications.show({
-              message: t.createdNotice(created.data.name),
-              color: 'green',
-              closeButtonProps: { 'aria-label': texts.common.close },
-            });
+            notifySuccess(t.createdNotice(created.data.name));
             setCreating(false);
             navigate(created.data.id);
           }}
@@ -211,11 +201,7 @@ function PartnerDetail() {
             );
             queryClient.setQueryData(['partner', partnerId], updated);
             await queryClient.invalidateQueries({ queryKey: ['partners'] });
-            notifications.show({
-              message: texts.common.saved,
-              color: 'green',
-              closeButtonProps: { 'aria-label': texts.common.close },
-            });
+            notifySuccess(texts.common.saved);
           }}
         />
       </Paper>
@@ -242,11 +228,7 @@ function PartnerDetail() {
           );
           await queryClient.invalidateQueries({ queryKey: ['partners'] });
           queryClient.removeQueries({ queryKey: ['partner', partnerId] });
-          notifications.show({
-            message: t.deleted(current.name),
-            color: 'green',
-            closeButtonProps: { 'aria-label': texts.common.close },
-          });
+          notifySuccess(t.deleted(current.name));
           navigate('..');
         }}
       />

@@ -9,7 +9,7 @@ import { useSession } from '../../auth/session';
 import { texts } from '../../texts';
 import { NotFound } from '../../ui/not-found';
 import { PageHeader } from '../../ui/page';
-import { useFilters } from '../users/parts';
+import { useUrlState } from '../../ui/url-state';
 import { SessionsTable } from './sessions-table';
 
 export default function SessionsArea() {
@@ -24,7 +24,7 @@ export default function SessionsArea() {
 /** The admin sessions list, filtered by tenant and user (both kept in the URL). */
 function SessionsList() {
   const session = useSession();
-  const { values, page, set } = useFilters(['tenant_id', 'user_id'] as const);
+  const { values, page, set } = useUrlState(['tenant_id', 'user_id'] as const);
   const acrossTenants = picksTenant(session);
   const tenantId = acrossTenants ? values.tenant_id || null : session.tenantId;
   const userId = values.user_id || null;

@@ -6,8 +6,8 @@ import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { Pager } from '../../ui/page';
-import { notify } from '../users/parts';
 
 export const SESSIONS_PER_PAGE = 50;
 
@@ -149,7 +149,7 @@ export function SessionsTable(props: {
               params: { path: { session_id: revoking as string } },
             }),
           );
-          notify(texts.sessions.revoked);
+          notifySuccess(texts.sessions.revoked);
           await refresh();
         }}
       />
@@ -165,7 +165,7 @@ export function SessionsTable(props: {
               body: { user_id: userId as string, ...(tenantId ? { tenant_id: tenantId } : {}) },
             }),
           );
-          notify(texts.sessions.revokedAll(result.data.sessions_revoked));
+          notifySuccess(texts.sessions.revokedAll(result.data.sessions_revoked));
           await refresh();
         }}
       />

@@ -13,10 +13,10 @@ import {
   VisuallyHidden,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { texts } from '../../texts';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import type { Branding, Tenant } from './types';
 
 const t = texts.tenants.branding;
@@ -175,11 +175,7 @@ export function BrandingSection(props: {
       const next = values(saved.branding);
       form.setValues(next);
       form.resetDirty(next);
-      notifications.show({
-        message: t.saved,
-        color: 'green',
-        closeButtonProps: { 'aria-label': texts.common.close },
-      });
+      notifySuccess(t.saved);
     } catch (failure) {
       setError(applyApiError(form, failure, { prefix: 'branding' }));
     } finally {

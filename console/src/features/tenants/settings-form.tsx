@@ -12,10 +12,10 @@ import {
   Title,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { texts } from '../../texts';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import type { MfaMethod, Tenant, TenantSettingsUpdate } from './types';
 
 const t = texts.tenants.settings;
@@ -101,11 +101,7 @@ export function SettingsSection(props: {
       const next = values(saved.settings);
       form.setValues(next);
       form.resetDirty(next);
-      notifications.show({
-        message: t.saved,
-        color: 'green',
-        closeButtonProps: { 'aria-label': texts.common.close },
-      });
+      notifySuccess(t.saved);
     } catch (failure) {
       setError(applyApiError(form, failure, { prefix: 'settings', fieldOf }));
     } finally {

@@ -12,7 +12,6 @@ import {
   Title,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -21,6 +20,7 @@ import { useSession } from '../../auth/session';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader } from '../../ui/page';
 import { BrandingSection } from './branding';
 import { usePartnerOptions } from './partners-lookup';
@@ -63,11 +63,7 @@ function GeneralSection(props: {
       });
       form.setValues(initial(saved));
       form.resetDirty(initial(saved));
-      notifications.show({
-        message: texts.common.saved,
-        color: 'green',
-        closeButtonProps: { 'aria-label': texts.common.close },
-      });
+      notifySuccess(texts.common.saved);
     } catch (failure) {
       setError(applyApiError(form, failure));
     } finally {
@@ -79,11 +75,7 @@ function GeneralSection(props: {
     setStatusError(null);
     try {
       await props.onSave({ status: 'ACTIVE' });
-      notifications.show({
-        message: t.general.activated(tenant.name),
-        color: 'green',
-        closeButtonProps: { 'aria-label': texts.common.close },
-      });
+      notifySuccess(t.general.activated(tenant.name));
     } catch (failure) {
       setStatusError(failure);
     } finally {
@@ -166,11 +158,7 @@ function GeneralSection(props: {
         onClose={() => setSuspending(false)}
         onConfirm={async () => {
           await props.onSave({ status: 'SUSPENDED' });
-          notifications.show({
-            message: t.general.suspended(tenant.name),
-            color: 'green',
-            closeButtonProps: { 'aria-label': texts.common.close },
-          });
+          notifySuccess(t.general.suspended(tenant.name));
         }}
       />
     </Paper>
@@ -263,11 +251,7 @@ export function TenantDetail() {
           );
           queryClient.removeQueries({ queryKey: ['tenant', tenantId] });
           await queryClient.invalidateQueries({ queryKey: ['tenants'] });
-          notifications.show({
-            message: t.danger.deleted(current.name),
-            color: 'green',
-            closeButtonProps: { 'aria-label': texts.common.close },
-          });
+          notifySuccess(t.danger.deleted(current.name));
           navigate('..');
         }}
       />

@@ -1,7 +1,6 @@
 import { Anchor, Badge, Button, Group, Modal, Select, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useDebouncedValue } from '@mantine/hooks';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
@@ -9,6 +8,7 @@ import { api, unwrap } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { texts } from '../../texts';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader, Pager } from '../../ui/page';
 import { useUrlState } from '../../ui/url-state';
 import { usePartnerOptions } from './partners-lookup';
@@ -49,11 +49,7 @@ function CreateTenant(props: { partners: { value: string; label: string }[]; onC
         }),
       );
       await queryClient.invalidateQueries({ queryKey: ['tenants'] });
-      notifications.show({
-        message: t.createdNotice(created.data.name),
-        color: 'green',
-        closeButtonProps: { 'aria-label': texts.common.close },
-      });
+      notifySuccess(t.createdNotice(created.data.name));
       props.onClose();
       navigate(created.data.id);
     } catch (failure) {
@@ -204,12 +200,7 @@ export function TenantList() {
           onPage={(next) => set({ page: next })}
         />
       ) : null}
-      <Modal
-        opened={creating}
-        onClose={() => setCreating(false)}
-        title={t.createTitle}
-        closeButtonProps={{ 'aria-label': texts.common.close }}
-      >
+      <Modal opened={creating} onClose={() => setCreating(false)} title={t.createTitle}>
         <CreateTenant partners={partners.options} onClose={() => setCreating(false)} />
       </Modal>
     </Stack>

@@ -15,7 +15,8 @@ import { useState } from 'react';
 import { ApiError, api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
-import { notify, OuSelect } from './parts';
+import { notifySuccess } from '../../ui/notify';
+import { OuSelect } from './parts';
 
 type CreateValues = {
   email: string;
@@ -95,7 +96,7 @@ export function CreateUserDialog(props: {
         }),
       );
       await queryClient.invalidateQueries({ queryKey: ['users', props.tenantId] });
-      notify(
+      notifySuccess(
         invite
           ? texts.users.create.invited(created.data.email)
           : texts.users.create.created(created.data.email),
@@ -116,14 +117,7 @@ export function CreateUserDialog(props: {
   });
   const t = texts.users.create;
   return (
-    <Modal
-      opened={props.opened}
-      onClose={close}
-      title={t.title}
-      size="lg"
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-    >
+    <Modal opened={props.opened} onClose={close} title={t.title} size="lg" centered>
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput label={t.email} type="email" required data-autofocus {...form.getInputProps('email')} />

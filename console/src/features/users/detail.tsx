@@ -26,10 +26,11 @@ import type { paths } from '../../api/schema';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader } from '../../ui/page';
 import { SessionsTable } from '../sessions/sessions-table';
 import { conflictField } from './create';
-import { notify, OuSelect, StatusBadge } from './parts';
+import { OuSelect, StatusBadge } from './parts';
 
 type User =
   paths['/api/v1/tenants/{tenant_id}/users/{user_id}']['get']['responses'][200]['content']['application/json']['data'];
@@ -159,7 +160,7 @@ function Actions({ tenantId, user }: { tenantId: string; user: User }) {
     setError(null);
     try {
       const result = await call();
-      notify(t.statusChanged(texts.users.status[result.data.status] ?? ''));
+      notifySuccess(t.statusChanged(texts.users.status[result.data.status] ?? ''));
       await refresh();
     } catch (failure) {
       setError(failure);
@@ -192,7 +193,7 @@ function Actions({ tenantId, user }: { tenantId: string; user: User }) {
       ...(reason.trim() ? { reason: reason.trim() } : {}),
       terminate_sessions: terminate,
     });
-    notify(t.statusChanged(texts.users.status[result.data.status] ?? ''));
+    notifySuccess(t.statusChanged(texts.users.status[result.data.status] ?? ''));
     await refresh();
   };
 
@@ -275,7 +276,7 @@ function Actions({ tenantId, user }: { tenantId: string; user: User }) {
           await unwrap(
             api.POST('/api/v1/admin/users/{user_id}/mfa/disable', { params: { path: { user_id: user.id } } }),
           );
-          notify(t.mfaDisabled);
+          notifySuccess(t.mfaDisabled);
           await refresh();
         }}
       />
@@ -292,7 +293,7 @@ function Actions({ tenantId, user }: { tenantId: string; user: User }) {
               params: { path: { tenant_id: tenantId, user_id: user.id }, query: { confirm_email: typed } },
             }),
           );
-          notify(t.deleted(user.email));
+          notifySuccess(t.deleted(user.email));
           await refresh();
           navigate(`/tenants/${tenantId}/users`);
         }}
@@ -333,7 +334,7 @@ function ResetPasswordDialog(props: { tenantId: string; user: User; opened: bool
               : { method: 'DIRECT', new_password: values.new_password },
         }),
       );
-      notify(values.method === 'EMAIL' ? t.emailed(props.user.email) : t.set);
+      notifySuccess(values.method === 'EMAIL' ? t.emailed(props.user.email) : t.set);
       await refresh();
       close();
     } catch (failure) {
@@ -343,13 +344,7 @@ function ResetPasswordDialog(props: { tenantId: string; user: User; opened: bool
     }
   });
   return (
-    <Modal
-      opened={props.opened}
-      onClose={close}
-      title={t.title}
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-    >
+    <Modal opened={props.opened} onClose={close} title={t.title} centered>
       <form onSubmit={submit} noValidate>
         <Stack>
           <Radio.Group label={t.method} {...form.getInputProps('method')}>
@@ -425,7 +420,7 @@ function ProfileForm({ tenantId, user }: { tenantId: string; user: User }) {
           body,
         }),
       );
-      notify(t.profileSaved);
+      notifySuccess(t.profileSaved);
       await refresh();
     } catch (failure) {
       const field = conflictField(failure);

@@ -7,8 +7,9 @@ import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
 import { ErrorAlert } from '../../ui/errors';
 import { PageHeader, Pager } from '../../ui/page';
+import { useUrlState } from '../../ui/url-state';
 import { CreateUserDialog } from './create';
-import { OuSelect, STATUSES, StatusBadge, type UserStatus, useFilters } from './parts';
+import { OuSelect, STATUSES, StatusBadge, type UserStatus } from './parts';
 
 export const USERS_PER_PAGE = 50;
 
@@ -19,7 +20,7 @@ export const USERS_PER_PAGE = 50;
 export function UsersList() {
   const { tenantId = '' } = useParams();
   const navigate = useNavigate();
-  const { values, page, set } = useFilters(['search', 'status', 'ou_id'] as const);
+  const { values, page, set } = useUrlState(['search', 'status', 'ou_id'] as const);
   const [search, setSearch] = useState(values.search);
   const [debounced] = useDebouncedValue(search, 300);
   const [creating, setCreating] = useState(false);

@@ -1,41 +1,9 @@
 import { Badge, Select } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { notifications } from '@mantine/notifications';
 import { useQuery } from '@tanstack/react-query';
-import { useCallback, useState } from 'react';
-import { useNavigate } from 'react-router';
+import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
-import { useUrlState } from '../../ui/url-state';
-
-/** A short confirmation; its close button is named (axe: button-name). */
-export function notify(message: string) {
-  notifications.show({ message, closeButtonProps: { 'aria-label': texts.common.close } });
-}
-
-/**
- * The list's filters in the URL (useUrlState), written from the address as it is now: a filter set
- * by a control whose handler was made before the last URL change keeps the other filters.
- */
-export function useFilters<K extends string>(keys: readonly K[]) {
-  const { values, page } = useUrlState(keys);
-  const navigate = useNavigate();
-  const set = useCallback(
-    (changes: Partial<Record<K | 'page', string | number | null>>) => {
-      const next = new URLSearchParams(window.location.search);
-      for (const [key, value] of Object.entries(changes)) {
-        if (value === null || value === '' || value === undefined) next.delete(key);
-        else next.set(key, String(value));
-      }
-      if (!('page' in changes)) next.delete('page');
-      const search = next.toString();
-      if (`?${search}` === window.location.search || (search === '' && window.location.search === '')) return;
-      navigate({ search }, { replace: true });
-    },
-    [navigate],
-  );
-  return { values, page, set };
-}
 
 export type UserStatus = 'ACTIVE' | 'PENDING_EMAIL_VERIFICATION' | 'PENDING_APPROVAL' | 'DISABLED' | 'LOCKED';
 

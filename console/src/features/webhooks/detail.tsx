@@ -16,7 +16,6 @@ import {
   Title,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -25,8 +24,9 @@ import type { paths } from '../../api/schema';
 import { texts } from '../../texts';
 import { ConfirmDialog } from '../../ui/confirm';
 import { applyApiError, ErrorAlert } from '../../ui/errors';
+import { notifySuccess } from '../../ui/notify';
 import { PageHeader, Pager } from '../../ui/page';
-import { formatDate, NOTIFICATION, SCROLLABLE, SecretDialog, StatusBadge } from '../applications/parts';
+import { formatDate, SCROLLABLE, SecretDialog, StatusBadge } from '../applications/parts';
 import { EventsSelect, webhookFieldOf } from './events';
 
 const t = texts.webhooks;
@@ -256,7 +256,7 @@ function SettingsForm(props: {
         events: values.events,
       });
       await props.onSaved();
-      notifications.show({ ...NOTIFICATION, message: t.detail.saved, color: 'green' });
+      notifySuccess(t.detail.saved);
     } catch (failure) {
       setError(applyApiError(form, failure, { fieldOf: webhookFieldOf }));
     } finally {
@@ -330,7 +330,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
           params: { path: { webhook_id: webhookId, delivery_id: String(id) } },
         }),
       );
-      notifications.show({ ...NOTIFICATION, message: t.deliveries.redelivered, color: 'green' });
+      notifySuccess(t.deliveries.redelivered);
       await queryClient.invalidateQueries({ queryKey: ['webhook-deliveries', webhookId] });
     } catch (failure) {
       setRowError({ id, error: failure });

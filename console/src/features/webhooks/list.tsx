@@ -209,14 +209,7 @@ function CreateWebhook(props: { opened: boolean; onClose: () => void; onCreated:
     }
   });
   return (
-    <Modal
-      opened={props.opened}
-      onClose={close}
-      title={t.createTitle}
-      centered
-      closeButtonProps={{ 'aria-label': texts.common.close }}
-      size="lg"
-    >
+    <Modal opened={props.opened} onClose={close} title={t.createTitle} centered size="lg">
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput
