@@ -37,9 +37,12 @@ export function ensureConsoleBuilt(): void {
   const digest = consoleSourceDigest();
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === digest) return;
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  // NODE_ENV=production as under `npm run build`: vitest's NODE_ENV=test would make Vite bundle
+  // React's development build.
   execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
     cwd: consoleRoot,
     stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
   });
   mkdirSync(join(consoleRoot, 'dist'), { recursive: true });
   writeFileSync(stampFile, digest);
