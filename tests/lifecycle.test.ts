@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyPassword } from '../src/lib/passwords.js';
+import { CONSOLE_CLIENT_ID } from '../src/modules/bootstrap/index.js';
 import { createTenant } from './helpers/factories.js';
 import { createTestDatabase, onPostgres, startTestApp, type TestDatabase } from './helpers/test-app.js';
 
@@ -73,7 +74,12 @@ describe('bootstrap', () => {
 
     const second = await startTestApp({ bootstrap }, database);
     expect(second.app.scaikey.bootstrap).toMatchObject({ firstStart: false, generatedClientSecret: null });
-    const applications = await second.database.db.selectFrom('applications').select('id').execute();
+    // One bootstrap client (beside the console's own application, which every start keeps).
+    const applications = await second.database.db
+      .selectFrom('applications')
+      .select('id')
+      .where('id', '!=', CONSOLE_CLIENT_ID)
+      .execute();
     expect(applications).toHaveLength(1);
     await second.close();
     await database.drop();
