@@ -92,8 +92,13 @@ export async function fanOutStep(trx: Tx, limit: number): Promise<number | null>
     }
   }
   for (let start = 0; start < rows.length; start += 500) {
+    // Once per (endpoint, event) even if another instance's fan-out read the same events
+    // (migration 0017's index).
     await sql`insert into webhook_deliveries (endpoint_id, event_id, event_type, event_txid, event_seq, resource_key, body)
-      values ${sql.join(rows.slice(start, start + 500))}`.execute(trx);
+      values ${sql.join(rows.slice(start, start + 500))}
+      on conflict (endpoint_id, event_id) where redelivery_of is null and event_txid is not null do nothing`.execute(
+      trx,
+    );
   }
   await sql`update webhook_fanout set txid = ${last.txid}::xid8, seq = ${last.seq}, updated_at = now()
     where id = 1`.execute(trx);

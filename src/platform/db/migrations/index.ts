@@ -14,6 +14,7 @@ import * as eventFeed from './0013_event_feed.js';
 import * as auditQueries from './0014_audit_queries.js';
 import * as webhooks from './0015_webhooks.js';
 import * as federation from './0016_federation.js';
+import * as webhookDeliveryOnce from './0017_webhook_delivery_once.js';
 
 /** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0014_audit_queries': auditQueries,
   '0015_webhooks': webhooks,
   '0016_federation': federation,
+  '0017_webhook_delivery_once': webhookDeliveryOnce,
 };
