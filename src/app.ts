@@ -56,6 +56,7 @@ import {
   SECURITY_SCHEMES,
 } from './platform/openapi.js';
 import { RateLimits } from './platform/rate-limit/limits.js';
+import { RowCache } from './platform/row-cache.js';
 import { createSchemaCompilers } from './platform/schema-compilers.js';
 import { SecretBox } from './platform/secret-box.js';
 import { DevSmsOutbox, smsSenderOf } from './platform/sms.js';
@@ -73,6 +74,8 @@ export interface ScaiKey {
   keys: KeyStore;
   verifier: TokenVerifier;
   invalidation: Invalidation;
+  /** Hot directory rows (ADR 0015). */
+  rows: RowCache;
   mailer: Mailer;
   audit: AuditBuffer;
   /** Periodic clean-ups; tests call `runAll()` instead of waiting for the timers. */
@@ -177,7 +180,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       app.log,
     );
     // Every change and what it causes (audit, events, invalidation, mail) commit together (ADR 0012).
-    const work = new UnitOfWork(db, invalidation, mailer);
+    // Hot directory rows, dropped on every instance by the row triggers' notices (ADR 0015).
+    const rows = new RowCache();
+    await rows.start(database);
+    const work = new UnitOfWork(db, invalidation, mailer, rows);
     const bootstrapResult = await bootstrap(work, config.bootstrap, config.publicUrl);
     const sms = smsSenderOf(config.sms, app.log);
     // Second factors (issue 13): TOTP seeds are sealed with the instance key.
@@ -301,6 +307,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       keys,
       verifier,
       invalidation,
+      rows,
       mailer,
       bootstrap: bootstrapResult,
       routes,
@@ -425,6 +432,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       auditRetentionDays: config.auditRetentionDays,
       webhooks,
       identityProviders,
+      rows,
     });
 
     // Every task is registered by now (the contexts above add theirs).
@@ -439,6 +447,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await audit.stop();
       await unlistenKeys();
       await invalidation.stop();
+      await rows.stop();
       if (ownsDatabase) await database.close();
     });
   } catch (error) {

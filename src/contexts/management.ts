@@ -35,6 +35,7 @@ import type { EventSignal } from '../platform/events/event-signal.js';
 import type { UnitOfWork } from '../platform/events/unit-of-work.js';
 import type { Housekeeping } from '../platform/housekeeping.js';
 import { callContext } from '../platform/http.js';
+import type { RowCache } from '../platform/row-cache.js';
 import type { Access, TenantScope } from '../platform/tenancy.js';
 import { builtInClientName } from '../protocols/account/account-client.js';
 
@@ -53,6 +54,8 @@ export interface ManagementContextOptions {
   webhooks: WebhooksService;
   /** The Identity Providers API's service (built with the federation it drives, src/app.ts). */
   identityProviders: IdentityProvidersService;
+  /** Hot directory rows kept in memory (tenants of tenant routes, users by id): ADR 0015. */
+  rows: RowCache;
 }
 
 /**
@@ -82,7 +85,7 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   management.decorateRequest('rights', null as never);
   management.decorateRequest('tenantScope', null as never);
   management.decorateRequest('scopeForTenant', async function (tenantId: string, missing?: string) {
-    const tenant = await visibleTenant(db, this.rights, tenantId, missing);
+    const tenant = await visibleTenant(db, this.rights, tenantId, missing, options.rows);
     const call = callContext(this);
     const scope: TenantScope = {
       tenant,
@@ -126,7 +129,13 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   const groups = createGroupsService(db);
   await management.register(groupsRoutes, { groups });
   await management.register(adminGroupsRoutes, { groups });
-  const users = createUsersService({ db, work, publicUrl: options.publicUrl, removeSecondFactors });
+  const users = createUsersService({
+    db,
+    work,
+    publicUrl: options.publicUrl,
+    removeSecondFactors,
+    rows: options.rows,
+  });
   await management.register(usersRoutes, { users });
   await management.register(adminUsersRoutes, { users });
   await management.register(applicationsRoutes, {

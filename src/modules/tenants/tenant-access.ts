@@ -4,6 +4,7 @@ import type { AdminRights, Principal } from '../../platform/auth/principal.js';
 import type { Queryable } from '../../platform/db/database.js';
 import type { TenantRow } from '../../platform/db/schema.js';
 import { notFound } from '../../platform/errors.js';
+import { type RowCache, rowKey } from '../../platform/row-cache.js';
 import { createTenantsRepository } from './tenants.repository.js';
 
 /**
@@ -15,10 +16,14 @@ export async function visibleTenant(
   rights: AdminRights,
   tenantId: string,
   missing = 'Tenant',
+  rows: RowCache | null = null,
 ): Promise<TenantRow> {
-  const tenant = isId('tenant', tenantId)
-    ? await createTenantsRepository(db).findLiveRow(tenantId)
-    : undefined;
+  const load = () => createTenantsRepository(db).findLiveRow(tenantId);
+  const tenant = !isId('tenant', tenantId)
+    ? undefined
+    : rows
+      ? await rows.read(rowKey('tenant', tenantId), load)
+      : await load();
   if (!tenant || !canSeeTenant(rights, tenant)) throw notFound(missing);
   return tenant;
 }

@@ -2,7 +2,7 @@ import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
-import type { Database, IdentitySource, UserRow, UserStatus } from '../../platform/db/schema.js';
+import type { Database, IdentitySource, OuRow, UserRow, UserStatus } from '../../platform/db/schema.js';
 import { boundTenantId, type TenantQueryable } from '../../platform/db/tenant-scope.js';
 import { usersInGroupSubquery } from '../groups/index.js';
 
@@ -77,6 +77,13 @@ const findLiveWithOu = preparedQuery(1, (db, id: string) =>
     .where('u.deleted_at', 'is', null)
     .where('u.id', '=', id),
 );
+
+// The rows behind the cached read of one user (users.service.ts readUser): the user alone, and
+// its OU (for ou_path), each kept in the row cache under its own key.
+const findLiveRow = preparedQuery(1, (db, id: string) =>
+  db.selectFrom('users').selectAll().where('deleted_at', 'is', null).where('id', '=', id),
+);
+const findOuRow = preparedQuery(1, (db, id: string) => db.selectFrom('ous').selectAll().where('id', '=', id));
 
 /**
  * Kysely access to the users of one tenant, through a tenant-bound handle: the handle adds the
@@ -182,6 +189,16 @@ function usersRepository(db: TenantQueryable) {
 
     async findLive(id: string): Promise<UserWithOu | undefined> {
       return (await findLiveWithOu(db, id))[0] as UserWithOu | undefined;
+    },
+
+    /** The live user row alone (no OU path): what the row cache keeps. */
+    async findLiveRow(id: string): Promise<UserRow | undefined> {
+      return (await findLiveRow(db, id))[0];
+    },
+
+    /** The OU row `id` of the tenant (its path is a user's ou_path). */
+    async findOuRow(id: string): Promise<OuRow | undefined> {
+      return (await findOuRow(db, id))[0];
     },
 
     async lockLive(id: string): Promise<UserRow | undefined> {

@@ -2,11 +2,12 @@ import { isId, newId } from '../../lib/ids.js';
 import { type PageRequest, pageOffset, paginationMeta } from '../../lib/pagination.js';
 import type { AdminRights, AdminRole } from '../../platform/auth/principal.js';
 import type { Db } from '../../platform/db/database.js';
-import type { UserRow, UserStatus } from '../../platform/db/schema.js';
+import type { OuRow, UserRow, UserStatus } from '../../platform/db/schema.js';
 import type { TenantQueryable, TenantTx } from '../../platform/db/tenant-scope.js';
 import { AppError, notFound, RequestValidationError } from '../../platform/errors.js';
 import type { UnitOfWork, Work } from '../../platform/events/unit-of-work.js';
 import { type CallContext, iso } from '../../platform/http.js';
+import { RowCache, rowKey } from '../../platform/row-cache.js';
 import type { TenantScope } from '../../platform/tenancy.js';
 import { effectiveAdminRole } from '../admin-roles/index.js';
 import { isKnownRedirectTarget, removeAssignmentsOf } from '../applications/index.js';
@@ -174,14 +175,49 @@ export interface UsersServiceOptions {
    * factor, backup code and challenge in the given transaction and returns how many factors went.
    */
   removeSecondFactors: (tx: TenantTx, userId: string) => Promise<number>;
+  /** Hot user and OU rows kept in memory (docs/adr/0015-directory-row-cache.md); none: always read. */
+  rows?: RowCache | null;
 }
+
+/** A response built once per (user row, OU row) pair: kept rows are shared and never change. */
+const responses = new WeakMap<UserRow, { ou: OuRow | undefined; response: UserResponse }>();
 
 /**
  * Users (the users API (docs/openapi.json); docs/api-contract.md "Users"). The tenant routes and their admin twins call the same
  * methods with the scope of the user's tenant; tenant data is read and written through the scope's
  * tenant-bound handles only.
  */
-export function createUsersService({ db, work, publicUrl, removeSecondFactors }: UsersServiceOptions) {
+export function createUsersService({
+  db,
+  work,
+  publicUrl,
+  removeSecondFactors,
+  rows = null,
+}: UsersServiceOptions) {
+  // Never started, so it never keeps anything: every read goes to the database.
+  const cache = rows ?? new RowCache({ maxRows: 1 });
+
+  /**
+   * GET of one user: the user row and its OU row from the row cache (a database round trip only
+   * for a row not kept, or changed since), checked against the scope's tenant like the query would.
+   */
+  async function readUser(scope: TenantScope, userId: string): Promise<UserResponse> {
+    if (!isId('user', userId)) throw userNotFound();
+    const users = createUsersRepository(scope.db);
+    const user = await cache.read(rowKey('user', userId), () => users.findLiveRow(userId));
+    if (!user || user.tenant_id !== scope.tenant.id || user.deleted_at !== null) throw userNotFound();
+    const ouId = user.ou_id;
+    const ou = ouId ? await cache.read(rowKey('ou', ouId), () => users.findOuRow(ouId)) : undefined;
+    const known = responses.get(user);
+    if (known && known.ou === ou) return known.response;
+    const response = toUserResponse({
+      ...user,
+      ou_path: ou && ou.tenant_id === user.tenant_id ? ou.path : null,
+    });
+    responses.set(user, { ou, response });
+    return response;
+  }
+
   async function mustFind(scopeDb: TenantQueryable, userId: string): Promise<UserWithOu> {
     const row = isId('user', userId) ? await createUsersRepository(scopeDb).findLive(userId) : undefined;
     if (!row) throw userNotFound();
@@ -257,7 +293,7 @@ export function createUsersService({ db, work, publicUrl, removeSecondFactors }:
     },
 
     async get(scope: TenantScope, userId: string, include: Set<string>): Promise<UserResponse> {
-      const response = toUserResponse(await mustFind(scope.db, userId));
+      const response = await readUser(scope, userId);
       if (!include.has('groups')) return response;
       return { ...response, groups: await userGroupMemberships(scope.db, scope.tenant.id, response.id) };
     },

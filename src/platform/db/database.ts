@@ -11,6 +11,7 @@ import {
 import pg from 'pg';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { migrations } from './migrations/index.js';
+import { type ListenGaps, PgListener } from './pg-listener.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { preparedStatementName } from './prepared.js';
 import type { Database } from './schema.js';
@@ -23,8 +24,15 @@ export type Queryable = Db | Tx;
 export interface DatabaseHandle {
   db: Db;
   kind: 'pglite' | 'postgres';
-  /** Subscribes to a NOTIFY channel; the returned function unsubscribes. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a NOTIFY channel; the returned function unsubscribes. `gaps` hears when notices
+   * may be lost and when they flow again (PostgreSQL's LISTEN connection; PGlite has none to lose).
+   */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    gaps?: ListenGaps,
+  ): Promise<() => Promise<void>>;
   /**
    * Registers a handler for errors of idle PostgreSQL connections (the server restarted, a
    * connection was terminated): the pool drops such a connection and opens a new one on demand.
@@ -100,40 +108,19 @@ export async function openDatabase(
       client.on('error', () => {});
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
-    let listener: pg.Client | null = null;
-    const callbacks = new Map<string, Set<(payload: string) => void>>();
+    const listener = new PgListener(target.url, (error) => {
+      for (const handler of errorHandlers) handler(error);
+    });
     return {
       db,
       kind: 'postgres',
-      async listen(channel, onPayload) {
-        if (!listener) {
-          listener = new pg.Client({ connectionString: target.url });
-          // A lost LISTEN connection must not crash the process; caches fall back to their TTL.
-          listener.on('error', (error) => {
-            for (const handler of errorHandlers) handler(error);
-          });
-          listener.on('notification', (message) => {
-            for (const callback of callbacks.get(message.channel) ?? []) callback(message.payload ?? '');
-          });
-          await listener.connect();
-        }
-        let set = callbacks.get(channel);
-        if (!set) {
-          set = new Set();
-          callbacks.set(channel, set);
-          await listener.query(`listen "${channel.replace(/"/g, '')}"`);
-        }
-        set.add(onPayload);
-        return async () => {
-          set.delete(onPayload);
-        };
-      },
+      listen: (channel, onPayload, gaps) => listener.listen(channel, onPayload, gaps),
       onConnectionError(handler) {
         errorHandlers.add(handler);
       },
       async close() {
         await db.destroy();
-        if (listener) await listener.end().catch(() => {});
+        await listener.close();
       },
     };
   }

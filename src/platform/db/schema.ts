@@ -519,6 +519,7 @@ export interface Database {
 export type PartnerRow = Selectable<PartnersTable>;
 export type TenantRow = Selectable<TenantsTable>;
 export type UserRow = Selectable<UsersTable>;
+export type OuRow = Selectable<OusTable>;
 export type ApplicationRow = Selectable<ApplicationsTable>;
 export type NewApplication = Insertable<ApplicationsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;

@@ -22,7 +22,7 @@ export interface AuditEntry {
  * without its event, whichever path records it.
  */
 export async function insertAuditEvents(db: Queryable, entries: readonly AuditEntry[]): Promise<void> {
-  await writeStatement(entries, [])?.execute(db);
+  await writeStatement(entries, [], false)?.execute(db);
 }
 
 /**
@@ -30,7 +30,7 @@ export async function insertAuditEvents(db: Queryable, entries: readonly AuditEn
  * notices: cache invalidation topics, and one EVENTS_CHANNEL notice per tenant with new events
  * (payload: the tenant id, or "platform"), which PostgreSQL delivers when the transaction commits.
  */
-function writeStatement(entries: readonly AuditEntry[], topics: readonly string[]) {
+function writeStatement(entries: readonly AuditEntry[], topics: readonly string[], changedRows: boolean) {
   const events = entries.filter(({ event }) => isDomainEvent(event.action, event.result ?? 'SUCCESS'));
   const notices = [
     ...topics.map((topic) => sql`pg_notify(${INVALIDATION_CHANNEL}, ${topic})`),
@@ -38,8 +38,14 @@ function writeStatement(entries: readonly AuditEntry[], topics: readonly string[
       (tenant) => sql`pg_notify(${EVENTS_CHANNEL}, ${tenant})`,
     ),
   ];
-  const select = notices.length > 0 ? sql`select ${sql.join(notices)}` : sql`select 1`;
-  if (entries.length === 0) return notices.length > 0 ? select : null;
+  // The rows the transaction changed, as the row triggers recorded them (migration 0018).
+  const columns = changedRows
+    ? [...notices, sql`current_setting('scaikey.changed_rows', true) as changed_rows`]
+    : notices;
+  const select = sql<{
+    changed_rows?: string | null;
+  }>`select ${columns.length > 0 ? sql.join(columns) : sql`1`}`;
+  if (entries.length === 0) return columns.length > 0 ? select : null;
   const parts = [
     sql`audit_rows as (insert into audit_events (id, tenant_id, partner_id, actor_type, actor_id, action, resource_type, resource_id, before, after, result, ip_address, request_id, created_at) values ${sql.join(
       entries.map(auditValues),
@@ -52,7 +58,7 @@ function writeStatement(entries: readonly AuditEntry[], topics: readonly string[
       )})`,
     );
   }
-  return sql`with ${sql.join(parts)} ${select}`;
+  return sql<{ changed_rows?: string | null }>`with ${sql.join(parts)} ${select}`;
 }
 
 const json = (value: Record<string, unknown> | null | undefined) => (value ? JSON.stringify(value) : null);
@@ -84,15 +90,18 @@ function outboxValues({ origin, event, at }: AuditEntry) {
  * Writes what a unit of work collected in one statement (one round trip, inside its transaction):
  * the audit rows, the outbox rows of the changes (a FAILURE event changes nothing and is not a
  * domain event) and the cross-instance invalidation notices, which PostgreSQL delivers on commit.
+ * Returns what the transaction's row triggers recorded as changed (row-cache.ts changedRowKeys).
  */
 export async function writeCollected(
   db: Queryable,
   origin: AuditOrigin,
   events: readonly AuditEvent[],
   topics: readonly string[],
-): Promise<void> {
-  await writeStatement(
+): Promise<string | null> {
+  const result = await writeStatement(
     events.map((event) => ({ origin, event })),
     topics,
+    true,
   )?.execute(db);
+  return result?.rows[0]?.changed_rows ?? null;
 }

@@ -3,6 +3,7 @@ import { bindTenant, type TenantTx } from '../db/tenant-scope.js';
 import type { AuditOrigin } from '../http.js';
 import type { Invalidation } from '../invalidation.js';
 import type { Mailer, MailMessage } from '../mail/mailer.js';
+import { changedRowKeys, type RowCache } from '../row-cache.js';
 import type { AuditEvent } from './audit-log.js';
 import { writeCollected } from './events.repository.js';
 
@@ -69,6 +70,7 @@ export class UnitOfWork {
     private readonly db: Db,
     private readonly invalidation: Invalidation,
     private readonly mailer: Mailer,
+    private readonly rows: RowCache | null = null,
   ) {}
 
   /** A unit of work on platform tables (partners, tenants, applications, roles). */
@@ -87,13 +89,17 @@ export class UnitOfWork {
     body: (work: Work<Q>) => Promise<T>,
   ): Promise<T> {
     let collected: CollectingWork<Q> | undefined;
+    let changedRows: string | null = null;
     const result = await this.db.transaction().execute(async (trx) => {
       const work = new CollectingWork(handle(trx), origin, this.mailer);
       const value = await body(work);
-      await writeCollected(trx, origin, work.events, [...work.topics]);
+      changedRows = await writeCollected(trx, origin, work.events, [...work.topics]);
       collected = work;
       return value;
     });
+    // The rows this change wrote are dropped here before anything else runs; the other instances
+    // drop them when the triggers' notice reaches them.
+    this.rows?.changed(changedRowKeys(changedRows));
     if (collected) {
       for (const topic of collected.topics) this.invalidation.local(topic);
       for (const effect of collected.effects) effect();
