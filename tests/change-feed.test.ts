@@ -229,10 +229,17 @@ describe('commit order', () => {
     let done = false;
     // A consumer reads along while the writers write, keeping only its cursor; it long-polls
     // while they write (an in-process PGlite answers in microtasks: a tight loop would starve them).
+    // Once the writers are done it reads on until it has seen every change they made: a change
+    // committed after another transaction began is held back until that one ends (the feed's
+    // commit order), which on a busy machine can outlast the writers.
+    const seenAll = () => {
+      const seen = new Set(read.map((event) => event.resource.id));
+      return made.every((ids) => ids.every((id) => seen.has(id)));
+    };
     const consumer = (async () => {
       let cursor = start;
       for (;;) {
-        const finished = done;
+        const finished = done && seenAll();
         const page = await readFeed(tenant.id, {
           ...(cursor ? { after: cursor } : {}),
           limit: 37,
