@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { type DatasetPlan, type DatasetShape, planDataset, SIZES } from './dataset.js';
 import type { LoadResult, LoadSettings } from './load.js';
+import { type PeersResult, peerRatios, runPeers } from './peers.js';
 import { detectPinning, killChildren, machineInfo, type Pinning, repoRoot, runWorker } from './processes.js';
 import { deterministicId } from './random.js';
 import type { ReferenceResult, ReferenceSettings, Storage } from './references.js';
@@ -55,6 +56,8 @@ export interface BenchOptions {
   restart: boolean;
   /** Keep the bench database or data folder afterwards (printed). */
   keep: boolean;
+  /** Also measure the peers (slapd, bare oidc-provider: bench/peers.ts), once, before the passes. */
+  peers: boolean;
   /** Progress lines (stderr in the CLI). */
   log: (line: string) => void;
 }
@@ -78,21 +81,24 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   pin: true,
   restart: true,
   keep: false,
+  peers: false,
   log: (line) => process.stderr.write(`${line}\n`),
 };
 
 /** The server's connection pool (openDatabase's default); the `pg` reference gets the same. */
 const SERVER_POOL_SIZE = 10;
 
-/** Issue 3's targets for memory and start. */
+/** Targets for memory and start: issue 3's; idle RSS on PostgreSQL issue 17's (was 120 MB). */
 export const SERVER_TARGETS: Record<Engine, { idleRssMb: number; restartReadyMs: number | null }> = {
-  postgres: { idleRssMb: 120, restartReadyMs: null },
+  postgres: { idleRssMb: 80, restartReadyMs: null },
   pglite: { idleRssMb: 400, restartReadyMs: 2_000 },
 };
 
 export interface ScenarioRow {
   name: string;
   description: string;
+  /** Connections of this scenario when it sets its own (Scenario.connections); else the run's. */
+  connections?: number;
   load: LoadResult;
   reference: { name: string; rate: number } | null;
   /** ScaiKey's rate / the reference's rate. */
@@ -142,6 +148,8 @@ export interface BenchResult {
     repeat: number;
   };
   passes: PassResult[];
+  /** `--peers`: slapd and bare oidc-provider, measured once before the passes, and the ratios. */
+  peers?: PeersResult;
 }
 
 /** Machine references measured in every pass, whichever scenarios run. */
@@ -330,7 +338,7 @@ async function runPass(
         kind: 'load',
         baseUrl: running.baseUrl,
         plan,
-        settings: loadSettings,
+        settings: { ...loadSettings, connections: scenario.connections ?? loadSettings.connections },
         ...(scenario.drive ? { scenario: scenario.name } : {}),
       };
       const load = await runWorker<LoadResult>(pinning.loadCpu, loadJob);
@@ -341,6 +349,7 @@ async function runPass(
       rows.push({
         name: scenario.name,
         description: scenario.description,
+        ...(scenario.connections !== undefined ? { connections: scenario.connections } : {}),
         load,
         reference: reference ? { name, rate: reference.measurement.rate } : null,
         ratio,
@@ -405,8 +414,25 @@ export async function runBench(
   options.log(`bench: ${options.size} dataset, ${scenarios.length} scenario(s), ${pinning.description}`);
 
   const passes: PassResult[] = [];
+  let peers: PeersResult | undefined;
   try {
+    if (options.peers) {
+      // users.get's users are what slapd serves, whichever scenarios run.
+      const usersGet = (await loadScenarios()).find((scenario) => scenario.name === 'users.get');
+      if (!usersGet) throw new Error('--peers needs the users.get scenario (bench/scenarios/users-get.ts)');
+      peers = await runPeers(dataset, usersGet, pinning, {
+        settings: {
+          connections: options.connections,
+          durationSeconds: options.durationSeconds,
+          amount: options.amount,
+          warmupSeconds: options.warmupSeconds,
+          repeat: options.repeat,
+        },
+        log: options.log,
+      });
+    }
     for (const db of options.databases) passes.push(await runPass(db, options, pinning, dataset, scenarios));
+    if (peers) peers.ratios = peerRatios(peers, passes, options.connections);
   } catch (error) {
     killChildren();
     throw error;
@@ -431,6 +457,7 @@ export async function runBench(
       repeat: options.repeat,
     },
     passes,
+    ...(peers ? { peers } : {}),
   };
   mkdirSync(options.resultsDir, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');

@@ -1,4 +1,5 @@
 import type { BenchResult, PassResult } from './harness.js';
+import type { PeersResult } from './peers.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
@@ -35,20 +36,50 @@ function table(header: string[], rows: string[][], textColumns: number[]): strin
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }
 
-function verdict(met: boolean | null): string {
-  return met === null ? '' : met ? 'met' : 'MISSED';
+/** "met", or "MISSED by <how much>" (issue 17: every target says by how much it is missed). */
+function verdictBy(met: boolean, by: string): string {
+  return met ? 'met' : `MISSED by ${by}`;
+}
+
+/** A ratio against a lowest acceptable ratio: "met" or "MISSED by 12.3 points". */
+export function ratioVerdict(ratio: number, target: number): string {
+  return verdictBy(ratio >= target, `${((target - ratio) * 100).toFixed(1)} points`);
 }
 
 function targetCell(row: PassResult['scenarios'][number]): string {
   const parts: string[] = [];
-  if (row.target !== null) parts.push(`>=${Math.round(row.target * 100)}% ${verdict(row.met)}`);
+  if (row.target !== null) {
+    parts.push(
+      `>=${Math.round(row.target * 100)}% ${row.ratio === null ? 'MISSED (no ratio)' : ratioVerdict(row.ratio, row.target)}`,
+    );
+  }
   if (row.limits) {
-    const limits: string[] = [];
-    if (row.limits.p99Ms !== undefined) limits.push(`p99<=${row.limits.p99Ms}ms`);
-    if (row.limits.minRate !== undefined) limits.push(`>=${row.limits.minRate}/s`);
-    parts.push(`${limits.join(' ')} ${verdict(row.limitsMet ?? null)}`);
+    const measured = row.load.operations > 0;
+    const { p99Ms, minRate } = row.limits;
+    if (p99Ms !== undefined) {
+      parts.push(
+        `p99<=${p99Ms}ms ${measured ? verdictBy(row.load.p99 <= p99Ms, `${ms(row.load.p99 - p99Ms)} ms`) : 'MISSED (not measured)'}`,
+      );
+    }
+    if (minRate !== undefined) {
+      parts.push(
+        `>=${integer.format(minRate)}/s ${
+          measured
+            ? verdictBy(
+                row.load.rate >= minRate,
+                `${rate(minRate - row.load.rate)}/s (${percent(1 - row.load.rate / minRate)})`,
+              )
+            : 'MISSED (not measured)'
+        }`,
+      );
+    }
   }
   return parts.join('; ');
+}
+
+/** The scenario's name, with its own connection count when it sets one (users.get-one: c=1). */
+function scenarioName(row: PassResult['scenarios'][number]): string {
+  return row.connections === undefined ? row.name : `${row.name} (c=${row.connections})`;
 }
 
 function passRows(pass: PassResult): string[][] {
@@ -56,7 +87,7 @@ function passRows(pass: PassResult): string[][] {
   for (const row of pass.scenarios) {
     rows.push([
       pass.db,
-      row.name,
+      scenarioName(row),
       integer.format(row.load.operations),
       rate(row.load.rate),
       ms(row.load.p50),
@@ -152,9 +183,11 @@ function pairLines(pass: PassResult): string[] {
 const seconds = (value: number) => `${(value / 1000).toFixed(2)} s`;
 const mb = (value: number) => `${Math.round(value)} MB`;
 
-/** "figure (target <= limit: met)" */
+/** "figure (target <= limit: met)", or "…: MISSED by 23 MB)" */
 function against(figure: string, value: number, limit: number | null, unit: (value: number) => string) {
-  return limit === null ? figure : `${figure} (target <= ${unit(limit)}: ${verdict(value <= limit)})`;
+  return limit === null
+    ? figure
+    : `${figure} (target <= ${unit(limit)}: ${verdictBy(value <= limit, unit(value - limit))})`;
 }
 
 function serverLine(pass: PassResult): string {
@@ -175,6 +208,53 @@ function serverLine(pass: PassResult): string {
     s.restartIdleRssMb === null ? null : `idle after restart ${mb(s.restartIdleRssMb)}`,
   ];
   return `  ${pass.db}: ${parts.filter(Boolean).join(', ')}`;
+}
+
+const PEER_LABELS: Record<string, string> = {
+  'slapd-lookup-by-dn': 'slapd lookups by DN',
+  'oidc-provider-client-credentials': 'bare oidc-provider client_credentials',
+};
+
+/** `--peers`: what each peer answered, then every pass's compared scenarios over them. */
+export function peerLines(peers: PeersResult): string[] {
+  const lines = ['peers (--peers; measured once, before the passes; bench/peers.ts):'];
+  const versions = Object.entries(peers.versions)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ');
+  if (versions) lines.push(`  versions: ${versions}`);
+  if (peers.slapdEntries !== null) lines.push(`  slapd holds ${integer.format(peers.slapdEntries)} entries`);
+  for (const peer of peers.measurements) {
+    const m = peer.load;
+    const cpu = [
+      peer.serverCpuPercent === null ? null : `peer CPU ${peer.serverCpuPercent.toFixed(0)}%`,
+      m.figures?.['load process CPU %'] === undefined
+        ? null
+        : `load process CPU ${(m.figures['load process CPU %'] as number).toFixed(0)}%`,
+    ].filter(Boolean);
+    const problems = m.unexpected + m.errors + m.timeouts;
+    lines.push(
+      `  ${PEER_LABELS[peer.name] ?? peer.name}, c=${peer.connections}: ${rate(m.rate)}/s, ` +
+        `p50 ${ms(m.p50)} ms, p99 ${ms(m.p99)} ms, max ${ms(m.max)} ms (${integer.format(m.operations)} ops` +
+        `${cpu.length > 0 ? `; ${cpu.join(', ')}` : ''})` +
+        (problems > 0
+          ? ` ! ${m.unexpected} unexpected ${JSON.stringify(m.statusCodes)}, ${m.errors} errors, ${m.timeouts} timeouts`
+          : ''),
+    );
+  }
+  for (const reason of peers.skipped) lines.push(`  skipped: ${reason}`);
+  for (const r of peers.ratios) {
+    lines.push(
+      `  ${r.db} ${r.scenario} ${rate(r.rate)}/s = ${percent(r.ratio)} of ${PEER_LABELS[r.peer] ?? r.peer} ` +
+        `at c=${r.connections} (${rate(r.peerRate)}/s)` +
+        (r.target === null
+          ? ''
+          : `: target >= ${Math.round(r.target * 100)}% ${ratioVerdict(r.ratio, r.target)}`),
+    );
+  }
+  if (peers.ratios.length === 0) {
+    lines.push('  (no compared scenario ran: users.get, users.get-one, oauth.client-credentials)');
+  }
+  return lines;
 }
 
 function describeMachine(result: BenchResult): string {
@@ -255,6 +335,7 @@ export function formatResult(result: BenchResult): string {
   if (figures.length > 0) lines.push('', 'further figures (driven scenarios):', ...figures);
   const pairs = result.passes.flatMap(pairLines);
   if (pairs.length > 0) lines.push('', 'with and without:', ...pairs);
+  if (result.peers) lines.push('', ...peerLines(result.peers));
   lines.push('', 'server (start to /readyz, resident memory):', ...result.passes.map(serverLine));
   lines.push(
     '',

@@ -40,6 +40,9 @@ const HELP = `Usage: npm run bench -- [options]
   --no-pin                 do not pin the server and load generator to CPUs
   --no-restart             skip the restart timing
   --keep                   keep the bench database / data folder
+  --peers                  also measure the peers once, before the passes: a throwaway OpenLDAP slapd
+                           with the dataset's users (lookups by DN, when slapd is installed) and
+                           bare oidc-provider (client_credentials); prints ScaiKey's ratios to them
   --list                   list the scenarios and exit
   --compare A.json B.json  print the change per scenario from run A to run B and exit
   --console                measure the admin console instead (initial JavaScript, first screen in
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
       'no-pin': { type: 'boolean' },
       'no-restart': { type: 'boolean' },
       keep: { type: 'boolean' },
+      peers: { type: 'boolean' },
       list: { type: 'boolean' },
       compare: { type: 'boolean' },
       console: { type: 'boolean' },
@@ -169,6 +173,7 @@ async function main(): Promise<void> {
     pin: !values['no-pin'],
     restart: !values['no-restart'],
     keep: values.keep ?? false,
+    peers: values.peers ?? false,
     ...(values.seed ? { seed: values.seed } : {}),
     ...(values.results ? { resultsDir: values.results } : {}),
   };

@@ -94,6 +94,12 @@ export interface Scenario {
   /** Absolute limits, when an issue sets them. */
   limits?: ScenarioLimits;
   /**
+   * Connections (or a driver's flows in flight) for this scenario instead of the run's `--connections`
+   * (e.g. 1 for a latency target at one connection). The SQL reference of such a scenario should
+   * set the same `concurrency`.
+   */
+  connections?: number;
+  /**
    * Instead of autocannon over `paths`: the scenario runs its own operations (multi-step flows,
    * single timed writes) in the load process on the load CPU and reports the measurement.
    * No preflight request is made for such a scenario; the driver checks its own answers.

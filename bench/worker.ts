@@ -5,10 +5,12 @@
  * - `prepare` (CPU 0, before the server starts): seed the fresh database (bench/seed.ts), then
  *   measure the machine references (RS256, argon2id, the scenarios' SQL through the driver).
  * - `load` (CPU 1, against the running server): one scenario through autocannon.
+ * - `ldap-lookup` (CPU 1, against the peers pass's slapd, bench/peers.ts): lookups by DN.
  */
 import { openDatabase } from '../src/platform/db/database.js';
 import { type DatasetShape, planDataset } from './dataset.js';
 import { type LoadSettings, runLoad } from './load.js';
+import { type LdapLookupJob, measureLdapLookups } from './peers.js';
 import {
   measureArgon2,
   measureCrypto,
@@ -63,8 +65,9 @@ async function prepare(job: PrepareJob): Promise<PrepareResult> {
   return { seed, references };
 }
 
-async function handle(job: PrepareJob | LoadJob): Promise<unknown> {
+async function handle(job: PrepareJob | LoadJob | LdapLookupJob): Promise<unknown> {
   if (job.kind === 'prepare') return prepare(job);
+  if (job.kind === 'ldap-lookup') return measureLdapLookups(job);
   if (job.kind === 'load' && job.scenario) {
     const name = job.scenario;
     const scenario = (await loadScenarios()).find((candidate) => candidate.name === name);
@@ -82,7 +85,7 @@ async function handle(job: PrepareJob | LoadJob): Promise<unknown> {
   throw new Error(`unknown job ${(job as { kind: string }).kind}`);
 }
 
-process.once('message', (job: PrepareJob | LoadJob) => {
+process.once('message', (job: PrepareJob | LoadJob | LdapLookupJob) => {
   handle(job).then(
     (result) => process.send?.({ ok: true, result }, () => process.exit(0)),
     (error: unknown) =>

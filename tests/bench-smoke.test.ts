@@ -5,11 +5,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SIZES } from '../bench/dataset.js';
 import { type BenchResult, runBench } from '../bench/harness.js';
 import { formatComparison, formatResult } from '../bench/report.js';
+import { slapdInstalled } from './helpers/slapd.js';
 
 /**
  * Issue 3: the bench harness end to end on a tiny dataset, a few requests per scenario, so that it
  * cannot rot unnoticed. It proves the plumbing only; figures come from `npm run bench`.
- * On PGlite by default; on PostgreSQL when the suite runs there (TEST_DATABASE_URL).
+ * On PGlite by default; on PostgreSQL when the suite runs there (TEST_DATABASE_URL). With the
+ * peers pass (issue 17, `--peers`): slapd when it is installed (else the report says it was
+ * skipped), and bare oidc-provider.
  */
 const postgresUrl = process.env.TEST_DATABASE_URL;
 const workDir = mkdtempSync(join(tmpdir(), 'scaikey-bench-smoke-'));
@@ -29,6 +32,7 @@ describe('bench harness', () => {
       warmupSeconds: 0,
       referenceSeconds: 0.2,
       idleSeconds: 0.2,
+      peers: true,
       resultsDir,
       workDir,
       log: () => {},
@@ -45,8 +49,11 @@ describe('bench harness', () => {
         'events.feed',
         'users.create-webhook',
         'webhooks.deliveries',
+        'users.get-one',
       ]),
     );
+    // Issue 17: users.get-one runs at its own single connection.
+    expect(pass?.scenarios.find((row) => row.name === 'users.get-one')?.connections).toBe(1);
     for (const row of pass?.scenarios ?? []) {
       expect(row.load.unexpected, `${row.name}: ${JSON.stringify(row.load.statusCodes)}`).toBe(0);
       expect(row.load.errors).toBe(0);
@@ -82,5 +89,38 @@ describe('bench harness', () => {
     expect(formatResult(written)).toContain('tenants.get-by-id');
     expect(formatResult(written)).toContain('users.create-webhook vs users.create');
     expect(formatComparison(written, written, 'A', 'B')).toContain('+0.0%');
-  }, 300_000);
+
+    // Issue 17: the peers, measured once, and ScaiKey's ratios to them.
+    const peers = written.peers;
+    expect(peers).toBeDefined();
+    const measured = (peers?.measurements ?? []).map((peer) => `${peer.name} c=${peer.connections}`);
+    const expectedPeers = ['oidc-provider-client-credentials c=4'];
+    if (slapdInstalled) expectedPeers.push('slapd-lookup-by-dn c=4', 'slapd-lookup-by-dn c=1');
+    expect(measured.sort()).toEqual(expectedPeers.sort());
+    for (const peer of peers?.measurements ?? []) {
+      expect(peer.load.operations, peer.name).toBe(150);
+      expect(peer.load.unexpected + peer.load.errors + peer.load.timeouts, peer.name).toBe(0);
+      expect(peer.load.rate).toBeGreaterThan(0);
+    }
+    const ratios = (peers?.ratios ?? []).map((ratio) => `${ratio.scenario}/${ratio.peer}`);
+    const expectedRatios = ['oauth.client-credentials/oidc-provider-client-credentials'];
+    if (slapdInstalled) {
+      expectedRatios.push('users.get/slapd-lookup-by-dn', 'users.get-one/slapd-lookup-by-dn');
+    }
+    expect(ratios.sort()).toEqual(expectedRatios.sort());
+    for (const ratio of peers?.ratios ?? []) {
+      expect(ratio.ratio).toBeCloseTo(ratio.rate / ratio.peerRate);
+      if (ratio.peer === 'slapd-lookup-by-dn') expect(ratio.target).toBe(0.5);
+    }
+    const report = formatResult(written);
+    expect(report).toContain('peers (--peers');
+    if (slapdInstalled) {
+      expect(report).toMatch(
+        /users\.get-one .* of slapd lookups by DN at c=1 .*target >= 50% (met|MISSED by)/,
+      );
+    } else {
+      expect(report).toContain('skipped: slapd: slapd is not installed');
+    }
+    expect(report).toMatch(/oauth\.client-credentials .* of bare oidc-provider client_credentials at c=4/);
+  }, 900_000);
 });

@@ -12,6 +12,7 @@ export const scenario: Scenario = {
   name: 'oidc.refresh',
   description: 'POST .../oauth/token grant_type=refresh_token (rotating), 50 sessions',
   reference: () => ({ kind: 'machine', name: 'rs256-sign' }),
+  target: 0.5, // issue 17: refresh grants >= 50% of the RS256 ceiling
   async prepare({ baseUrl, dataset }) {
     const plan = signInPlan(baseUrl, dataset);
     return { method: 'POST', paths: [`${plan.issuer}/oauth/token`], expectedStatus: 200, custom: plan };

@@ -23,14 +23,35 @@ export const slapdInstalled = existsSync(SLAPD) && existsSync(SLAPADD);
  * with a certificate signed by a CA made for it, seeded offline with slapadd (fast even for 10,000
  * people), mdb backend. Stopped (and its folder removed) by `stop`.
  */
-export interface Slapd {
+/**
+ * What startSlapd needs of a directory: its suffix, the LDIF loaded offline and the root account.
+ * DirectoryData (tests/helpers/directory-data.ts) has all of it; the bench's peers pass
+ * (bench/peers.ts) builds its own from the bench dataset.
+ */
+export interface SlapdDirectory {
+  suffix: string;
+  ldif: string;
+  adminDn: string;
+  adminPassword: string;
+  /** The ppolicy default policy entry; without it the ppolicy overlay is not loaded. */
+  policyDn?: string;
+}
+
+export interface SlapdOptions {
+  /** Pin slapd to this CPU (`taskset -c CPU`, util-linux); not pinned when left out or null. */
+  cpu?: string | null;
+}
+
+export interface Slapd<D extends SlapdDirectory = DirectoryData> {
   /** ldap://127.0.0.1:PORT (plain; StartTLS available). */
   url: string;
   /** ldaps://127.0.0.1:PORT */
   ldapsUrl: string;
   /** PEM of the CA that signed the server certificate. */
   caPem: string;
-  data: DirectoryData;
+  data: D;
+  /** The running slapd's process id (null while halted). */
+  pid(): number | null;
   /** Stops the server (and waits for its exit); the database is kept for `start`. */
   halt(): Promise<void>;
   /** Starts it again on the same ports after `halt`. */
@@ -39,15 +60,15 @@ export interface Slapd {
   stop(): Promise<void>;
 }
 
-function slapdConf(dir: string, data: DirectoryData): string {
+function slapdConf(dir: string, data: SlapdDirectory): string {
+  const ppolicy = data.policyDn !== undefined;
   return `include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
-moduleload ppolicy
-pidfile ${dir}/slapd.pid
+${ppolicy ? 'moduleload ppolicy\n' : ''}pidfile ${dir}/slapd.pid
 argsfile ${dir}/slapd.args
 TLSCACertificateFile ${dir}/ca.pem
 TLSCertificateFile ${dir}/server.pem
@@ -59,9 +80,7 @@ suffix "${data.suffix}"
 rootdn "${data.adminDn}"
 rootpw ${data.adminPassword}
 directory ${dir}/db
-overlay ppolicy
-ppolicy_default "${data.policyDn}"
-index objectClass eq
+${ppolicy ? `overlay ppolicy\nppolicy_default "${data.policyDn}"\n` : ''}index objectClass eq
 index uid,mail,cn eq
 index member eq
 index entryUUID eq
@@ -91,7 +110,10 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startSlapd(data: DirectoryData): Promise<Slapd> {
+export async function startSlapd<D extends SlapdDirectory = DirectoryData>(
+  data: D,
+  options: SlapdOptions = {},
+): Promise<Slapd<D>> {
   const dir = mkdtempSync(join(tmpdir(), 'scaikey-slapd-'));
   mkdirSync(join(dir, 'db'));
   await makeTestCertificates(dir, { host: '127.0.0.1', dns: 'localhost', caName: 'ScaiKey test LDAP CA' });
@@ -111,9 +133,13 @@ export async function startSlapd(data: DirectoryData): Promise<Slapd> {
   const start = async () => {
     output = '';
     // -d keeps slapd in the foreground (so the test owns the process); level 0 logs nothing.
-    const process_ = spawn(SLAPD, ['-d', '0', '-f', conf, '-h', `${url}/ ${ldapsUrl}/`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = ['-d', '0', '-f', conf, '-h', `${url}/ ${ldapsUrl}/`];
+    // taskset execs slapd: the child is slapd itself (its pid, its signals).
+    const [command, commandArgs] =
+      options.cpu === undefined || options.cpu === null
+        ? [SLAPD, args]
+        : ['taskset', ['-c', options.cpu, SLAPD, ...args]];
+    const process_ = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = process_;
     process_.stdout?.on('data', (chunk) => {
       output += chunk;
@@ -144,6 +170,12 @@ export async function startSlapd(data: DirectoryData): Promise<Slapd> {
     ldapsUrl,
     caPem: readFileSync(join(dir, 'ca.pem'), 'utf8'),
     data,
+    pid: () => {
+      const running = child as ChildProcess | null;
+      return running && running.exitCode === null && running.signalCode === null
+        ? (running.pid ?? null)
+        : null;
+    },
     halt,
     start,
     stop: async () => {
