@@ -180,13 +180,13 @@ describe('SAML service provider against SimpleSAMLphp', () => {
     expect(lenient).toMatchObject({ idp_entity_id: idp.entityId, idp_sso_url: idp.ssoUrl });
   });
 
-  it('publishes SP metadata with the entity id, the ACS and, when it signs requests, its certificate', () => {
-    const plain = spMetadata(providerConfig(), SP);
+  it('publishes SP metadata with the entity id, the ACS and, when it signs requests, its certificate', async () => {
+    const plain = await spMetadata(providerConfig(), SP);
     expect(plain).toContain(`entityID="${SP.entityId}"`);
     expect(plain).toContain(`Location="${SP.acsUrl}"`);
     expect(plain).toContain('WantAssertionsSigned="true"');
     expect(plain).not.toContain('X509Certificate');
-    const signing = spMetadata(
+    const signing = await spMetadata(
       providerConfig({
         sign_requests: true,
         sp_private_key: spKeys.privateKey,
@@ -194,7 +194,9 @@ describe('SAML service provider against SimpleSAMLphp', () => {
       }),
       SP,
     );
-    expect(() => spMetadata(providerConfig({ sign_requests: true }), SP)).toThrow(/no SP private key/);
+    await expect(spMetadata(providerConfig({ sign_requests: true }), SP)).rejects.toThrow(
+      /no SP private key/,
+    );
     const certificateBody = spKeys.certificate.replace(/-----[^-]+-----|\s+/g, '');
     expect(signing.replace(/\s+/g, '')).toContain(certificateBody);
     expect(signing).toContain('AuthnRequestsSigned="true"');

@@ -1,6 +1,9 @@
 import { createHash, randomInt } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
+import { lazyImport } from '../../lib/lazy-import.js';
+
+/** The QR code library, loaded at the first TOTP enrollment (docs/performance.md, "Idle memory"). */
+const qrcode = lazyImport(() => import('qrcode'));
 
 /** RFC 6238 as authenticator apps expect it: SHA-1, 6 digits, 30-second steps. */
 const TOTP_PERIOD = 30;
@@ -26,7 +29,11 @@ export async function newTotpSecret(issuer: string, account: string) {
 /** The `otpauth://` URI of a seed and its QR code (SVG), for an app to scan. */
 export async function totpEnrollmentOf(secret: string, issuer: string, account: string) {
   const uri = totpOf(secret, issuer, account).toString();
-  const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  const qrSvg = await (await qrcode()).default.toString(uri, {
+    type: 'svg',
+    errorCorrectionLevel: 'M',
+    margin: 2,
+  });
   return { uri, qrSvg };
 }
 

@@ -1,16 +1,15 @@
 import { isIP } from 'node:net';
-import {
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { newId } from '../../lib/ids.js';
+import { lazyImport } from '../../lib/lazy-import.js';
 import { generateSecret, sha256Hex } from '../../lib/secrets.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
@@ -71,6 +70,9 @@ export const storedCredential = (factor: FactorRow) => factor.credential as unkn
  */
 export const passkeyAmr = (factor: FactorRow): 'hwk' | 'swk' =>
   storedCredential(factor)?.device_type === 'multiDevice' ? 'swk' : 'hwk';
+
+/** @simplewebauthn/server, loaded at the first passkey ceremony (docs/performance.md, "Idle memory"). */
+const simpleWebAuthn = lazyImport(() => import('@simplewebauthn/server'));
 
 const failed = (detail: string) => new AppError('WEBAUTHN_VERIFICATION_FAILED', detail);
 
@@ -179,7 +181,7 @@ export function createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed 
       assertUsable(account.tenant);
       const { user } = account;
       const existing = await credentialsOf(bindTenant(db, account.tenant.id), user.id);
-      const options = await generateRegistrationOptions({
+      const options = await (await simpleWebAuthn()).generateRegistrationOptions({
         rpName: tenantDisplayName(account.tenant),
         rpID: rp.id,
         userName: user.email,
@@ -242,7 +244,7 @@ export function createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed 
       }
       let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
       try {
-        verification = await verifyRegistrationResponse({
+        verification = await (await simpleWebAuthn()).verifyRegistrationResponse({
           response,
           expectedChallenge: challenge,
           expectedOrigin: rp.origin,
@@ -354,8 +356,8 @@ export function createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed 
      * verification preferred (the password was given); for a passkey alone (`factors` null), a
      * discoverable credential of any user with user verification required.
      */
-    authenticationOptions(factors: FactorRow[] | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
-      return generateAuthenticationOptions({
+    async authenticationOptions(factors: FactorRow[] | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
+      return (await simpleWebAuthn()).generateAuthenticationOptions({
         rpID: rp.id,
         allowCredentials: factors ? factors.map(descriptor) : [],
         userVerification: factors ? 'preferred' : 'required',
@@ -378,7 +380,7 @@ export function createWebAuthn({ db, publicUrl, inTenant, settle, assertAllowed 
       const stored = storedCredential(factor);
       let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
       try {
-        verification = await verifyAuthenticationResponse({
+        verification = await (await simpleWebAuthn()).verifyAuthenticationResponse({
           response,
           expectedChallenge: challenge,
           expectedOrigin: rp.origin,

@@ -2,7 +2,6 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UnpackSync } from 'tar';
 import { migrateToLatest, openDatabase } from './database.js';
 import { migrations } from './migrations/index.js';
 
@@ -99,6 +98,9 @@ const UNPACKED_TYPES = new Set(['File', 'OldFile', 'Directory']);
 export function untar(archive: Buffer, target: string): void {
   const root = resolve(target);
   let failure: Error | undefined;
+  // node-tar is loaded here, at a first start on PGlite, not by every start (docs/performance.md,
+  // "Idle memory"); synchronous, as the data folder's lock calls this.
+  const { UnpackSync } = createRequire(import.meta.url)('tar') as typeof import('tar');
   const unpack = new UnpackSync({
     cwd: root,
     preserveOwner: false,

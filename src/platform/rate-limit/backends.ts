@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 export { PostgresCounters } from './rate-limits.repository.js';
 
@@ -69,6 +69,8 @@ export class RedisCounters implements CounterBackend {
     namespaceSeed: string,
     onError: (error: Error) => void,
   ): Promise<RedisCounters> {
+    // Loaded only when SCAIKEY_REDIS_URL is set (docs/performance.md, "Idle memory").
+    const { Redis } = await import('ioredis');
     const redis = new Redis(url, {
       lazyConnect: true,
       // While Redis is unreachable, fail at once (the limits then let requests through) instead

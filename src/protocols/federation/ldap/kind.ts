@@ -1,9 +1,12 @@
+import { lazyImport } from '../../../lib/lazy-import.js';
 import type { ProviderRecord } from '../../../modules/identity-providers/index.js';
 import type { ProviderKind } from '../federation.js';
 import type { ProviderKindsOptions } from '../kinds.js';
 import type { LdapProviderConfig } from '../types.js';
-import { authenticate, testConnection } from './directory.js';
 import { syncLdapDirectory } from './sync.js';
+
+/** The LDAP adapter (and ldapts), loaded at the first directory use (docs/performance.md, "Idle memory"). */
+const directory = lazyImport(() => import('./directory.js'));
 
 /** The stored config of an LDAP provider (the admin API validated it and filled the defaults). */
 function ldapConfig(provider: ProviderRecord): LdapProviderConfig {
@@ -46,9 +49,10 @@ export function syncProvider(
  */
 export function ldapKind(options: ProviderKindsOptions): ProviderKind {
   return {
-    test: (provider) => testConnection(ldapConfig(provider), bindPassword(provider)),
-    authenticate: (provider, login, password) =>
-      authenticate(ldapConfig(provider), bindPassword(provider), login, password),
+    test: async (provider) =>
+      (await directory()).testConnection(ldapConfig(provider), bindPassword(provider)),
+    authenticate: async (provider, login, password) =>
+      (await directory()).authenticate(ldapConfig(provider), bindPassword(provider), login, password),
     async sync(provider, requestedBy, trigger = 'MANUAL') {
       return (await syncProvider(options.db, provider, trigger, requestedBy)).id;
     },

@@ -1,4 +1,5 @@
 import { newId } from '../../../lib/ids.js';
+import { lazyImport } from '../../../lib/lazy-import.js';
 import { createDirectoryGroupsRepository, type Pair } from '../../../modules/groups/index.js';
 import { ensureOuPaths } from '../../../modules/ous/index.js';
 import { revokeUserSessions } from '../../../modules/sessions/index.js';
@@ -17,17 +18,12 @@ import { recordAudit } from '../../../platform/events/audit-log.js';
 import { type AuditEntry, insertAuditEvents } from '../../../platform/events/events.repository.js';
 import type { AuditOrigin } from '../../../platform/http.js';
 import type { LdapProviderConfig } from '../types.js';
-import {
-  connect,
-  type DirectoryGroup,
-  type DirectoryUser,
-  normalizeDn,
-  ouPathFromDn,
-  resolveMemberships,
-  searchGroups,
-  searchUsers,
-} from './directory.js';
+import type { DirectoryGroup, DirectoryUser } from './directory.js';
+import { normalizeDn, ouPathFromDn } from './dn.js';
 import { createSyncRunsRepository, type LdapSyncRunRow } from './sync-runs.repository.js';
+
+/** The LDAP adapter (and ldapts), loaded at the first sync (docs/performance.md, "Idle memory"). */
+const directory = lazyImport(() => import('./directory.js'));
 
 /**
  * The LDAP sync (issue 15): reads every user and group of the directory first, then mirrors them
@@ -108,6 +104,7 @@ interface DirectorySnapshot {
 }
 
 async function readDirectory(config: LdapProviderConfig, bindPassword: string): Promise<DirectorySnapshot> {
+  const { connect, resolveMemberships, searchGroups, searchUsers } = await directory();
   const client = await connect(config, bindPassword);
   try {
     const users = await searchUsers(client, config);

@@ -1,8 +1,13 @@
-import { createHash } from 'node:crypto';
-import * as client from 'openid-client';
+import { createHash, randomBytes } from 'node:crypto';
+import type * as client from 'openid-client';
+import { lazyImport } from '../../../lib/lazy-import.js';
 import { expiringLru, setUntil } from '../../../lib/lru.js';
 import { AppError, type ErrorCode } from '../../../platform/errors.js';
 import type { ConnectionCheck, OidcProviderConfig, UpstreamIdentity } from '../types.js';
+
+/** openid-client, loaded at the first upstream OIDC use (docs/performance.md, "Idle memory"). */
+const openidClient = lazyImport(() => import('openid-client'));
+type OpenidClient = typeof client;
 
 /**
  * Upstream OpenID Connect (issue 15): ScaiKey as the relying party of a tenant's identity provider,
@@ -130,6 +135,7 @@ export interface DiscoverOptions {
 }
 
 function clientAuthentication(
+  client: OpenidClient,
   config: OidcProviderConfig,
   clientSecret: string | undefined,
 ): client.ClientAuth {
@@ -173,7 +179,8 @@ export async function discover(
   const allowInsecure = options.allowInsecure ?? false;
   const issuer = resolveIssuer(config);
   const url = issuerUrl(issuer, allowInsecure);
-  const authentication = clientAuthentication(config, clientSecret);
+  const client = await openidClient();
+  const authentication = clientAuthentication(client, config, clientSecret);
   const key = discoveryKey(issuer, config, clientSecret, allowInsecure);
   const cached = discovered.get(key);
   if (cached) return cached;
@@ -184,7 +191,7 @@ export async function discover(
     })
     .catch((error: unknown) => {
       discovered.delete(key);
-      throw discoveryError(url, error);
+      throw discoveryError(client, url, error);
     });
   setUntil(discovered, key, pending, Date.now() + DISCOVERY_TTL_MS);
   return pending;
@@ -221,7 +228,7 @@ function describeCause(error: unknown): string {
   return parts.join(': ') || String(error);
 }
 
-function discoveryError(url: URL, error: unknown): UpstreamOidcError {
+function discoveryError(client: OpenidClient, url: URL, error: unknown): UpstreamOidcError {
   if (error instanceof UpstreamOidcError) return error;
   const where = `${url.href.replace(/\/$/, '')}/.well-known/openid-configuration`;
   if (error instanceof client.ClientError && error.code?.startsWith('OAUTH_')) {
@@ -238,13 +245,13 @@ function discoveryError(url: URL, error: unknown): UpstreamOidcError {
   );
 }
 
-/** Fresh secrets for one upstream login (stored by the core until its callback). */
+/**
+ * Fresh secrets for one upstream login (stored by the core until its callback): 32 random bytes,
+ * base64url, each — what openid-client's randomState, randomNonce and randomPKCECodeVerifier make.
+ */
 export function newLoginSecrets(): { state: string; nonce: string; codeVerifier: string } {
-  return {
-    state: client.randomState(),
-    nonce: client.randomNonce(),
-    codeVerifier: client.randomPKCECodeVerifier(),
-  };
+  const random = () => randomBytes(32).toString('base64url');
+  return { state: random(), nonce: random(), codeVerifier: random() };
 }
 
 export interface AuthorizationRequest {
@@ -264,6 +271,7 @@ export async function authorizationUrl(
 ): Promise<URL> {
   const scopes = typeof request.scopes === 'string' ? request.scopes.split(/\s+/) : request.scopes;
   const scope = [...new Set(['openid', ...scopes.filter(Boolean)])].join(' ');
+  const client = await openidClient();
   const parameters: Record<string, string> = {
     response_type: 'code',
     redirect_uri: request.redirectUri,
@@ -314,6 +322,7 @@ export async function handleCallback(
   checks: CallbackChecks,
 ): Promise<UpstreamIdentity> {
   const currentUrl = new URL(checks.currentUrl);
+  const client = await openidClient();
   let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
   try {
     tokens = await client.authorizationCodeGrant(configuration, currentUrl, {
@@ -323,7 +332,7 @@ export async function handleCallback(
       idTokenExpected: true,
     });
   } catch (error) {
-    throw callbackError(error);
+    throw callbackError(client, error);
   }
   const idToken = tokens.claims();
   if (!idToken) throw new UpstreamOidcError('invalid_response', 'The identity provider returned no ID token');
@@ -334,7 +343,7 @@ export async function handleCallback(
       const userinfo = await client.fetchUserInfo(configuration, tokens.access_token, idToken.sub);
       claims = { ...claims, ...userinfo, sub: idToken.sub };
     } catch (error) {
-      throw callbackError(error, 'userinfo');
+      throw callbackError(client, error, 'userinfo');
     }
   }
   for (const claim of PROTOCOL_CLAIMS) delete claims[claim];
@@ -413,7 +422,11 @@ function stringList(value: unknown): string[] {
   return value.filter((item): item is string => typeof item === 'string' && item.length > 0);
 }
 
-function callbackError(error: unknown, stage: 'token' | 'userinfo' = 'token'): UpstreamOidcError {
+function callbackError(
+  client: OpenidClient,
+  error: unknown,
+  stage: 'token' | 'userinfo' = 'token',
+): UpstreamOidcError {
   if (error instanceof UpstreamOidcError) return error;
   if (error instanceof client.AuthorizationResponseError) {
     const description = error.error_description ?? null;

@@ -197,7 +197,7 @@ export function samlKind(options: Pick<ProviderKindsOptions, 'allowHttp'>): Prov
         });
       }
       try {
-        spMetadata(config, samlUrlsOf(config, urls));
+        await spMetadata(config, samlUrlsOf(config, urls));
         checks.push({ name: 'sp_metadata', ok: true, detail: `SP metadata at ${urls.sp_metadata}` });
       } catch (error) {
         checks.push({

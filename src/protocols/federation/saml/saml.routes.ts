@@ -78,7 +78,7 @@ export async function samlRoutes(app: FastifyInstance, options: SamlRoutesOption
     async (request, reply) => {
       const { tenant, provider } = await providerOf(request.params.tenant_slug, request.params.idp_id);
       const config = samlConfigOf(provider);
-      const xml = spMetadata(config, samlUrlsOf(config, federation.urls(tenant, provider)));
+      const xml = await spMetadata(config, samlUrlsOf(config, federation.urls(tenant, provider)));
       return reply.type('application/samlmetadata+xml; charset=utf-8').send(xml);
     },
   );

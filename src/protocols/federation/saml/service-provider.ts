@@ -1,6 +1,7 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { type CacheProvider, SAML, type SamlConfig, ValidateInResponseTo } from '@node-saml/node-saml';
+import type { CacheProvider, SamlConfig } from '@node-saml/node-saml';
 import { DOMParser } from '@xmldom/xmldom';
+import { lazyImport } from '../../../lib/lazy-import.js';
 import { AppError } from '../../../platform/errors.js';
 import type { SamlProviderConfig, UpstreamIdentity } from '../types.js';
 
@@ -27,6 +28,9 @@ const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 const TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
 /** How long a request id stays answerable; the sign-in row (federation_logins) expires sooner. */
 const REQUEST_ID_LIFETIME_MS = 60 * 60 * 1000;
+
+/** node-saml, loaded at the first SAML use (docs/performance.md, "Idle memory"). */
+const nodeSaml = lazyImport(() => import('@node-saml/node-saml'));
 
 /** Why a SAML response was refused (for the audit trail; the detail says it to people). */
 export type SamlFailure =
@@ -287,11 +291,12 @@ function newRequestId(): string {
 }
 
 /** Our SP metadata (SAML metadata 2.0): entity id, ACS (HTTP-POST), NameID format, signing cert. */
-export function spMetadata(config: SamlProviderConfig, urls: ServiceProviderUrls): string {
+export async function spMetadata(config: SamlProviderConfig, urls: ServiceProviderUrls): Promise<string> {
   const privateKey = requestSigningKey(config);
   if (privateKey && !config.sp_certificate) {
     throw new SamlError('configuration', 'The provider signs its requests but has no SP certificate');
   }
+  const { SAML } = await nodeSaml();
   // node-saml lists the signing certificate (and AuthnRequestsSigned) when it has the private key.
   const saml = new SAML({ ...samlOptions(config, urls), ...(privateKey ? { privateKey } : {}) });
   return saml.generateServiceProviderMetadata(null, privateKey ? config.sp_certificate : null);
@@ -309,6 +314,7 @@ export async function authnRequestUrl(
 ): Promise<{ url: string; requestId: string }> {
   const requestId = newRequestId();
   const privateKey = requestSigningKey(config);
+  const { SAML } = await nodeSaml();
   const saml = new SAML({
     ...samlOptions(config, urls),
     ...(privateKey ? { privateKey } : {}),
@@ -484,6 +490,7 @@ export async function validateResponse(
     );
   }
 
+  const { SAML, ValidateInResponseTo } = await nodeSaml();
   const saml = new SAML({
     ...samlOptions(config, urls),
     validateInResponseTo: ValidateInResponseTo.always,
