@@ -3,6 +3,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { isStorableText } from '../../lib/text.js';
 import { findUsableClient } from '../../modules/applications/index.js';
 import type { Db } from '../../platform/db/database.js';
+import { preparedQuery } from '../../platform/db/prepared.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
 import { deleteInBatches, type HousekeepingTask } from '../../platform/housekeeping.js';
 import { CONFIDENTIAL_TYPES } from './client-authentication.js';
@@ -153,6 +154,90 @@ export function createOidcAdapterClass(
       };
     }
   };
+}
+
+/** A code or refresh token as stored, with its grant and (by the token's sessionUid) its session. */
+export interface GrantSourceRows {
+  payload: Record<string, unknown>;
+  consumed_at: Date | null;
+  grant: Record<string, unknown> | null;
+  session: Record<string, unknown> | null;
+}
+
+const live = (alias: string) => sql.raw(`(${alias}.expires_at is null or ${alias}.expires_at > now())`);
+
+const selectGrantSource = preparedQuery<[string, string], GrantSourceRows>(2, (db, model, id) => ({
+  compile: () =>
+    sql<GrantSourceRows>`
+      select t.payload, t.consumed_at,
+        (select g.payload from oidc_payloads g
+          where g.model = 'Grant' and g.id = t.grant_id and ${live('g')}) as grant,
+        (select s.payload from oidc_payloads s
+          where s.model = 'Session' and s.uid = t.payload->>'sessionUid' and ${live('s')}) as session
+      from oidc_payloads t
+      where t.model = ${model} and t.id = ${id} and ${live('t')}`.compile(db),
+}));
+
+/**
+ * The native user grants' read (user-grants.ts): the code or refresh token, its grant and its
+ * session in one statement; rows past their expiry are absent, as through the adapter.
+ */
+export async function readGrantSource(
+  db: Db,
+  model: 'AuthorizationCode' | 'RefreshToken',
+  id: string,
+): Promise<GrantSourceRows | undefined> {
+  return (await selectGrantSource(db, model, id))[0];
+}
+
+const consumeOnce = preparedQuery<[string, string], { id: string }>(2, (db, model, id) => ({
+  compile: () =>
+    sql<{ id: string }>`
+      update oidc_payloads set consumed_at = now()
+      where model = ${model} and id = ${id} and consumed_at is null
+      returning id`.compile(db),
+}));
+
+const consumeOnceAndInsert = preparedQuery<[string, string, string, string, string, Date], { id: string }>(
+  6,
+  (db, model, id, nextId, payload, grantId, expiresAt) => ({
+    compile: () =>
+      sql<{ id: string }>`
+        with consumed as (
+          update oidc_payloads set consumed_at = now()
+          where model = ${model} and id = ${id} and consumed_at is null
+          returning id
+        )
+        insert into oidc_payloads (model, id, payload, grant_id, expires_at)
+        select 'RefreshToken', ${nextId}, cast(${payload} as jsonb), ${grantId}, ${expiresAt}
+        from consumed
+        returning id`.compile(db),
+  }),
+);
+
+/**
+ * Consumes a code or refresh token and stores the refresh token issued for it, in one statement:
+ * `consumed_at is null` in the update decides which of simultaneous uses wins (the others wait for
+ * its row lock, then find it consumed). False: it was already used, and nothing was stored.
+ */
+export async function consumeAndStoreRefreshToken(
+  db: Db,
+  model: 'AuthorizationCode' | 'RefreshToken',
+  id: string,
+  next: { id: string; payload: Record<string, unknown>; grantId: string; expiresAt: Date } | null,
+): Promise<boolean> {
+  const rows = next
+    ? await consumeOnceAndInsert(
+        db,
+        model,
+        id,
+        next.id,
+        JSON.stringify(next.payload),
+        next.grantId,
+        next.expiresAt,
+      )
+    : await consumeOnce(db, model, id);
+  return rows.length === 1;
 }
 
 /**
