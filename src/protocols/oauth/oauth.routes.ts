@@ -250,8 +250,10 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
 
   /**
    * The token endpoint, grant by grant (docs/adr/0011-sign-in-step-pipeline.md): native
-   * client_credentials is answered here; authorization_code, refresh_token, token exchange
-   * (oidc-provider calls token-exchange.ts) and DPoP-bound client_credentials are oidc-provider's.
+   * client_credentials and the ordinary authorization_code and refresh_token grants at a tenant's
+   * issuer (user-grants.ts, docs/adr/0016-native-user-grants.md) are answered here; everything
+   * else — token exchange (oidc-provider calls token-exchange.ts), DPoP, and every user grant the
+   * native path does not take, failures included — is oidc-provider's.
    */
   const tokenSteps: readonly Step<TokenRequest>[] = [
     // Native path off: oidc-provider then takes HTTP Basic client authentication only, and the

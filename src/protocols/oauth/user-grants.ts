@@ -119,6 +119,18 @@ function sourceUsable(rows: GrantSourceRows, application: ApplicationRow, now: n
   return true;
 }
 
+/**
+ * The account behind a grant (oidc-provider's findAccount: a live, ACTIVE user of the tenant) and
+ * the admin role its access token carries, read side by side (two connections on PostgreSQL).
+ */
+async function accountOf(options: UserGrantOptions, accountId: string) {
+  const [user, role] = await Promise.all([
+    findActiveUser(options.db, options.tenant.id, accountId),
+    tokenRole(options.db, options.tenant, accountId),
+  ]);
+  return { user, role };
+}
+
 /** RFC 7636 S256 (the only method ScaiKey's provider accepts for a code with a challenge). */
 function pkceMatches(payload: Payload, verifier: string | null): boolean {
   const challenge = str(payload.codeChallenge);
@@ -145,6 +157,7 @@ async function issue(
   options: UserGrantOptions,
   application: ApplicationRow,
   user: UserRow,
+  role: Awaited<ReturnType<typeof tokenRole>>,
   source: Payload,
   grant: Payload,
   scopes: ReadonlySet<string>,
@@ -168,10 +181,9 @@ async function issue(
   const tokenScopes = [...new Set([...grantOidcScope.split(' '), ...resourceScope.split(' ')])].filter(
     Boolean,
   );
-  const [role, claims] = await Promise.all([
-    tokenRole(db, tenant, accountId),
-    scopes.has('openid') ? userClaims(db, user, new Set(claimsScope.split(' '))) : undefined,
-  ]);
+  const claims = scopes.has('openid')
+    ? await userClaims(db, user, new Set(claimsScope.split(' ')))
+    : undefined;
   const lifetime = application.token_lifetime;
   const issued = await issuedAfterRotation(now, now + lifetime, application.secret_rotated_at?.getTime());
   const key = keys.active;
@@ -228,7 +240,7 @@ async function authorizationCodeGrant(options: UserGrantOptions): Promise<UserGr
   const source = rows.payload;
   if (source.redirectUri !== redirectUri || !pkceMatches(source, params.get('code_verifier'))) return null;
   const scopes = new Set((source.scope as string).split(' ').filter(Boolean));
-  const user = await findActiveUser(db, options.tenant.id, source.accountId as string);
+  const { user, role } = await accountOf(options, source.accountId as string);
   if (!user) return null;
   // issueRefreshToken of oidc-provider.ts.
   const type = application.application_type;
@@ -268,6 +280,7 @@ async function authorizationCodeGrant(options: UserGrantOptions): Promise<UserGr
     options,
     application,
     user,
+    role,
     source,
     rows.grant,
     scopes,
@@ -312,7 +325,7 @@ async function refreshTokenGrant(options: UserGrantOptions): Promise<UserGrantRe
     }
     scopes = asked;
   }
-  const user = await findActiveUser(db, options.tenant.id, source.accountId as string);
+  const { user, role } = await accountOf(options, source.accountId as string);
   if (!user) return null;
   const ttl = sessionSeconds(options.tenant);
   const refreshId = newOpaqueId();
@@ -346,7 +359,7 @@ async function refreshTokenGrant(options: UserGrantOptions): Promise<UserGrantRe
   // rotateRefreshToken: true (oidc-provider.ts): every use consumes the token and issues a new one.
   if (!(await consumeAndStoreRefreshToken(db, 'RefreshToken', value, next))) return null;
   const claimsScope = [...scopes].join(' ');
-  const tokens = await issue(options, application, user, source, rows.grant, scopes, claimsScope, now);
+  const tokens = await issue(options, application, user, role, source, rows.grant, scopes, claimsScope, now);
   return {
     clientId: application.id,
     accountId: source.accountId as string,
