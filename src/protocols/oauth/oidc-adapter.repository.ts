@@ -78,28 +78,16 @@ export function createOidcAdapterClass(
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      const row = {
-        model: this.model,
+      await upsertPayload(
+        db,
+        this.model,
         id,
-        payload: JSON.stringify(payload),
-        grant_id: payload.grantId ?? null,
-        user_code: payload.userCode ?? null,
-        uid: payload.uid ?? null,
-        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-      };
-      await db
-        .insertInto('oidc_payloads')
-        .values(row)
-        .onConflict((conflict) =>
-          conflict.columns(['model', 'id']).doUpdateSet({
-            payload: row.payload,
-            grant_id: row.grant_id,
-            user_code: row.user_code,
-            uid: row.uid,
-            expires_at: row.expires_at,
-          }),
-        )
-        .execute();
+        JSON.stringify(payload),
+        payload.grantId ?? null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      );
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -122,16 +110,11 @@ export function createOidcAdapterClass(
     }
 
     async consume(id: string): Promise<void> {
-      await db
-        .updateTable('oidc_payloads')
-        .set({ consumed_at: sql<Date>`now()` })
-        .where('model', '=', this.model)
-        .where('id', '=', id)
-        .execute();
+      await consumePayload(db, this.model, id);
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+      await destroyPayload(db, this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
@@ -140,13 +123,7 @@ export function createOidcAdapterClass(
 
     async #findBy(column: 'id' | 'user_code' | 'uid', value: string): Promise<AdapterPayload | undefined> {
       if (!isStorableText(value)) return undefined;
-      const row = await db
-        .selectFrom('oidc_payloads')
-        .select(['payload', 'consumed_at'])
-        .where('model', '=', this.model)
-        .where(column, '=', value)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
-        .executeTakeFirst();
+      const [row] = await findPayloadBy[column](db, this.model, value);
       if (!row) return undefined;
       return {
         ...(row.payload as AdapterPayload),
@@ -155,6 +132,55 @@ export function createOidcAdapterClass(
     }
   };
 }
+
+/*
+ * The adapter's statements, prepared (platform/db/prepared.ts): a sign-in makes a dozen adapter
+ * calls (interaction, session, grant, code), each otherwise built and compiled by Kysely anew.
+ */
+const findPayloadByColumn = (column: 'id' | 'user_code' | 'uid') =>
+  preparedQuery<[string, string], { payload: unknown; consumed_at: Date | null }>(2, (db, model, value) =>
+    db
+      .selectFrom('oidc_payloads')
+      .select(['payload', 'consumed_at'])
+      .where('model', '=', model)
+      .where(column, '=', value)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)])),
+  );
+const findPayloadBy = {
+  id: findPayloadByColumn('id'),
+  user_code: findPayloadByColumn('user_code'),
+  uid: findPayloadByColumn('uid'),
+};
+
+const upsertPayload = preparedQuery<
+  [string, string, string, string | null, string | null, string | null, Date | null],
+  never
+>(7, (db, model, id, payload, grantId, userCode, uid, expiresAt) =>
+  db
+    .insertInto('oidc_payloads')
+    .values({ model, id, payload, grant_id: grantId, user_code: userCode, uid, expires_at: expiresAt })
+    .onConflict((conflict) =>
+      conflict.columns(['model', 'id']).doUpdateSet((eb) => ({
+        payload: eb.ref('excluded.payload'),
+        grant_id: eb.ref('excluded.grant_id'),
+        user_code: eb.ref('excluded.user_code'),
+        uid: eb.ref('excluded.uid'),
+        expires_at: eb.ref('excluded.expires_at'),
+      })),
+    ),
+);
+
+const consumePayload = preparedQuery<[string, string], never>(2, (db, model, id) =>
+  db
+    .updateTable('oidc_payloads')
+    .set({ consumed_at: sql<Date>`now()` })
+    .where('model', '=', model)
+    .where('id', '=', id),
+);
+
+const destroyPayload = preparedQuery<[string, string], never>(2, (db, model, id) =>
+  db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', id),
+);
 
 /** A code or refresh token as stored, with its grant and (by the token's sessionUid) its session. */
 export interface GrantSourceRows {
