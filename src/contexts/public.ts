@@ -76,6 +76,7 @@ export const publicContext: FastifyPluginAsync<PublicContextOptions> = async (ap
     invalidation,
     publicUrl: config.publicUrl,
     nativeClientCredentials: config.nativeClientCredentials,
+    nativeUserGrants: config.nativeUserGrants,
     rateLimits: new OAuthRateLimits(rateLimits),
   });
   const signInOptions = {

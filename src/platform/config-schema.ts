@@ -386,6 +386,12 @@ const VARIABLES = {
     description:
       "Answer `grant_type=client_credentials` natively at the token URL (same tokens as oidc-provider, ~40% less work per grant; see docs/adr/0002). `false` sends it through oidc-provider, which then accepts HTTP Basic client authentication only. A request with a `DPoP` proof header always goes through oidc-provider (it binds the token to the proof's key).",
   },
+  SCAIKEY_NATIVE_USER_GRANTS: {
+    type: 'boolean',
+    default: true,
+    description:
+      "Answer ordinary `grant_type=authorization_code` and `refresh_token` requests natively at a tenant's token URL (same tokens and stored rows as oidc-provider, a fraction of the work; see docs/adr/0016). Anything unusual (a failed check, DPoP, a browser origin, a `claims` request, other parameters) still goes to oidc-provider, which answers it as before. `false` sends every such grant to oidc-provider. Needs `SCAIKEY_NATIVE_CLIENT_CREDENTIALS` (the native path reads the request body).",
+  },
   SCAIKEY_REDIS_URL: {
     type: 'string',
     protocols: ['redis:', 'rediss:'],

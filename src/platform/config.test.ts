@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       publicUrl: 'http://127.0.0.1:8080',
       logLevel: 'info',
       nativeClientCredentials: true,
+      nativeUserGrants: true,
     });
     expect(config.dataDir).toMatch(/\/data$/);
   });
@@ -100,10 +101,15 @@ describe('loadConfig', () => {
       'SCAIKEY_SHUTDOWN_GRACE must be a whole number of seconds from 1 to 3600, got "3601"',
     );
     expect(
-      loadConfig({ SCAIKEY_TRUST_PROXY: 'YES', SCAIKEY_NATIVE_CLIENT_CREDENTIALS: 'Off' }),
+      loadConfig({
+        SCAIKEY_TRUST_PROXY: 'YES',
+        SCAIKEY_NATIVE_CLIENT_CREDENTIALS: 'Off',
+        SCAIKEY_NATIVE_USER_GRANTS: 'no',
+      }),
     ).toMatchObject({
       trustProxy: true,
       nativeClientCredentials: false,
+      nativeUserGrants: false,
     });
   });
 

@@ -56,6 +56,12 @@ export interface Config {
    * (same tokens, about 40% faster; see docs/adr/0002-native-client-credentials.md). On unless turned off.
    */
   nativeClientCredentials: boolean;
+  /**
+   * Answer ordinary authorization_code and refresh_token grants natively at a tenant's token URL
+   * (same tokens and rows as oidc-provider; docs/adr/0016-native-user-grants.md). On unless turned
+   * off; needs nativeClientCredentials (which reads the body before the hand-over).
+   */
+  nativeUserGrants: boolean;
   /** The rate limits (docs/configuration.md, "Rate limits"); null = that limit is off. */
   rateLimits: Record<RateLimitName, RateLimit | null>;
   /** Redis (redis:// or rediss://) for the rate-limit counters; null keeps them in the database. */
@@ -259,6 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: vars.SCAIKEY_WEBHOOK_CONCURRENCY,
     },
     nativeClientCredentials: vars.SCAIKEY_NATIVE_CLIENT_CREDENTIALS,
+    nativeUserGrants: vars.SCAIKEY_NATIVE_USER_GRANTS,
     rateLimits,
     redisUrl: vars.SCAIKEY_REDIS_URL ?? null,
     databaseWaitMs: vars.SCAIKEY_DATABASE_WAIT * 1000,

@@ -103,6 +103,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       concurrency: 16,
     },
     nativeClientCredentials: true,
+    nativeUserGrants: true,
     rateLimits: generousRateLimits(),
     redisUrl: null,
     databaseWaitMs: 0,

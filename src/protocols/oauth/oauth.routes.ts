@@ -60,6 +60,7 @@ import {
 import type { MountedProvider, OidcProviders } from './providers.js';
 import { type OAuthRateLimits, presentedClientId } from './rate-limits.js';
 import { insertRevokedToken } from './revoked-tokens.repository.js';
+import { userGrant } from './user-grants.js';
 
 export const PLATFORM_OAUTH_PREFIX = '/api/v1/platform/oauth';
 const TENANT_PREFIX = '/api/v1/auth/tenants/:tenant_slug';
@@ -75,6 +76,8 @@ export interface OAuthRoutesOptions {
   invalidation: Invalidation;
   publicUrl: string;
   nativeClientCredentials: boolean;
+  /** Answer ordinary authorization_code and refresh_token grants natively (user-grants.ts). */
+  nativeUserGrants: boolean;
   rateLimits: OAuthRateLimits;
 }
 
@@ -247,8 +250,10 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
 
   /**
    * The token endpoint, grant by grant (docs/adr/0011-sign-in-step-pipeline.md): native
-   * client_credentials is answered here; authorization_code, refresh_token, token exchange
-   * (oidc-provider calls token-exchange.ts) and DPoP-bound client_credentials are oidc-provider's.
+   * client_credentials and the ordinary authorization_code and refresh_token grants at a tenant's
+   * issuer (user-grants.ts, docs/adr/0016-native-user-grants.md) are answered here; everything
+   * else — token exchange (oidc-provider calls token-exchange.ts), DPoP, and every user grant the
+   * native path does not take, failures included — is oidc-provider's.
    */
   const tokenSteps: readonly Step<TokenRequest>[] = [
     // Native path off: oidc-provider then takes HTTP Basic client authentication only, and the
@@ -314,6 +319,46 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
           sendOAuthError(request, reply, await rateLimits.afterError(request, clientId, error)),
         );
       }
+    },
+    // grant_type=authorization_code and refresh_token at a tenant's issuer, answered natively when
+    // the request is the ordinary one (user-grants.ts; docs/adr/0016-native-user-grants.md): bearer
+    // tokens, no browser origin. Anything else, failures included, goes on to oidc-provider.
+    async ({ request, reply, target, form }) => {
+      const grantType = form?.params.get('grant_type');
+      if (
+        !options.nativeUserGrants ||
+        !form ||
+        !target.tenant ||
+        (grantType !== 'authorization_code' && grantType !== 'refresh_token') ||
+        !/^application\/x-www-form-urlencoded/i.test(request.headers['content-type'] ?? '') ||
+        request.headers.dpop !== undefined ||
+        request.headers.origin !== undefined
+      ) {
+        return next();
+      }
+      const granted = await userGrant({
+        db,
+        keys,
+        issuer: target.issuer,
+        tenant: target.tenant,
+        clients: clientAuthenticator,
+        params: form.params,
+        authorization: request.headers.authorization,
+      });
+      if (!granted) return next();
+      options.audit.push(
+        { actorType: 'user', actorId: granted.accountId, ipAddress: request.ip, requestId: request.id },
+        {
+          action: 'token.issued',
+          resourceType: 'application',
+          resourceId: granted.clientId,
+          tenantId: target.tenant.id,
+          partnerId: target.tenant.partner_id,
+          after: { grant_type: granted.grantType },
+        },
+      );
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      return answered(reply.send(granted.response));
     },
     // Every other grant is oidc-provider's; it reads the already-consumed body from req.body.
     async ({ request, reply, mount, form, clientId }) => {

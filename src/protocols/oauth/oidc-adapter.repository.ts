@@ -3,6 +3,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { isStorableText } from '../../lib/text.js';
 import { findUsableClient } from '../../modules/applications/index.js';
 import type { Db } from '../../platform/db/database.js';
+import { preparedQuery } from '../../platform/db/prepared.js';
 import type { ApplicationRow } from '../../platform/db/schema.js';
 import { deleteInBatches, type HousekeepingTask } from '../../platform/housekeeping.js';
 import { CONFIDENTIAL_TYPES } from './client-authentication.js';
@@ -77,28 +78,16 @@ export function createOidcAdapterClass(
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      const row = {
-        model: this.model,
+      await upsertPayload(
+        db,
+        this.model,
         id,
-        payload: JSON.stringify(payload),
-        grant_id: payload.grantId ?? null,
-        user_code: payload.userCode ?? null,
-        uid: payload.uid ?? null,
-        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-      };
-      await db
-        .insertInto('oidc_payloads')
-        .values(row)
-        .onConflict((conflict) =>
-          conflict.columns(['model', 'id']).doUpdateSet({
-            payload: row.payload,
-            grant_id: row.grant_id,
-            user_code: row.user_code,
-            uid: row.uid,
-            expires_at: row.expires_at,
-          }),
-        )
-        .execute();
+        JSON.stringify(payload),
+        payload.grantId ?? null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      );
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -121,16 +110,11 @@ export function createOidcAdapterClass(
     }
 
     async consume(id: string): Promise<void> {
-      await db
-        .updateTable('oidc_payloads')
-        .set({ consumed_at: sql<Date>`now()` })
-        .where('model', '=', this.model)
-        .where('id', '=', id)
-        .execute();
+      await consumePayload(db, this.model, id);
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+      await destroyPayload(db, this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
@@ -139,13 +123,7 @@ export function createOidcAdapterClass(
 
     async #findBy(column: 'id' | 'user_code' | 'uid', value: string): Promise<AdapterPayload | undefined> {
       if (!isStorableText(value)) return undefined;
-      const row = await db
-        .selectFrom('oidc_payloads')
-        .select(['payload', 'consumed_at'])
-        .where('model', '=', this.model)
-        .where(column, '=', value)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
-        .executeTakeFirst();
+      const [row] = await findPayloadBy[column](db, this.model, value);
       if (!row) return undefined;
       return {
         ...(row.payload as AdapterPayload),
@@ -153,6 +131,139 @@ export function createOidcAdapterClass(
       };
     }
   };
+}
+
+/*
+ * The adapter's statements, prepared (platform/db/prepared.ts): a sign-in makes a dozen adapter
+ * calls (interaction, session, grant, code), each otherwise built and compiled by Kysely anew.
+ */
+const findPayloadByColumn = (column: 'id' | 'user_code' | 'uid') =>
+  preparedQuery<[string, string], { payload: unknown; consumed_at: Date | null }>(2, (db, model, value) =>
+    db
+      .selectFrom('oidc_payloads')
+      .select(['payload', 'consumed_at'])
+      .where('model', '=', model)
+      .where(column, '=', value)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)])),
+  );
+const findPayloadBy = {
+  id: findPayloadByColumn('id'),
+  user_code: findPayloadByColumn('user_code'),
+  uid: findPayloadByColumn('uid'),
+};
+
+const upsertPayload = preparedQuery<
+  [string, string, string, string | null, string | null, string | null, Date | null],
+  never
+>(7, (db, model, id, payload, grantId, userCode, uid, expiresAt) =>
+  db
+    .insertInto('oidc_payloads')
+    .values({ model, id, payload, grant_id: grantId, user_code: userCode, uid, expires_at: expiresAt })
+    .onConflict((conflict) =>
+      conflict.columns(['model', 'id']).doUpdateSet((eb) => ({
+        payload: eb.ref('excluded.payload'),
+        grant_id: eb.ref('excluded.grant_id'),
+        user_code: eb.ref('excluded.user_code'),
+        uid: eb.ref('excluded.uid'),
+        expires_at: eb.ref('excluded.expires_at'),
+      })),
+    ),
+);
+
+const consumePayload = preparedQuery<[string, string], never>(2, (db, model, id) =>
+  db
+    .updateTable('oidc_payloads')
+    .set({ consumed_at: sql<Date>`now()` })
+    .where('model', '=', model)
+    .where('id', '=', id),
+);
+
+const destroyPayload = preparedQuery<[string, string], never>(2, (db, model, id) =>
+  db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', id),
+);
+
+/** A code or refresh token as stored, with its grant and (by the token's sessionUid) its session. */
+export interface GrantSourceRows {
+  payload: Record<string, unknown>;
+  consumed_at: Date | null;
+  grant: Record<string, unknown> | null;
+  session: Record<string, unknown> | null;
+}
+
+const live = (alias: string) => sql.raw(`(${alias}.expires_at is null or ${alias}.expires_at > now())`);
+
+const selectGrantSource = preparedQuery<[string, string], GrantSourceRows>(2, (db, model, id) => ({
+  compile: () =>
+    sql<GrantSourceRows>`
+      select t.payload, t.consumed_at,
+        (select g.payload from oidc_payloads g
+          where g.model = 'Grant' and g.id = t.grant_id and ${live('g')}) as grant,
+        (select s.payload from oidc_payloads s
+          where s.model = 'Session' and s.uid = t.payload->>'sessionUid' and ${live('s')}) as session
+      from oidc_payloads t
+      where t.model = ${model} and t.id = ${id} and ${live('t')}`.compile(db),
+}));
+
+/**
+ * The native user grants' read (user-grants.ts): the code or refresh token, its grant and its
+ * session in one statement; rows past their expiry are absent, as through the adapter.
+ */
+export async function readGrantSource(
+  db: Db,
+  model: 'AuthorizationCode' | 'RefreshToken',
+  id: string,
+): Promise<GrantSourceRows | undefined> {
+  return (await selectGrantSource(db, model, id))[0];
+}
+
+const consumeOnce = preparedQuery<[string, string], { id: string }>(2, (db, model, id) => ({
+  compile: () =>
+    sql<{ id: string }>`
+      update oidc_payloads set consumed_at = now()
+      where model = ${model} and id = ${id} and consumed_at is null
+      returning id`.compile(db),
+}));
+
+const consumeOnceAndInsert = preparedQuery<[string, string, string, string, string, Date], { id: string }>(
+  6,
+  (db, model, id, nextId, payload, grantId, expiresAt) => ({
+    compile: () =>
+      sql<{ id: string }>`
+        with consumed as (
+          update oidc_payloads set consumed_at = now()
+          where model = ${model} and id = ${id} and consumed_at is null
+          returning id
+        )
+        insert into oidc_payloads (model, id, payload, grant_id, expires_at)
+        select 'RefreshToken', ${nextId}, cast(${payload} as jsonb), ${grantId}, ${expiresAt}
+        from consumed
+        returning id`.compile(db),
+  }),
+);
+
+/**
+ * Consumes a code or refresh token and stores the refresh token issued for it, in one statement:
+ * `consumed_at is null` in the update decides which of simultaneous uses wins (the others wait for
+ * its row lock, then find it consumed). False: it was already used, and nothing was stored.
+ */
+export async function consumeAndStoreRefreshToken(
+  db: Db,
+  model: 'AuthorizationCode' | 'RefreshToken',
+  id: string,
+  next: { id: string; payload: Record<string, unknown>; grantId: string; expiresAt: Date } | null,
+): Promise<boolean> {
+  const rows = next
+    ? await consumeOnceAndInsert(
+        db,
+        model,
+        id,
+        next.id,
+        JSON.stringify(next.payload),
+        next.grantId,
+        next.expiresAt,
+      )
+    : await consumeOnce(db, model, id);
+  return rows.length === 1;
 }
 
 /**
