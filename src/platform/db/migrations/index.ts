@@ -15,6 +15,7 @@ import * as auditQueries from './0014_audit_queries.js';
 import * as webhooks from './0015_webhooks.js';
 import * as federation from './0016_federation.js';
 import * as webhookDeliveryOnce from './0017_webhook_delivery_once.js';
+import * as groupMemberCounts from './0019_group_member_counts.js';
 
 /** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0015_webhooks': webhooks,
   '0016_federation': federation,
   '0017_webhook_delivery_once': webhookDeliveryOnce,
+  '0019_group_member_counts': groupMemberCounts,
 };
