@@ -108,13 +108,19 @@ export async function rebuildGroupClosure(
 /** The live direct and effective members of every live group of the tenant, counted. */
 function countsDefinition(tenantId: string) {
   return sql`select g.tenant_id, g.id as group_id,
-      (select count(*) from group_memberships m
-        join users u on u.tenant_id = m.tenant_id and u.id = m.user_id and u.deleted_at is null
-        where m.tenant_id = g.tenant_id and m.group_id = g.id) as direct_count,
-      (select count(*) from group_effective_members e
-        join users u on u.tenant_id = e.tenant_id and u.id = e.user_id and u.deleted_at is null
-        where e.tenant_id = g.tenant_id and e.group_id = g.id) as effective_count
-    from groups g where g.tenant_id = ${tenantId} and g.deleted_at is null`;
+      coalesce(d.n, 0)::bigint as direct_count, coalesce(e.n, 0)::bigint as effective_count
+    from groups g
+    left join (
+      select m.group_id, count(*) as n from group_memberships m
+      join users u on u.tenant_id = m.tenant_id and u.id = m.user_id and u.deleted_at is null
+      where m.tenant_id = ${tenantId} group by m.group_id
+    ) d on d.group_id = g.id
+    left join (
+      select x.group_id, count(*) as n from group_effective_members x
+      join users u on u.tenant_id = x.tenant_id and u.id = x.user_id and u.deleted_at is null
+      where x.tenant_id = ${tenantId} group by x.group_id
+    ) e on e.group_id = g.id
+    where g.tenant_id = ${tenantId} and g.deleted_at is null`;
 }
 
 export interface CountDrift {

@@ -36,13 +36,22 @@ const statements = [
     on group_effective_members (tenant_id, user_id, group_id) include (direct)`,
   `drop index group_effective_members_user_idx`,
 
+  // Set-based (one pass over each table): the tables may not be analyzed yet (a fresh bulk load),
+  // and a correlated count per group could then scan the closure once per group.
   `insert into group_member_counts (tenant_id, group_id, direct_count, effective_count)
-    select g.tenant_id, g.id,
-      (select count(*) from group_memberships m join users u on u.tenant_id = m.tenant_id and u.id = m.user_id
-        where m.tenant_id = g.tenant_id and m.group_id = g.id and u.deleted_at is null),
-      (select count(*) from group_effective_members e join users u on u.tenant_id = e.tenant_id and u.id = e.user_id
-        where e.tenant_id = g.tenant_id and e.group_id = g.id and u.deleted_at is null)
-    from groups g where g.deleted_at is null`,
+    select g.tenant_id, g.id, coalesce(d.n, 0), coalesce(e.n, 0)
+    from groups g
+    left join (
+      select m.tenant_id, m.group_id, count(*) as n from group_memberships m
+      join users u on u.tenant_id = m.tenant_id and u.id = m.user_id and u.deleted_at is null
+      group by m.tenant_id, m.group_id
+    ) d on d.tenant_id = g.tenant_id and d.group_id = g.id
+    left join (
+      select x.tenant_id, x.group_id, count(*) as n from group_effective_members x
+      join users u on u.tenant_id = x.tenant_id and u.id = x.user_id and u.deleted_at is null
+      group by x.tenant_id, x.group_id
+    ) e on e.tenant_id = g.tenant_id and e.group_id = g.id
+    where g.deleted_at is null`,
 
   // A user soft-deleted (or restored) while still a member leaves (or rejoins) the counts of
   // every group it is a direct or effective member of.
