@@ -124,14 +124,28 @@ const countEffectiveMembers = preparedQuery(1, (db, groupId: string) => ({
     )} as n`.compile(db),
 }));
 
-/** Live effective members in user id order (the closure's index order), each once. */
+/**
+ * Live effective members in user id order (the closure's primary-key order), each once. The live
+ * user (and in a user's groups below, the live group) is a LATERAL lookup by key: the plan stays a
+ * walk of the outer index in its order with one probe per row, where the planner otherwise merges
+ * with or hashes the whole users or groups table (the table's size instead of the page's).
+ */
 const effectiveMembersPage = preparedQuery(3, (db, groupId: string, limit: number, offset: number) =>
   db
     .selectFrom('group_effective_members as e')
-    .innerJoin('users as u', 'u.id', 'e.user_id')
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('users as u')
+          .select(['u.email', 'u.display_name'])
+          .whereRef('u.id', '=', 'e.user_id')
+          .where('u.deleted_at', 'is', null)
+          .limit(sql.lit(1))
+          .as('u'),
+      (join) => join.onTrue(),
+    )
     .select(['e.user_id', 'u.email', 'u.display_name', 'e.direct'])
     .where('e.group_id', '=', groupId)
-    .where('u.deleted_at', 'is', null)
     .orderBy('e.user_id')
     .limit(limit)
     .offset(offset),
@@ -141,8 +155,19 @@ const effectiveMembersPage = preparedQuery(3, (db, groupId: string, limit: numbe
 const userGroupsOf = preparedQuery(1, (db, userId: string) =>
   db
     .selectFrom('group_effective_members as e')
-    .innerJoin('groups as g', 'g.id', 'e.group_id')
-    .select(['g.id as group_id', 'g.name'])
+    // An index-only range of the user's pairs (direct included), then each live group by key.
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('groups as g')
+          .select('g.name')
+          .whereRef('g.id', '=', 'e.group_id')
+          .where('g.deleted_at', 'is', null)
+          .limit(sql.lit(1))
+          .as('g'),
+      (join) => join.onTrue(),
+    )
+    .select(['e.group_id', 'g.name'])
     .select((eb) =>
       eb
         .case()
@@ -153,7 +178,6 @@ const userGroupsOf = preparedQuery(1, (db, userId: string) =>
         .as('membership_type'),
     )
     .where('e.user_id', '=', userId)
-    .where('g.deleted_at', 'is', null)
     .where((eb) =>
       eb.exists(
         eb
@@ -164,7 +188,7 @@ const userGroupsOf = preparedQuery(1, (db, userId: string) =>
       ),
     )
     .orderBy(sql`lower(g.name)`)
-    .orderBy('g.id'),
+    .orderBy('e.group_id'),
 );
 
 /**
@@ -676,10 +700,19 @@ function groupsRepository(db: TenantQueryable) {
     async directMembers(groupId: string, limit: number, offset: number): Promise<MemberRow[]> {
       return (await db
         .selectFrom('group_memberships as m')
-        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .innerJoinLateral(
+          (eb) =>
+            eb
+              .selectFrom('users as u')
+              .select(['u.email', 'u.display_name'])
+              .whereRef('u.id', '=', 'm.user_id')
+              .where('u.deleted_at', 'is', null)
+              .limit(sql.lit(1))
+              .as('u'),
+          (join) => join.onTrue(),
+        )
         .select(['m.user_id', 'u.email', 'u.display_name', sql<boolean>`true`.as('direct')])
         .where('m.group_id', '=', groupId)
-        .where('u.deleted_at', 'is', null)
         .orderBy('m.user_id')
         .limit(limit)
         .offset(offset)
