@@ -209,7 +209,7 @@ describe('group member counts', () => {
           effective_member_count: Number(counts?.effective_count),
         });
       }
-    });
+    }, 180_000);
   }
 
   it('stay exact under concurrent membership, nesting and user deletes in one tenant', async () => {
@@ -245,7 +245,7 @@ describe('group member counts', () => {
     ];
     for (const response of await Promise.all(writes)) expect([200, 204, 400, 404]).toContain(response.status);
     await expectNoDrift(tenant, 'after the concurrent writes');
-  });
+  }, 120_000);
 
   it('tell DIRECT from INHERITED after a direct membership ends while an inherited one stays', async () => {
     const tenant = await createTenant(t);
