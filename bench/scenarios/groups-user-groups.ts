@@ -14,13 +14,14 @@ export const scenario: Scenario = {
     query: {
       name: 'sql:groups.user-groups',
       description: "the user's effective groups, DIRECT or INHERITED, by name, as plain SQL",
-      sql: `select g.id as group_id, g.name,
-  case when exists (select 1 from group_memberships m where m.tenant_id = $1 and m.group_id = e.group_id
-                    and m.user_id = $2) then 'DIRECT' else 'INHERITED' end as membership_type
-from group_effective_members e join groups g on g.tenant_id = e.tenant_id and g.id = e.group_id
-where e.tenant_id = $1 and e.user_id = $2 and g.deleted_at is null
+      sql: `select e.group_id, g.name,
+  case when e.direct then 'DIRECT' else 'INHERITED' end as membership_type
+from group_effective_members e
+cross join lateral (select g.name from groups g
+                    where g.tenant_id = $1 and g.id = e.group_id and g.deleted_at is null limit 1) g
+where e.tenant_id = $1 and e.user_id = $2
   and exists (select 1 from users u where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null)
-order by lower(g.name), g.id`,
+order by lower(g.name), e.group_id`,
       params: dataset.tenants.map((tenant) => [tenant.id, userId(dataset, tenant, 0)]),
     },
   }),

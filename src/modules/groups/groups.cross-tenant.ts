@@ -52,7 +52,7 @@ export function createGroupsCrossTenant(db: Queryable) {
     async list(filter: AdminGroupListFilter, limit: number, offset: number): Promise<GroupListRow[]> {
       return (await filtered(filter)
         .select(['g.id', 'g.tenant_id', 'g.name', 'g.group_type', 'g.parent_group_id'])
-        .select(liveMemberCount('group_memberships', sql`g.tenant_id`, sql`g.id`).as('member_count'))
+        .select(liveMemberCount('direct_count', sql`g.tenant_id`, sql`g.id`).as('member_count'))
         .orderBy(sql`lower(g.name)`)
         .orderBy('g.tenant_id')
         .orderBy('g.id')

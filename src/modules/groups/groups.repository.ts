@@ -69,22 +69,17 @@ const idSet = (ids: readonly string[]) =>
   sql`(select value from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
 
 /**
- * Live users of one group in `table` (direct memberships or the effective closure) as "all rows
- * minus rows of deleted users": the first part is an index-only range count, the second costs the
- * tenant's deleted users (users_deleted_idx) or the group's rows, whichever the planner finds cheaper.
- * Both arguments are values or column references (`sql\`g.id\``).
+ * The live direct (`direct_count`) or effective (`effective_count`) members of one group, read by
+ * key from group_member_counts (migration 0019), which the writes below keep exact. Both
+ * arguments are values or column references (`sql\`g.id\``).
  */
 export function liveMemberCount(
-  table: 'group_memberships' | 'group_effective_members',
+  counter: 'direct_count' | 'effective_count',
   tenantId: RawBuilder<unknown> | string,
   groupId: RawBuilder<unknown> | string,
 ): RawBuilder<number> {
-  const t = sql.table(table);
-  return sql<number>`((select count(*) from ${t} x
-      where x.tenant_id = ${tenantId} and x.group_id = ${groupId})
-    - (select count(*) from users du where du.tenant_id = ${tenantId} and du.deleted_at is not null
-       and exists (select 1 from ${t} y
-                   where y.tenant_id = ${tenantId} and y.group_id = ${groupId} and y.user_id = du.id)))::int`;
+  return sql<number>`coalesce((select ${sql.ref(`mc.${counter}`)} from group_member_counts mc
+      where mc.tenant_id = ${tenantId} and mc.group_id = ${groupId}), 0)::int`;
 }
 
 /** Slash-joined names of the hierarchy ancestors of the group `g` ("/Engineering/Backend"), or null. */
@@ -123,31 +118,34 @@ const findLiveGroup = preparedQuery(1, (db, id: string) =>
 const countEffectiveMembers = preparedQuery(1, (db, groupId: string) => ({
   compile: () =>
     sql<{ n: number }>`select ${liveMemberCount(
-      'group_effective_members',
+      'effective_count',
       boundTenantId(db as TenantQueryable),
       groupId,
     )} as n`.compile(db),
 }));
 
-/** Live effective members in user id order (the closure's index order), each once. */
+/**
+ * Live effective members in user id order (the closure's primary-key order), each once. The live
+ * user (and in a user's groups below, the live group) is a LATERAL lookup by key: the plan stays a
+ * walk of the outer index in its order with one probe per row, where the planner otherwise merges
+ * with or hashes the whole users or groups table (the table's size instead of the page's).
+ */
 const effectiveMembersPage = preparedQuery(3, (db, groupId: string, limit: number, offset: number) =>
   db
     .selectFrom('group_effective_members as e')
-    .innerJoin('users as u', 'u.id', 'e.user_id')
-    .select(['e.user_id', 'u.email', 'u.display_name'])
-    .select((eb) =>
-      eb
-        .exists(
-          eb
-            .selectFrom('group_memberships as m')
-            .select('m.user_id')
-            .where('m.group_id', '=', groupId)
-            .whereRef('m.user_id', '=', 'e.user_id'),
-        )
-        .as('direct'),
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('users as u')
+          .select(['u.email', 'u.display_name'])
+          .whereRef('u.id', '=', 'e.user_id')
+          .where('u.deleted_at', 'is', null)
+          .limit(sql.lit(1))
+          .as('u'),
+      (join) => join.onTrue(),
     )
+    .select(['e.user_id', 'u.email', 'u.display_name', 'e.direct'])
     .where('e.group_id', '=', groupId)
-    .where('u.deleted_at', 'is', null)
     .orderBy('e.user_id')
     .limit(limit)
     .offset(offset),
@@ -157,27 +155,29 @@ const effectiveMembersPage = preparedQuery(3, (db, groupId: string, limit: numbe
 const userGroupsOf = preparedQuery(1, (db, userId: string) =>
   db
     .selectFrom('group_effective_members as e')
-    .innerJoin('groups as g', 'g.id', 'e.group_id')
-    .select(['g.id as group_id', 'g.name'])
+    // An index-only range of the user's pairs (direct included), then each live group by key.
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('groups as g')
+          .select('g.name')
+          .whereRef('g.id', '=', 'e.group_id')
+          .where('g.deleted_at', 'is', null)
+          .limit(sql.lit(1))
+          .as('g'),
+      (join) => join.onTrue(),
+    )
+    .select(['e.group_id', 'g.name'])
     .select((eb) =>
       eb
         .case()
-        .when(
-          eb.exists(
-            eb
-              .selectFrom('group_memberships as m')
-              .select('m.user_id')
-              .whereRef('m.group_id', '=', 'e.group_id')
-              .where('m.user_id', '=', userId),
-          ),
-        )
+        .when(sql<boolean>`e.direct`)
         .then(sql<'DIRECT'>`'DIRECT'`)
         .else(sql<'INHERITED'>`'INHERITED'`)
         .end()
         .as('membership_type'),
     )
     .where('e.user_id', '=', userId)
-    .where('g.deleted_at', 'is', null)
     .where((eb) =>
       eb.exists(
         eb
@@ -188,7 +188,7 @@ const userGroupsOf = preparedQuery(1, (db, userId: string) =>
       ),
     )
     .orderBy(sql`lower(g.name)`)
-    .orderBy('g.id'),
+    .orderBy('e.group_id'),
 );
 
 /**
@@ -231,13 +231,28 @@ function groupsRepository(db: TenantQueryable) {
       where a.tenant_id = ${tenantId} and a.descendant_group_id = ${parentId}
       on conflict (tenant_id, ancestor_group_id, descendant_group_id)
       do update set path_count = group_closure.path_count + excluded.path_count`.execute(db);
-    await sql`insert into group_effective_members (tenant_id, group_id, user_id, path_count)
-      select a.tenant_id, a.ancestor_group_id, e.user_id, a.path_count * e.path_count
-      from group_closure a
-      join group_effective_members e on e.tenant_id = a.tenant_id and e.group_id = ${childId}
-      where a.tenant_id = ${tenantId} and a.descendant_group_id = ${parentId}
-      on conflict (tenant_id, group_id, user_id)
-      do update set path_count = group_effective_members.path_count + excluded.path_count`.execute(db);
+    // A pair is new exactly when its stored count is the count just added (an existing pair had
+    // at least 1 before); new pairs of live users raise their group's effective count. A new pair
+    // is never direct: a direct member of an ancestor already had its pair.
+    await sql`with source as (
+        select a.ancestor_group_id as group_id, e.user_id, a.path_count * e.path_count as path_count
+        from group_closure a
+        join group_effective_members e on e.tenant_id = a.tenant_id and e.group_id = ${childId}
+        where a.tenant_id = ${tenantId} and a.descendant_group_id = ${parentId}
+      ), upserted as (
+        insert into group_effective_members (tenant_id, group_id, user_id, path_count)
+        select ${tenantId}, group_id, user_id, path_count from source
+        on conflict (tenant_id, group_id, user_id)
+        do update set path_count = group_effective_members.path_count + excluded.path_count
+        returning group_id, user_id, path_count
+      ), added as (
+        select x.group_id, count(*) as n from upserted x
+        join source s on s.group_id = x.group_id and s.user_id = x.user_id and s.path_count = x.path_count
+        join users u on u.tenant_id = ${tenantId} and u.id = x.user_id and u.deleted_at is null
+        group by x.group_id
+      )
+      update group_member_counts c set effective_count = c.effective_count + added.n
+      from added where c.tenant_id = ${tenantId} and c.group_id = added.group_id`.execute(db);
   }
 
   /** Removes the paths through the edge parent → child from both closures (pairs left at 0 go). */
@@ -253,8 +268,17 @@ function groupsRepository(db: TenantQueryable) {
     const members = sql`a.tenant_id = ${tenantId} and a.descendant_group_id = ${parentId}
       and e.tenant_id = ${tenantId} and e.group_id = ${childId}
       and t.tenant_id = ${tenantId} and t.group_id = a.ancestor_group_id and t.user_id = e.user_id`;
-    await sql`delete from group_effective_members t using group_closure a, group_effective_members e
-      where ${members} and t.path_count = a.path_count * e.path_count`.execute(db);
+    await sql`with removed as (
+        delete from group_effective_members t using group_closure a, group_effective_members e
+        where ${members} and t.path_count = a.path_count * e.path_count
+        returning t.group_id, t.user_id
+      ), lost as (
+        select x.group_id, count(*) as n from removed x
+        join users u on u.tenant_id = ${tenantId} and u.id = x.user_id and u.deleted_at is null
+        group by x.group_id
+      )
+      update group_member_counts c set effective_count = c.effective_count - lost.n
+      from lost where c.tenant_id = ${tenantId} and c.group_id = lost.group_id`.execute(db);
     await sql`update group_effective_members t set path_count = t.path_count - a.path_count * e.path_count
       from group_closure a, group_effective_members e where ${members}`.execute(db);
   }
@@ -292,7 +316,7 @@ function groupsRepository(db: TenantQueryable) {
       .selectFrom('group_edges as e')
       .innerJoin('groups as g', 'g.id', to)
       .select(['g.id as group_id', 'g.name'])
-      .select(liveMemberCount('group_memberships', tenantId, sql`g.id`).as('member_count'))
+      .select(liveMemberCount('direct_count', tenantId, sql`g.id`).as('member_count'))
       .where(from, '=', groupId)
       .where('g.deleted_at', 'is', null)
       .orderBy(sql`lower(g.name)`)
@@ -341,8 +365,8 @@ function groupsRepository(db: TenantQueryable) {
       return (await live()
         .selectAll('g')
         .select([
-          liveMemberCount('group_memberships', tenantId, sql`g.id`).as('member_count'),
-          liveMemberCount('group_effective_members', tenantId, sql`g.id`).as('effective_member_count'),
+          liveMemberCount('direct_count', tenantId, sql`g.id`).as('member_count'),
+          liveMemberCount('effective_count', tenantId, sql`g.id`).as('effective_member_count'),
           sql<number>`(select count(*)::int from group_edges e
             where e.tenant_id = ${tenantId} and e.parent_group_id = g.id)`.as('nested_group_count'),
           parentPath(tenantId).as('parent_group_path'),
@@ -376,7 +400,7 @@ function groupsRepository(db: TenantQueryable) {
     async list(filter: GroupListFilter, limit: number, offset: number): Promise<GroupListRow[]> {
       return (await filtered(filter)
         .select(['g.id', 'g.tenant_id', 'g.name', 'g.group_type', 'g.parent_group_id'])
-        .select(liveMemberCount('group_memberships', tenantId, sql`g.id`).as('member_count'))
+        .select(liveMemberCount('direct_count', tenantId, sql`g.id`).as('member_count'))
         .orderBy(sql`lower(g.name)`)
         .orderBy('g.id')
         .limit(limit)
@@ -417,6 +441,7 @@ function groupsRepository(db: TenantQueryable) {
           path_count: 1,
         })
         .execute();
+      await db.insertInto('group_member_counts').values({ tenant_id: tenantId, group_id: row.id }).execute();
     },
 
     async updateFields(
@@ -551,6 +576,7 @@ function groupsRepository(db: TenantQueryable) {
       const list = [...ids];
       await removeAssignmentsOf(db, 'GROUP', list);
       await db.deleteFrom('group_effective_members').where('group_id', 'in', list).execute();
+      await db.deleteFrom('group_member_counts').where('group_id', 'in', list).execute();
       await db
         .deleteFrom('group_closure')
         .where((eb) => eb.or([eb('ancestor_group_id', 'in', list), eb('descendant_group_id', 'in', list)]))
@@ -583,12 +609,34 @@ function groupsRepository(db: TenantQueryable) {
         on conflict do nothing returning user_id`.execute(db);
       const ids = added.rows.map((row) => row.user_id);
       if (ids.length === 0) return ids;
-      await sql`insert into group_effective_members (tenant_id, group_id, user_id, path_count)
-        select a.tenant_id, a.ancestor_group_id, ids.value, a.path_count
-        from group_closure a cross join ${idSet(ids)} ids (value)
-        where a.tenant_id = ${tenantId} and a.descendant_group_id = ${groupId}
-        on conflict (tenant_id, group_id, user_id)
-        do update set path_count = group_effective_members.path_count + excluded.path_count`.execute(db);
+      // The group's own pair (its reflexive closure row) becomes direct; a pair is new exactly
+      // when its stored count is the count just added. Live users among the added raise the
+      // group's direct count and every ancestor's effective count where their pair is new.
+      await sql`with live as (
+          select u.id from users u
+          where u.tenant_id = ${tenantId} and u.deleted_at is null and u.id in ${idSet(ids)}
+        ), upserted as (
+          insert into group_effective_members (tenant_id, group_id, user_id, path_count, direct)
+          select a.tenant_id, a.ancestor_group_id, ids.value, a.path_count, a.ancestor_group_id = ${groupId}
+          from group_closure a cross join ${idSet(ids)} ids (value)
+          where a.tenant_id = ${tenantId} and a.descendant_group_id = ${groupId}
+          on conflict (tenant_id, group_id, user_id)
+          do update set path_count = group_effective_members.path_count + excluded.path_count,
+            direct = group_effective_members.direct or excluded.direct
+          returning group_id, user_id, path_count
+        ), delta as (
+          select x.group_id,
+            count(*) filter (where x.path_count = a.path_count) as effective,
+            count(*) filter (where x.group_id = ${groupId}) as direct
+          from upserted x
+          join live on live.id = x.user_id
+          join group_closure a on a.tenant_id = ${tenantId} and a.ancestor_group_id = x.group_id
+            and a.descendant_group_id = ${groupId}
+          group by x.group_id
+        )
+        update group_member_counts c
+        set effective_count = c.effective_count + delta.effective, direct_count = c.direct_count + delta.direct
+        from delta where c.tenant_id = ${tenantId} and c.group_id = delta.group_id`.execute(db);
       return ids;
     },
 
@@ -602,9 +650,28 @@ function groupsRepository(db: TenantQueryable) {
       if (ids.length === 0) return ids;
       const pairs = sql`a.tenant_id = ${tenantId} and a.descendant_group_id = ${groupId}
         and t.tenant_id = ${tenantId} and t.group_id = a.ancestor_group_id and t.user_id = ids.value`;
-      await sql`delete from group_effective_members t using group_closure a, ${idSet(ids)} ids (value)
-        where ${pairs} and t.path_count = a.path_count`.execute(db);
-      await sql`update group_effective_members t set path_count = t.path_count - a.path_count
+      // Pairs left without a path go (live users among them lower their group's effective count);
+      // the others lose the paths and, in the group itself, the direct flag. Live users among the
+      // removed lower the group's direct count.
+      await sql`with live as (
+          select u.id from users u
+          where u.tenant_id = ${tenantId} and u.deleted_at is null and u.id in ${idSet(ids)}
+        ), removed as (
+          delete from group_effective_members t using group_closure a, ${idSet(ids)} ids (value)
+          where ${pairs} and t.path_count = a.path_count
+          returning t.group_id, t.user_id
+        ), delta as (
+          select x.group_id, count(*) as effective, 0 as direct
+          from removed x join live on live.id = x.user_id group by x.group_id
+          union all
+          select ${groupId}::text, 0, count(*) from live
+        )
+        update group_member_counts c
+        set effective_count = c.effective_count - d.effective, direct_count = c.direct_count - d.direct
+        from (select group_id, sum(effective) as effective, sum(direct) as direct from delta group by group_id) d
+        where c.tenant_id = ${tenantId} and c.group_id = d.group_id`.execute(db);
+      await sql`update group_effective_members t
+        set path_count = t.path_count - a.path_count, direct = t.direct and t.group_id <> ${groupId}
         from group_closure a, ${idSet(ids)} ids (value) where ${pairs}`.execute(db);
       return ids;
     },
@@ -621,7 +688,7 @@ function groupsRepository(db: TenantQueryable) {
     async memberCount(groupId: string): Promise<number> {
       const row = await sql<{
         n: number;
-      }>`select ${liveMemberCount('group_memberships', tenantId, groupId)} as n`.execute(db);
+      }>`select ${liveMemberCount('direct_count', tenantId, groupId)} as n`.execute(db);
       return (row.rows[0] as { n: number }).n;
     },
 
@@ -633,10 +700,19 @@ function groupsRepository(db: TenantQueryable) {
     async directMembers(groupId: string, limit: number, offset: number): Promise<MemberRow[]> {
       return (await db
         .selectFrom('group_memberships as m')
-        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .innerJoinLateral(
+          (eb) =>
+            eb
+              .selectFrom('users as u')
+              .select(['u.email', 'u.display_name'])
+              .whereRef('u.id', '=', 'm.user_id')
+              .where('u.deleted_at', 'is', null)
+              .limit(sql.lit(1))
+              .as('u'),
+          (join) => join.onTrue(),
+        )
         .select(['m.user_id', 'u.email', 'u.display_name', sql<boolean>`true`.as('direct')])
         .where('m.group_id', '=', groupId)
-        .where('u.deleted_at', 'is', null)
         .orderBy('m.user_id')
         .limit(limit)
         .offset(offset)

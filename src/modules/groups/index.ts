@@ -8,7 +8,13 @@ export {
   type Pair,
 } from './directory-groups.repository.js';
 export { groupsByName, syncMappedMemberships } from './federated-groups.js';
-export { type ClosureDrift, groupClosureDrift, rebuildGroupClosure } from './group-closure.repository.js';
+export {
+  type ClosureDrift,
+  type CountDrift,
+  groupClosureDrift,
+  groupCountDrift,
+  rebuildGroupClosure,
+} from './group-closure.repository.js';
 export {
   type UserGroupMembershipRow,
   userGroupMemberships,

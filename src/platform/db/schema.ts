@@ -125,6 +125,16 @@ export interface GroupEffectiveMembersTable {
   group_id: string;
   user_id: string;
   path_count: number;
+  /** The user is also a direct member of the group (migration 0019). */
+  direct: Generated<boolean>;
+}
+
+/** Live direct and effective members per live group, kept exact by the groups repository (migration 0019). */
+export interface GroupMemberCountsTable {
+  tenant_id: string;
+  group_id: string;
+  direct_count: Generated<number>;
+  effective_count: Generated<number>;
 }
 
 export type ApplicationScope = 'GLOBAL' | 'PARTNER' | 'TENANT';
@@ -503,6 +513,7 @@ export interface Database {
   group_memberships: GroupMembershipsTable;
   group_closure: GroupClosureTable;
   group_effective_members: GroupEffectiveMembersTable;
+  group_member_counts: GroupMemberCountsTable;
   applications: ApplicationsTable;
   admin_role_assignments: AdminRoleAssignmentsTable;
   signing_keys: SigningKeysTable;

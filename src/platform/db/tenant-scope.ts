@@ -43,6 +43,7 @@ export const TENANT_TABLES: ReadonlySet<string> = new Set<keyof Database>([
   'group_memberships',
   'group_closure',
   'group_effective_members',
+  'group_member_counts',
   'user_action_tokens',
   'mfa_factors',
   'mfa_backup_codes',

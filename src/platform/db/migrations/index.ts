@@ -16,6 +16,7 @@ import * as webhooks from './0015_webhooks.js';
 import * as federation from './0016_federation.js';
 import * as webhookDeliveryOnce from './0017_webhook_delivery_once.js';
 import * as rowNotifications from './0018_row_notifications.js';
+import * as groupMemberCounts from './0019_group_member_counts.js';
 
 /** Every migration, in order. A landed migration is never edited; add a new file and a line here. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0016_federation': federation,
   '0017_webhook_delivery_once': webhookDeliveryOnce,
   '0018_row_notifications': rowNotifications,
+  '0019_group_member_counts': groupMemberCounts,
 };
