@@ -22,19 +22,20 @@ export interface AuditEntry {
  * without its event, whichever path records it.
  */
 export async function insertAuditEvents(db: Queryable, entries: readonly AuditEntry[]): Promise<void> {
-  await writeStatement(entries, [])?.execute(db);
+  await writeStatement(entries, [], true)?.execute(db);
 }
 
 /**
  * One statement writing audit rows, the outbox rows of the domain events among them, and the
- * notices: cache invalidation topics, and one EVENTS_CHANNEL notice per tenant with new events
- * (payload: the tenant id, or "platform"), which PostgreSQL delivers when the transaction commits.
+ * notices: cache invalidation topics, and (with `eventNotices`) one EVENTS_CHANNEL notice per
+ * tenant with new events, which PostgreSQL delivers when the transaction commits. A unit of work
+ * sends its event notices after the commit instead (event-notices.ts, issue 17).
  */
-function writeStatement(entries: readonly AuditEntry[], topics: readonly string[]) {
+function writeStatement(entries: readonly AuditEntry[], topics: readonly string[], eventNotices: boolean) {
   const events = entries.filter(({ event }) => isDomainEvent(event.action, event.result ?? 'SUCCESS'));
   const notices = [
     ...topics.map((topic) => sql`pg_notify(${INVALIDATION_CHANNEL}, ${topic})`),
-    ...[...new Set(events.map(({ event }) => event.tenantId ?? 'platform'))].map(
+    ...(eventNotices ? eventNoticeKeys(events.map(({ event }) => event)) : []).map(
       (tenant) => sql`pg_notify(${EVENTS_CHANNEL}, ${tenant})`,
     ),
   ];
@@ -81,9 +82,22 @@ function outboxValues({ origin, event, at }: AuditEntry) {
 }
 
 /**
+ * The EVENTS_CHANNEL keys of `events`: the tenant (or "platform") of each domain event among them,
+ * once each.
+ */
+export function eventNoticeKeys(events: readonly AuditEvent[]): string[] {
+  const keys = new Set<string>();
+  for (const event of events) {
+    if (isDomainEvent(event.action, event.result ?? 'SUCCESS')) keys.add(event.tenantId ?? 'platform');
+  }
+  return [...keys];
+}
+
+/**
  * Writes what a unit of work collected in one statement (one round trip, inside its transaction):
  * the audit rows, the outbox rows of the changes (a FAILURE event changes nothing and is not a
  * domain event) and the cross-instance invalidation notices, which PostgreSQL delivers on commit.
+ * The event notices are the unit of work's to send after the commit (eventNoticeKeys).
  */
 export async function writeCollected(
   db: Queryable,
@@ -94,5 +108,6 @@ export async function writeCollected(
   await writeStatement(
     events.map((event) => ({ origin, event })),
     topics,
+    false,
   )?.execute(db);
 }

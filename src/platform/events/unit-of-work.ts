@@ -4,7 +4,8 @@ import type { AuditOrigin } from '../http.js';
 import type { Invalidation } from '../invalidation.js';
 import type { Mailer, MailMessage } from '../mail/mailer.js';
 import type { AuditEvent } from './audit-log.js';
-import { writeCollected } from './events.repository.js';
+import { EventNotices } from './event-notices.js';
+import { eventNoticeKeys, writeCollected } from './events.repository.js';
 
 /**
  * One change in progress: its transaction and the side effects it collects. Nothing leaves before
@@ -40,6 +41,14 @@ class CollectingWork<Q extends Queryable> implements Work<Q> {
     private readonly mailer: Mailer,
   ) {}
 
+  // Issue 17: the "new events" notices leave after the commit, one sender per unit of work
+  // (one per process in the app); app.ts attaches the EventSignal and drains it on close.
+  #notices: EventNotices | undefined;
+  get notices(): EventNotices {
+    this.#notices ??= new EventNotices(this.db);
+    return this.#notices;
+  }
+
   audit(event: AuditEvent): void {
     this.events.push(event);
   }
@@ -62,7 +71,8 @@ class CollectingWork<Q extends Queryable> implements Work<Q> {
  * Opens the transaction of a change, hands out its (tenant-bound) handle and collects audit
  * entries, domain events, cache invalidations and mail; writes them in the same transaction just
  * before it commits (one statement), and after the commit makes this instance consistent at once
- * (the NOTIFY reaches the other instances) and starts mail delivery.
+ * (the invalidation NOTIFY reaches the other instances), starts mail delivery and announces the
+ * new events (EventNotices, outside the transaction).
  */
 export class UnitOfWork {
   constructor(
@@ -70,6 +80,14 @@ export class UnitOfWork {
     private readonly invalidation: Invalidation,
     private readonly mailer: Mailer,
   ) {}
+
+  // Issue 17: the "new events" notices leave after the commit, one sender per unit of work
+  // (one per process in the app); app.ts attaches the EventSignal and drains it on close.
+  #notices: EventNotices | undefined;
+  get notices(): EventNotices {
+    this.#notices ??= new EventNotices(this.db);
+    return this.#notices;
+  }
 
   /** A unit of work on platform tables (partners, tenants, applications, roles). */
   run<T>(origin: AuditOrigin, work: (work: Work<Tx>) => Promise<T>): Promise<T> {
@@ -98,6 +116,7 @@ export class UnitOfWork {
       for (const topic of collected.topics) this.invalidation.local(topic);
       for (const effect of collected.effects) effect();
       if (collected.mailed) void this.mailer.flush();
+      this.notices.send(eventNoticeKeys(collected.events));
     }
     return result;
   }
