@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { newId } from '../../lib/ids.js';
 import type { Queryable } from '../db/database.js';
 import type { AuditOrigin } from '../http.js';
@@ -42,13 +42,13 @@ function writeStatement(entries: readonly AuditEntry[], topics: readonly string[
   const select = notices.length > 0 ? sql`select ${sql.join(notices)}` : sql`select 1`;
   if (entries.length === 0) return notices.length > 0 ? select : null;
   const parts = [
-    sql`audit_rows as (insert into audit_events (id, tenant_id, partner_id, actor_type, actor_id, action, resource_type, resource_id, before, after, result, ip_address, request_id, created_at) values ${sql.join(
+    sql`audit_rows as (insert into audit_events ${AUDIT_COLUMNS} values ${sql.join(
       entries.map(auditValues),
     )})`,
   ];
   if (events.length > 0) {
     parts.push(
-      sql`outbox_rows as (insert into event_outbox (id, type, tenant_id, partner_id, resource_type, resource_id, data, request_id, actor_type, actor_id, created_at) values ${sql.join(
+      sql`outbox_rows as (insert into event_outbox ${OUTBOX_COLUMNS} values ${sql.join(
         events.map(outboxValues),
       )})`,
     );
@@ -58,13 +58,20 @@ function writeStatement(entries: readonly AuditEntry[], topics: readonly string[
 
 const json = (value: Record<string, unknown> | null | undefined) => (value ? JSON.stringify(value) : null);
 
+const AUDIT_COLUMNS = sql`(id, tenant_id, partner_id, actor_type, actor_id, action, resource_type, resource_id, before, after, result, ip_address, request_id, created_at)`;
+const OUTBOX_COLUMNS = sql`(id, type, tenant_id, partner_id, resource_type, resource_id, data, request_id, actor_type, actor_id, created_at)`;
+
 /** The SQL values of one audit row. */
-function auditValues({ origin, event, at }: AuditEntry) {
-  return sql`(${newId('event')}, ${event.tenantId ?? null}, ${event.partnerId ?? null}, ${origin.actorType}, ${
+function auditValues(entry: AuditEntry) {
+  return sql`(${auditFields(entry)})`;
+}
+
+function auditFields({ origin, event, at }: AuditEntry) {
+  return sql`${newId('event')}, ${event.tenantId ?? null}, ${event.partnerId ?? null}, ${origin.actorType}, ${
     origin.actorId
   }, ${event.action}, ${event.resourceType}, ${event.resourceId}, ${json(event.before)}::jsonb, ${json(
     event.after,
-  )}::jsonb, ${event.result ?? 'SUCCESS'}, ${origin.ipAddress}, ${origin.requestId}, ${at ?? sql`now()`})`;
+  )}::jsonb, ${event.result ?? 'SUCCESS'}, ${origin.ipAddress}, ${origin.requestId}, ${at ?? sql`now()`}`;
 }
 
 /**
@@ -72,13 +79,17 @@ function auditValues({ origin, event, at }: AuditEntry) {
  * `data` is what the change made (the audit entry's `after`), with `previous` holding what it
  * replaced (`before`) when there was something.
  */
-function outboxValues({ origin, event, at }: AuditEntry) {
+function outboxValues(entry: AuditEntry) {
+  return sql`(${outboxFields(entry)})`;
+}
+
+function outboxFields({ origin, event, at }: AuditEntry) {
   const data = { ...(event.after ?? {}), ...(event.before ? { previous: event.before } : {}) };
-  return sql`(${newId('event')}, ${event.action}, ${event.tenantId ?? null}, ${event.partnerId ?? null}, ${
+  return sql`${newId('event')}, ${event.action}, ${event.tenantId ?? null}, ${event.partnerId ?? null}, ${
     event.resourceType
   }, ${event.resourceId}, ${JSON.stringify(data)}::jsonb, ${origin.requestId}, ${origin.actorType}, ${
     origin.actorId
-  }, ${at ?? sql`now()`})`;
+  }, ${at ?? sql`now()`}`;
 }
 
 /**
@@ -110,4 +121,33 @@ export async function writeCollected(
     topics,
     false,
   )?.execute(db);
+}
+
+/**
+ * Issue 17: the statement of a change made by one statement (UnitOfWork.statementInTenant): the
+ * change's CTEs, then its audit and outbox rows as data-modifying CTEs, then its final select. Each
+ * audit and outbox row is written once per row of the CTE `source` (the change's own, which returns
+ * a row only when the change happened), so a refused change writes neither. The event notices
+ * leave after it (EventNotices).
+ */
+export function statementWrites<Row>(
+  origin: AuditOrigin,
+  events: readonly AuditEvent[],
+  change: { ctes: readonly RawBuilder<unknown>[]; source: string; select: RawBuilder<Row> },
+): RawBuilder<Row> {
+  const from = sql.table(change.source);
+  const entries = events.map((event) => ({ origin, event }));
+  const writes = [
+    ...entries.map(
+      (entry, index) =>
+        sql`${sql.table(`audit_row_${index}`)} as (insert into audit_events ${AUDIT_COLUMNS} select ${auditFields(entry)} from ${from})`,
+    ),
+    ...entries
+      .filter(({ event }) => isDomainEvent(event.action, event.result ?? 'SUCCESS'))
+      .map(
+        (entry, index) =>
+          sql`${sql.table(`outbox_row_${index}`)} as (insert into event_outbox ${OUTBOX_COLUMNS} select ${outboxFields(entry)} from ${from})`,
+      ),
+  ];
+  return sql<Row>`with ${sql.join([...change.ctes, ...writes])} ${change.select}`;
 }

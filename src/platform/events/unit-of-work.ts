@@ -1,11 +1,13 @@
+import type { RawBuilder } from 'kysely';
 import type { Db, Queryable, Tx } from '../db/database.js';
-import { bindTenant, type TenantTx } from '../db/tenant-scope.js';
+import { executePrepared } from '../db/prepared.js';
+import { bindTenant, type TenantDb, type TenantTx } from '../db/tenant-scope.js';
 import type { AuditOrigin } from '../http.js';
 import type { Invalidation } from '../invalidation.js';
 import type { Mailer, MailMessage } from '../mail/mailer.js';
 import type { AuditEvent } from './audit-log.js';
 import { EventNotices } from './event-notices.js';
-import { eventNoticeKeys, writeCollected } from './events.repository.js';
+import { eventNoticeKeys, statementWrites, writeCollected } from './events.repository.js';
 
 /**
  * One change in progress: its transaction and the side effects it collects. Nothing leaves before
@@ -27,6 +29,20 @@ export interface Work<Q extends Queryable = Tx> {
   mail(message: MailMessage): Promise<void>;
   /** Runs `effect` after the commit (in-process effects only; never for another instance). */
   afterCommit(effect: () => void): void;
+}
+
+/**
+ * A change that is one statement (UnitOfWork.statementInTenant), built by a repository: its CTEs,
+ * among them `source`, which returns a row only when the change happened; the final select, which
+ * answers one row; and the audit entries (domain events) the change causes when it happens.
+ */
+export interface StatementChange<Row> {
+  ctes: RawBuilder<unknown>[];
+  source: string;
+  select: RawBuilder<Row>;
+  events: AuditEvent[];
+  /** Whether the change happened, from the answered row. */
+  happened(row: Row): boolean;
 }
 
 class CollectingWork<Q extends Queryable> implements Work<Q> {
@@ -97,6 +113,24 @@ export class UnitOfWork {
   /** A unit of work in one tenant: its handle sees and writes that tenant's rows only. */
   inTenant<T>(tenantId: string, origin: AuditOrigin, work: (work: Work<TenantTx>) => Promise<T>): Promise<T> {
     return this.#run((trx) => bindTenant(trx, tenantId), origin, work);
+  }
+
+  /**
+   * Issue 17: a tenant change that is ONE statement, without BEGIN/COMMIT (a statement is its own
+   * transaction): the change's CTEs, then its audit and outbox rows as CTEs that write only when
+   * the change happened (events.repository statementWrites), run as a prepared statement. All or
+   * nothing as with `inTenant`; for changes with no invalidation, mail or after-commit effect.
+   */
+  async statementInTenant<Row>(
+    tenantId: string,
+    origin: AuditOrigin,
+    build: (db: TenantDb) => StatementChange<Row>,
+  ): Promise<Row> {
+    const change = build(bindTenant(this.db, tenantId));
+    const [row] = await executePrepared(this.db, statementWrites(origin, change.events, change));
+    if (row === undefined) throw new Error('statementInTenant: the statement answered no row');
+    if (change.happened(row)) this.notices.send(eventNoticeKeys(change.events));
+    return row;
   }
 
   async #run<Q extends Queryable, T>(
