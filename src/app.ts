@@ -224,6 +224,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const housekeeping = new Housekeeping(app.log);
     const events = new EventSignal();
     await events.start(database);
+    work.notices.attach({
+      wake: (key) => events.notify(key),
+      onError: (err) => app.log.warn({ err }, 'event notice failed'),
+    });
     const dayMs = 24 * 3600 * 1000;
     housekeeping.register({
       name: 'event-retention',
@@ -442,6 +446,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.addHook('onClose', async () => {
       await housekeeping.stop();
       await webhookDelivery.stop();
+      await work.notices.drain();
       await events.stop();
       await mailer.stop();
       await audit.stop();

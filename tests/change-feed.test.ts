@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
 import { eventsHeldBack } from '../src/platform/events/event-log.repository.js';
+import { EventSignal } from '../src/platform/events/event-signal.js';
 import { insertAuditEvents } from '../src/platform/events/events.repository.js';
 import { adminUserToken, createTenant, type Tenant } from './helpers/factories.js';
-import { onPostgres, useTestApp } from './helpers/test-app.js';
+import { freePort, onPostgres, testConfig, useTestApp } from './helpers/test-app.js';
 
 // Issue 14: the change feed, GET /api/v1/tenants/{tenant_id}/events — a tenant's domain events in
 // commit order after an opaque cursor, long-polled with `wait`.
@@ -216,6 +218,46 @@ describe('long-polling', () => {
   it('wait=0 answers an empty page at once', async () => {
     const end = await endOf(tenant.id);
     expect(await readFeed(tenant.id, { after: end as string, wait: 0 })).toMatchObject({ events: [] });
+  });
+});
+
+describe('two instances on one database', () => {
+  // Issue 17: the "new events" notice leaves after the commit, outside the change's transaction
+  // (event-notices.ts); it must still wake the waiters of every other instance at once.
+  it("a long-poll and the webhook dispatcher's wait on instance B wake on a create on instance A", async () => {
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    // Its own pool and LISTEN connection on PostgreSQL; on PGlite the same handle, where only the
+    // NOTIFY carries the notice from one app's listener to the other's.
+    const database = onPostgres ? await t.database_.open() : t.database;
+    // The same public URL as A (one installation behind one address), so that A's token serves on B.
+    const b = await buildApp(testConfig({ publicUrl: t.origin, port }), { database });
+    await b.listen({ port, host: '127.0.0.1' });
+    try {
+      const start = await endOf(tenant.id);
+      // The dispatcher of B waits on its EventSignal for any key (delivery.ts).
+      const dispatcherWoken = b.scaikey.events.next(EventSignal.ANY).arrived;
+      const began = Date.now();
+      // Without a notice, a 60 s long-poll would answer only when its wait ends (after the test's timeout).
+      const waiting = fetch(`${origin}${feedUrl(tenant.id, { after: start as string, wait: 60 })}`, {
+        headers: { authorization: `Bearer ${t.token}` },
+      }).then(async (response) => ({
+        status: response.status,
+        body: (await response.json()) as { data: { events: FeedEvent[] } },
+      }));
+      // B answers another request meanwhile (the long-poll is parked or about to be).
+      expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+      const user = await createUser(tenant.id);
+      // Only a notice wakes B's signal: A's change went through A's unit of work and A's sender.
+      await dispatcherWoken;
+      const response = await waiting;
+      expect(response.status).toBe(200);
+      expect(response.body.data.events.map((event) => event.resource.id)).toContain(user.id);
+      expect(Date.now() - began).toBeLessThan(20_000);
+    } finally {
+      await b.close();
+      if (onPostgres) await database.close();
+    }
   });
 });
 

@@ -222,6 +222,116 @@ describe('POST /api/v1/tenants/{tenant_id}/users', () => {
     await createUser(tenant);
   });
 
+  // Issue 17: the create without groups or mail is one statement with its checks folded in.
+  it('holds the partner limit under 20 concurrent creates (exactly the limit succeed, the rest 409)', async () => {
+    const partner = await createPartner(t, { max_users_per_tenant: 5 });
+    const tenant = await createTenant(t, { partner_id: partner.id });
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.post(`/api/v1/tenants/${tenant.id}/users`, { email: email(), send_welcome_email: false }),
+      ),
+    );
+    const statuses = responses.map((response) => response.status).sort();
+    expect(statuses.filter((status) => status === 201)).toHaveLength(5);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(15);
+    for (const response of responses.filter((response) => response.status === 409)) {
+      expect(response.body.code).toBe('LIMIT_EXCEEDED');
+    }
+    const live = await t.database.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenant.id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    expect(Number(live.n)).toBe(5);
+  });
+
+  it('writes the user, its audit entry and its event together, and nothing of a refused create', async () => {
+    const tenant = await createTenant(t);
+    const ou = (await t.post(`/api/v1/tenants/${tenant.id}/ous`, { name: 'Sales' })).body.data;
+    const db = t.database.db;
+    const n = (row: { n: number | string | bigint }) => Number(row.n);
+    const written = async () => ({
+      users: n(
+        await db
+          .selectFrom('users')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('tenant_id', '=', tenant.id)
+          .executeTakeFirstOrThrow(),
+      ),
+      audit: n(
+        await db
+          .selectFrom('audit_events')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('tenant_id', '=', tenant.id)
+          .where('resource_type', '=', 'user')
+          .executeTakeFirstOrThrow(),
+      ),
+      outbox: n(
+        await db
+          .selectFrom('event_outbox')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('tenant_id', '=', tenant.id)
+          .where('resource_type', '=', 'user')
+          .executeTakeFirstOrThrow(),
+      ),
+    });
+    const address = email();
+    const response = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: address,
+      ou_id: ou.id,
+      display_name: 'One Statement',
+      send_welcome_email: false,
+    });
+    expect(response.status).toBe(201);
+    // The answer comes from the insert itself, with the OU's path.
+    expect(response.body.data).toMatchObject({ email: address, ou_id: ou.id, ou_path: '/Sales' });
+    expect((await getUser(tenant, response.body.data.id)).body.data).toEqual(response.body.data);
+    const audit = await t.database.db
+      .selectFrom('audit_events')
+      .select(['action', 'after'])
+      .where('tenant_id', '=', tenant.id)
+      .where('resource_id', '=', response.body.data.id)
+      .execute();
+    expect(audit).toEqual([
+      {
+        action: 'user.created',
+        after: expect.objectContaining({ email: address, ou_id: ou.id, mail: null }),
+      },
+    ]);
+    const event = await t.database.db
+      .selectFrom('event_outbox')
+      .select(['type', 'data'])
+      .where('tenant_id', '=', tenant.id)
+      .where('resource_id', '=', response.body.data.id)
+      .execute();
+    expect(event).toEqual([{ type: 'user.created', data: expect.objectContaining({ email: address }) }]);
+    expect(await written()).toEqual({ users: 1, audit: 1, outbox: 1 });
+
+    const clash = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: address.toUpperCase(),
+      send_welcome_email: false,
+    });
+    expect(clash.status).toBe(409);
+    expect(clash.body.code).toBe('EMAIL_TAKEN');
+    const missingOu = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: email(),
+      ou_id: 'ou_00000000000000000000',
+      send_welcome_email: false,
+    });
+    expect(missingOu.status).toBe(404);
+    // Another tenant's OU is missing here too.
+    const other = await createTenant(t);
+    const foreignOu = (await t.post(`/api/v1/tenants/${other.id}/ous`, { name: 'Theirs' })).body.data;
+    const foreign = await t.post(`/api/v1/tenants/${tenant.id}/users`, {
+      email: email(),
+      ou_id: foreignOu.id,
+      send_welcome_email: false,
+    });
+    expect(foreign.status).toBe(404);
+    expect(await written()).toEqual({ users: 1, audit: 1, outbox: 1 });
+  });
+
   it('validates the body (bad email, bad enum-like values, unknown fields, locale and time zone)', async () => {
     const tenant = await createTenant(t);
     const cases: [unknown, (string | number)[], string][] = [

@@ -62,6 +62,12 @@ export function createFeedService(db: Queryable, signal: EventSignal) {
           const remaining = deadline - Date.now();
           if (events.length > 0 || remaining <= 0 || gone) return page(events, after, request.limit);
           const held = await eventsHeldBack(db, query);
+          // The older transaction that held events back may have ended between the read and that
+          // check: the events are readable now, and their notice may have come before this wait.
+          if (!held) {
+            const late = await readCommittedEvents(db, query);
+            if (late.length > 0) return page(late, after, request.limit);
+          }
           let timer: NodeJS.Timeout | undefined;
           const timeout = new Promise<void>((resolve) => {
             timer = setTimeout(resolve, held ? Math.min(remaining, HELD_BACK_RECHECK_MS) : remaining);

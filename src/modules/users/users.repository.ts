@@ -1,4 +1,4 @@
-import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
+import { type ExpressionBuilder, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
 import { jsonColumnValue } from '../../platform/db/json.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
@@ -19,6 +19,36 @@ export interface UserListRow {
 }
 
 export type UserWithOu = UserRow & { ou_path: string | null };
+
+/** The columns a new user row is given (the others take their defaults). */
+export interface NewUserRow {
+  id: string;
+  email: string;
+  username: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  display_name: string | null;
+  phone: string | null;
+  locale: string;
+  timezone: string;
+  password_hash: string | null;
+  password_changed_at: Date | null;
+  require_password_change: boolean;
+  status: UserStatus;
+  ou_id: string | null;
+  custom_attributes: Record<string, unknown> | null;
+}
+
+/**
+ * What the checked insert answers: the new user with its OU path (`id` null when nothing was
+ * inserted), whether the OU was found, the partner's limit and whether the tenant is under it
+ * (null when the statement did not count).
+ */
+export type CheckedInsert = (UserWithOu | { [K in keyof UserWithOu]: null }) & {
+  ou_found: boolean;
+  max_users: number | null;
+  under_limit: boolean | null;
+};
 
 type UsersQuery = SelectQueryBuilder<Database & { u: Database['users'] }, 'u', object>;
 
@@ -319,6 +349,38 @@ function usersRepository(db: TenantQueryable) {
           .where('deleted_at', 'is', null)
           .execute()
       ).map((row) => row.id);
+    },
+
+    /**
+     * Issue 17: the user insert with its checks folded in, as the CTEs and final select of one
+     * statement (no read-back): the row is inserted only when its OU (if any) is the tenant's and
+     * the partner sets no user limit, or, with `countLive` (after `lockUserLimit` in the same
+     * transaction, so that the count sees every create committed before the lock), when the
+     * tenant's live users are fewer than the limit. The answer says which check failed.
+     */
+    checkedInsert(row: NewUserRow, partnerId: string, countLive: boolean) {
+      const tenantId = boundTenantId(db);
+      const under = countLive
+        ? sql`(select count(*) from users where tenant_id = ${tenantId} and deleted_at is null) < (select max from lim)`
+        : sql`null::boolean`;
+      const ctes = [
+        sql`lim as (select max_users_per_tenant as max from partners where id = ${partnerId})`,
+        sql`checks as (select (select max from lim) as max_users, (${row.ou_id}::text is null or exists (select 1 from ous where tenant_id = ${tenantId} and id = ${row.ou_id}::text)) as ou_found, ${under} as under_limit)`,
+        sql`created as (insert into users (tenant_id, id, email, username, first_name, last_name, display_name, phone, locale, timezone, password_hash, password_changed_at, require_password_change, status, ou_id, custom_attributes) select ${tenantId}, ${row.id}, ${row.email}, ${row.username}, ${row.first_name}, ${row.last_name}, ${row.display_name}, ${row.phone}, ${row.locale}, ${row.timezone}, ${row.password_hash}, ${row.password_changed_at}, ${row.require_password_change}, ${row.status}, ${row.ou_id}, ${
+          row.custom_attributes === null ? null : JSON.stringify(row.custom_attributes)
+        }::jsonb from checks where checks.ou_found and (checks.max_users is null or checks.under_limit) returning *)`,
+      ];
+      const select = sql<CheckedInsert>`select created.*, o.path as ou_path, checks.ou_found, checks.max_users, checks.under_limit from checks left join created on true left join ous o on o.tenant_id = created.tenant_id and o.id = created.ou_id`;
+      return { ctes, select, source: 'created' };
+    },
+
+    /** Runs a statement of CTEs and a final select (such as `checkedInsert`) in this handle's transaction. */
+    async runStatement<Row>(statement: {
+      ctes: RawBuilder<unknown>[];
+      select: RawBuilder<Row>;
+    }): Promise<Row> {
+      const answer = await sql<Row>`with ${sql.join(statement.ctes)} ${statement.select}`.execute(db);
+      return answer.rows[0] as Row;
     },
 
     async ouExists(ouId: string): Promise<boolean> {

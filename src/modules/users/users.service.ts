@@ -31,7 +31,9 @@ import {
   tenantOfUser,
 } from './users.cross-tenant.js';
 import {
+  type CheckedInsert,
   createUsersRepository,
+  type NewUserRow,
   type UserKeyset,
   type UserListFilter,
   type UserSort,
@@ -307,48 +309,68 @@ export function createUsersService({
       checkLocaleAndZone(input);
       const tenant = scope.tenant;
       const id = newId('user');
+      if (input.ou_id && !isId('ou', input.ou_id)) throw notFound('Organizational unit');
+      const groupIds = input.group_ids ?? [];
+      if (!groupIds.every((groupId) => isId('group', groupId))) throw notFound('Group');
       // Hash outside the transaction: argon2id takes tens of milliseconds.
       const password = input.password ? await passwordChange(tenant.settings, input.password, null) : null;
-      await scope.work(async (w) => {
-        const users = createUsersRepository(w.db);
-        const limit = await lockUserLimit(w.db, tenant);
-        if (limit !== null && (await users.liveCount()) >= limit) {
-          throw new AppError(
+      const row: NewUserRow = {
+        id,
+        email: input.email,
+        username: input.username ?? null,
+        first_name: input.first_name ?? null,
+        last_name: input.last_name ?? null,
+        display_name: input.display_name ?? null,
+        phone: input.phone ?? null,
+        locale: input.locale ?? 'en',
+        timezone: input.timezone ?? 'UTC',
+        password_hash: password?.password_hash ?? null,
+        password_changed_at: password?.password_changed_at ?? null,
+        require_password_change: input.require_password_change ?? false,
+        status: password ? 'ACTIVE' : 'PENDING_EMAIL_VERIFICATION',
+        ou_id: input.ou_id ?? null,
+        custom_attributes: input.custom_attributes ?? null,
+      };
+      const sendMail = input.send_welcome_email ?? true;
+      const created = (mail: string | null) => ({
+        action: 'user.created',
+        ...subject(scope, id),
+        after: { ...auditable(row), password_set: !!password, group_ids: groupIds, mail },
+      });
+      const refused = (answer: CheckedInsert): AppError => {
+        if (answer.max_users !== null && answer.under_limit === false) {
+          return new AppError(
             'LIMIT_EXCEEDED',
-            `Tenant ${tenant.id} has reached its partner's limit of ${limit} users (max_users_per_tenant)`,
+            `Tenant ${tenant.id} has reached its partner's limit of ${answer.max_users} users (max_users_per_tenant)`,
           );
         }
-        if (input.ou_id && !(isId('ou', input.ou_id) && (await users.ouExists(input.ou_id)))) {
-          throw notFound('Organizational unit');
-        }
-        const groupIds = input.group_ids ?? [];
-        const validGroups = groupIds.every((groupId) => isId('group', groupId))
-          ? await users.liveGroupIds(groupIds)
-          : [];
-        if (validGroups.length !== groupIds.length) throw notFound('Group');
+        return notFound('Organizational unit');
+      };
 
-        const row = {
-          id,
-          email: input.email,
-          username: input.username ?? null,
-          first_name: input.first_name ?? null,
-          last_name: input.last_name ?? null,
-          display_name: input.display_name ?? null,
-          phone: input.phone ?? null,
-          locale: input.locale ?? 'en',
-          timezone: input.timezone ?? 'UTC',
-          password_hash: password?.password_hash ?? null,
-          password_changed_at: password?.password_changed_at ?? null,
-          require_password_change: input.require_password_change ?? false,
-          status: (password ? 'ACTIVE' : 'PENDING_EMAIL_VERIFICATION') as UserStatus,
-          ou_id: input.ou_id ?? null,
-          custom_attributes: input.custom_attributes ?? null,
-        };
-        await users.insert(row);
+      // Issue 17: a create with no groups and no mail is one statement (the user, its audit and
+      // outbox rows), without BEGIN/COMMIT. It inserts only where the partner sets no user limit;
+      // under a limit the count needs the tenant lock first, in the transaction below.
+      if (groupIds.length === 0 && !sendMail) {
+        const answer = await work.statementInTenant(tenant.id, scope.call.origin, (db) => ({
+          ...createUsersRepository(db).checkedInsert(row, tenant.partner_id, false),
+          events: [created(null)],
+          happened: (answer: CheckedInsert) => answer.id !== null,
+        }));
+        if (answer.id !== null) return toUserResponse(answer);
+        if (!answer.ou_found) throw notFound('Organizational unit');
+      }
+
+      const answer = await scope.work(async (w) => {
+        const users = createUsersRepository(w.db);
+        const limited = (await lockUserLimit(w.db, tenant)) !== null;
+        const insert = users.checkedInsert(row, tenant.partner_id, limited);
+        const answer = await users.runStatement(insert);
+        if (answer.id === null) throw refused(answer);
+        if ((await users.liveGroupIds(groupIds)).length !== groupIds.length) throw notFound('Group');
         await addUserToGroups(w.db, id, groupIds);
 
         let mail: string | null = null;
-        if (input.send_welcome_email ?? true) {
+        if (sendMail) {
           if (password) {
             await w.mail(welcomeMail(tenant, row));
             mail = 'welcome';
@@ -358,13 +380,10 @@ export function createUsersService({
             mail = 'invitation';
           }
         }
-        w.audit({
-          action: 'user.created',
-          ...subject(scope, id),
-          after: { ...auditable(row), password_set: !!password, group_ids: groupIds, mail },
-        });
+        w.audit(created(mail));
+        return answer;
       });
-      return toUserResponse(await mustFind(scope.db, id));
+      return toUserResponse(answer);
     },
 
     async update(scope: TenantScope, userId: string, input: UserUpdate): Promise<UserResponse> {

@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery } from 'kysely';
+import type { Compilable, CompiledQuery, RawBuilder } from 'kysely';
 import type { Queryable } from './database.js';
 import { boundTenantOf, type TenantQueryable, TenantScopeViolation } from './tenant-scope.js';
 
@@ -60,4 +60,16 @@ export function preparedQuery<Args extends unknown[], Row>(
     });
     return result.rows;
   };
+}
+
+/**
+ * Runs a query built per call (its values differ, its SQL text does not) as a named prepared
+ * statement on PostgreSQL, like a `preparedQuery`: for statements whose text comes from a small
+ * fixed set of shapes only, since each new text is one more statement kept by every connection.
+ */
+export async function executePrepared<Row>(db: Queryable, query: RawBuilder<Row>): Promise<Row[]> {
+  const compiled = query.compile(db);
+  if (!statementNames.has(compiled.sql))
+    statementNames.set(compiled.sql, `scaikey_${statementNames.size + 1}`);
+  return (await db.executeQuery<Row>(compiled)).rows;
 }

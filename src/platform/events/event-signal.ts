@@ -9,8 +9,9 @@ export interface EventWait {
 
 /**
  * Wakes those who wait for new events (the change feed's long-polls, the webhook dispatcher):
- * every instance LISTENs on EVENTS_CHANNEL, whose notices the transaction of a change sends on
- * commit with its tenant id (or "platform") as the key. `ANY` waits for every key.
+ * every instance LISTENs on EVENTS_CHANNEL, whose notices carry a tenant id (or "platform") as
+ * the key: sent after a unit of work's commit (EventNotices, which also wakes this instance at
+ * once), or on commit by the other writers of events. `ANY` waits for every key.
  */
 export class EventSignal {
   static readonly ANY = '*';

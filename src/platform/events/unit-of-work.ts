@@ -1,11 +1,14 @@
+import type { RawBuilder } from 'kysely';
 import type { Db, Queryable, Tx } from '../db/database.js';
-import { bindTenant, type TenantTx } from '../db/tenant-scope.js';
+import { executePrepared } from '../db/prepared.js';
+import { bindTenant, type TenantDb, type TenantTx } from '../db/tenant-scope.js';
 import type { AuditOrigin } from '../http.js';
 import type { Invalidation } from '../invalidation.js';
 import type { Mailer, MailMessage } from '../mail/mailer.js';
 import { changedRowKeys, type RowCache } from '../row-cache.js';
 import type { AuditEvent } from './audit-log.js';
-import { writeCollected } from './events.repository.js';
+import { EventNotices } from './event-notices.js';
+import { eventNoticeKeys, statementWrites, writeCollected } from './events.repository.js';
 
 /**
  * One change in progress: its transaction and the side effects it collects. Nothing leaves before
@@ -29,6 +32,20 @@ export interface Work<Q extends Queryable = Tx> {
   afterCommit(effect: () => void): void;
 }
 
+/**
+ * A change that is one statement (UnitOfWork.statementInTenant), built by a repository: its CTEs,
+ * among them `source`, which returns a row only when the change happened; the final select, which
+ * answers one row; and the audit entries (domain events) the change causes when it happens.
+ */
+export interface StatementChange<Row> {
+  ctes: RawBuilder<unknown>[];
+  source: string;
+  select: RawBuilder<Row>;
+  events: AuditEvent[];
+  /** Whether the change happened, from the answered row. */
+  happened(row: Row): boolean;
+}
+
 class CollectingWork<Q extends Queryable> implements Work<Q> {
   readonly events: AuditEvent[] = [];
   readonly topics = new Set<string>();
@@ -40,6 +57,14 @@ class CollectingWork<Q extends Queryable> implements Work<Q> {
     readonly origin: AuditOrigin,
     private readonly mailer: Mailer,
   ) {}
+
+  // Issue 17: the "new events" notices leave after the commit, one sender per unit of work
+  // (one per process in the app); app.ts attaches the EventSignal and drains it on close.
+  #notices: EventNotices | undefined;
+  get notices(): EventNotices {
+    this.#notices ??= new EventNotices(this.db);
+    return this.#notices;
+  }
 
   audit(event: AuditEvent): void {
     this.events.push(event);
@@ -63,7 +88,8 @@ class CollectingWork<Q extends Queryable> implements Work<Q> {
  * Opens the transaction of a change, hands out its (tenant-bound) handle and collects audit
  * entries, domain events, cache invalidations and mail; writes them in the same transaction just
  * before it commits (one statement), and after the commit makes this instance consistent at once
- * (the NOTIFY reaches the other instances) and starts mail delivery.
+ * (the invalidation NOTIFY reaches the other instances), starts mail delivery and announces the
+ * new events (EventNotices, outside the transaction).
  */
 export class UnitOfWork {
   constructor(
@@ -73,6 +99,14 @@ export class UnitOfWork {
     private readonly rows: RowCache | null = null,
   ) {}
 
+  // Issue 17: the "new events" notices leave after the commit, one sender per unit of work
+  // (one per process in the app); app.ts attaches the EventSignal and drains it on close.
+  #notices: EventNotices | undefined;
+  get notices(): EventNotices {
+    this.#notices ??= new EventNotices(this.db);
+    return this.#notices;
+  }
+
   /** A unit of work on platform tables (partners, tenants, applications, roles). */
   run<T>(origin: AuditOrigin, work: (work: Work<Tx>) => Promise<T>): Promise<T> {
     return this.#run((trx) => trx, origin, work);
@@ -81,6 +115,24 @@ export class UnitOfWork {
   /** A unit of work in one tenant: its handle sees and writes that tenant's rows only. */
   inTenant<T>(tenantId: string, origin: AuditOrigin, work: (work: Work<TenantTx>) => Promise<T>): Promise<T> {
     return this.#run((trx) => bindTenant(trx, tenantId), origin, work);
+  }
+
+  /**
+   * Issue 17: a tenant change that is ONE statement, without BEGIN/COMMIT (a statement is its own
+   * transaction): the change's CTEs, then its audit and outbox rows as CTEs that write only when
+   * the change happened (events.repository statementWrites), run as a prepared statement. All or
+   * nothing as with `inTenant`; for changes with no invalidation, mail or after-commit effect.
+   */
+  async statementInTenant<Row>(
+    tenantId: string,
+    origin: AuditOrigin,
+    build: (db: TenantDb) => StatementChange<Row>,
+  ): Promise<Row> {
+    const change = build(bindTenant(this.db, tenantId));
+    const [row] = await executePrepared(this.db, statementWrites(origin, change.events, change));
+    if (row === undefined) throw new Error('statementInTenant: the statement answered no row');
+    if (change.happened(row)) this.notices.send(eventNoticeKeys(change.events));
+    return row;
   }
 
   async #run<Q extends Queryable, T>(
@@ -104,6 +156,7 @@ export class UnitOfWork {
       for (const topic of collected.topics) this.invalidation.local(topic);
       for (const effect of collected.effects) effect();
       if (collected.mailed) void this.mailer.flush();
+      this.notices.send(eventNoticeKeys(collected.events));
     }
     return result;
   }
