@@ -266,23 +266,7 @@ function usersRepository(db: TenantQueryable) {
       );
     },
 
-    async insert(row: {
-      id: string;
-      email: string;
-      username: string | null;
-      first_name: string | null;
-      last_name: string | null;
-      display_name: string | null;
-      phone: string | null;
-      locale: string;
-      timezone: string;
-      password_hash: string | null;
-      password_changed_at: Date | null;
-      require_password_change: boolean;
-      status: UserStatus;
-      ou_id: string | null;
-      custom_attributes: Record<string, unknown> | null;
-    }): Promise<void> {
+    async insert(row: NewUserRow): Promise<void> {
       const { custom_attributes, ...rest } = row;
       await db
         .insertInto('users')

@@ -245,35 +245,12 @@ async function authorizationCodeGrant(options: UserGrantOptions): Promise<UserGr
   // issueRefreshToken of oidc-provider.ts.
   const type = application.application_type;
   const withRefresh = type === 'WEB' || type === 'NATIVE' || scopes.has('offline_access');
-  const ttl = sessionSeconds(options.tenant);
-  const refreshId = newOpaqueId();
   const next = withRefresh
-    ? {
-        id: refreshId,
-        grantId: source.grantId as string,
-        expiresAt: new Date((now + ttl) * 1000),
-        payload: refreshTokenPayload({
-          iat: now,
-          exp: now + ttl,
-          accountId: source.accountId,
-          acr: source.acr,
-          amr: source.amr,
-          authTime: source.authTime,
-          expiresWithSession: source.expiresWithSession,
-          grantId: source.grantId,
-          gty: 'authorization_code',
-          nonce: source.nonce,
-          resource: source.resource,
-          rotations: 0,
-          scope: source.scope,
-          sessionUid: source.sessionUid,
-          sid: source.sid,
-          iiat: now,
-          jti: refreshId,
-          kind: 'RefreshToken',
-          clientId: application.id,
-        }),
-      }
+    ? nextRefreshToken(options.tenant, application.id, source, now, {
+        gty: 'authorization_code',
+        rotations: 0,
+        iiat: now,
+      })
     : null;
   if (!(await consumeAndStoreRefreshToken(db, 'AuthorizationCode', code, next))) return null;
   const tokens = await issue(
@@ -327,35 +304,12 @@ async function refreshTokenGrant(options: UserGrantOptions): Promise<UserGrantRe
   }
   const { user, role } = await accountOf(options, source.accountId as string);
   if (!user) return null;
-  const ttl = sessionSeconds(options.tenant);
-  const refreshId = newOpaqueId();
   const gty = str(source.gty);
-  const next = {
-    id: refreshId,
-    grantId: source.grantId as string,
-    expiresAt: new Date((now + ttl) * 1000),
-    payload: refreshTokenPayload({
-      iat: now,
-      exp: now + ttl,
-      accountId: source.accountId,
-      acr: source.acr,
-      amr: source.amr,
-      authTime: source.authTime,
-      expiresWithSession: source.expiresWithSession,
-      grantId: source.grantId,
-      gty: gty && !gty.endsWith('refresh_token') ? `${gty} refresh_token` : gty,
-      nonce: source.nonce,
-      resource: source.resource,
-      rotations: typeof source.rotations === 'number' ? source.rotations + 1 : 1,
-      scope: source.scope,
-      sessionUid: source.sessionUid,
-      sid: source.sid,
-      iiat: typeof source.iiat === 'number' ? source.iiat : (source.iat ?? now),
-      jti: refreshId,
-      kind: 'RefreshToken',
-      clientId: application.id,
-    }),
-  };
+  const next = nextRefreshToken(options.tenant, application.id, source, now, {
+    gty: gty && !gty.endsWith('refresh_token') ? `${gty} refresh_token` : gty,
+    rotations: typeof source.rotations === 'number' ? source.rotations + 1 : 1,
+    iiat: typeof source.iiat === 'number' ? source.iiat : (source.iat ?? now),
+  });
   // rotateRefreshToken: true (oidc-provider.ts): every use consumes the token and issues a new one.
   if (!(await consumeAndStoreRefreshToken(db, 'RefreshToken', value, next))) return null;
   const claimsScope = [...scopes].join(' ');
@@ -372,6 +326,47 @@ async function refreshTokenGrant(options: UserGrantOptions): Promise<UserGrantRe
       scope: tokens.resourceScope,
       token_type: 'Bearer',
     },
+  };
+}
+
+/**
+ * The refresh token a native grant stores, as oidc-provider would (issueRefreshToken of
+ * oidc-provider.ts): the source's session facts, a new opaque id, the tenant's session lifetime.
+ */
+function nextRefreshToken(
+  tenant: TenantRow,
+  clientId: string,
+  source: Payload,
+  now: number,
+  lineage: { gty: unknown; rotations: number; iiat: unknown },
+) {
+  const ttl = sessionSeconds(tenant);
+  const id = newOpaqueId();
+  return {
+    id,
+    grantId: source.grantId as string,
+    expiresAt: new Date((now + ttl) * 1000),
+    payload: refreshTokenPayload({
+      iat: now,
+      exp: now + ttl,
+      accountId: source.accountId,
+      acr: source.acr,
+      amr: source.amr,
+      authTime: source.authTime,
+      expiresWithSession: source.expiresWithSession,
+      grantId: source.grantId,
+      gty: lineage.gty,
+      nonce: source.nonce,
+      resource: source.resource,
+      rotations: lineage.rotations,
+      scope: source.scope,
+      sessionUid: source.sessionUid,
+      sid: source.sid,
+      iiat: lineage.iiat,
+      jti: id,
+      kind: 'RefreshToken',
+      clientId,
+    }),
   };
 }
 
