@@ -52,7 +52,10 @@ export const resourceKey = (event: Pick<StoredEvent, 'resource_type' | 'resource
  * returns null), reads up to `limit` committed events after it, inserts a delivery for every live
  * endpoint each matches, and moves the cursor past them. Returns how many events it read.
  */
-export async function fanOutStep(trx: Tx, limit: number): Promise<number | null> {
+export async function fanOutStep(
+  trx: Tx,
+  limit: number,
+): Promise<{ read: number; delivered: number } | null> {
   const { rows: cursors } = await sql<{ txid: string | null; seq: string | null }>`
     select txid::text as txid, seq::text as seq from webhook_fanout where id = 1 for update skip locked`.execute(
     trx,
@@ -62,7 +65,7 @@ export async function fanOutStep(trx: Tx, limit: number): Promise<number | null>
   const after = cursor.txid && cursor.seq ? { txid: cursor.txid, seq: Number(cursor.seq) } : undefined;
   const events = await readCommittedEvents(trx, { after, limit });
   const last = events.at(-1);
-  if (!last) return 0;
+  if (!last) return { read: 0, delivered: 0 };
   const endpoints = (await trx
     .selectFrom('webhook_endpoints')
     .select(['id', 'events', 'tenant_id', 'partner_id'])
@@ -102,7 +105,7 @@ export async function fanOutStep(trx: Tx, limit: number): Promise<number | null>
   }
   await sql`update webhook_fanout set txid = ${last.txid}::xid8, seq = ${last.seq}, updated_at = now()
     where id = 1`.execute(trx);
-  return events.length;
+  return { read: events.length, delivered: rows.length };
 }
 
 /**

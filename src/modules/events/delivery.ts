@@ -99,6 +99,7 @@ export class WebhookDispatcher {
   #cycle: Promise<void> | null = null;
   #again = false;
   #fanOutWanted = false;
+  #claimWanted = false;
   #timer: NodeJS.Timeout | null = null;
   #wait: { cancel(): void } | null = null;
 
@@ -126,12 +127,16 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Looks for work now: new events to fan out (`fanOut`, on event notices and timers) and due
-   * deliveries. A finished send only claims the next deliveries: it brings no new event.
+   * Looks for work now: new events to fan out (`fanOut`: on event notices and timers) and due
+   * deliveries (`claim`: at start, on timers, when a send finishes, and after a fan-out that made
+   * deliveries). An event notice only fans out: when its events make no delivery (no endpoint
+   * wants them) nothing is due that was not before, and the timer already waits for the next due
+   * time, so the claim and due-time queries are not run for every change.
    */
-  kick(fanOut = true): void {
+  kick(fanOut = true, claim = true): void {
     if (this.#stopped) return;
     this.#fanOutWanted ||= fanOut;
+    this.#claimWanted ||= claim;
     if (this.#cycle) {
       this.#again = true;
       return;
@@ -140,7 +145,8 @@ export class WebhookDispatcher {
       this.#cycle = null;
       if (this.#again) {
         this.#again = false;
-        this.kick(false);
+        // What the kicks during the cycle asked for is in #fanOutWanted and #claimWanted.
+        this.kick(false, false);
       }
     });
   }
@@ -152,19 +158,23 @@ export class WebhookDispatcher {
     void wait.arrived.then(() => {
       if (this.#stopped) return;
       this.#listen();
-      this.kick();
+      this.kick(true, false);
     });
   }
 
   async #run(): Promise<void> {
     const { db, settings, log } = this.#options;
     try {
-      // Fan out everything committed so far (another instance holding the cursor does it instead).
+      // Fan out everything committed so far (another instance holding the cursor does it instead,
+      // and claims what it made).
       while (this.#fanOutWanted && !this.#stopped) {
         this.#fanOutWanted = false;
-        const read = await db.transaction().execute((trx) => fanOutStep(trx, FANOUT_BATCH));
-        if (read !== null && read === FANOUT_BATCH) this.#fanOutWanted = true;
+        const step = await db.transaction().execute((trx) => fanOutStep(trx, FANOUT_BATCH));
+        if (step !== null && step.read === FANOUT_BATCH) this.#fanOutWanted = true;
+        if (step !== null && step.delivered > 0) this.#claimWanted = true;
       }
+      if (!this.#claimWanted || this.#stopped) return;
+      this.#claimWanted = false;
       const free = settings.concurrency - this.#sending.size;
       let claimed = 0;
       if (free > 0 && !this.#stopped) {
