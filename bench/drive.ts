@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { countTokens, startWindow } from './meter.js';
 import type { DriveResult } from './scenario.js';
 import { LatencyRecorder } from './stats.js';
 
@@ -17,11 +18,16 @@ export class UnexpectedStatus extends Error {
   }
 }
 
-/** Runs `operation` on `concurrency` loops, for `amount` operations or `seconds`; each latency recorded. */
+/**
+ * Runs `operation` on `concurrency` loops, for `amount` operations or `seconds`; each latency
+ * recorded. A measurement (not `warmup`) also reads what its window used (bench/meter.ts: the
+ * server's CPU, the database's work, …) into `usage`.
+ */
 export async function measureOperations(
-  options: { concurrency: number; seconds: number; amount: number | null },
+  options: { concurrency: number; seconds: number; amount: number | null; warmup?: boolean },
   operation: (index: number) => Promise<void>,
 ): Promise<DriveResult> {
+  const window = options.warmup ? null : await startWindow();
   const recorder = new LatencyRecorder();
   const statusCodes: Record<string, number> = {};
   let unexpected = 0;
@@ -52,9 +58,17 @@ export async function measureOperations(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, loop));
+  const usage = window ? await window.end(recorder.count) : undefined;
   if (recorder.count === 0 && firstError) throw firstError;
   const seconds = (last - started) / 1000;
-  return { ...recorder.summarize(recorder.count, seconds), unexpected, errors, timeouts: 0, statusCodes };
+  return {
+    ...recorder.summarize(recorder.count, seconds),
+    unexpected,
+    errors,
+    timeouts: 0,
+    statusCodes,
+    ...(usage ? { usage } : {}),
+  };
 }
 
 /** fetch, JSON in and out, status checked. */
@@ -180,7 +194,9 @@ export async function tokenRequest(plan: SignInPlan, form: Record<string, string
   });
   const text = await response.text();
   if (response.status !== 200) throw new UnexpectedStatus(response.status, text);
-  return JSON.parse(text) as Tokens;
+  const tokens = JSON.parse(text) as Tokens;
+  countTokens(tokens as unknown as Record<string, unknown>);
+  return tokens;
 }
 
 /**
@@ -240,6 +256,7 @@ export async function measureOneByOne(
 ): Promise<DriveResult> {
   const recorder = new LatencyRecorder();
   let timed = 0;
+  const window = await startWindow();
   for (let index = 0; index < count; index++) {
     const before = performance.now();
     await operation(index);
@@ -248,11 +265,13 @@ export async function measureOneByOne(
     timed += ms;
     await restore(index);
   }
+  const usage = await window.end(count, 'the window holds the untimed restores too');
   return {
     ...recorder.summarize(recorder.count, timed / 1000),
     unexpected: 0,
     errors: 0,
     timeouts: 0,
     statusCodes: { ok: count },
+    usage,
   };
 }

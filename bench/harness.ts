@@ -6,8 +6,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { type DatasetPlan, type DatasetShape, planDataset, SIZES } from './dataset.js';
 import type { LoadResult, LoadSettings } from './load.js';
+import type { MeterSpec } from './meter.js';
 import { type PeersResult, peerRatios, runPeers } from './peers.js';
-import { detectPinning, killChildren, machineInfo, type Pinning, repoRoot, runWorker } from './processes.js';
+import {
+  detectPinning,
+  killChildren,
+  type MemoryBreakdown,
+  machineInfo,
+  type Pinning,
+  repoRoot,
+  runWorker,
+} from './processes.js';
 import { deterministicId } from './random.js';
 import type { ReferenceResult, ReferenceSettings, Storage } from './references.js';
 import { loadScenarios, selectScenarios } from './registry.js';
@@ -21,6 +30,7 @@ import type {
 } from './scenario.js';
 import type { SeedReport } from './seed.js';
 import { freePort, type RunningServer, startServer } from './server.js';
+import { explain, type Why } from './why.js';
 import type { LoadJob, PrepareJob, PrepareResult } from './worker.js';
 
 export type Engine = 'pglite' | 'postgres';
@@ -44,6 +54,11 @@ export interface BenchOptions {
   repeat: number;
   /** How long the server sits idle after /readyz before its idle RSS is read. */
   idleSeconds: number;
+  /**
+   * PostgreSQL: seconds without load before pg_stat_database is read at each end of a measured
+   * window (backends flush their statistics at most once a second; bench/meter.ts).
+   */
+  statsSettleSeconds: number;
   /** Connection string with the right to CREATE / DROP DATABASE (a fresh database per pass). */
   postgresAdminUrl: string;
   /** Where the JSON result goes. */
@@ -75,6 +90,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   referenceSeconds: 5,
   repeat: 1,
   idleSeconds: 2,
+  statsSettleSeconds: 1.1,
   postgresAdminUrl: process.env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   resultsDir: join(repoRoot, 'bench', 'results'),
   workDir: tmpdir(),
@@ -108,6 +124,8 @@ export interface ScenarioRow {
   /** Absolute limits of the issue (p99, rate) and whether the measurement keeps them. */
   limits?: ScenarioLimits | null;
   limitsMet?: boolean | null;
+  /** Why the figures are what they are (bench/why.ts), from the measured window's usage (load.usage). */
+  why?: Why | null;
 }
 
 export interface ServerFigures {
@@ -118,6 +136,11 @@ export interface ServerFigures {
   restartReadyMs: number | null;
   restartIdleRssMb: number | null;
   targets: { idleRssMb: number; restartReadyMs: number | null };
+  /** The idle RSS by kind (/proc/<pid>/status), when readable. */
+  idleMemory?: MemoryBreakdown | null;
+  /** CPU seconds the server used from spawning to /readyz, at the start and the restart. */
+  readyCpuSeconds?: number | null;
+  restartReadyCpuSeconds?: number | null;
 }
 
 export interface PassResult {
@@ -312,6 +335,8 @@ async function runPass(
     log(`[${db}] ready in ${Math.round(readyMs)} ms`);
     await sleep(options.idleSeconds * 1000);
     const idle = server.memory();
+    const idleMemory = server.memoryBreakdown();
+    const readyCpuSeconds = server.readyCpuSeconds;
 
     // 3. The scenarios, each from a fresh load process on the other CPU.
     const running = server;
@@ -329,6 +354,18 @@ async function runPass(
       warmupSeconds: options.warmupSeconds,
       repeat: options.repeat,
     };
+    const meter: MeterSpec = {
+      serverPid: running.pid,
+      serverCpu: pinning.serverCpu,
+      postgres:
+        storage.kind === 'postgres'
+          ? {
+              adminUrl: options.postgresAdminUrl,
+              database: decodeURIComponent(new URL(storage.url).pathname.slice(1)),
+            }
+          : null,
+      settleSeconds: options.statsSettleSeconds,
+    };
     const rows: ScenarioRow[] = [];
     for (const scenario of scenarios) {
       const plan = await scenario.prepare(context);
@@ -340,6 +377,7 @@ async function runPass(
         plan,
         settings: { ...loadSettings, connections: scenario.connections ?? loadSettings.connections },
         ...(scenario.drive ? { scenario: scenario.name } : {}),
+        meter,
       };
       const load = await runWorker<LoadResult>(pinning.loadCpu, loadJob);
       const name = referenceName(scenario, dataset);
@@ -357,6 +395,7 @@ async function runPass(
         met: scenario.target !== undefined && ratio !== null ? ratio >= scenario.target : null,
         limits: scenario.limits ?? null,
         limitsMet: scenario.limits ? limitsMet(scenario.limits, load) : null,
+        why: explain(load, reference ?? null, prepared.references),
       });
     }
     const after = server.memory();
@@ -366,9 +405,11 @@ async function runPass(
     // 4. A restart on the same, now populated, database.
     let restartReadyMs: number | null = null;
     let restartIdleRssMb: number | null = null;
+    let restartReadyCpuSeconds: number | null = null;
     if (options.restart) {
       server = await startServer({ storage, client, cpu: pinning.serverCpu, port: await freePort() });
       restartReadyMs = server.readyMs;
+      restartReadyCpuSeconds = server.readyCpuSeconds;
       log(`[${db}] restart ready in ${Math.round(restartReadyMs)} ms`);
       await sleep(options.idleSeconds * 1000);
       restartIdleRssMb = server.memory().rssMb;
@@ -389,6 +430,9 @@ async function runPass(
         restartReadyMs,
         restartIdleRssMb,
         targets: SERVER_TARGETS[db],
+        idleMemory,
+        readyCpuSeconds,
+        restartReadyCpuSeconds,
       },
     };
   } finally {

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { countTokenBody, startWindow, type Usage } from './meter.js';
 import type { LoadPlan } from './scenario.js';
 import { LatencyRecorder, type Measurement } from './stats.js';
 
@@ -23,9 +24,11 @@ export interface LoadResult extends Measurement {
   statusCodes: Record<string, number>;
   /** A driven scenario's further figures (DriveResult.figures). */
   figures?: Record<string, number>;
+  /** What the measured window used: server CPU, database work, … (bench/meter.ts). */
+  usage?: Usage;
 }
 
-function options(baseUrl: string, plan: LoadPlan, connections: number): autocannon.Options {
+function options(baseUrl: string, plan: LoadPlan, connections: number, measured = false): autocannon.Options {
   const bodies = plan.bodies ?? [];
   let turn = 0;
   const rotates = plan.paths.length > 1 || bodies.length > 1;
@@ -40,6 +43,10 @@ function options(baseUrl: string, plan: LoadPlan, connections: number): autocann
         path: plan.paths[0] as string,
         headers: plan.headers ?? {},
         ...(bodies[0] !== undefined ? { body: bodies[0] } : {}),
+        // Token answers of the measured part: the JWTs the server signed (bench/meter.ts).
+        ...(measured && plan.tokens
+          ? { onResponse: (status: number, body: string) => status === 200 && countTokenBody(body) }
+          : {}),
         ...(rotates
           ? {
               setupRequest: (request: autocannon.Request) => {
@@ -87,20 +94,23 @@ export async function runLoad(baseUrl: string, plan: LoadPlan, settings: LoadSet
     const statusCodes: Record<string, number> = {};
     let unexpected = 0;
     const measured = {
-      ...options(baseUrl, plan, settings.connections),
+      ...options(baseUrl, plan, settings.connections, true),
       ...(settings.amount !== null ? { amount: settings.amount } : { duration: settings.durationSeconds }),
     };
+    const window = await startWindow();
     const { result, seconds } = await run(measured, (status, ms) => {
       statusCodes[status] = (statusCodes[status] ?? 0) + 1;
       if (status === plan.expectedStatus) recorder.add(ms);
       else unexpected++;
     });
+    const usage = await window.end(recorder.count);
     const current: LoadResult = {
       ...recorder.summarize(recorder.count, seconds),
       unexpected,
       errors: result.errors,
       timeouts: result.timeouts,
       statusCodes,
+      usage,
     };
     if (!best || current.rate > best.rate) best = current;
   }

@@ -8,7 +8,7 @@ import { type Slapd, type SlapdDirectory, slapdInstalled, startSlapd } from '../
 import { type DatasetPlan, generateUsers } from './dataset.js';
 import { measureOperations, UnexpectedStatus } from './drive.js';
 import type { LoadResult, LoadSettings } from './load.js';
-import { nodeFlags, type Pinning, pinned, repoRoot, runWorker, track } from './processes.js';
+import { cpuSeconds, nodeFlags, type Pinning, pinned, repoRoot, runWorker, track } from './processes.js';
 import type { Scenario } from './scenario.js';
 import type { LoadJob } from './worker.js';
 
@@ -222,7 +222,10 @@ export async function measureLdapLookups(job: LdapLookupJob): Promise<LoadResult
     };
     const concurrency = clients.length;
     if (settings.warmupSeconds > 0) {
-      await measureOperations({ concurrency, seconds: settings.warmupSeconds, amount: null }, operation);
+      await measureOperations(
+        { concurrency, seconds: settings.warmupSeconds, amount: null, warmup: true },
+        operation,
+      );
     }
     let best: LoadResult | null = null;
     for (let attempt = 0; attempt < Math.max(1, settings.repeat); attempt++) {
@@ -243,25 +246,6 @@ export async function measureLdapLookups(job: LdapLookupJob): Promise<LoadResult
     return best as LoadResult;
   } finally {
     await Promise.all(clients.map((client) => client.unbind().catch(() => {})));
-  }
-}
-
-const clockTicks = (() => {
-  const probe = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  const value = Number(probe.stdout?.trim());
-  return Number.isFinite(value) && value > 0 ? value : 100;
-})();
-
-/** CPU seconds a process used so far (Linux /proc; null elsewhere). */
-function cpuSeconds(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces) in parentheses: utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-  } catch {
-    return null;
   }
 }
 

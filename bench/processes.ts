@@ -29,6 +29,20 @@ export const serverEntry = fromSource
   : join(repoRoot, 'dist', 'src', 'main.js');
 const workerEntry = join(benchDir, `worker${extension}`);
 
+/**
+ * The Node flags `npm start` gives the server (the `--` options of package.json's start script,
+ * e.g. `--max-semi-space-size`), so that the bench measures the server as it is started;
+ * `BENCH_SERVER_NODE_FLAGS` (space-separated, may be empty) replaces them for an A/B comparison.
+ */
+export function serverNodeFlags(): string[] {
+  const override = process.env.BENCH_SERVER_NODE_FLAGS;
+  if (override !== undefined) return override.split(/\s+/).filter(Boolean);
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  return (manifest.scripts.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 /** Node flags for running our files: TypeScript from source needs the tsx loader. */
 export function nodeFlags(): string[] {
   return fromSource ? ['--import', 'tsx'] : [];
@@ -92,6 +106,72 @@ export function processMemory(pid: number): { rssMb: number; peakRssMb: number |
   } catch {
     const ps = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
     return { rssMb: Number(ps.stdout.trim()) / 1024, peakRssMb: null };
+  }
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`, 100 almost everywhere). */
+const clockTicks = (() => {
+  const probe = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const value = Number(probe.stdout?.trim());
+  return Number.isFinite(value) && value > 0 ? value : 100;
+})();
+
+/** CPU seconds (user + system, all threads) a process used so far (Linux /proc; null elsewhere). */
+export function cpuSeconds(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces) in parentheses: utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Seconds one CPU (`cpu`, e.g. "0") has been busy so far, whatever ran on it: user, nice, system,
+ * irq, softirq and steal of its /proc/stat line (idle and iowait left out). Null where unreadable.
+ */
+export function cpuBusySeconds(cpu: string): number | null {
+  try {
+    const line = new RegExp(`^cpu${cpu} (.+)$`, 'm').exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+    if (!line) return null;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    const busy = [user, nice, system, irq, softirq, steal].reduce<number>(
+      (sum, value) => sum + (value ?? 0),
+      0,
+    );
+    return busy / clockTicks;
+  } catch {
+    return null;
+  }
+}
+
+/** A process's resident memory by kind, MB (/proc/<pid>/status), and its thread count. */
+export interface MemoryBreakdown {
+  rssMb: number;
+  anonMb: number;
+  fileMb: number;
+  shmemMb: number;
+  threads: number;
+}
+
+/** VmRSS = RssAnon + RssFile + RssShmem of a process (Linux; null elsewhere). */
+export function memoryBreakdown(pid: number): MemoryBreakdown | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const value = (field: string) => Number(new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+    const breakdown = {
+      rssMb: value('VmRSS') / 1024,
+      anonMb: value('RssAnon') / 1024,
+      fileMb: value('RssFile') / 1024,
+      shmemMb: value('RssShmem') / 1024,
+      threads: value('Threads'),
+    };
+    return Object.values(breakdown).every(Number.isFinite) ? breakdown : null;
+  } catch {
+    return null;
   }
 }
 

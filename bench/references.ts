@@ -13,6 +13,12 @@ export interface ReferenceResult {
   description: string;
   concurrency: number;
   measurement: Measurement;
+  /**
+   * CPU ms per operation of the measuring process, when the whole reference runs in it (RS256,
+   * argon2id and its threads, SQL on PGlite): the time one operation costs the machine whatever
+   * else shares the CPU. Null for SQL on PostgreSQL (the database's own processes do the work).
+   */
+  cpuMsPerOp?: number | null;
 }
 
 export interface ReferenceSettings {
@@ -24,6 +30,16 @@ export interface ReferenceSettings {
   poolSize: number;
   /** Measure this many times and keep the best. */
   repeat: number;
+}
+
+/** Adds `cpuMsPerOp` from the measurement's CPU, when the reference runs wholly in this process. */
+function withCpu(result: ReferenceResult, inProcess: boolean): ReferenceResult {
+  const { cpuSeconds, operations } = result.measurement;
+  return {
+    ...result,
+    cpuMsPerOp:
+      inProcess && cpuSeconds !== undefined && operations > 0 ? (cpuSeconds * 1000) / operations : null,
+  };
 }
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -80,20 +96,23 @@ export async function measureCrypto(
       ),
     });
   }
-  return results;
+  return results.map((result) => withCpu(result, true));
 }
 
 /** argon2id hashes per second at the parameters of src/lib/passwords.ts, one after another. */
 export async function measureArgon2(settings: ReferenceSettings): Promise<ReferenceResult> {
   await hashPassword('correct horse battery staple');
-  return {
-    name: 'argon2id-hash',
-    description: 'argon2id hash at our parameters (src/lib/passwords.ts), one at a time',
-    concurrency: 1,
-    measurement: await bestOf(settings.repeat, () =>
-      measureAsync(Math.max(settings.seconds, 0.2), 1, () => hashPassword('correct horse battery staple')),
-    ),
-  };
+  return withCpu(
+    {
+      name: 'argon2id-hash',
+      description: 'argon2id hash at our parameters (src/lib/passwords.ts), one at a time',
+      concurrency: 1,
+      measurement: await bestOf(settings.repeat, () =>
+        measureAsync(Math.max(settings.seconds, 0.2), 1, () => hashPassword('correct horse battery staple')),
+      ),
+    },
+    true,
+  );
 }
 
 /**
@@ -164,5 +183,5 @@ export async function measureSql(
   } finally {
     await close();
   }
-  return results;
+  return results.map((result) => withCpu(result, storage.kind === 'pglite'));
 }

@@ -1,5 +1,6 @@
 import type { BenchResult, PassResult } from './harness.js';
 import type { PeersResult } from './peers.js';
+import { memoryText, startText, whyText } from './why.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
@@ -210,6 +211,38 @@ function serverLine(pass: PassResult): string {
   return `  ${pass.db}: ${parts.filter(Boolean).join(', ')}`;
 }
 
+/**
+ * Issue 17: one line per target (scenario targets, idle RSS, restart), met or missed, with why:
+ * the figures the scenario's window measured (bench/meter.ts, bench/why.ts).
+ */
+export function whyLines(pass: PassResult): string[] {
+  const lines: string[] = [];
+  for (const row of pass.scenarios) {
+    if (row.target === null && !row.limits) continue;
+    const verdict = targetCell(row);
+    const why = row.why
+      ? whyText(row.why, { minRate: row.limits?.minRate !== undefined })
+      : 'not measured (no usage recorded for this scenario)';
+    lines.push(`  ${pass.db} ${scenarioName(row)} ${verdict}: ${why}`);
+  }
+  const s = pass.server;
+  if (s.idleMemory) {
+    lines.push(
+      `  ${pass.db} ${against(`RSS idle ${mb(s.idleRssMb)}`, s.idleRssMb, s.targets.idleRssMb, mb)}: ${memoryText(s.idleMemory)}`,
+    );
+  }
+  if (s.targets.restartReadyMs !== null && s.restartReadyMs !== null) {
+    const cpu = s.restartReadyCpuSeconds;
+    lines.push(
+      `  ${pass.db} ${against(`restart ready ${seconds(s.restartReadyMs)}`, s.restartReadyMs, s.targets.restartReadyMs, seconds)}: ` +
+        (cpu === null || cpu === undefined
+          ? 'server CPU not readable (/proc)'
+          : startText(cpu, s.restartReadyMs)),
+    );
+  }
+  return lines;
+}
+
 const PEER_LABELS: Record<string, string> = {
   'slapd-lookup-by-dn': 'slapd lookups by DN',
   'oidc-provider-client-credentials': 'bare oidc-provider client_credentials',
@@ -331,6 +364,15 @@ export function formatResult(result: BenchResult): string {
       ),
   );
   if (problems.length > 0) lines.push('', ...problems);
+  const whys = result.passes.flatMap(whyLines);
+  if (whys.length > 0) {
+    lines.push(
+      '',
+      "targets, and why (measured over each scenario's measured window: server CPU from /proc, " +
+        'PostgreSQL from pg_stat_database; bench/why.ts):',
+      ...whys,
+    );
+  }
   const figures = result.passes.flatMap(figureLines);
   if (figures.length > 0) lines.push('', 'further figures (driven scenarios):', ...figures);
   const pairs = result.passes.flatMap(pairLines);

@@ -1,4 +1,5 @@
 import type { DatasetPlan } from './dataset.js';
+import type { Usage } from './meter.js';
 import type { Storage } from './references.js';
 
 /** Figures of the machine itself, measured in every pass (bench/references.ts). */
@@ -33,6 +34,8 @@ export interface LoadPlan {
   expectedStatus: number;
   /** For a scenario with its own `drive`: whatever it needs (serializable). */
   custom?: unknown;
+  /** The answers are token responses: count the JWTs in them (bench/meter.ts countTokens). */
+  tokens?: boolean;
 }
 
 /** What a scenario's own driver gets in the load process (see `Scenario.drive`). */
@@ -59,6 +62,8 @@ export interface DriveResult {
   statusCodes: Record<string, number>;
   /** Further figures the table's columns cannot hold (e.g. events/s), printed under it by name. */
   figures?: Record<string, number>;
+  /** What the measured window used (bench/meter.ts): measureOperations and measureOneByOne fill it. */
+  usage?: Usage;
 }
 
 /** Absolute limits an issue sets (besides or instead of a ratio to the reference). */

@@ -2,7 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RATE_LIMITS } from '../src/platform/config.js';
-import { nodeFlags, pinned, processMemory, repoRoot, serverEntry, track } from './processes.js';
+import {
+  cpuSeconds,
+  type MemoryBreakdown,
+  memoryBreakdown,
+  nodeFlags,
+  pinned,
+  processMemory,
+  repoRoot,
+  serverEntry,
+  serverNodeFlags,
+  track,
+} from './processes.js';
 import type { Storage } from './references.js';
 
 export interface ServerOptions {
@@ -21,9 +32,13 @@ export interface RunningServer {
   baseUrl: string;
   /** From spawning the process to the first 200 from /readyz. */
   readyMs: number;
+  /** CPU seconds the process used until then (/proc/<pid>/stat), null where unreadable. */
+  readyCpuSeconds: number | null;
   /** What the server printed (for failures). */
   output(): string;
   memory(): { rssMb: number; peakRssMb: number | null };
+  /** Resident memory by kind (anonymous, file, shared) and threads, null where unreadable. */
+  memoryBreakdown(): MemoryBreakdown | null;
   /** SIGTERM (clean shutdown), SIGKILL if it has not exited within 10 s. */
   stop(): Promise<void>;
 }
@@ -80,7 +95,11 @@ function exited(child: ChildProcess): Promise<void> {
 /** Starts ScaiKey as its own process (pinned when `cpu` is set) and waits for /readyz. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const baseUrl = `http://127.0.0.1:${options.port}`;
-  const [command, args] = pinned(options.cpu, process.execPath, [...nodeFlags(), serverEntry]);
+  const [command, args] = pinned(options.cpu, process.execPath, [
+    ...serverNodeFlags(),
+    ...nodeFlags(),
+    serverEntry,
+  ]);
   const started = performance.now();
   const child = spawn(command, args, {
     cwd: repoRoot,
@@ -118,12 +137,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const pid = child.pid as number;
+  const readyCpuSeconds = cpuSeconds(pid);
   return {
     pid,
     baseUrl,
     readyMs,
+    readyCpuSeconds,
     output: () => output,
     memory: () => processMemory(pid),
+    memoryBreakdown: () => memoryBreakdown(pid),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

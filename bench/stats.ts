@@ -7,6 +7,8 @@ export interface Measurement {
   p50: number;
   p99: number;
   max: number;
+  /** CPU seconds of the measuring process (all its threads) over the measurement, where taken. */
+  cpuSeconds?: number;
 }
 
 /** Collects latencies (ms) without boxing every number. */
@@ -43,9 +45,15 @@ export class LatencyRecorder {
   }
 }
 
+function cpuSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6;
+}
+
 /** Runs a synchronous operation back to back for `seconds` and measures it. */
 export function measureSync(seconds: number, operation: (index: number) => void): Measurement {
   const recorder = new LatencyRecorder();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + seconds * 1000;
   let count = 0;
@@ -57,7 +65,7 @@ export function measureSync(seconds: number, operation: (index: number) => void)
     now = after;
     count++;
   }
-  return recorder.summarize(count, (now - started) / 1000);
+  return { ...recorder.summarize(count, (now - started) / 1000), cpuSeconds: cpuSince(cpuBefore) };
 }
 
 /** Runs `concurrency` loops of an asynchronous operation for `seconds` and measures it. */
@@ -67,6 +75,7 @@ export async function measureAsync(
   operation: (index: number) => Promise<unknown>,
 ): Promise<Measurement> {
   const recorder = new LatencyRecorder();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + seconds * 1000;
   let count = 0;
@@ -81,7 +90,7 @@ export async function measureAsync(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, loop));
-  return recorder.summarize(recorder.count, (last - started) / 1000);
+  return { ...recorder.summarize(recorder.count, (last - started) / 1000), cpuSeconds: cpuSince(cpuBefore) };
 }
 
 /** The best (highest rate) of `times` measurements: on a shared machine, the least disturbed one. */

@@ -10,6 +10,7 @@
 import { openDatabase } from '../src/platform/db/database.js';
 import { type DatasetShape, planDataset } from './dataset.js';
 import { type LoadSettings, runLoad } from './load.js';
+import { closeMeter, configureMeter, type MeterSpec } from './meter.js';
 import { type LdapLookupJob, measureLdapLookups } from './peers.js';
 import {
   measureArgon2,
@@ -45,6 +46,8 @@ export interface LoadJob {
   baseUrl: string;
   plan: LoadPlan;
   settings: LoadSettings;
+  /** What to read around the measured window (the server's pid, PostgreSQL's statistics). */
+  meter?: MeterSpec;
 }
 
 async function prepare(job: PrepareJob): Promise<PrepareResult> {
@@ -86,12 +89,15 @@ async function handle(job: PrepareJob | LoadJob | LdapLookupJob): Promise<unknow
 }
 
 process.once('message', (job: PrepareJob | LoadJob | LdapLookupJob) => {
-  handle(job).then(
-    (result) => process.send?.({ ok: true, result }, () => process.exit(0)),
-    (error: unknown) =>
-      process.send?.(
-        { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
-        () => process.exit(1),
-      ),
-  );
+  if (job.kind === 'load') configureMeter(job.meter ?? null);
+  handle(job)
+    .finally(closeMeter)
+    .then(
+      (result) => process.send?.({ ok: true, result }, () => process.exit(0)),
+      (error: unknown) =>
+        process.send?.(
+          { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
+          () => process.exit(1),
+        ),
+    );
 });

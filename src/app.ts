@@ -381,6 +381,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       cookieKeys: [cookieKey],
       audit,
       verifier,
+      clients,
       invalidation,
       log: app.log,
     });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { hasChromium } from './helpers/browser.js';
 import {
   type ConsoleAdmin,
+  chooseOption,
   consoleAdmin,
   consoleProblems,
   expectAccessible,
@@ -14,6 +15,7 @@ import {
 } from './helpers/console.js';
 import { createTenant } from './helpers/factories.js';
 import { createSignInUser } from './helpers/sign-in.js';
+import { GUARDED_WEBHOOKS } from './helpers/webhook-receiver.js';
 
 /** A scenario signs in once and walks through several screens on a 2-core machine. */
 const SCENARIO_MS = 120_000;
@@ -25,14 +27,7 @@ describe.runIf(hasChromium)(
     // private addresses (SSRF) and plain-http federation issuers.
     const c = useConsole({
       federationAllowHttp: false,
-      webhooks: {
-        allowPrivate: false,
-        timeoutMs: 2000,
-        retryBaseMs: 60_000,
-        retryWindowMs: 3_600_000,
-        failingAfter: 5,
-        concurrency: 4,
-      },
+      webhooks: GUARDED_WEBHOOKS,
     });
 
     /** The platform token's request helper, for the data a scenario starts from and what it checks. */
@@ -75,8 +70,7 @@ describe.runIf(hasChromium)(
 
     /** Picks an option of a server-searched select: types into it and clicks the option. */
     const choose = async (page: Page, label: string, search: string, option: string | RegExp) => {
-      await page.getByRole('combobox', { name: label, exact: true }).fill(search);
-      await page.getByRole('option', { name: option }).click();
+      await chooseOption(page, page.getByRole('combobox', { name: label, exact: true }), search, option);
     };
 
     it(

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { hasChromium } from './helpers/browser.js';
 import {
   type ConsoleAdmin,
+  chooseOption,
   consoleAdmin,
   consoleProblems,
   expectAccessible,
@@ -53,8 +54,7 @@ async function userOu(api: Api, tenantId: string, id: string) {
 
 /** Picks an option of a server-searched select (a Mantine Select): types, then clicks the option. */
 async function pick(page: Page, label: string, search: string, option: string | RegExp) {
-  await page.getByRole('combobox', { name: label, exact: true }).fill(search);
-  await page.getByRole('option', { name: option }).click();
+  await chooseOption(page, page.getByRole('combobox', { name: label, exact: true }), search, option);
 }
 
 /** Waits until no transition or finite animation runs (a dialog fading in has too little contrast for axe). */

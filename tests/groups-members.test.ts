@@ -299,6 +299,31 @@ describe('admin routes', () => {
     expect(child).toBeDefined();
   });
 
+  it('answers an effective members page past the end with the exact total and no members (issue 17)', async () => {
+    const tenant = await createTenant(t);
+    const [a, b, c] = await users(tenant, 3);
+    const parent = await createGroup(tenant, 'Paged', { initial_members: [a, b] });
+    await createGroup(tenant, 'Paged child', { parent_group_id: parent.id, initial_members: [c] });
+    const last = await t.get(`/api/v1/admin/groups/${parent.id}/effective-members?per_page=2&page=2`);
+    expect(last.status).toBe(200);
+    expect(last.body.data).toEqual([
+      {
+        user_id: [a, b, c].sort()[2],
+        email: expect.any(String),
+        display_name: null,
+        membership_type: expect.any(String),
+      },
+    ]);
+    expect(last.body.pagination).toEqual({ page: 2, per_page: 2, total_items: 3, total_pages: 2 });
+    const beyond = await t.get(`/api/v1/admin/groups/${parent.id}/effective-members?per_page=2&page=3`);
+    expect(beyond.status).toBe(200);
+    expect(beyond.body.data).toEqual([]);
+    expect(beyond.body.pagination).toEqual({ page: 3, per_page: 2, total_items: 3, total_pages: 2 });
+    const empty = await createGroup(tenant, 'Empty');
+    const none = await t.get(`/api/v1/admin/groups/${empty.id}/effective-members`);
+    expect(none.body).toMatchObject({ data: [], pagination: { total_items: 0, total_pages: 0 } });
+  });
+
   it('lists, adds and removes nested groups and lists parent groups', async () => {
     const tenant = await createTenant(t);
     const other = await createTenant(t);

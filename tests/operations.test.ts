@@ -1,10 +1,8 @@
 // Issue 11 items 8–10: start-up and configuration errors, shutdown deadline, access log, the root page.
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTenant } from './helpers/factories.js';
-import { spawnScript, startServer } from './helpers/process.js';
+import { requestInFlight, spawnScript, startServer } from './helpers/process.js';
 import {
   createTestDatabase,
   freePort,
@@ -74,28 +72,16 @@ describe('item 8: shutdown has a deadline', () => {
     const env: Record<string, string> = { ...database.env, SCAIKEY_SHUTDOWN_GRACE: '1' };
     if (!env.DATABASE_URL) env.SCAIKEY_DATA_DIR = `${env.SCAIKEY_DATA_DIR}/data`;
     const server = await startServer(env);
-    const url = new URL(server.base);
     // A client that sends its headers and part of its body, then stops: the server has the request
     // in hand once it answers 100 Continue.
-    const socket = connect(Number(url.port), url.hostname);
-    await once(socket, 'connect');
-    let received = '';
-    const continued = new Promise<void>((resolve) => {
-      socket.on('data', (chunk) => {
-        received += chunk;
-        if (received.includes('100 Continue')) resolve();
-      });
+    const request = await requestInFlight(server.base, {
+      path: '/api/v1/admin/tenants/',
+      contentLength: 100,
     });
-    socket.write(
-      'POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-        'Content-Length: 100\r\nExpect: 100-continue\r\n\r\n',
-    );
-    await continued;
-    socket.write('{"name":');
-    const closed = once(socket, 'close');
+    request.write('{"name":');
     server.child.kill('SIGTERM');
     const code = await server.exited;
-    await closed;
+    await request.closed;
     expect(code, server.output()).toBe(0);
     expect(server.output()).toContain('shutdown grace period ended with requests in flight');
   }, 90_000);
@@ -104,39 +90,21 @@ describe('item 8: shutdown has a deadline', () => {
 describe('item 11: a request that arrives while the server drains', () => {
   it('gets a 503 in the {detail, code} envelope and Connection: close', async () => {
     const live = await startLiveApp();
-    const url = new URL(live.origin);
-    const socket = connect(Number(url.port), url.hostname);
-    await once(socket, 'connect');
-    let received = '';
-    const waitFor = (text: string) =>
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (!received.includes(text)) return;
-          socket.off('data', check);
-          resolve();
-        };
-        socket.on('data', (chunk) => {
-          received += chunk;
-        });
-        socket.on('data', check);
-        check();
-      });
     // A request in flight (its body not yet sent) keeps the connection open through the shutdown.
     const body = '{"name":"Drained"}';
-    socket.write(
-      'POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-        `Content-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
-    );
-    await waitFor('100 Continue');
+    const request = await requestInFlight(live.origin, {
+      path: '/api/v1/admin/tenants/',
+      contentLength: body.length,
+    });
     const closed = live.app.close();
     // The shutdown has begun once the server stops listening (preClose hooks ran before that).
     while (live.app.server.listening) await new Promise((resolve) => setImmediate(resolve));
     // The rest of the first request, and a second one pipelined behind it.
-    socket.write(`${body}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
-    await once(socket, 'close');
+    request.write(`${body}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await request.closed;
     await closed;
     await live.close().catch(() => {});
-    const responses = received.split(/(?=HTTP\/1\.1 )/);
+    const responses = request.answers();
     expect(responses[0]).toMatch(/^HTTP\/1\.1 100 Continue/);
     // The request in flight was finished as usual (no token: 401).
     expect(responses[1]).toMatch(/^HTTP\/1\.1 401 /);

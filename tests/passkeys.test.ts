@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relyingParty } from '../src/modules/mfa/index.js';
 import { hasChromium, launchChromium, TestBrowser } from './helpers/browser.js';
 import { createTenant, insertApplication, type Tenant } from './helpers/factories.js';
+import { moment } from './helpers/moment.js';
 import { authorizationRequest } from './helpers/sign-in.js';
 import { useTestApp } from './helpers/test-app.js';
 
@@ -131,13 +132,10 @@ async function device(options: Record<string, unknown> = {}, credentials: unknow
   const context = await browser.newContext();
   const page = await context.newPage();
   let callback: string | null = null;
-  let reached: () => void = () => {};
-  const arrived = new Promise<void>((resolve) => {
-    reached = resolve;
-  });
+  const arrival = moment();
   await page.route('http://127.0.0.1:9999/**', async (route) => {
     callback = route.request().url();
-    reached();
+    arrival.reach();
     await route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' });
   });
   const cdp = await context.newCDPSession(page);
@@ -148,7 +146,14 @@ async function device(options: Record<string, unknown> = {}, credentials: unknow
   for (const credential of credentials) {
     await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: credential as never });
   }
-  return { context, page, cdp, authenticatorId, callback: () => callback, reachedCallback: () => arrived };
+  return {
+    context,
+    page,
+    cdp,
+    authenticatorId,
+    callback: () => callback,
+    reachedCallback: () => arrival.reached,
+  };
 }
 
 /** The page's error message, once the page that shows one has loaded. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
-import { platformToken, startServer } from './helpers/process.js';
+import { platformToken, requestInFlight, startServer } from './helpers/process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-app.js';
 
 /** End-to-end: the real entry point in its own process, as `npm start` runs it. */
@@ -21,19 +21,24 @@ describe('the service process', () => {
     }
     const first = await startServer(env);
     const bearer = await platformToken(first.base);
-    const inFlight = fetch(`${first.base}/api/v1/admin/tenants/`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Written before SIGTERM' }),
+    // A request in flight at the signal, made so on purpose: the server has its headers in hand
+    // (it answered 100 Continue), its body follows the SIGTERM.
+    const body = JSON.stringify({ name: 'Written before SIGTERM' });
+    const request = await requestInFlight(first.base, {
+      path: '/api/v1/admin/tenants/',
+      contentLength: Buffer.byteLength(body),
+      headers: { Authorization: `Bearer ${bearer}` },
     });
-    // Give the request time to reach the server, then ask it to stop.
-    await new Promise((resolve) => setTimeout(resolve, 5));
     const signalled = Date.now();
     first.child.kill('SIGTERM');
-    const created = await inFlight;
-    expect(created.status).toBe(201);
-    const tenantId = ((await created.json()) as { data: { id: string } }).data.id;
-    const [code] = await once(first.child, 'exit');
+    request.write(body);
+    // A keep-alive connection: the server closes it once the request is answered.
+    await request.closed;
+    const answer = request.answers()[1] ?? '';
+    expect(answer, request.received()).toMatch(/^HTTP\/1\.1 201 /);
+    const tenantId = (JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { data: { id: string } })
+      .data.id;
+    const code = await first.exited;
     expect(code, first.output()).toBe(0);
     // Regression: the connection of the in-flight request used to keep the process alive for the
     // whole keep-alive timeout (72 s) after it was answered.

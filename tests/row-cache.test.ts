@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { newId } from '../src/lib/ids.js';
 import { ROWS_CHANNEL } from '../src/platform/row-cache.js';
-import { createTenant, type Tenant } from './helpers/factories.js';
+import { adminUserToken, createTenant, type Tenant } from './helpers/factories.js';
 import { onPostgres, testConfig, useTestApp } from './helpers/test-app.js';
 import { usersApi } from './helpers/users.js';
 
@@ -126,6 +126,75 @@ describe('row cache: reads by id after changes', () => {
   });
 });
 
+describe('row cache: groups and users addressed by id alone (admin routes, issue 17)', () => {
+  const groupRoutes = (groupId: string) => [
+    `/api/v1/admin/groups/${groupId}/effective-members`,
+    `/api/v1/admin/groups/${groupId}/members`,
+    `/api/v1/admin/groups/${groupId}/nested-groups`,
+  ];
+
+  async function groupWithMember(tenant: Tenant): Promise<{ groupId: string; userId: string }> {
+    const user = await api.createUser(tenant);
+    const response = await t.post(`/api/v1/tenants/${tenant.id}/groups`, {
+      name: `Kept ${newId('group')}`,
+      initial_members: [user.id],
+    });
+    expect(response.status).toBe(201);
+    return { groupId: response.body.data.id, userId: user.id };
+  }
+
+  it('a group deleted through the API is a 404 on every route at the next read', async () => {
+    const tenant = await createTenant(t);
+    const { groupId } = await groupWithMember(tenant);
+    for (const url of groupRoutes(groupId)) expect((await t.get(url)).status).toBe(200);
+    expect((await t.delete(`/api/v1/admin/groups/${groupId}?strategy=CASCADE`)).status).toBe(204);
+    for (const url of groupRoutes(groupId)) expect((await t.get(url)).status).toBe(404);
+  });
+
+  it('a group or user deleted behind the API (plain SQL) is a 404 once its notice arrives', async () => {
+    const tenant = await createTenant(t);
+    const { groupId, userId } = await groupWithMember(tenant);
+    const effective = await t.get(`/api/v1/admin/groups/${groupId}/effective-members`);
+    expect(effective.body.pagination.total_items).toBe(1);
+    expect((await t.get(`/api/v1/admin/users/${userId}/groups`)).body.data).toHaveLength(1);
+    const groupGone = heard(t.app, groupId);
+    await t.database.db
+      .updateTable('groups')
+      .set({ deleted_at: new Date() })
+      .where('id', '=', groupId)
+      .execute();
+    await groupGone;
+    for (const url of groupRoutes(groupId)) expect((await t.get(url)).status).toBe(404);
+    const userGone = heard(t.app, userId);
+    await t.database.db
+      .updateTable('users')
+      .set({ deleted_at: new Date() })
+      .where('id', '=', userId)
+      .execute();
+    await userGone;
+    expect((await t.get(`/api/v1/admin/users/${userId}/groups`)).status).toBe(404);
+  });
+
+  it('a kept group or user is a 404 once its tenant is deleted, and to an admin of another tenant', async () => {
+    const tenant = await createTenant(t);
+    const stranger = await createTenant(t);
+    const { groupId, userId } = await groupWithMember(tenant);
+    expect((await t.get(`/api/v1/admin/groups/${groupId}/effective-members`)).status).toBe(200);
+    expect((await t.get(`/api/v1/admin/users/${userId}/groups`)).status).toBe(200);
+    const { token: foreignAdmin } = await adminUserToken(t, { role: 'tenant_admin', tenant: stranger });
+    const asStranger = (url: string) => t.get(url, { token: foreignAdmin });
+    const foreignGroup = await asStranger(`/api/v1/admin/groups/${groupId}/effective-members`);
+    expect(foreignGroup.status).toBe(404);
+    expect(foreignGroup.body).toEqual(
+      (await asStranger(`/api/v1/admin/groups/${newId('group')}/effective-members`)).body,
+    );
+    expect((await asStranger(`/api/v1/admin/users/${userId}/groups`)).status).toBe(404);
+    expect((await t.delete(`/api/v1/admin/tenants/${tenant.id}`)).status).toBeLessThan(300);
+    for (const url of groupRoutes(groupId)) expect((await t.get(url)).status).toBe(404);
+    expect((await t.get(`/api/v1/admin/users/${userId}/groups`)).status).toBe(404);
+  });
+});
+
 describe.runIf(onPostgres)('row cache on PostgreSQL: instances and lost notices', () => {
   it('a change made on one instance shows on the other as soon as its notice arrives there', async () => {
     const database = await t.database_.open();
@@ -150,6 +219,39 @@ describe.runIf(onPostgres)('row cache on PostgreSQL: instances and lost notices'
       ).toBe(200);
       await notice;
       expect((await getOnB()).first_name).toBe('Two');
+    } finally {
+      await b.close();
+      await database.close();
+    }
+  });
+
+  it('a group deleted on one instance is a 404 on the other as soon as its notice arrives there', async () => {
+    const database = await t.database_.open();
+    const b = await buildApp(testConfig({ publicUrl: t.config.publicUrl }), { database });
+    try {
+      const tenant = await createTenant(t);
+      const user = await api.createUser(tenant);
+      const created = await t.post(`/api/v1/tenants/${tenant.id}/groups`, {
+        name: 'On both',
+        initial_members: [user.id],
+      });
+      const groupId = created.body.data.id;
+      const token = await t.platformToken();
+      const getOnB = async (url: string) =>
+        (await b.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })).statusCode;
+      expect(await getOnB(`/api/v1/admin/groups/${groupId}/effective-members`)).toBe(200);
+      expect(await getOnB(`/api/v1/admin/users/${user.id}/groups`)).toBe(200);
+      const groupGone = heard(b, groupId);
+      expect((await t.delete(`/api/v1/admin/groups/${groupId}?strategy=CASCADE`)).status).toBe(204);
+      await groupGone;
+      expect(await getOnB(`/api/v1/admin/groups/${groupId}/effective-members`)).toBe(404);
+      const userGone = heard(b, user.id);
+      const confirm = encodeURIComponent(user.email);
+      expect(
+        (await t.delete(`/api/v1/tenants/${tenant.id}/users/${user.id}?confirm_email=${confirm}`)).status,
+      ).toBe(204);
+      await userGone;
+      expect(await getOnB(`/api/v1/admin/users/${user.id}/groups`)).toBe(404);
     } finally {
       await b.close();
       await database.close();

@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { TestBrowser } from './helpers/browser.js';
 import {
   adminUserToken,
@@ -158,13 +158,22 @@ const setUserStatus = (userId: string, status: string) =>
 const setApplicationStatus = (id: string, status: string) =>
   t.patch(`/api/v1/admin/applications/${id}`, { status });
 
-/** Polls until `probe` gives `expected` (a NOTIFY reaches another instance asynchronously). */
+/**
+ * Polls until `probe` gives `expected` (a NOTIFY reaches another instance asynchronously): waited
+ * on, not timed; the bound is only there to end a failing test.
+ */
 async function eventually<T>(probe: () => Promise<T>, expected: T): Promise<T> {
-  let value = await probe();
-  for (let attempt = 0; attempt < 50 && value !== expected; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    value = await probe();
-  }
+  // Set by the first probe, which waitFor runs at once.
+  let value!: T;
+  await vi
+    .waitFor(
+      async () => {
+        value = await probe();
+        if (value !== expected) throw new Error(`still ${String(value)}`);
+      },
+      { timeout: 30_000, interval: 20 },
+    )
+    .catch(() => {});
   return value;
 }
 

@@ -2,23 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isForbiddenAddress } from '../src/modules/events/outbound.js';
 import { createTenant } from './helpers/factories.js';
 import { useTestApp } from './helpers/test-app.js';
-import { WebhookReceiver } from './helpers/webhook-receiver.js';
+import { GUARDED_WEBHOOKS, WebhookReceiver } from './helpers/webhook-receiver.js';
 
 /**
  * Issue 14: webhooks never reach private, loopback or link-local targets (SSRF) unless
  * SCAIKEY_WEBHOOK_ALLOW_PRIVATE is set: refused when an endpoint is created or changed, and again
  * at each delivery (DNS may have changed since), after resolving the host name.
  */
-const t = useTestApp({
-  webhooks: {
-    allowPrivate: false,
-    timeoutMs: 2000,
-    retryBaseMs: 60_000,
-    retryWindowMs: 3_600_000,
-    failingAfter: 5,
-    concurrency: 4,
-  },
-});
+const t = useTestApp({ webhooks: GUARDED_WEBHOOKS });
 const receiver = new WebhookReceiver();
 beforeAll(async () => {
   await receiver.start();

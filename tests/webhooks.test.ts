@@ -3,19 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryDelayMs } from '../src/modules/events/delivery.js';
 import { adminUserToken, createPartner, createTenant, type Tenant } from './helpers/factories.js';
 import { useTestApp } from './helpers/test-app.js';
-import { type Received, verifyDelivery, WebhookReceiver } from './helpers/webhook-receiver.js';
+import {
+  LOOPBACK_WEBHOOKS,
+  type Received,
+  verifyDelivery,
+  WebhookReceiver,
+} from './helpers/webhook-receiver.js';
 
 /** Issue 14: the Webhooks API and signed, retried, ordered delivery to a receiver the test runs. */
-const t = useTestApp({
-  webhooks: {
-    allowPrivate: true,
-    timeoutMs: 2000,
-    retryBaseMs: 40,
-    retryWindowMs: 600_000,
-    failingAfter: 3,
-    concurrency: 16,
-  },
-});
+const t = useTestApp({ webhooks: LOOPBACK_WEBHOOKS });
 const receiver = new WebhookReceiver();
 beforeAll(async () => {
   await receiver.start();

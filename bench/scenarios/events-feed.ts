@@ -56,7 +56,7 @@ limit ${LIMIT}`,
       cursor = page.data.has_more ? page.data.next_cursor : null;
     };
     if (warmupSeconds > 0 && amount === null) {
-      await measureOperations({ concurrency: 1, seconds: warmupSeconds, amount: null }, read);
+      await measureOperations({ concurrency: 1, seconds: warmupSeconds, amount: null, warmup: true }, read);
       cursor = null;
     }
     events = 0;

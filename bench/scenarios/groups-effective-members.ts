@@ -4,8 +4,8 @@ import type { Scenario } from '../scenario.js';
  * Issue 6: the first page (20) and exact total of the effective members of the hub group (the
  * first top-level group: its hierarchy children plus a NESTED edge to every 4th second-level
  * group; ~half the tenant at the large size), `GET /api/v1/admin/groups/{id}/effective-members`,
- * against the page and the count of groups.repository.ts (`effectiveMembers`,
- * `effectiveMemberCount`: the counter of migration 0019) in one plain SQL statement. Target: p99
+ * against the page and the count of groups.repository.ts (`effectiveMembersWithTotal`: the counter
+ * of migration 0019) in one plain SQL statement. Target: p99
  * <= 2 ms (issue 17; issue 6 set 10 ms).
  */
 export const scenario: Scenario = {

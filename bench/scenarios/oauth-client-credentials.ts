@@ -23,6 +23,7 @@ export const scenario: Scenario = {
       },
       bodies: ['grant_type=client_credentials'],
       expectedStatus: 200,
+      tokens: true,
     };
   },
 };

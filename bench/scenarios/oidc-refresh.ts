@@ -40,7 +40,10 @@ export const scenario: Scenario = {
       }
     };
     if (warmupSeconds > 0) {
-      await measureOperations({ concurrency: connections, seconds: warmupSeconds, amount: null }, operation);
+      await measureOperations(
+        { concurrency: connections, seconds: warmupSeconds, amount: null, warmup: true },
+        operation,
+      );
     }
     return measureOperations({ concurrency: connections, seconds: durationSeconds, amount }, operation);
   },

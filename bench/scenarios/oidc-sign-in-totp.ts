@@ -69,7 +69,10 @@ export const scenario: Scenario = {
     // A fixed amount (the smoke test's tiny dataset) stays within two sign-ins per user.
     const bounded = amount === null ? null : Math.min(amount, totp.users.length * 2);
     if (warmupSeconds > 0) {
-      await measureOperations({ concurrency: connections, seconds: warmupSeconds, amount: null }, operation);
+      await measureOperations(
+        { concurrency: connections, seconds: warmupSeconds, amount: null, warmup: true },
+        operation,
+      );
     }
     return measureOperations(
       { concurrency: connections, seconds: durationSeconds, amount: bounded },

@@ -126,7 +126,7 @@ export const managementContext: FastifyPluginAsync<ManagementContextOptions> = a
   const tenants = createTenantsService(db, work, { moved: moveTenantApplications });
   await management.register(tenantsRoutes, { tenants });
   await management.register(ousRoutes, { ous: createOusService() });
-  const groups = createGroupsService(db);
+  const groups = createGroupsService(db, options.rows);
   await management.register(groupsRoutes, { groups });
   await management.register(adminGroupsRoutes, { groups });
   const users = createUsersService({

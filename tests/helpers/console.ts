@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { AdminRole } from '../../src/platform/auth/principal.js';
 import type { Config } from '../../src/platform/config.js';
@@ -136,6 +136,23 @@ interface AxeViolation {
   impact: string | null;
   help: string;
   nodes: { target: unknown[]; html: string }[];
+}
+
+/**
+ * Picks an option of a select the server searches: types `search` into `combobox`, waits until the
+ * answer for that text is listed (the select's aria-busy turns false: console/src/ui/server-search.ts)
+ * and clicks the option. Clicking earlier races the answer replacing the list under the pointer.
+ */
+export async function chooseOption(
+  page: Page,
+  combobox: Locator,
+  search: string,
+  option: string | RegExp,
+  exact?: boolean,
+): Promise<void> {
+  await combobox.fill(search);
+  await combobox.and(page.locator('[aria-busy="false"]')).waitFor();
+  await page.getByRole('option', { name: option, exact }).click();
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { freePort, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './test-app.js';
 
 /** A ScaiKey entry point (or a test script) run from source in its own process, as `npm start` would. */
@@ -93,4 +94,54 @@ export async function platformToken(base: string): Promise<string> {
     body: 'grant_type=client_credentials&scope=admin:read admin:write',
   });
   return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** A request whose headers the server has in hand and whose body is not yet sent (`requestInFlight`). */
+export interface RequestInFlight {
+  /** Sends more bytes on the connection: the rest of the body, or a pipelined request after it. */
+  write(text: string): void;
+  /** Everything the server answered so far (the `100 Continue` first). */
+  received(): string;
+  /** Resolves when the server closes the connection. */
+  closed: Promise<unknown>;
+  /** The answers split at each status line: [`100 Continue`, the request's answer, …]. */
+  answers(): string[];
+}
+
+/**
+ * Opens a raw connection to `origin` and sends a POST's headers with `Expect: 100-continue`;
+ * resolves once the server has answered `100 Continue`, that is once it has the request in hand
+ * (a shutdown from now on must finish it). Waits on the server's bytes, never on the clock.
+ */
+export async function requestInFlight(
+  origin: string,
+  request: { path: string; contentLength: number; headers?: Record<string, string> },
+): Promise<RequestInFlight> {
+  const url = new URL(origin);
+  const socket = connect(Number(url.port), url.hostname);
+  await once(socket, 'connect');
+  const closed = once(socket, 'close');
+  let received = '';
+  const continued = new Promise<void>((resolve, reject) => {
+    socket.on('data', (chunk) => {
+      received += chunk;
+      if (received.includes('100 Continue')) resolve();
+    });
+    const early = () => reject(new Error(`closed before 100 Continue: ${received}`));
+    closed.then(early, early);
+  });
+  const extra = Object.entries(request.headers ?? {})
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.write(
+    `POST ${request.path} HTTP/1.1\r\nHost: ${url.host}\r\n${extra}Content-Type: application/json\r\n` +
+      `Content-Length: ${request.contentLength}\r\nExpect: 100-continue\r\n\r\n`,
+  );
+  await continued;
+  return {
+    write: (text) => socket.write(text),
+    received: () => received,
+    closed,
+    answers: () => received.split(/(?=HTTP\/1\.1 )/),
+  };
 }

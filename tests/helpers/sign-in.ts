@@ -88,8 +88,11 @@ export async function authorizationRequest(config: client.Configuration, extra: 
   };
 }
 
-/** Signs `email` in with `PASSWORD` in a new browser (no second factor): the tokens and the browser. */
-export async function passwordSignIn(
+/**
+ * Signs `email` in with `PASSWORD` in a new browser (no second factor) up to the callback: the
+ * browser, the authorization request (its `tokens` exchanges the code) and the callback URL.
+ */
+export async function passwordSignInCallback(
   t: App,
   config: client.Configuration,
   email: string,
@@ -99,5 +102,16 @@ export async function passwordSignIn(
   const request = await authorizationRequest(config, extra);
   const page = await browser.follow(request.url);
   const done = await browser.submitForm(page, { email, password: PASSWORD });
-  return { browser, tokens: await request.tokens(done.location) };
+  return { browser, request, callback: done.location };
+}
+
+/** Signs `email` in with `PASSWORD` in a new browser (no second factor): the tokens and the browser. */
+export async function passwordSignIn(
+  t: App,
+  config: client.Configuration,
+  email: string,
+  extra: Record<string, string> = {},
+) {
+  const { browser, request, callback } = await passwordSignInCallback(t, config, email, extra);
+  return { browser, tokens: await request.tokens(callback) };
 }

@@ -3,6 +3,29 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
+/**
+ * Webhook settings for tests that deliver to a receiver on loopback: private addresses allowed,
+ * retries after 40 ms (so a retried delivery is seen within a test), endpoints failing after 3.
+ */
+export const LOOPBACK_WEBHOOKS = {
+  allowPrivate: true,
+  timeoutMs: 2000,
+  retryBaseMs: 40,
+  retryWindowMs: 600_000,
+  failingAfter: 3,
+  concurrency: 16,
+};
+
+/** Webhook settings as deployed (private addresses refused), for the SSRF guard's tests. */
+export const GUARDED_WEBHOOKS = {
+  allowPrivate: false,
+  timeoutMs: 2000,
+  retryBaseMs: 60_000,
+  retryWindowMs: 3_600_000,
+  failingAfter: 5,
+  concurrency: 4,
+};
+
 /** One request a receiver got. */
 export interface Received {
   path: string;

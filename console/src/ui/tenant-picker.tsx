@@ -1,20 +1,21 @@
 import { Select } from '@mantine/core';
-import { useDebouncedValue } from '@mantine/hooks';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../api/client';
 import { texts } from '../texts';
+import { useServerSearch } from './server-search';
 
 /** The tenants the person may see (the API filters by role), searched on the server. */
 export function TenantPicker(props: { value: string | null; onChange: (tenantId: string) => void }) {
   const [search, setSearch] = useState('');
-  const [debounced] = useDebouncedValue(search, 200);
-  const tenants = useQuery({
-    queryKey: ['tenants', 'picker', debounced],
-    queryFn: () =>
+  const tenants = useServerSearch({
+    queryKey: ['tenants', 'picker'],
+    search,
+    delay: 200,
+    load: (term) =>
       unwrap(
         api.GET('/api/v1/admin/tenants/', {
-          params: { query: { per_page: 50, ...(debounced ? { search: debounced } : {}) } },
+          params: { query: { per_page: 50, ...(term ? { search: term } : {}) } },
         }),
       ),
   });
@@ -42,6 +43,7 @@ export function TenantPicker(props: { value: string | null; onChange: (tenantId:
       onChange={(value) => value && props.onChange(value)}
       nothingFoundMessage={texts.common.none}
       w={220}
+      aria-busy={tenants.busy}
     />
   );
 }

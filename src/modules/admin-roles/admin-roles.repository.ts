@@ -1,4 +1,4 @@
-import { type ExpressionBuilder, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, sql } from 'kysely';
 import type { Queryable } from '../../platform/db/database.js';
 import type { Database } from '../../platform/db/schema.js';
 import type { AdminRoleName } from './admin-roles.schemas.js';
@@ -35,11 +35,25 @@ function activeIs(eb: RoleEb, active: boolean) {
   return active ? eb(grantsNow, '=', true) : eb(grantsNow, '=', false);
 }
 
+/** What the highest granting assignment of a user is read as (effective-role.ts). */
+export interface GrantingAssignmentRow {
+  role: AdminRoleName;
+  partner_id: string | null;
+  tenant_id: string | null;
+  tenant_partner_id: string | null;
+}
+
 /**
  * The highest assignment of a user that grants now (active, not expired, on a live user and a live
- * partner / tenant), super > partner > tenant, ties to the oldest (effective-role.ts).
+ * partner / tenant), super > partner > tenant, ties to the oldest (effective-role.ts). The user may
+ * be given as a value or as an expression of an enclosing query (the native user grants read it in
+ * the same statement as the grant: oidc-adapter.repository.ts).
  */
-export async function highestGrantingAssignment(db: Queryable, userTenantId: string, userId: string) {
+export function highestGrantingAssignmentQuery(
+  db: Queryable,
+  userTenantId: string | Expression<string>,
+  userId: string | Expression<string>,
+) {
   return db
     .selectFrom('admin_role_assignments as r')
     .innerJoin('users as u', (join) =>
@@ -51,14 +65,21 @@ export async function highestGrantingAssignment(db: Queryable, userTenantId: str
     .where('r.user_tenant_id', '=', userTenantId)
     .where('r.user_id', '=', userId)
     .where('u.deleted_at', 'is', null)
-    .where(grantsNow, '=', true)
+    .where(grantsNow)
     .where((eb) => eb.or([eb('r.partner_id', 'is', null), eb('p.deleted_at', 'is', null)]))
     .where((eb) => eb.or([eb('r.tenant_id', 'is', null), eb('t.deleted_at', 'is', null)]))
     .orderBy(sql`case r.role when 'SUPER_ADMIN' then 0 when 'PARTNER_ADMIN' then 1 else 2 end`)
     .orderBy('r.created_at', 'asc')
     .orderBy('r.id', 'asc')
-    .limit(1)
-    .executeTakeFirst();
+    .limit(sql.lit(1));
+}
+
+export function highestGrantingAssignment(
+  db: Queryable,
+  userTenantId: string,
+  userId: string,
+): Promise<GrantingAssignmentRow | undefined> {
+  return highestGrantingAssignmentQuery(db, userTenantId, userId).executeTakeFirst();
 }
 
 /** Kysely access to admin role assignments (platform-wide: only super admins manage them). */

@@ -1,6 +1,6 @@
 import type { AdminRole } from '../../platform/auth/principal.js';
 import type { Queryable } from '../../platform/db/database.js';
-import { highestGrantingAssignment } from './admin-roles.repository.js';
+import { type GrantingAssignmentRow, highestGrantingAssignment } from './admin-roles.repository.js';
 
 export interface EffectiveAdminRole {
   role: AdminRole;
@@ -25,7 +25,13 @@ export async function effectiveAdminRole(
   userTenantId: string,
   userId: string,
 ): Promise<EffectiveAdminRole | null> {
-  const row = await highestGrantingAssignment(db, userTenantId, userId);
+  return toEffectiveAdminRole(await highestGrantingAssignment(db, userTenantId, userId));
+}
+
+/** The effective role of a user's highest granting assignment (highestGrantingAssignmentQuery). */
+export function toEffectiveAdminRole(
+  row: GrantingAssignmentRow | null | undefined,
+): EffectiveAdminRole | null {
   if (!row) return null;
   return {
     role: ROLE_NAMES[row.role],

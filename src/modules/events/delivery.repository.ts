@@ -55,7 +55,7 @@ export const resourceKey = (event: Pick<StoredEvent, 'resource_type' | 'resource
 export async function fanOutStep(
   trx: Tx,
   limit: number,
-): Promise<{ read: number; delivered: number } | null> {
+): Promise<{ read: number; delivered: number; endpoints?: number } | null> {
   const { rows: cursors } = await sql<{ txid: string | null; seq: string | null }>`
     select txid::text as txid, seq::text as seq from webhook_fanout where id = 1 for update skip locked`.execute(
     trx,
@@ -72,6 +72,10 @@ export async function fanOutStep(
     .where('deleted_at', 'is', null)
     .where('enabled', '=', true)
     .execute()) as LiveEndpoint[];
+  if (endpoints.length === 0) {
+    await moveFanOutCursor(trx, last);
+    return { read: events.length, delivered: 0, endpoints: 0 };
+  }
   const partnerOf = new Map<string, string>();
   const tenantIds = [...new Set(events.map((event) => event.tenant_id).filter((id) => id !== null))];
   if (endpoints.some((endpoint) => endpoint.partner_id) && tenantIds.length > 0) {
@@ -103,9 +107,38 @@ export async function fanOutStep(
       trx,
     );
   }
+  await moveFanOutCursor(trx, last);
+  return { read: events.length, delivered: rows.length, endpoints: endpoints.length };
+}
+
+async function moveFanOutCursor(trx: Tx, last: { txid: string; seq: number }): Promise<void> {
   await sql`update webhook_fanout set txid = ${last.txid}::xid8, seq = ${last.seq}, updated_at = now()
     where id = 1`.execute(trx);
-  return { read: events.length, delivered: rows.length };
+}
+
+/**
+ * The fan-out step when no endpoint is live, in one statement: moves the cursor past every
+ * committed event, but only if no live endpoint exists (of any tenant, decided by the database in
+ * this statement, so an endpoint another instance created is seen as a fanOutStep would see it)
+ * and no other instance holds the cursor. False: nothing was done (endpoints exist, the cursor is
+ * held, or no event was ever written), and a fanOutStep decides.
+ */
+export async function skipFanOutWithoutEndpoints(db: Queryable): Promise<boolean> {
+  const { rows } = await sql<{ id: number }>`
+    with cursor as (
+      select id, txid, seq from webhook_fanout where id = 1 for update skip locked
+    ), newest as (
+      select txid, seq from event_outbox
+      where txid < pg_snapshot_xmin(pg_current_snapshot())
+      order by txid desc, seq desc limit 1
+    )
+    update webhook_fanout f set txid = newest.txid, seq = newest.seq, updated_at = now()
+    from cursor, newest
+    where f.id = cursor.id
+      and (cursor.txid is null or (newest.txid, newest.seq) >= (cursor.txid, cursor.seq))
+      and not exists (select 1 from webhook_endpoints e where e.enabled and e.deleted_at is null)
+    returning f.id`.execute(db);
+  return rows.length === 1;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   fanOutStep,
   nextDueAt,
   recordOutcome,
+  skipFanOutWithoutEndpoints,
 } from './delivery.repository.js';
 import { postOnce } from './outbound.js';
 import { scaikeySignature, standardSignature } from './webhook-signing.js';
@@ -83,6 +84,8 @@ export interface DispatcherOptions {
   signal: EventSignal;
   settings: WebhookSettings;
   log: FastifyBaseLogger;
+  /** The safety look's interval (default SAFETY_POLL_MS; tests that count fan-out steps set it long). */
+  safetyPollMs?: number;
 }
 
 /**
@@ -102,9 +105,26 @@ export class WebhookDispatcher {
   #claimWanted = false;
   #timer: NodeJS.Timeout | null = null;
   #wait: { cancel(): void } | null = null;
+  /**
+   * What the last fan-out saw: no live endpoint at all. Only a hint for which statement to try
+   * first — skipFanOutWithoutEndpoints checks it again in the database, so a stale hint costs one
+   * statement and is never wrong.
+   */
+  #noEndpoints = false;
+  #fanOutSteps = 0;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
+  }
+
+  /** Fan-out steps this dispatcher ran (one statement or one transaction each): tests, diagnostics. */
+  get fanOutSteps(): number {
+    return this.#fanOutSteps;
+  }
+
+  /** Resolves when no cycle is running or queued (tests, diagnostics). */
+  async idle(): Promise<void> {
+    while (this.#cycle) await this.#cycle.catch(() => {});
   }
 
   get leaseMs(): number {
@@ -138,17 +158,25 @@ export class WebhookDispatcher {
     this.#fanOutWanted ||= fanOut;
     this.#claimWanted ||= claim;
     if (this.#cycle) {
+      // Running: what it has not yet read is read by one more step or cycle, however many kicks.
       this.#again = true;
       return;
     }
-    this.#cycle = this.#run().finally(() => {
-      this.#cycle = null;
-      if (this.#again) {
+    // Queued until the events already arrived are handled: every notice of this turn of the
+    // event loop (a burst of commits, a chunk of NOTIFY messages) joins this cycle.
+    this.#cycle = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
         this.#again = false;
-        // What the kicks during the cycle asked for is in #fanOutWanted and #claimWanted.
-        this.kick(false, false);
-      }
-    });
+        return this.#run();
+      })
+      .finally(() => {
+        this.#cycle = null;
+        if (this.#again) {
+          this.#again = false;
+          // What the kicks during the cycle asked for is in #fanOutWanted and #claimWanted.
+          this.kick(false, false);
+        }
+      });
   }
 
   #listen(): void {
@@ -169,7 +197,11 @@ export class WebhookDispatcher {
       // and claims what it made).
       while (this.#fanOutWanted && !this.#stopped) {
         this.#fanOutWanted = false;
+        this.#fanOutSteps++;
+        // No endpoint anywhere (the usual case without webhooks): one statement moves the cursor.
+        if (this.#noEndpoints && (await skipFanOutWithoutEndpoints(db))) continue;
         const step = await db.transaction().execute((trx) => fanOutStep(trx, FANOUT_BATCH));
+        if (step?.endpoints !== undefined) this.#noEndpoints = step.endpoints === 0;
         if (step !== null && step.read === FANOUT_BATCH) this.#fanOutWanted = true;
         if (step !== null && step.delivered > 0) this.#claimWanted = true;
       }
@@ -193,8 +225,9 @@ export class WebhookDispatcher {
   #schedule(dueAt: Date | null): void {
     if (this.#stopped) return;
     if (this.#timer) clearTimeout(this.#timer);
-    const wait = dueAt ? Math.max(0, dueAt.getTime() - Date.now()) + 5 : SAFETY_POLL_MS;
-    this.#timer = setTimeout(() => this.kick(), Math.min(wait, SAFETY_POLL_MS));
+    const poll = this.#options.safetyPollMs ?? SAFETY_POLL_MS;
+    const wait = dueAt ? Math.max(0, dueAt.getTime() - Date.now()) + 5 : poll;
+    this.#timer = setTimeout(() => this.kick(), Math.min(wait, poll));
     this.#timer.unref();
   }
 

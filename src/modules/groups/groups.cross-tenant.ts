@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { likeContains } from '../../lib/pagination.js';
 import type { Queryable } from '../../platform/db/database.js';
-import { type GroupListRow, liveMemberCount } from './groups.repository.js';
+import { preparedQuery } from '../../platform/db/prepared.js';
+import { GROUP_ROW_COLUMNS, type GroupListRow, type GroupRow, liveMemberCount } from './groups.repository.js';
 import type { GroupType } from './groups.schemas.js';
 
 export interface AdminGroupListFilter {
@@ -13,6 +14,18 @@ export interface AdminGroupListFilter {
   onlyPartnerId?: string | null;
   onlyTenantId?: string | null;
 }
+
+/**
+ * A live group by id alone, whatever its tenant: the same columns as the tenant-bound `find`
+ * (groups.repository.ts), so that both can fill the row cache's `group:<id>` entry.
+ */
+const findLiveGroupById = preparedQuery(1, (db, id: string) =>
+  db
+    .selectFrom('groups as g')
+    .select(GROUP_ROW_COLUMNS)
+    .where('g.deleted_at', 'is', null)
+    .where('g.id', '=', id),
+);
 
 /**
  * Groups across tenants, on purpose (ADR 0010): the admin list over every tenant the caller may
@@ -36,17 +49,12 @@ export function createGroupsCrossTenant(db: Queryable) {
   }
 
   return {
-    /** The tenant of the live group `id` (of a live tenant). */
-    async tenantOf(id: string): Promise<string | undefined> {
-      const row = await db
-        .selectFrom('groups as g')
-        .innerJoin('tenants as t', 't.id', 'g.tenant_id')
-        .select('g.tenant_id')
-        .where('g.id', '=', id)
-        .where('g.deleted_at', 'is', null)
-        .where('t.deleted_at', 'is', null)
-        .executeTakeFirst();
-      return row?.tenant_id;
+    /**
+     * The live group `id` of any tenant (whether its tenant is live, and visible to the caller, is
+     * the caller's check: request.scopeForTenant).
+     */
+    async findLive(id: string): Promise<GroupRow | undefined> {
+      return (await findLiveGroupById(db, id))[0] as GroupRow | undefined;
     },
 
     async list(filter: AdminGroupListFilter, limit: number, offset: number): Promise<GroupListRow[]> {

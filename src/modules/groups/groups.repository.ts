@@ -97,58 +97,58 @@ function parentPath(tenantId: string): RawBuilder<string | null> {
 // The reads behind a group's routes and its effective members (bench: groups.effective-members),
 // built once and, on PostgreSQL, planned once per connection (prepared.ts). They run on
 // tenant-bound handles: the tenant predicates are the handle's, and the tenant a parameter.
+/** The columns of a group row (`GroupRow`), as the row cache keeps it (`group:<id>`). */
+export const GROUP_ROW_COLUMNS = [
+  'g.tenant_id',
+  'g.id',
+  'g.name',
+  'g.description',
+  'g.group_type',
+  'g.parent_group_id',
+  'g.custom_attributes',
+  'g.created_at',
+  'g.updated_at',
+] as const;
+
 const findLiveGroup = preparedQuery(1, (db, id: string) =>
   db
     .selectFrom('groups as g')
-    .select([
-      'g.tenant_id',
-      'g.id',
-      'g.name',
-      'g.description',
-      'g.group_type',
-      'g.parent_group_id',
-      'g.custom_attributes',
-      'g.created_at',
-      'g.updated_at',
-    ])
+    .select(GROUP_ROW_COLUMNS)
     .where('g.deleted_at', 'is', null)
     .where('g.id', '=', id),
 );
 
-const countEffectiveMembers = preparedQuery(1, (db, groupId: string) => ({
-  compile: () =>
-    sql<{ n: number }>`select ${liveMemberCount(
-      'effective_count',
-      boundTenantId(db as TenantQueryable),
-      groupId,
-    )} as n`.compile(db),
-}));
-
 /**
- * Live effective members in user id order (the closure's primary-key order), each once. The live
- * user (and in a user's groups below, the live group) is a LATERAL lookup by key: the plan stays a
- * walk of the outer index in its order with one probe per row, where the planner otherwise merges
- * with or hashes the whole users or groups table (the table's size instead of the page's).
+ * A page of live effective members in user id order (the closure's primary-key order), each once,
+ * and their exact total (the counter), in one statement: one round trip per page. The result has
+ * one row with the total and the page's columns null when the page is empty. The live user (and
+ * in a user's groups below, the live group) is a LATERAL lookup by key: the plan stays a walk of
+ * the outer index in its order with one probe per row, where the planner otherwise merges with or
+ * hashes the whole users or groups table (the table's size instead of the page's).
  */
-const effectiveMembersPage = preparedQuery(3, (db, groupId: string, limit: number, offset: number) =>
-  db
-    .selectFrom('group_effective_members as e')
-    .innerJoinLateral(
-      (eb) =>
-        eb
-          .selectFrom('users as u')
-          .select(['u.email', 'u.display_name'])
-          .whereRef('u.id', '=', 'e.user_id')
-          .where('u.deleted_at', 'is', null)
-          .limit(sql.lit(1))
-          .as('u'),
-      (join) => join.onTrue(),
-    )
-    .select(['e.user_id', 'u.email', 'u.display_name', 'e.direct'])
-    .where('e.group_id', '=', groupId)
-    .orderBy('e.user_id')
-    .limit(limit)
-    .offset(offset),
+const effectiveMembersPageWithTotal = preparedQuery(
+  3,
+  (db, groupId: string, limit: number, offset: number) => ({
+    compile: () => {
+      const tenantId = boundTenantId(db as TenantQueryable);
+      return sql<{
+        total: number;
+        user_id: string | null;
+        email: string | null;
+        display_name: string | null;
+        direct: boolean | null;
+      }>`select c.total, m.user_id, m.email, m.display_name, m.direct
+        from (select ${liveMemberCount('effective_count', tenantId, groupId)} as total) c
+        left join lateral (
+          select e.user_id, u.email, u.display_name, e.direct
+          from group_effective_members e
+          cross join lateral (select u.email, u.display_name from users u
+            where u.tenant_id = ${tenantId} and u.id = e.user_id and u.deleted_at is null limit 1) u
+          where e.tenant_id = ${tenantId} and e.group_id = ${groupId}
+          order by e.user_id limit ${limit} offset ${offset}
+        ) m on true`.compile(db);
+    },
+  }),
 );
 
 /** A user's groups (`userGroups`): on the token path (the `groups` claim), so built once. */
@@ -692,10 +692,6 @@ function groupsRepository(db: TenantQueryable) {
       return (row.rows[0] as { n: number }).n;
     },
 
-    async effectiveMemberCount(groupId: string): Promise<number> {
-      return ((await countEffectiveMembers(db, groupId))[0] as { n: number }).n;
-    },
-
     /** Live direct members in user id order (the membership index order: no sort). */
     async directMembers(groupId: string, limit: number, offset: number): Promise<MemberRow[]> {
       return (await db
@@ -719,9 +715,19 @@ function groupsRepository(db: TenantQueryable) {
         .execute()) as MemberRow[];
     },
 
-    /** Live effective members in user id order (the closure's index order), each once. */
-    async effectiveMembers(groupId: string, limit: number, offset: number): Promise<MemberRow[]> {
-      return (await effectiveMembersPage(db, groupId, limit, offset)) as MemberRow[];
+    /** A page of live effective members in user id order, each once, and their exact total. */
+    async effectiveMembersWithTotal(
+      groupId: string,
+      limit: number,
+      offset: number,
+    ): Promise<{ rows: MemberRow[]; total: number }> {
+      const result = await effectiveMembersPageWithTotal(db, groupId, limit, offset);
+      const rows: MemberRow[] = [];
+      for (const row of result) {
+        if (row.user_id === null) continue;
+        rows.push(row as MemberRow);
+      }
+      return { rows, total: result[0]?.total ?? 0 };
     },
 
     /** Direct child groups (HIERARCHY and NESTED), by name. */

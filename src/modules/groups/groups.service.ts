@@ -5,6 +5,7 @@ import type { Db } from '../../platform/db/database.js';
 import type { TenantQueryable } from '../../platform/db/tenant-scope.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { iso } from '../../platform/http.js';
+import { type RowCache, rowKey } from '../../platform/row-cache.js';
 import type { TenantScope } from '../../platform/tenancy.js';
 import { type AdminGroupListFilter, createGroupsCrossTenant } from './groups.cross-tenant.js';
 import {
@@ -104,10 +105,23 @@ async function link(
  * closures see one change at a time (groups.repository.ts).
  *
  * `db` serves the cross-tenant queries only (the admin list, finding a group's tenant); the
- * tenant's rows are reached through the scope's tenant-bound handles.
+ * tenant's rows are reached through the scope's tenant-bound handles. `cache` keeps live group rows
+ * by id for the reads that need the row alone (finding a group's tenant, checking that the group of
+ * a member or nesting page exists): docs/adr/0015-directory-row-cache.md. Writes read the row
+ * from the database, under the group-graph lock.
  */
-export function createGroupsService(db: Db) {
+export function createGroupsService(db: Db, cache: RowCache) {
   const acrossTenants = createGroupsCrossTenant(db);
+
+  /** The live group `id` of the scope's tenant, from the row cache; a 404 when there is none. */
+  async function readGroup(scope: TenantScope, id: string): Promise<GroupRow> {
+    const row = isId('group', id)
+      ? await cache.read(rowKey('group', id), () => createGroupsRepository(scope.db).find(id))
+      : undefined;
+    // A kept row may have been read for another tenant's scope: the tenant-bound query's filter.
+    if (!row || row.tenant_id !== scope.tenant.id) throw groupNotFound();
+    return row;
+  }
 
   async function mustFind(repository: GroupsRepository, id: string): Promise<GroupRow> {
     const row = isId('group', id) ? await repository.find(id) : undefined;
@@ -178,13 +192,16 @@ export function createGroupsService(db: Db) {
 
   return {
     /**
-     * The tenant of the live group `groupId` (in a live tenant), for the admin routes that address
-     * a group by id; a 404 when there is none. Whether the caller may see it is the scope's check.
+     * The tenant of the live group `groupId`, for the admin routes that address a group by id; a
+     * 404 when there is none. Whether that tenant is live and the caller may see it is the scope's
+     * check (request.scopeForTenant). The group row comes from the row cache.
      */
     async tenantOf(groupId: string): Promise<string> {
-      const tenantId = isId('group', groupId) ? await acrossTenants.tenantOf(groupId) : undefined;
-      if (!tenantId) throw groupNotFound();
-      return tenantId;
+      const row = isId('group', groupId)
+        ? await cache.read(rowKey('group', groupId), () => acrossTenants.findLive(groupId))
+        : undefined;
+      if (!row) throw groupNotFound();
+      return row.tenant_id;
     },
 
     /** Groups of every tenant the caller may see (the admin list). */
@@ -429,20 +446,27 @@ export function createGroupsService(db: Db) {
     },
 
     async members(scope: TenantScope, id: string, effective: boolean, page: PageRequest) {
+      await readGroup(scope, id);
       const repository = createGroupsRepository(scope.db);
-      await mustFind(repository, id);
+      if (effective) {
+        // The page and its total in one statement: the hot read (bench groups.effective-members).
+        const { rows, total } = await repository.effectiveMembersWithTotal(
+          id,
+          page.perPage,
+          pageOffset(page),
+        );
+        return { items: rows.map(toMemberInfo), pagination: paginationMeta(page, total) };
+      }
       const [rows, total] = await Promise.all([
-        effective
-          ? repository.effectiveMembers(id, page.perPage, pageOffset(page))
-          : repository.directMembers(id, page.perPage, pageOffset(page)),
-        effective ? repository.effectiveMemberCount(id) : repository.memberCount(id),
+        repository.directMembers(id, page.perPage, pageOffset(page)),
+        repository.memberCount(id),
       ]);
       return { items: rows.map(toMemberInfo), pagination: paginationMeta(page, total) };
     },
 
     async relatives(scope: TenantScope, id: string, direction: 'child' | 'parent', page: PageRequest) {
+      await readGroup(scope, id);
       const repository = createGroupsRepository(scope.db);
-      await mustFind(repository, id);
       const [rows, total] = await Promise.all([
         direction === 'child'
           ? repository.childGroups(id, page.perPage, pageOffset(page))

@@ -32,13 +32,16 @@ export {
 export { selfServiceProfileRoutes } from './self-service.routes.js';
 export { UpdateProfileRequest } from './self-service.schemas.js';
 export {
+  activeAccountQuery,
   findAccount,
+  findAccountAndReserveAttempt,
   findAccountByEmail,
   findActiveAccount,
   lockAccountAfterFailures,
   organizationsOfEmail,
   reserveSignInAttempt,
   resetSignInAttempts,
+  signedInStatement,
   updateAccount,
 } from './sign-in-accounts.repository.js';
 export { toUserListItem } from './user-list-item.js';

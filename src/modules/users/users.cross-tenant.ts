@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { isId } from '../../lib/ids.js';
 import type { AdminRights } from '../../platform/auth/principal.js';
 import type { Queryable } from '../../platform/db/database.js';
+import { preparedQuery } from '../../platform/db/prepared.js';
 import type { Database, IdentitySource, UserRow, UserStatus } from '../../platform/db/schema.js';
 import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { createUsersRepository, type UserWithOu, userSearch } from './users.repository.js';
@@ -13,22 +14,19 @@ import { createUsersRepository, type UserWithOu, userSearch } from './users.repo
  * tenant-bound handles.
  */
 
+const findLiveUserById = preparedQuery(1, (db, id: string) =>
+  db.selectFrom('users').selectAll().where('deleted_at', 'is', null).where('id', '=', id),
+);
+
 /**
- * The tenant of a live user of a live tenant, by the user's id alone; undefined for a malformed
- * id, an unknown or deleted user, or a deleted tenant. Whether the caller may see that tenant is
- * the caller's check (request.scopeForTenant).
+ * A live user row by the user's id alone, whatever its tenant: the same row as the tenant-bound
+ * `findLiveRow` (users.repository.ts), so that both can fill the row cache's `user:<id>` entry.
+ * Undefined for a malformed id or an unknown or deleted user. Whether the user's tenant is live,
+ * and the caller may see it, is the caller's check (request.scopeForTenant).
  */
-export async function tenantOfUser(db: Queryable, userId: string): Promise<string | undefined> {
+export async function findLiveUserAcrossTenants(db: Queryable, userId: string): Promise<UserRow | undefined> {
   if (!isId('user', userId)) return undefined;
-  const row = await db
-    .selectFrom('users as u')
-    .innerJoin('tenants as t', 't.id', 'u.tenant_id')
-    .select(['u.tenant_id'])
-    .where('u.id', '=', userId)
-    .where('u.deleted_at', 'is', null)
-    .where('t.deleted_at', 'is', null)
-    .executeTakeFirst();
-  return row?.tenant_id;
+  return (await findLiveUserById(db, userId))[0] as UserRow | undefined;
 }
 
 export interface CrossTenantUserFilter {

@@ -21,23 +21,24 @@ export interface UserListRow {
 export type UserWithOu = UserRow & { ou_path: string | null };
 
 /** The columns a new user row is given (the others take their defaults). */
-export interface NewUserRow {
-  id: string;
-  email: string;
-  username: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  display_name: string | null;
-  phone: string | null;
-  locale: string;
-  timezone: string;
-  password_hash: string | null;
-  password_changed_at: Date | null;
-  require_password_change: boolean;
-  status: UserStatus;
-  ou_id: string | null;
-  custom_attributes: Record<string, unknown> | null;
-}
+export type NewUserRow = Pick<
+  UserRow,
+  | 'id'
+  | 'email'
+  | 'username'
+  | 'first_name'
+  | 'last_name'
+  | 'display_name'
+  | 'phone'
+  | 'locale'
+  | 'timezone'
+  | 'password_hash'
+  | 'password_changed_at'
+  | 'require_password_change'
+  | 'status'
+  | 'ou_id'
+  | 'custom_attributes'
+>;
 
 /**
  * What the checked insert answers: the new user with its OU path (`id` null when nothing was

@@ -7,7 +7,7 @@ import type { TenantQueryable, TenantTx } from '../../platform/db/tenant-scope.j
 import { AppError, notFound, RequestValidationError } from '../../platform/errors.js';
 import type { UnitOfWork, Work } from '../../platform/events/unit-of-work.js';
 import { type CallContext, iso } from '../../platform/http.js';
-import { RowCache, rowKey } from '../../platform/row-cache.js';
+import { type RowCache, rowKey } from '../../platform/row-cache.js';
 import type { TenantScope } from '../../platform/tenancy.js';
 import { effectiveAdminRole } from '../admin-roles/index.js';
 import { isKnownRedirectTarget, removeAssignmentsOf } from '../applications/index.js';
@@ -25,10 +25,10 @@ import { assertLocalPasswordAllowed, passwordChange } from './passwords.js';
 import { toUserListItem } from './user-list-item.js';
 import { invitationMail, passwordLink, passwordResetMail, welcomeMail } from './user-mail.js';
 import {
+  findLiveUserAcrossTenants,
   identitySourceMismatchRows,
   listUsersAcrossTenants,
   setIdentitySource,
-  tenantOfUser,
 } from './users.cross-tenant.js';
 import {
   type CheckedInsert,
@@ -177,8 +177,8 @@ export interface UsersServiceOptions {
    * factor, backup code and challenge in the given transaction and returns how many factors went.
    */
   removeSecondFactors: (tx: TenantTx, userId: string) => Promise<number>;
-  /** Hot user and OU rows kept in memory (docs/adr/0015-directory-row-cache.md); none: always read. */
-  rows?: RowCache | null;
+  /** Hot user and OU rows kept in memory (docs/adr/0015-directory-row-cache.md). */
+  rows: RowCache;
 }
 
 /** A response built once per (user row, OU row) pair: kept rows are shared and never change. */
@@ -194,11 +194,8 @@ export function createUsersService({
   work,
   publicUrl,
   removeSecondFactors,
-  rows = null,
+  rows: cache,
 }: UsersServiceOptions) {
-  // Never started, so it never keeps anything: every read goes to the database.
-  const cache = rows ?? new RowCache({ maxRows: 1 });
-
   /**
    * GET of one user: the user row and its OU row from the row cache (a database round trip only
    * for a row not kept, or changed since), checked against the scope's tenant like the query would.
@@ -252,11 +249,17 @@ export function createUsersService({
   }
 
   return {
-    /** The tenant of the user an admin route addresses by id alone; 404 User when there is none. */
+    /**
+     * The tenant of the live user an admin route addresses by id alone (the user row from the row
+     * cache); 404 User when there is none. Whether that tenant is live and the caller may see it is
+     * the scope's check (request.scopeForTenant), which every caller makes next.
+     */
     async tenantOfUser(userId: string): Promise<string> {
-      const tenantId = await tenantOfUser(db, userId);
-      if (!tenantId) throw userNotFound();
-      return tenantId;
+      const user = isId('user', userId)
+        ? await cache.read(rowKey('user', userId), () => findLiveUserAcrossTenants(db, userId))
+        : undefined;
+      if (!user) throw userNotFound();
+      return user.tenant_id;
     },
 
     async list(

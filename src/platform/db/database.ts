@@ -97,15 +97,20 @@ export async function openDatabase(
     // Without a listener, an idle connection's error (e.g. "terminating connection due to
     // administrator command") would be thrown as an uncaught exception and end the process.
     const errorHandlers = new Set<(error: Error) => void>();
-    pool.on('error', (error) => {
+    // Each lost connection is reported once, whether it was idle (the pool's 'error') or checked
+    // out (its client's 'error': a statement in flight also fails with the loss, and its caller
+    // answers as for any database error). A client may emit both, and more than once.
+    const reported = new WeakSet<object>();
+    const report = (client: object, error: Error) => {
+      if (reported.has(client)) return;
+      reported.add(client);
       for (const handler of errorHandlers) handler(error);
-    });
-    // A connection lost while checked out but between statements (inside a transaction) emits
-    // 'error' on its client, where the pool listens only while it is idle: without this listener
-    // that error, too, would be an uncaught exception. The statement that uses the client next
-    // fails with the loss, and its caller answers as for any database error.
+    };
+    pool.on('error', (error, client) => report(client, error));
+    // The pool listens to a client only while it is idle: without this listener the error of a
+    // checked-out client would be an uncaught exception.
     pool.on('connect', (client) => {
-      client.on('error', () => {});
+      client.on('error', (error) => report(client, error));
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
     const listener = new PgListener(target.url, (error) => {

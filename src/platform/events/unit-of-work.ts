@@ -44,6 +44,12 @@ export interface StatementChange<Row> {
   events: AuditEvent[];
   /** Whether the change happened, from the answered row. */
   happened(row: Row): boolean;
+  /**
+   * Cached rows (row-cache keys) the statement may change: dropped here once it has run. Their
+   * triggers' notice reaches the other instances, but this one must not answer from an older copy
+   * meanwhile (the transaction's `scaikey.changed_rows` ends with the statement).
+   */
+  changedRows?: string[];
 }
 
 class CollectingWork<Q extends Queryable> implements Work<Q> {
@@ -121,7 +127,8 @@ export class UnitOfWork {
    * Issue 17: a tenant change that is ONE statement, without BEGIN/COMMIT (a statement is its own
    * transaction): the change's CTEs, then its audit and outbox rows as CTEs that write only when
    * the change happened (events.repository statementWrites), run as a prepared statement. All or
-   * nothing as with `inTenant`; for changes with no invalidation, mail or after-commit effect.
+   * nothing as with `inTenant`; for changes with no invalidation, mail or after-commit effect
+   * (cached rows it changes are named in `changedRows`).
    */
   async statementInTenant<Row>(
     tenantId: string,
@@ -129,7 +136,13 @@ export class UnitOfWork {
     build: (db: TenantDb) => StatementChange<Row>,
   ): Promise<Row> {
     const change = build(bindTenant(this.db, tenantId));
-    const [row] = await executePrepared(this.db, statementWrites(origin, change.events, change));
+    let row: Row | undefined;
+    try {
+      [row] = await executePrepared(this.db, statementWrites(origin, change.events, change));
+    } finally {
+      // Also when it failed: the statement may have committed before its answer was lost.
+      if (change.changedRows) this.rows?.changed(change.changedRows);
+    }
     if (row === undefined) throw new Error('statementInTenant: the statement answered no row');
     if (change.happened(row)) this.notices.send(eventNoticeKeys(change.events));
     return row;

@@ -9,6 +9,12 @@ export interface CounterWindow {
   ttlMs: number;
 }
 
+/** One hit on a key whose window is `windowMs` long (CounterBackend.addEach). */
+export interface CounterHit {
+  key: string;
+  windowMs: number;
+}
+
 /**
  * Where rate-limit counters live: a store every instance shares (the database's `rate_limits`
  * table, or Redis). Windows are fixed: the first hit opens one of `windowMs`, later hits add to it
@@ -18,8 +24,13 @@ export interface CounterWindow {
 export interface CounterBackend {
   /** Adds `amount` hits to `key` in one atomic step (opening a window when none is open). */
   add(key: string, amount: number, windowMs: number): Promise<CounterWindow>;
-  /** Takes `amount` hits back from the open window of `key` (never below zero). */
-  subtract(key: string, amount: number): Promise<void>;
+  /**
+   * Adds one hit to each of several distinct keys in one round trip (each key's add atomic, as
+   * `add`): the windows in the order of `hits`.
+   */
+  addEach(hits: readonly CounterHit[]): Promise<CounterWindow[]>;
+  /** Takes one hit back from each of several keys' open windows (never below zero), in one round trip. */
+  subtractEach(keys: readonly string[]): Promise<void>;
   /** Deletes ended windows (storage only: an ended window is never counted again). */
   sweep(): Promise<void>;
   close(): Promise<void>;
@@ -97,8 +108,27 @@ export class RedisCounters implements CounterBackend {
     return { hits: Number(hits), ttlMs: Math.max(0, Number(ttlMs)) };
   }
 
-  async subtract(key: string, amount: number): Promise<void> {
-    await this.redis.scaikeyRateLimitSubtract(this.prefix + key, amount);
+  async addEach(hits: readonly CounterHit[]): Promise<CounterWindow[]> {
+    // A pipeline: one round trip; each script atomic on its key (keys may live on other nodes).
+    const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
+      scaikeyRateLimitAdd(key: string, amount: number, windowMs: number): unknown;
+    };
+    for (const hit of hits) pipeline.scaikeyRateLimitAdd(this.prefix + hit.key, 1, hit.windowMs);
+    const answers = (await pipeline.exec()) ?? [];
+    return hits.map((_, index) => {
+      const [error, answer] = answers[index] ?? [new Error('Redis answered no result'), null];
+      if (error) throw error;
+      const [hits, ttlMs] = answer as [number, number];
+      return { hits: Number(hits), ttlMs: Math.max(0, Number(ttlMs)) };
+    });
+  }
+
+  async subtractEach(keys: readonly string[]): Promise<void> {
+    const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
+      scaikeyRateLimitSubtract(key: string, amount: number): unknown;
+    };
+    for (const key of keys) pipeline.scaikeyRateLimitSubtract(this.prefix + key, 1);
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
   }
 
   async sweep(): Promise<void> {}

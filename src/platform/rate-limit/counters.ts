@@ -1,5 +1,12 @@
 import type { CounterBackend } from './backends.js';
 
+/** One hit of `RateLimitCounters.hitEach`: a key and its limit of `max` per `windowMs`. */
+export interface KeyLimit {
+  key: string;
+  max: number;
+  windowMs: number;
+}
+
 /** What a hit got: its number in the window (over the limit when greater than it) and the ms left. */
 export interface Hit {
   current: number;
@@ -102,6 +109,33 @@ export class RateLimitCounters {
   }
 
   /**
+   * One hit on each of several distinct keys (strict limits, as `hit` with lease 1), the keys not
+   * known here to be full counted in the store in ONE round trip (a sign-in counts its failure per
+   * address and per account together). The hits in the order of `limits`; rejects when the store fails.
+   */
+  async hitEach(limits: readonly KeyLimit[]): Promise<Hit[]> {
+    if (new Set(limits.map((limit) => limit.key)).size !== limits.length) {
+      throw new Error('hitEach: the keys must be distinct');
+    }
+    const now = this.now();
+    const hits: (Hit | null)[] = limits.map(({ key, max }) => {
+      const entry = this.#entries.get(key);
+      if (!entry || entry.pending || entry.until <= now) return null;
+      if (entry.next <= entry.last) return { current: entry.next++, ttlMs: entry.until - now };
+      return entry.full ? { current: max + 1, ttlMs: entry.until - now } : null;
+    });
+    const counted = limits.flatMap((limit, index) => (hits[index] === null ? [{ ...limit, index }] : []));
+    if (counted.length === 0) return hits as Hit[];
+    const windows = await this.backend.addEach(counted.map(({ key, windowMs }) => ({ key, windowMs })));
+    counted.forEach(({ key, max, index }, answer) => {
+      const window = windows[answer] as { hits: number; ttlMs: number };
+      this.#remember(key, window.hits, window.ttlMs, max, 1, false);
+      hits[index] = { current: window.hits, ttlMs: window.ttlMs };
+    });
+    return hits as Hit[];
+  }
+
+  /**
    * Milliseconds for which `key` is known here to be over its limit (0: not known to be). No
    * round trip: a window filled on another instance is learnt at this instance's next hit.
    */
@@ -111,11 +145,17 @@ export class RateLimitCounters {
     return Math.max(0, entry.until - this.now());
   }
 
-  /** Takes a hit back (an attempt counted before it was checked that turned out not to fail). */
-  async refund(key: string): Promise<void> {
-    const entry = this.#entries.get(key);
-    if (entry) entry.full = false;
-    await this.backend.subtract(key, 1);
+  /**
+   * Takes back one hit on each of several keys (attempts counted before they were checked that
+   * turned out not to fail), in one round trip.
+   */
+  async refundEach(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    for (const key of keys) {
+      const entry = this.#entries.get(key);
+      if (entry) entry.full = false;
+    }
+    await this.backend.subtractEach(keys);
   }
 
   /** Records a window as the store answered it: which hit numbers this instance now holds. */

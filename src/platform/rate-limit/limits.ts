@@ -6,7 +6,7 @@ import type { Config, RateLimit, RateLimitName } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { instanceSecret } from '../db/instance-secrets.js';
 import { type CounterBackend, PostgresCounters, RedisCounters } from './backends.js';
-import { RateLimitCounters } from './counters.js';
+import { type Hit, type KeyLimit, RateLimitCounters } from './counters.js';
 
 /** The instance secret (one per database) whose hash prefixes this installation's Redis keys. */
 export const REDIS_NAMESPACE_SECRET = 'rate_limit_namespace';
@@ -62,6 +62,13 @@ export class FailureLimit {
     return `${this.name}:${subject}`;
   }
 
+  /** The counter and limit of `subject` (RateLimits.countFailures); null when the limit is off. */
+  keyLimit(subject: string): KeyLimit | null {
+    return this.limit
+      ? { key: this.#key(subject), max: this.limit.max, windowMs: this.limit.windowMs }
+      : null;
+  }
+
   /** Seconds `subject` is known here to be blocked for; 0 when it is not (or not known to be). */
   blocked(subject: string): number {
     if (!this.limit) return 0;
@@ -74,18 +81,21 @@ export class FailureLimit {
     if (!this.limit) return 0;
     try {
       const hit = await this.counters.hit(this.#key(subject), this.limit.max, this.limit.windowMs);
-      return hit.current > this.limit.max ? retryAfterSeconds(hit.ttlMs) : 0;
+      return waitAfter(hit, this.limit.max);
     } catch (error) {
       this.onError(error);
       return 0;
     }
   }
-
-  async refund(subject: string): Promise<void> {
-    if (!this.limit) return;
-    await this.counters.refund(this.#key(subject)).catch(this.onError);
-  }
 }
+
+/** Seconds to wait after `hit` on a limit of `max`: 0 while within it. */
+function waitAfter(hit: Hit, max: number): number {
+  return hit.current > max ? retryAfterSeconds(hit.ttlMs) : 0;
+}
+
+/** A failure limit and the subject one failure is counted for (RateLimits.countFailures). */
+export type FailureSubject = readonly [FailureLimit, string];
 
 /** Resolves to the seconds the request must wait (0: within the limit). */
 export type RequestLimit = (request: FastifyRequest) => Promise<number>;
@@ -122,6 +132,31 @@ export class RateLimits {
 
   failures(name: RateLimitName): FailureLimit {
     return new FailureLimit(this.counters, name, this.settings[name], this.onError);
+  }
+
+  /**
+   * Counts one failure for each (limit, subject) — as FailureLimit.count, but all in one round
+   * trip to the store: the seconds to wait per entry, 0 within its limit (and when the store fails).
+   */
+  async countFailures(entries: readonly FailureSubject[]): Promise<number[]> {
+    const keyed = entries.map(([limit, subject]) => limit.keyLimit(subject));
+    const on = keyed.filter((limit): limit is KeyLimit => limit !== null);
+    try {
+      const hits = await this.counters.hitEach(on);
+      return keyed.map((limit) => {
+        if (!limit) return 0;
+        return waitAfter(hits[on.indexOf(limit)] as Hit, limit.max);
+      });
+    } catch (error) {
+      this.onError(error);
+      return entries.map(() => 0);
+    }
+  }
+
+  /** Takes back the failures counted for each (limit, subject), in one round trip. */
+  async refundFailures(entries: readonly FailureSubject[]): Promise<void> {
+    const keys = entries.flatMap(([limit, subject]) => limit.keyLimit(subject)?.key ?? []);
+    await this.counters.refundEach(keys).catch(this.onError);
   }
 
   /**

@@ -144,11 +144,8 @@ export function createFederation(options: FederationOptions) {
     },
 
     /** Home-realm discovery: the enabled provider claiming the email's domain. */
-    async providerForEmail(tenantId: string, email: string): Promise<ProviderRecord | undefined> {
-      const domain = emailDomain(email);
-      if (!domain) return undefined;
-      return (await enabledProviders(tenantId)).find((provider) => provider.emailDomains.includes(domain));
-    },
+    providerForEmail: (tenantId: string, email: string) =>
+      providerForEmail(enabledProviders, tenantId, email),
 
     /** The URLs registered at the upstream for a provider of `tenant`. */
     urls: (tenant: TenantRow, provider: ProviderRecord) =>
@@ -201,4 +198,36 @@ export function createFederation(options: FederationOptions) {
   };
 }
 
+/** Home-realm discovery among `enabled`: the provider claiming the email's domain. */
+async function providerForEmail(
+  enabled: (tenantId: string) => Promise<ProviderRecord[]>,
+  tenantId: string,
+  email: string,
+): Promise<ProviderRecord | undefined> {
+  const domain = emailDomain(email);
+  if (!domain) return undefined;
+  return (await enabled(tenantId)).find((provider) => provider.emailDomains.includes(domain));
+}
+
 export type Federation = ReturnType<typeof createFederation>;
+
+/**
+ * `federation` with each tenant's enabled providers read at most once: for one request (a
+ * sign-in's steps ask several times); a later request reads them again.
+ */
+export function readProvidersOnce(federation: Federation): Federation {
+  const read = new Map<string, Promise<ProviderRecord[]>>();
+  const once = (tenantId: string) => {
+    let providers = read.get(tenantId);
+    if (!providers) {
+      providers = federation.enabledProviders(tenantId);
+      read.set(tenantId, providers);
+    }
+    return providers;
+  };
+  return {
+    ...federation,
+    enabledProviders: once,
+    providerForEmail: (tenantId, email) => providerForEmail(once, tenantId, email),
+  };
+}

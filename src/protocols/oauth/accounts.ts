@@ -1,4 +1,4 @@
-import { effectiveAdminRole } from '../../modules/admin-roles/index.js';
+import { type EffectiveAdminRole, effectiveAdminRole } from '../../modules/admin-roles/index.js';
 import { userGroupMemberships } from '../../modules/groups/index.js';
 import { findActiveAccount } from '../../modules/users/index.js';
 import type { AdminRole } from '../../platform/auth/principal.js';
@@ -56,7 +56,14 @@ export async function tokenRole(
   tenant: TenantRow,
   userId: string,
 ): Promise<{ role: AdminRole; partnerId: string } | null> {
-  const role = await effectiveAdminRole(db, tenant.id, userId);
+  return tokenRoleOf(tenant, await effectiveAdminRole(db, tenant.id, userId));
+}
+
+/** The role a user token of `tenant` carries for the user's effective admin role (tokenRole). */
+export function tokenRoleOf(
+  tenant: TenantRow,
+  role: EffectiveAdminRole | null,
+): { role: AdminRole; partnerId: string } | null {
   if (!role) return null;
   if (role.role === 'tenant_admin' && role.tenantId !== tenant.id) return null;
   return {

@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errors } from 'oidc-provider';
 
 /**
  * The OAuth error family: one class per error code of RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009
@@ -167,22 +166,4 @@ export function sendOAuthError(request: FastifyRequest, reply: FastifyReply, err
     reply.header('www-authenticate', 'Basic realm="scaikey"');
   }
   return reply.code(error.status).send(error.body());
-}
-
-/**
- * The same error inside oidc-provider (a grant ScaiKey registers with it, token-exchange.ts):
- * oidc-provider renders it with its own handler, in the same body, the detail kept as its
- * `error_detail` (logged, never sent).
- */
-export function toProviderError(error: OAuthError): Error {
-  const converted = new errors.OIDCProviderError(
-    error.status,
-    error.error,
-    error.detail === undefined ? undefined : { detail: error.detail },
-  );
-  return Object.assign(converted, {
-    ...(error.scope === undefined ? {} : { scope: error.scope }),
-    error_description: error.description,
-    expose: error.status < 500 || error.status === 503,
-  });
 }

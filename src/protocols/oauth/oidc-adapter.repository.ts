@@ -1,10 +1,16 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { isStorableText } from '../../lib/text.js';
+import {
+  type GrantingAssignmentRow,
+  highestGrantingAssignmentQuery,
+} from '../../modules/admin-roles/index.js';
 import { findUsableClient } from '../../modules/applications/index.js';
+import { activeAccountQuery } from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
 import { preparedQuery } from '../../platform/db/prepared.js';
-import type { ApplicationRow } from '../../platform/db/schema.js';
+import type { ApplicationRow, UserRow } from '../../platform/db/schema.js';
 import { deleteInBatches, type HousekeepingTask } from '../../platform/housekeeping.js';
 import { CONFIDENTIAL_TYPES } from './client-authentication.js';
 
@@ -71,6 +77,8 @@ export function createOidcAdapterClass(
   db: Db,
   /** Which applications are clients of this provider (a tenant's provider serves its own). */
   acceptsClient: (application: ApplicationRow) => boolean = () => true,
+  /** Where clients are read: the instance's client cache in the app (issue 17), else the table. */
+  findClient: (clientId: string) => Promise<ApplicationRow | undefined> = (id) => findUsableClient(db, id),
 ): new (
   model: string,
 ) => Adapter {
@@ -78,46 +86,59 @@ export function createOidcAdapterClass(
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      await upsertPayload(
-        db,
-        this.model,
+      const row: PayloadRow = {
+        model: this.model,
         id,
-        JSON.stringify(payload),
-        payload.grantId ?? null,
-        payload.userCode ?? null,
-        payload.uid ?? null,
-        expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-      );
+        payload: JSON.stringify(payload),
+        grantId: payload.grantId ?? null,
+        userCode: payload.userCode ?? null,
+        uid: payload.uid ?? null,
+        expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      };
+      const pending = pendingWrites.getStore();
+      if (pending?.open) {
+        // Written with the request's other upserts, before it answers (batchAdapterWrites).
+        pending.rows.delete(`${row.model}\u0000${row.id}`);
+        pending.rows.set(`${row.model}\u0000${row.id}`, row);
+        return;
+      }
+      await upsertRow(db, row);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      await flushPendingWrites(db);
       // Ids come from requests (client_id, codes, tokens, cookies): one the database cannot hold
       // (a NUL character) cannot exist, and must not reach SQL as an error.
       if (!isStorableText(id)) return undefined;
       if (this.model === 'Client') {
-        const application = await findUsableClient(db, id);
+        const application = await findClient(id);
         return application && acceptsClient(application) ? clientMetadata(application) : undefined;
       }
       return this.#findBy('id', id);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      await flushPendingWrites(db);
       return this.#findBy('user_code', userCode);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      await flushPendingWrites(db);
       return this.#findBy('uid', uid);
     }
 
     async consume(id: string): Promise<void> {
+      await flushPendingWrites(db);
       await consumePayload(db, this.model, id);
     }
 
     async destroy(id: string): Promise<void> {
+      await flushPendingWrites(db);
       await destroyPayload(db, this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      await flushPendingWrites(db);
       await db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute();
     }
 
@@ -131,6 +152,73 @@ export function createOidcAdapterClass(
       };
     }
   };
+}
+
+/** An upsert of the adapter, as its statement's arguments. */
+interface PayloadRow {
+  model: string;
+  id: string;
+  payload: string;
+  grantId: string | null;
+  userCode: string | null;
+  uid: string | null;
+  expiresAt: Date | null;
+}
+
+/** One stored row, written alone. */
+const upsertRow = (db: Db, row: PayloadRow) =>
+  upsertPayload(db, row.model, row.id, row.payload, row.grantId, row.userCode, row.uid, row.expiresAt);
+
+/** The upserts of one provider request not yet written, by model and id (the last one counts). */
+interface PendingWrites {
+  rows: Map<string, PayloadRow>;
+  /** False once the request has answered: a later upsert in its async context writes at once. */
+  open: boolean;
+}
+
+const pendingWrites = new AsyncLocalStorage<PendingWrites>();
+
+/**
+ * Runs one oidc-provider request (`handle`, its middleware chain) with its adapter upserts
+ * collected and written together in one statement when it has run, before the answer leaves
+ * (Koa writes the response after the whole chain). Every other adapter call (find, consume,
+ * destroy, revoke) first writes what was collected, so reads and the order of writes are as
+ * without the batch; only consecutive upserts (a sign-in's resume: grant, session, code) share
+ * one round trip. A failed write fails the request as a failed upsert would.
+ */
+export async function batchAdapterWrites<T>(db: Db, handle: () => Promise<T>): Promise<T> {
+  const pending: PendingWrites = { rows: new Map(), open: true };
+  try {
+    return await pendingWrites.run(pending, handle);
+  } finally {
+    pending.open = false;
+    await writePending(db, pending);
+  }
+}
+
+async function flushPendingWrites(db: Db): Promise<void> {
+  const pending = pendingWrites.getStore();
+  if (pending && pending.rows.size > 0) await writePending(db, pending);
+}
+
+async function writePending(db: Db, pending: PendingWrites): Promise<void> {
+  const rows = [...pending.rows.values()];
+  pending.rows.clear();
+  if (rows.length === 0) return;
+  if (rows.length === 1) {
+    await upsertRow(db, rows[0] as PayloadRow);
+    return;
+  }
+  await upsertPayloads(
+    db,
+    rows.map((row) => row.model),
+    rows.map((row) => row.id),
+    rows.map((row) => row.payload),
+    rows.map((row) => row.grantId),
+    rows.map((row) => row.userCode),
+    rows.map((row) => row.uid),
+    rows.map((row) => row.expiresAt?.toISOString() ?? null),
+  );
 }
 
 /*
@@ -170,6 +258,23 @@ const upsertPayload = preparedQuery<
     ),
 );
 
+/** Several upserts in one statement (distinct model and id each), as arrays of their columns. */
+const upsertPayloads = preparedQuery<
+  [string[], string[], string[], (string | null)[], (string | null)[], (string | null)[], (string | null)[]],
+  never
+>(7, (db, models, ids, payloads, grantIds, userCodes, uids, expiresAts) => ({
+  compile: () =>
+    sql<never>`
+      insert into oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
+      select model, id, cast(payload as jsonb), grant_id, user_code, uid, cast(expires_at as timestamptz)
+      from unnest(cast(${models} as text[]), cast(${ids} as text[]), cast(${payloads} as text[]),
+        cast(${grantIds} as text[]), cast(${userCodes} as text[]), cast(${uids} as text[]),
+        cast(${expiresAts} as text[]))
+        as rows (model, id, payload, grant_id, user_code, uid, expires_at)
+      on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
+        user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`.compile(db),
+}));
+
 const consumePayload = preparedQuery<[string, string], never>(2, (db, model, id) =>
   db
     .updateTable('oidc_payloads')
@@ -188,32 +293,91 @@ export interface GrantSourceRows {
   consumed_at: Date | null;
   grant: Record<string, unknown> | null;
   session: Record<string, unknown> | null;
+  /** The token's account: a live, ACTIVE user of the tenant (activeAccountQuery), or none. */
+  account: UserRow | undefined;
+  /** The account's highest granting admin role assignment (highestGrantingAssignmentQuery), or none. */
+  adminRole: GrantingAssignmentRow | undefined;
 }
 
 const live = (alias: string) => sql.raw(`(${alias}.expires_at is null or ${alias}.expires_at > now())`);
 
-const selectGrantSource = preparedQuery<[string, string], GrantSourceRows>(2, (db, model, id) => ({
-  compile: () =>
-    sql<GrantSourceRows>`
-      select t.payload, t.consumed_at,
-        (select g.payload from oidc_payloads g
-          where g.model = 'Grant' and g.id = t.grant_id and ${live('g')}) as grant,
-        (select s.payload from oidc_payloads s
-          where s.model = 'Session' and s.uid = t.payload->>'sessionUid' and ${live('s')}) as session
-      from oidc_payloads t
-      where t.model = ${model} and t.id = ${id} and ${live('t')}`.compile(db),
-}));
+/** The columns of the grant source row that are not the account's. */
+interface GrantSourceColumns {
+  payload: Record<string, unknown>;
+  consumed_at: Date | null;
+  grant: Record<string, unknown> | null;
+  session: Record<string, unknown> | null;
+  admin_role: GrantingAssignmentRow['role'] | null;
+  admin_partner_id: string | null;
+  admin_tenant_id: string | null;
+  admin_tenant_partner_id: string | null;
+}
+
+type GrantSourceRow = GrantSourceColumns & { [column in keyof UserRow]: UserRow[column] | null };
+
+const accountOfToken = sql<string>`tok.payload->>'accountId'`;
+
+const selectGrantSource = preparedQuery<[string, string, string], GrantSourceRow>(
+  3,
+  (db, model, id, tenantId) => ({
+    compile: () =>
+      sql<GrantSourceRow>`
+        select tok.payload, tok.consumed_at,
+          (select g.payload from oidc_payloads g
+            where g.model = 'Grant' and g.id = tok.grant_id and ${live('g')}) as grant,
+          (select s.payload from oidc_payloads s
+            where s.model = 'Session' and s.uid = tok.payload->>'sessionUid' and ${live('s')}) as session,
+          role.role as admin_role, role.partner_id as admin_partner_id, role.tenant_id as admin_tenant_id,
+          role.tenant_partner_id as admin_tenant_partner_id,
+          account.*
+        from oidc_payloads tok
+        left join lateral (${activeAccountQuery(db, tenantId, accountOfToken)}) account on true
+        left join lateral (${highestGrantingAssignmentQuery(db, tenantId, accountOfToken)}) role on true
+        where tok.model = ${model} and tok.id = ${id} and ${live('tok')}`.compile(db),
+  }),
+);
 
 /**
- * The native user grants' read (user-grants.ts): the code or refresh token, its grant and its
- * session in one statement; rows past their expiry are absent, as through the adapter.
+ * The native user grants' read (user-grants.ts), one statement: the code or refresh token, its
+ * grant, its session, and the account of the tenant it names with the account's admin role (so a
+ * disabled or deleted user and a changed role count from the next request on). Rows past their
+ * expiry are absent, as through the adapter.
  */
 export async function readGrantSource(
   db: Db,
   model: 'AuthorizationCode' | 'RefreshToken',
   id: string,
+  tenantId: string,
 ): Promise<GrantSourceRows | undefined> {
-  return (await selectGrantSource(db, model, id))[0];
+  const row = (await selectGrantSource(db, model, id, tenantId))[0];
+  if (!row) return undefined;
+  const {
+    payload,
+    consumed_at,
+    grant,
+    session,
+    admin_role,
+    admin_partner_id,
+    admin_tenant_id,
+    admin_tenant_partner_id,
+    ...account
+  } = row;
+  return {
+    payload,
+    consumed_at,
+    grant,
+    session,
+    account: account.id === null ? undefined : (account as UserRow),
+    adminRole:
+      admin_role === null
+        ? undefined
+        : {
+            role: admin_role,
+            partner_id: admin_partner_id,
+            tenant_id: admin_tenant_id,
+            tenant_partner_id: admin_tenant_partner_id,
+          },
+  };
 }
 
 const consumeOnce = preparedQuery<[string, string], { id: string }>(2, (db, model, id) => ({

@@ -7,7 +7,12 @@ import { effectiveSettings, pageBranding, type TenantSettingsInput } from '../..
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import { DPOP_SIGNING_ALGS } from '../../platform/auth/dpop.js';
 import type { Db } from '../../platform/db/database.js';
-import type { ApplicationScope, ApplicationType, TenantRow } from '../../platform/db/schema.js';
+import type {
+  ApplicationRow,
+  ApplicationScope,
+  ApplicationType,
+  TenantRow,
+} from '../../platform/db/schema.js';
 import { bindTenant } from '../../platform/db/tenant-scope.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
@@ -20,8 +25,14 @@ import { clientSecretMatches } from './client-authentication.js';
 import { grantedScopes } from './client-credentials.js';
 import { originAllowed } from './cors.js';
 import { MANAGEMENT_RESOURCE, providerRoutes, tenantAcceptsClient } from './endpoints.js';
-import { InvalidScope, OAuthError, toProviderError } from './errors.js';
-import { createOidcAdapterClass, EXTRA_CLIENT_METADATA, TOKEN_EXCHANGE } from './oidc-adapter.repository.js';
+import { InvalidScope, OAuthError } from './errors.js';
+import {
+  batchAdapterWrites,
+  createOidcAdapterClass,
+  EXTRA_CLIENT_METADATA,
+  TOKEN_EXCHANGE,
+} from './oidc-adapter.repository.js';
+import { toProviderError } from './provider-errors.js';
 import { tokenExchangeHandler } from './token-exchange.js';
 
 interface ClientMetadataView {
@@ -60,6 +71,8 @@ export interface OidcProviderOptions {
   cookieKeys: string[];
   /** The one access-token verifier (token exchange accepts subject tokens only through it). */
   verifier: TokenVerifier;
+  /** Usable applications by client id, through the instance's client cache (issue 17). */
+  findClient: (clientId: string) => Promise<ApplicationRow | undefined>;
 }
 
 /** A hosted page from inside oidc-provider: the hosted pages' templates, branding and headers. */
@@ -147,8 +160,10 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
   const selfOrigin = new URL(options.issuer).origin;
 
   const configuration: Configuration = {
-    adapter: createOidcAdapterClass(db, (application) =>
-      tenant ? tenantAcceptsClient(tenant, application) : application.scope === 'GLOBAL',
+    adapter: createOidcAdapterClass(
+      db,
+      (application) => (tenant ? tenantAcceptsClient(tenant, application) : application.scope === 'GLOBAL'),
+      options.findClient,
     ),
     jwks: { keys: options.keys.privateJwks() as never },
     routes,
@@ -479,5 +494,8 @@ export function createOidcProvider(options: OidcProviderOptions): Provider {
       }
     });
   }
+  // Last, so innermost of these: the adapter upserts of a request share one statement
+  // (oidc-adapter.repository.ts), written before the session's public record above.
+  provider.use((_ctx, next) => batchAdapterWrites(db, next));
   return provider;
 }

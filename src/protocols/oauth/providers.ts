@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type Provider from 'oidc-provider';
+import type { UsableClientCache } from '../../modules/applications/index.js';
 import { findLiveTenantBySlug } from '../../modules/tenants/index.js';
 import type { TokenVerifier } from '../../platform/auth/authenticate.js';
 import type { Db } from '../../platform/db/database.js';
-import type { TenantRow } from '../../platform/db/schema.js';
+import type { ApplicationRow, TenantRow } from '../../platform/db/schema.js';
 import type { AuditBuffer } from '../../platform/events/audit-buffer.js';
 import type { Invalidation } from '../../platform/invalidation.js';
 import { platformIssuer, tenantIssuer } from '../../platform/issuers.js';
@@ -17,6 +18,8 @@ export interface MountedProvider {
   issuer: string;
   /** URL path the provider is mounted at (the issuer's path). */
   mountPath: string;
+  /** A usable application by client id, as the provider reads its clients (the client cache). */
+  findClient: (clientId: string) => Promise<ApplicationRow | undefined>;
   /**
    * The tenant's row as last read (null for the platform). Replaced in place when the tenant
    * changes: the provider and the sign-in pages read settings and branding from it per request.
@@ -60,6 +63,8 @@ export class OidcProviders {
       cookieKeys: string[];
       audit: AuditBuffer;
       verifier: TokenVerifier;
+      /** The instance's usable-client cache (cleared on every invalidation). */
+      clients: UsableClientCache;
       invalidation: Invalidation;
       log: Pick<FastifyBaseLogger, 'warn'>;
     },
@@ -128,8 +133,10 @@ export class OidcProviders {
     // Loaded on first use: a process that only answers client_credentials and the management API
     // never pays for oidc-provider's memory and start-up time.
     const { createOidcProvider } = await import('./oidc-provider.js');
-    const mounted = { issuer, mountPath, tenant } as MountedProvider;
+    const findClient = (clientId: string) => this.options.clients.find(clientId);
+    const mounted = { issuer, mountPath, tenant, findClient } as MountedProvider;
     const provider = createOidcProvider({
+      findClient,
       issuer,
       db: this.options.db,
       keys: this.options.keys,

@@ -5,6 +5,7 @@ import {
   clientAddress,
   describeWait,
   type FailureLimit,
+  type FailureSubject,
   hashedSubject,
   type RateLimits,
   type RequestLimit,
@@ -64,7 +65,10 @@ export class OAuthRateLimits {
   readonly #perClient: FailureLimit;
   readonly #perIp: FailureLimit;
 
+  readonly #limits: RateLimits;
+
   constructor(limits: RateLimits) {
+    this.#limits = limits;
     this.token = oauthPerIp(limits.perIp('tokenPerIp'));
     this.introspection = oauthPerIp(limits.perIp('introspectionPerIp'));
     this.#perClient = limits.failures('clientFailuresPerClient');
@@ -91,11 +95,9 @@ export class OAuthRateLimits {
   async #countFailure(request: FastifyRequest, clientId: string | null): Promise<number> {
     const ip = clientAddress(request);
     const client = this.#clientSubject(clientId, ip);
-    const waits = await Promise.all([
-      this.#perIp.count(ip),
-      client ? this.#perClient.count(client) : Promise.resolve(0),
-    ]);
-    return Math.max(...waits);
+    const subjects: FailureSubject[] = [[this.#perIp, ip]];
+    if (client) subjects.push([this.#perClient, client]);
+    return Math.max(...(await this.#limits.countFailures(subjects)));
   }
 
   /** After an OAuth error: counts `invalid_client`; the error to answer (a 429 once over a limit). */
@@ -138,7 +140,7 @@ export class SignInRateLimits {
     const perIp = limits.perIp('signInPerIp');
     const failuresPerIp = limits.failures('signInFailuresPerIp');
     const failuresPerAccount = limits.failures('signInFailuresPerAccount');
-    const counted = new WeakMap<FastifyRequest, [FailureLimit, string][]>();
+    const counted = new WeakMap<FastifyRequest, FailureSubject[]>();
 
     this.onRequest = async (request, reply) => {
       const wait = await perIp(request);
@@ -154,18 +156,19 @@ export class SignInRateLimits {
           .trim()
           .toLowerCase(),
       );
-      const subjects: [FailureLimit, string][] = [
+      const subjects: FailureSubject[] = [
         [failuresPerIp, clientAddress(request)],
         [failuresPerAccount, account],
       ];
       const known = Math.max(...subjects.map(([limit, subject]) => limit.blocked(subject)));
       if (known > 0) refuseSignIn(reply, known);
-      const waits = await Promise.all(subjects.map(([limit, subject]) => limit.count(subject)));
+      // Both counted in one round trip, and given back in one (issue 17).
+      const waits = await limits.countFailures(subjects);
       const within = subjects.filter((_, index) => waits[index] === 0);
       const wait = Math.max(...waits);
       if (wait > 0) {
         // Not checked, so not a failure: give back what was within its limit.
-        await Promise.all(within.map(([limit, subject]) => limit.refund(subject)));
+        await limits.refundFailures(within);
         refuseSignIn(reply, wait);
       }
       counted.set(request, within);
@@ -177,7 +180,7 @@ export class SignInRateLimits {
       counted.delete(request);
       // 401 is a wrong email or password (or a refused account): it stays counted.
       if (reply.statusCode === 401) return;
-      await Promise.all(held.map(([limit, subject]) => limit.refund(subject)));
+      await limits.refundFailures(held);
     };
   }
 }

@@ -16,9 +16,9 @@ import {
   InvalidTarget,
   OAuthError,
   TemporarilyUnavailable,
-  toProviderError,
   UnauthorizedClient,
 } from './errors.js';
+import { toProviderError } from './provider-errors.js';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 

@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { signRs256 } from '../../lib/jwt.js';
 import { isStorableText } from '../../lib/text.js';
+import { toEffectiveAdminRole } from '../../modules/admin-roles/index.js';
 import { effectiveSettings, type TenantSettingsInput } from '../../modules/tenants/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { ApplicationRow, TenantRow, UserRow } from '../../platform/db/schema.js';
 import type { KeyStore } from '../../platform/keys.js';
 import { SIGNING_ALG } from '../../platform/keys.js';
 import { issuedAfterRotation } from './access-token.js';
-import { findActiveUser, OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRole, userClaims } from './accounts.js';
+import { OIDC_SCOPE_CLAIMS, OIDC_SCOPES, tokenRoleOf, userClaims } from './accounts.js';
 import { basicCredentials, type ClientAuthenticator, CONFIDENTIAL_TYPES } from './client-authentication.js';
 import { MANAGEMENT_RESOURCE, tenantAcceptsClient } from './endpoints.js';
 import {
@@ -121,14 +122,13 @@ function sourceUsable(rows: GrantSourceRows, application: ApplicationRow, now: n
 
 /**
  * The account behind a grant (oidc-provider's findAccount: a live, ACTIVE user of the tenant) and
- * the admin role its access token carries, read side by side (two connections on PostgreSQL).
+ * the admin role its access token carries, as the grant source read found them (same statement).
  */
-async function accountOf(options: UserGrantOptions, accountId: string) {
-  const [user, role] = await Promise.all([
-    findActiveUser(options.db, options.tenant.id, accountId),
-    tokenRole(options.db, options.tenant, accountId),
-  ]);
-  return { user, role };
+function accountOf(options: UserGrantOptions, rows: GrantSourceRows) {
+  return {
+    user: rows.account,
+    role: tokenRoleOf(options.tenant, toEffectiveAdminRole(rows.adminRole)),
+  };
 }
 
 /** RFC 7636 S256 (the only method ScaiKey's provider accepts for a code with a challenge). */
@@ -157,7 +157,7 @@ async function issue(
   options: UserGrantOptions,
   application: ApplicationRow,
   user: UserRow,
-  role: Awaited<ReturnType<typeof tokenRole>>,
+  role: ReturnType<typeof tokenRoleOf>,
   source: Payload,
   grant: Payload,
   scopes: ReadonlySet<string>,
@@ -234,13 +234,13 @@ async function authorizationCodeGrant(options: UserGrantOptions): Promise<UserGr
   if (!code || !redirectUri || !isStorableText(code)) return null;
   const application = await authenticatedClient(options);
   if (!application) return null;
-  const rows = await readGrantSource(db, 'AuthorizationCode', code);
+  const rows = await readGrantSource(db, 'AuthorizationCode', code, options.tenant.id);
   const now = epoch();
   if (!rows?.grant || !sourceUsable(rows, application, now)) return null;
   const source = rows.payload;
   if (source.redirectUri !== redirectUri || !pkceMatches(source, params.get('code_verifier'))) return null;
   const scopes = new Set((source.scope as string).split(' ').filter(Boolean));
-  const { user, role } = await accountOf(options, source.accountId as string);
+  const { user, role } = accountOf(options, rows);
   if (!user) return null;
   // issueRefreshToken of oidc-provider.ts.
   const type = application.application_type;
@@ -286,7 +286,7 @@ async function refreshTokenGrant(options: UserGrantOptions): Promise<UserGrantRe
   if (!value || !isStorableText(value)) return null;
   const application = await authenticatedClient(options);
   if (!application) return null;
-  const rows = await readGrantSource(db, 'RefreshToken', value);
+  const rows = await readGrantSource(db, 'RefreshToken', value, options.tenant.id);
   const now = epoch();
   if (!rows?.grant || !sourceUsable(rows, application, now)) return null;
   const source = rows.payload;
@@ -302,7 +302,7 @@ async function refreshTokenGrant(options: UserGrantOptions): Promise<UserGrantRe
     }
     scopes = asked;
   }
-  const { user, role } = await accountOf(options, source.accountId as string);
+  const { user, role } = accountOf(options, rows);
   if (!user) return null;
   const gty = str(source.gty);
   const next = nextRefreshToken(options.tenant, application.id, source, now, {

@@ -1,10 +1,10 @@
 import { hashPassword, verifyPassword } from '../../lib/passwords.js';
 import { effectiveSettings, type TenantSettingsInput } from '../../modules/tenants/index.js';
 import {
-  findAccountByEmail,
+  findAccountAndReserveAttempt,
   lockAccountAfterFailures,
-  reserveSignInAttempt,
   resetSignInAttempts,
+  signedInStatement,
 } from '../../modules/users/index.js';
 import type { Db } from '../../platform/db/database.js';
 import type { TenantRow, UserRow } from '../../platform/db/schema.js';
@@ -94,11 +94,22 @@ const inWork = <T>(check: PasswordCheck, body: (w: Work<TenantTx>) => Promise<T>
 
 const policy = (check: PasswordCheck) => effectiveSettings(check.tenant.settings as TenantSettingsInput);
 
-/** Step: the account of the email, with a password. Unknown: the wrong-password answer, as slow. */
+/**
+ * Step: the account of the email, with a password, and (lockout) the attempt counted before the
+ * password is checked, both in one statement. Unknown: the wrong-password answer, as slow.
+ */
 export async function findAccountStep(check: PasswordCheck): Promise<StepResult> {
-  const user = await findAccountByEmail(check.db, check.tenant.id, check.email);
+  const { lockout } = policy(check);
+  const { user, reserved } = await findAccountAndReserveAttempt(
+    check.db,
+    check.tenant.id,
+    check.email,
+    lockout.max_failed_attempts,
+    check.now,
+  );
   if (user?.password_hash) {
     check.user = user;
+    check.reserved = reserved;
     return next();
   }
   await equalizeTiming(check.password);
@@ -116,21 +127,14 @@ export async function findAccountStep(check: PasswordCheck): Promise<StepResult>
   return answered(await check.refuse({ message: WRONG_PASSWORD }));
 }
 
-/** Step (lockout): counts the attempt before the password is checked; none left: refused unchecked. */
+/**
+ * Step (lockout): no attempt could be counted (findAccountStep): none left, or the account is
+ * locked. Refused with the password unchecked.
+ */
 export async function reserveAttemptStep(check: PasswordCheck): Promise<StepResult> {
+  if (check.reserved) return next();
   const user = check.user as UserRow;
   const { lockout } = policy(check);
-  const reserved = await reserveSignInAttempt(
-    check.db,
-    check.tenant.id,
-    user.id,
-    lockout.max_failed_attempts,
-    check.now,
-  );
-  if (reserved) {
-    check.reserved = reserved;
-    return next();
-  }
   await equalizeTiming(check.password);
   // No attempts left on an account that is not locked (the threshold was lowered below its
   // count): lock it now, so that the lock's expiry gives it a fresh count.
@@ -200,18 +204,24 @@ export async function accountStatusStep(check: PasswordCheck): Promise<StepResul
   const user = check.user as UserRow;
   const reserved = check.reserved as NonNullable<PasswordCheck['reserved']>;
   const refused = STATUS_REFUSALS[reserved.status];
-  await inWork(check, async (w) => {
-    if (refused) {
-      await resetSignInAttempts(w.db, check.tenant.id, user.id, null);
-      w.audit(entry(check, 'user.login_failed', user.id, { reason: reserved.status }, 'FAILURE'));
-    } else if (check.secondFactorPending) {
-      // The count is reset once the second factor is given too (mfa-steps.ts).
-      w.audit(entry(check, 'user.password_verified', user.id, { next: 'second factor' }, 'SUCCESS'));
-    } else {
-      await resetSignInAttempts(w.db, check.tenant.id, user.id, check.now);
-      w.audit(entry(check, 'user.login', user.id, { method: 'password' }, 'SUCCESS'));
-    }
-  });
+  if (!refused && !check.secondFactorPending) {
+    // Issue 17: the sign-in's write and its audit rows in one statement (the hot path).
+    await check.work.statementInTenant(check.tenant.id, check.origin, () => ({
+      ...signedInStatement(check.tenant.id, user.id, check.now),
+      events: [entry(check, 'user.login', user.id, { method: 'password' }, 'SUCCESS')],
+      happened: (row) => row.updated > 0,
+    }));
+  } else {
+    await inWork(check, async (w) => {
+      if (refused) {
+        await resetSignInAttempts(w.db, check.tenant.id, user.id, null);
+        w.audit(entry(check, 'user.login_failed', user.id, { reason: reserved.status }, 'FAILURE'));
+      } else {
+        // The count is reset once the second factor is given too (mfa-steps.ts).
+        w.audit(entry(check, 'user.password_verified', user.id, { next: 'second factor' }, 'SUCCESS'));
+      }
+    });
+  }
   if (refused) return answered(await check.refuse({ message: refused }));
   check.user = {
     ...user,

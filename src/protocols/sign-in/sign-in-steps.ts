@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
-import { findUsableClient, isUserAssigned } from '../../modules/applications/index.js';
+import { isUserAssigned } from '../../modules/applications/index.js';
 import type { ProviderRecord } from '../../modules/identity-providers/index.js';
 import type { ChallengeRow, MfaService } from '../../modules/mfa/index.js';
 import { pageBranding } from '../../modules/tenants/index.js';
@@ -10,7 +10,7 @@ import type { TenantRow, UserRow } from '../../platform/db/schema.js';
 import { bindTenant } from '../../platform/db/tenant-scope.js';
 import { AppError } from '../../platform/errors.js';
 import type { UnitOfWork } from '../../platform/events/unit-of-work.js';
-import type { Federation } from '../federation/federation.js';
+import { type Federation, readProvidersOnce } from '../federation/federation.js';
 import type { UpstreamIdentity } from '../federation/types.js';
 import type { MountedProvider } from '../oauth/providers.js';
 import { answered, next, type Step, type StepResult } from '../steps.js';
@@ -134,6 +134,8 @@ export async function loadInteraction(
   const clientId = typeof details.params.client_id === 'string' ? details.params.client_id : null;
   return {
     ...base,
+    // The steps of one request ask for the tenant's identity providers more than once.
+    federation: readProvidersOnce(base.federation),
     mounted,
     tenant: mounted.tenant,
     details,
@@ -146,15 +148,17 @@ export async function loadInteraction(
   };
 }
 
-/** Finishes the interaction and sends the browser back into the authorization flow. */
+/**
+ * Finishes the interaction and sends the browser back into the authorization flow: what
+ * oidc-provider's `interactionResult(…, { mergeWithLastSubmission: false })` does, on the
+ * interaction this request loaded already (loadInteraction checked it against the browser's
+ * cookie), instead of reading it again.
+ */
 async function finish(signIn: SignIn, result: InteractionResults): Promise<StepResult> {
-  const returnTo = await signIn.mounted.provider.interactionResult(
-    signIn.request.raw,
-    signIn.reply.raw,
-    result,
-    { mergeWithLastSubmission: false },
-  );
-  return answered(await signIn.present.finished(signIn, returnTo));
+  const { details } = signIn;
+  details.result = result;
+  await details.save(details.exp - Math.floor(Date.now() / 1000));
+  return answered(await signIn.present.finished(signIn, details.returnTo));
 }
 
 const branding = (tenant: TenantRow) => pageBranding(tenant);
@@ -251,7 +255,7 @@ export const SIGN_IN_PAGE: readonly SignInStep[] = [
 /** An application with assignment_required signs in only its assigned users. */
 export const assignmentCheck: SignInStep = async (signIn) => {
   const user = signIn.user as UserRow;
-  const application = signIn.clientId ? await findUsableClient(signIn.db, signIn.clientId) : undefined;
+  const application = signIn.clientId ? await signIn.mounted.findClient(signIn.clientId) : undefined;
   if (!application?.assignment_required) return next();
   if (await isUserAssigned(bindTenant(signIn.db, signIn.tenant.id), application.id, user.id)) return next();
   await signIn.work.inTenant(signIn.tenant.id, { ...signIn.origin, actorId: user.id }, async (w) =>

@@ -14,11 +14,11 @@ import {
   TextInput,
 } from '@mantine/core';
 import type { UseFormReturnType } from '@mantine/form';
-import { useDebouncedValue } from '@mantine/hooks';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
+import { useServerSearch } from '../../ui/server-search';
 
 /** Pieces the applications, webhooks, admin-roles and identity-provider screens share. */
 
@@ -170,12 +170,13 @@ function RemoteSelect(props: {
 }) {
   const [search, setSearch] = useState('');
   const [chosen, setChosen] = useState<Option | null>(null);
-  const [debounced] = useDebouncedValue(search, 200);
-  const term = chosen && debounced === chosen.label ? '' : debounced;
-  const options = useQuery({
-    queryKey: [...props.queryKey, term],
+  const options = useServerSearch({
+    queryKey: props.queryKey,
+    // The chosen option's label in the field lists everything again, not just that option.
+    search: chosen && search === chosen.label ? '' : search,
     enabled: props.enabled ?? true,
-    queryFn: () => props.load(term),
+    load: props.load,
+    delay: 200,
   });
   const data = [...(options.data ?? [])];
   const listed = (value: string | null) => !!value && data.some((option) => option.value === value);
@@ -206,6 +207,7 @@ function RemoteSelect(props: {
       filter={({ options: all }) => all}
       nothingFoundMessage={texts.common.none}
       error={props.error}
+      aria-busy={options.busy}
     />
   );
 }

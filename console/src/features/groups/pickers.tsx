@@ -1,9 +1,8 @@
 import { MultiSelect, Select } from '@mantine/core';
-import { useDebouncedValue } from '@mantine/hooks';
-import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
+import { useServerSearch } from '../../ui/server-search';
 
 export interface Option {
   value: string;
@@ -21,11 +20,12 @@ function useSearchOptions(
   known: Option[],
   exclude: readonly string[] = [],
 ) {
-  const [debounced] = useDebouncedValue(search.trim(), 200);
-  const found = useQuery({
-    queryKey: ['picker', kind, tenantId, debounced],
-    queryFn: async (): Promise<Option[]> => {
-      const query = { per_page: 20, ...(debounced ? { search: debounced } : {}) };
+  const found = useServerSearch({
+    queryKey: ['picker', kind, tenantId],
+    search,
+    delay: 200,
+    load: async (term): Promise<Option[]> => {
+      const query = { per_page: 20, ...(term ? { search: term } : {}) };
       if (kind === 'users') {
         const answer = await unwrap(
           api.GET('/api/v1/tenants/{tenant_id}/users', { params: { path: { tenant_id: tenantId }, query } }),
@@ -60,7 +60,7 @@ function useSearchOptions(
   for (const option of known) options.set(option.value, option.label);
   for (const option of found.data ?? [])
     if (!exclude.includes(option.value)) options.set(option.value, option.label);
-  return { data: [...options].map(([value, label]) => ({ value, label })), loading: found.isFetching };
+  return { data: [...options].map(([value, label]) => ({ value, label })), busy: found.busy };
 }
 
 const placeholders = {
@@ -85,7 +85,7 @@ export function RemotePicker(props: {
 }) {
   const [search, setSearch] = useState('');
   const known = props.value && props.valueLabel ? [{ value: props.value, label: props.valueLabel }] : [];
-  const { data } = useSearchOptions(props.kind, props.tenantId, search, known, props.exclude);
+  const { data, busy } = useSearchOptions(props.kind, props.tenantId, search, known, props.exclude);
   return (
     <Select
       label={props.label}
@@ -100,6 +100,7 @@ export function RemotePicker(props: {
       onChange={(value, option) => props.onChange(value, option?.label ?? null)}
       nothingFoundMessage={texts.groups.nothingFound}
       error={props.error}
+      aria-busy={busy}
     />
   );
 }
@@ -115,7 +116,7 @@ export function UsersPicker(props: {
 }) {
   const [search, setSearch] = useState('');
   const [chosen, setChosen] = useState<Option[]>([]);
-  const { data } = useSearchOptions('users', props.tenantId, search, chosen);
+  const { data, busy } = useSearchOptions('users', props.tenantId, search, chosen);
   return (
     <MultiSelect
       label={props.label}
@@ -133,6 +134,7 @@ export function UsersPicker(props: {
       }}
       nothingFoundMessage={texts.groups.nothingFound}
       error={props.error}
+      aria-busy={busy}
     />
   );
 }

@@ -1,5 +1,4 @@
 import { Group, Select } from '@mantine/core';
-import { useDebouncedValue } from '@mantine/hooks';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Route, Routes } from 'react-router';
@@ -9,6 +8,7 @@ import { useSession } from '../../auth/session';
 import { texts } from '../../texts';
 import { NotFound } from '../../ui/not-found';
 import { PageHeader } from '../../ui/page';
+import { useServerSearch } from '../../ui/server-search';
 import { useUrlState } from '../../ui/url-state';
 import { SessionsTable } from './sessions-table';
 
@@ -68,13 +68,13 @@ function SessionsList() {
 
 function TenantFilter(props: { value: string | null; onChange: (tenantId: string | null) => void }) {
   const [search, setSearch] = useState('');
-  const [debounced] = useDebouncedValue(search, 250);
-  const tenants = useQuery({
-    queryKey: ['tenants', 'filter', debounced],
-    queryFn: () =>
+  const tenants = useServerSearch({
+    queryKey: ['tenants', 'filter'],
+    search,
+    load: (term) =>
       unwrap(
         api.GET('/api/v1/admin/tenants/', {
-          params: { query: { per_page: 50, ...(debounced ? { search: debounced } : {}) } },
+          params: { query: { per_page: 50, ...(term ? { search: term } : {}) } },
         }),
       ),
   });
@@ -103,6 +103,7 @@ function TenantFilter(props: { value: string | null; onChange: (tenantId: string
       onChange={props.onChange}
       nothingFoundMessage={texts.common.none}
       w={260}
+      aria-busy={tenants.busy}
     />
   );
 }
@@ -114,11 +115,11 @@ function UserFilter(props: {
   onChange: (userId: string | null) => void;
 }) {
   const [search, setSearch] = useState('');
-  const [debounced] = useDebouncedValue(search, 250);
-  const users = useQuery({
-    queryKey: ['users', 'filter', props.tenantId, debounced],
+  const users = useServerSearch({
+    queryKey: ['users', 'filter', props.tenantId],
+    search,
     enabled: !!props.tenantId,
-    queryFn: () =>
+    load: (term) =>
       unwrap(
         api.GET('/api/v1/tenants/{tenant_id}/users', {
           params: {
@@ -127,7 +128,7 @@ function UserFilter(props: {
               per_page: 20,
               sort_by: 'email',
               sort_order: 'asc',
-              ...(debounced ? { search: debounced } : {}),
+              ...(term ? { search: term } : {}),
             },
           },
         }),
@@ -151,6 +152,7 @@ function UserFilter(props: {
       onChange={props.onChange}
       nothingFoundMessage={texts.common.none}
       w={300}
+      aria-busy={users.busy}
     />
   );
 }

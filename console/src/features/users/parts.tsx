@@ -1,9 +1,8 @@
 import { Badge, Select } from '@mantine/core';
-import { useDebouncedValue } from '@mantine/hooks';
-import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
 import { texts } from '../../texts';
+import { useServerSearch } from '../../ui/server-search';
 
 export type UserStatus = 'ACTIVE' | 'PENDING_EMAIL_VERIFICATION' | 'PENDING_APPROVAL' | 'DISABLED' | 'LOCKED';
 
@@ -47,15 +46,15 @@ export function OuSelect(props: {
   w?: number;
 }) {
   const [search, setSearch] = useState('');
-  const [debounced] = useDebouncedValue(search, 250);
-  const ous = useQuery({
-    queryKey: ['ous', props.tenantId, 'picker', debounced],
-    queryFn: () =>
+  const ous = useServerSearch({
+    queryKey: ['ous', props.tenantId, 'picker'],
+    search,
+    load: (term) =>
       unwrap(
         api.GET('/api/v1/tenants/{tenant_id}/ous', {
           params: {
             path: { tenant_id: props.tenantId },
-            query: { per_page: 50, ...(debounced ? { search: debounced } : {}) },
+            query: { per_page: 50, ...(term ? { search: term } : {}) },
           },
         }),
       ),
@@ -77,6 +76,7 @@ export function OuSelect(props: {
       nothingFoundMessage={texts.common.none}
       error={props.error}
       w={props.w}
+      aria-busy={ous.busy}
     />
   );
 }

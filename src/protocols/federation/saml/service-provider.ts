@@ -1,6 +1,6 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { CacheProvider, SamlConfig } from '@node-saml/node-saml';
-import { DOMParser } from '@xmldom/xmldom';
 import { lazyImport } from '../../../lib/lazy-import.js';
 import { AppError } from '../../../platform/errors.js';
 import type { SamlProviderConfig, UpstreamIdentity } from '../types.js';
@@ -87,9 +87,17 @@ export function serviceProviderUrls(
   return { entityId: config.sp_entity_id || routes.metadataUrl, acsUrl: routes.acsUrl };
 }
 
+/**
+ * The XML parser, loaded at the first document it parses rather than at start (docs/performance.md,
+ * "Idle memory"); synchronously through `require` (the library is CommonJS), so that metadata
+ * parsing stays synchronous.
+ */
+let xmldom: typeof import('@xmldom/xmldom') | undefined;
+
 function parseXml(xml: string, what: string, failure: SamlFailure): Document {
+  xmldom ??= createRequire(import.meta.url)('@xmldom/xmldom') as typeof import('@xmldom/xmldom');
   const problems: string[] = [];
-  const document = new DOMParser({
+  const document = new xmldom.DOMParser({
     locator: {},
     errorHandler: {
       warning: () => undefined,
