@@ -349,6 +349,14 @@ describe('webhook delivery', () => {
     const [row] = await waitForDeliveries(hook.id, (list) => list[0]?.status === 'succeeded');
     expect(row?.attempts).toBe(4);
     expect(row?.attempt_log.map((attempt) => attempt.response_code)).toEqual([500, 500, 500, 200]);
+    // The page, its attempts and the count are read together; past the last page, the count alone.
+    const paged = await t.get(`/api/v1/admin/webhooks/${hook.id}/deliveries?per_page=1`);
+    expect(paged.body.pagination).toMatchObject({ page: 1, total_items: 1 });
+    expect(paged.body.data[0].attempt_log).toHaveLength(4);
+    const beyond = await t.get(`/api/v1/admin/webhooks/${hook.id}/deliveries?per_page=1&page=3`);
+    expect(beyond.status).toBe(200);
+    expect(beyond.body.data).toEqual([]);
+    expect(beyond.body.pagination).toMatchObject({ page: 3, total_items: 1 });
     const log = row?.attempt_log ?? [];
     const delays = log
       .slice(0, 3)

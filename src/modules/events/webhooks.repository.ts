@@ -236,7 +236,11 @@ function deliveryRow(row: DeliveryRecord): DeliveryRecord {
   };
 }
 
-/** An endpoint's deliveries, newest first, with their attempts. */
+/**
+ * An endpoint's deliveries, newest first, with their attempts and the total: one statement, so the
+ * page, its attempts and the count are one snapshot (a delivery whose attempt was just recorded is
+ * never shown still in flight beside that attempt).
+ */
 export async function pageOfDeliveries(
   db: Queryable,
   endpointId: string,
@@ -246,22 +250,40 @@ export async function pageOfDeliveries(
   const condition = status
     ? sql`endpoint_id = ${endpointId} and status = ${status}`
     : sql`endpoint_id = ${endpointId}`;
-  const { rows } = await sql<DeliveryRecord>`
-    select ${DELIVERY_COLUMNS} from webhook_deliveries where ${condition}
+  const { rows } = await sql<DeliveryRecord & { total: number; attempt_log: AttemptJson[] }>`
+    select ${DELIVERY_COLUMNS},
+      (select count(*)::int from webhook_deliveries where ${condition}) as total,
+      (select coalesce(json_agg(json_build_object('attempt', a.attempt, 'started_at', a.started_at,
+          'response_code', a.response_code, 'response_ms', a.response_ms, 'error', a.error,
+          'next_attempt_at', a.next_attempt_at) order by a.attempt), '[]'::json)
+        from webhook_delivery_attempts a where a.delivery_id = d.id) as attempt_log
+    from webhook_deliveries d where ${condition}
     order by id desc limit ${page.limit} offset ${page.offset}`.execute(db);
-  const counted = await sql<{ n: number }>`
-    select count(*)::int as n from webhook_deliveries where ${condition}`.execute(db);
-  const ids = rows.map((row) => Number(row.id));
-  const attempts =
-    ids.length === 0
-      ? []
-      : (
-          await sql<AttemptRecord>`
-            select delivery_id::int8 as delivery_id, attempt, started_at, response_code, response_ms, error, next_attempt_at
-            from webhook_delivery_attempts where delivery_id in (${sql.join(ids)})
-            order by delivery_id, attempt`.execute(db)
-        ).rows.map((row) => ({ ...row, delivery_id: Number(row.delivery_id) }));
-  return { rows: rows.map(deliveryRow), attempts, total: Number(counted.rows[0]?.n ?? 0) };
+  if (rows.length === 0) {
+    // Past the last page (or none at all): no rows to agree with, the count alone.
+    const counted = await sql<{ n: number }>`
+      select count(*)::int as n from webhook_deliveries where ${condition}`.execute(db);
+    return { rows: [], attempts: [], total: Number(counted.rows[0]?.n ?? 0) };
+  }
+  const attempts = rows.flatMap(({ id, attempt_log }) =>
+    attempt_log.map((attempt) => ({
+      ...attempt,
+      delivery_id: Number(id),
+      started_at: new Date(attempt.started_at),
+      next_attempt_at: attempt.next_attempt_at === null ? null : new Date(attempt.next_attempt_at),
+    })),
+  );
+  return {
+    rows: rows.map(({ total: _total, attempt_log: _log, ...row }) => deliveryRow(row)),
+    attempts,
+    total: Number(rows[0]?.total ?? 0),
+  };
+}
+
+/** An attempt as `json_build_object` gives it (timestamps as text). */
+interface AttemptJson extends Omit<AttemptRecord, 'delivery_id' | 'started_at' | 'next_attempt_at'> {
+  started_at: string;
+  next_attempt_at: string | null;
 }
 
 export async function findDelivery(
