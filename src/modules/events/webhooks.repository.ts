@@ -296,10 +296,3 @@ export async function findDelivery(
     where endpoint_id = ${endpointId} and id = ${deliveryId}`.execute(db);
   return rows[0] ? { ...deliveryRow(rows[0]), body: rows[0].body } : undefined;
 }
-
-export async function deliveryAttempts(db: Queryable, deliveryId: number): Promise<AttemptRecord[]> {
-  const { rows } = await sql<AttemptRecord>`
-    select delivery_id::int8 as delivery_id, attempt, started_at, response_code, response_ms, error, next_attempt_at
-    from webhook_delivery_attempts where delivery_id = ${deliveryId} order by attempt`.execute(db);
-  return rows.map((row) => ({ ...row, delivery_id: Number(row.delivery_id) }));
-}
