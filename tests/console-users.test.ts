@@ -186,6 +186,30 @@ describe.runIf(hasChromium)('issue 16: the console users and sessions screens', 
     expect(consoleProblems(page)).toEqual([]);
   }, 120_000);
 
+  it('names its loading indicators: a user page with its groups still loading passes axe', async () => {
+    const admin = await consoleAdmin(c.app, 'tenant_admin');
+    const page = await c.page();
+    await signInToConsole(page, c.origin, admin);
+    // The user's groups are held until the audit ran: their loader is on screen meanwhile.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(`**/api/v1/admin/users/${admin.id}/groups*`, async (route) => {
+      await released;
+      await route.continue();
+    });
+    await page.goto(`${usersUrl(c.origin, admin)}/${admin.id}`);
+    await page.getByRole('heading', { level: 1, name: admin.email }).waitFor();
+    const loading = page
+      .getByRole('region', { name: 'Group memberships' })
+      .getByRole('progressbar', { name: 'Loading…' });
+    await loading.waitFor();
+    await accessible(page, 'user detail with its groups loading');
+    release();
+    await loading.waitFor({ state: 'detached' });
+  });
+
   it('shows direct and inherited group memberships', async () => {
     const admin = await consoleAdmin(c.app, 'tenant_admin');
     const api = platformApi(c.app);

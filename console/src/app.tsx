@@ -24,7 +24,7 @@ const Sessions = lazy(() => import('./features/sessions'));
 export function Loading() {
   return (
     <Center p="xl">
-      <Loader aria-label="Loading" />
+      <Loader role="progressbar" aria-label="Loading" />
     </Center>
   );
 }

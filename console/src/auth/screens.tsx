@@ -32,7 +32,7 @@ export function SignInScreen({ failure }: { failure: string | null }) {
     return (
       <Frame>
         <Center>
-          <Loader aria-label={texts.auth.signingIn} />
+          <Loader role="progressbar" aria-label={texts.auth.signingIn} />
         </Center>
       </Frame>
     );
@@ -88,7 +88,7 @@ export function CallbackScreen() {
   return (
     <Frame>
       <Center>
-        <Loader aria-label={texts.auth.signingIn} />
+        <Loader role="progressbar" aria-label={texts.auth.signingIn} />
       </Center>
     </Frame>
   );

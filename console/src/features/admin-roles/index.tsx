@@ -118,7 +118,7 @@ function AdminRoleList() {
         />
       </Group>
       <ErrorAlert error={list.error} />
-      {list.isPending ? <Loader aria-label={texts.app.loading} /> : null}
+      {list.isPending ? <Loader role="progressbar" aria-label={texts.app.loading} /> : null}
       {list.data ? (
         <>
           <Table.ScrollContainer minWidth={900} scrollAreaProps={SCROLLABLE}>

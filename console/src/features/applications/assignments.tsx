@@ -182,7 +182,9 @@ function TenantAssignments({ appId, tenantId }: { appId: string; tenantId: strin
             </Button>
           </Group>
           <ErrorAlert error={userError} />
-          {assignees.isPending ? <Loader size="sm" aria-label={texts.app.loading} /> : null}
+          {assignees.isPending ? (
+            <Loader role="progressbar" size="sm" aria-label={texts.app.loading} />
+          ) : null}
           <Table.ScrollContainer minWidth={360} scrollAreaProps={SCROLLABLE}>
             <Table aria-label={t.usersTable}>
               <Table.Thead>

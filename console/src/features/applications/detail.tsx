@@ -74,7 +74,7 @@ export function ApplicationDetail() {
     }
   };
 
-  if (app.isPending) return <Loader aria-label={texts.app.loading} />;
+  if (app.isPending) return <Loader role="progressbar" aria-label={texts.app.loading} />;
   if (app.error) {
     return (
       <>

@@ -108,7 +108,7 @@ export function ApplicationList() {
         ) : null}
       </Group>
       <ErrorAlert error={list.error} />
-      {list.isPending ? <Loader aria-label={texts.app.loading} /> : null}
+      {list.isPending ? <Loader role="progressbar" aria-label={texts.app.loading} /> : null}
       {list.data ? (
         <>
           <Table.ScrollContainer minWidth={760} scrollAreaProps={SCROLLABLE}>

@@ -46,7 +46,7 @@ export function GroupDetail() {
   if (group.isPending)
     return (
       <Center p="xl">
-        <Loader aria-label={texts.groups.loading} />
+        <Loader role="progressbar" aria-label={texts.groups.loading} />
       </Center>
     );
   if (group.error)

@@ -84,7 +84,7 @@ export function IdentityProviderDetail() {
     }
   };
 
-  if (idp.isPending) return <Loader aria-label={texts.app.loading} />;
+  if (idp.isPending) return <Loader role="progressbar" aria-label={texts.app.loading} />;
   if (idp.error) {
     return (
       <>
@@ -377,7 +377,7 @@ function SyncRuns({ idpId }: { idpId: string }) {
       <ErrorAlert error={error ?? runs.error} />
       {syncing ? (
         <Group gap="xs" mb="sm">
-          <Loader size="xs" aria-label={t.sync.running} />
+          <Loader role="progressbar" size="xs" aria-label={t.sync.running} />
           <Text size="sm">{t.sync.running}</Text>
         </Group>
       ) : null}

@@ -100,7 +100,7 @@ export function OusPage() {
             <ErrorAlert error={tree.error} />
             {tree.isPending ? (
               <Center p="md">
-                <Loader size="sm" aria-label={texts.ous.loading} />
+                <Loader role="progressbar" size="sm" aria-label={texts.ous.loading} />
               </Center>
             ) : (
               <OuTree

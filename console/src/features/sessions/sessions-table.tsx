@@ -53,7 +53,7 @@ export function SessionsTable(props: {
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['sessions'] });
 
   if (sessions.isError) return <ErrorAlert error={sessions.error} />;
-  if (!sessions.data) return <Loader aria-label={texts.app.loading} />;
+  if (!sessions.data) return <Loader role="progressbar" aria-label={texts.app.loading} />;
   const rows = sessions.data.data;
   const date = (iso: string | null) => (iso ? texts.sessions.date(iso) : texts.sessions.never);
 

@@ -66,7 +66,7 @@ export function UserDetail() {
       </>
     );
   }
-  if (!user.data) return <Loader aria-label={texts.app.loading} />;
+  if (!user.data) return <Loader role="progressbar" aria-label={texts.app.loading} />;
   return <UserPage tenantId={tenantId} user={user.data.data} />;
 }
 
@@ -475,7 +475,7 @@ function Groups({ tenantId, userId }: { tenantId: string; userId: string }) {
   return (
     <Section title={t.title as string} id="user-groups">
       {groups.isError ? <ErrorAlert error={groups.error} /> : null}
-      {groups.isPending ? <Loader size="sm" aria-label={texts.app.loading} /> : null}
+      {groups.isPending ? <Loader role="progressbar" size="sm" aria-label={texts.app.loading} /> : null}
       {groups.data && groups.data.data.length === 0 ? <Text>{t.none}</Text> : null}
       {groups.data && groups.data.data.length > 0 ? (
         <Table.ScrollContainer minWidth={360}>
@@ -523,7 +523,7 @@ function Applications({ tenantId, userId }: { tenantId: string; userId: string }
   return (
     <Section title={t.title as string} id="user-applications">
       {apps.isError ? <ErrorAlert error={apps.error} /> : null}
-      {apps.isPending ? <Loader size="sm" aria-label={texts.app.loading} /> : null}
+      {apps.isPending ? <Loader role="progressbar" size="sm" aria-label={texts.app.loading} /> : null}
       {apps.data && apps.data.data.length === 0 ? <Text>{t.none}</Text> : null}
       {apps.data && apps.data.data.length > 0 ? (
         <Table.ScrollContainer minWidth={480}>

@@ -89,7 +89,7 @@ export function UsersList() {
           onChange={(value) => set({ ou_id: value })}
           w={240}
         />
-        {list.isFetching ? <Loader size="sm" aria-label={texts.app.loading} /> : null}
+        {list.isFetching ? <Loader role="progressbar" size="sm" aria-label={texts.app.loading} /> : null}
       </Group>
       {list.isError ? <ErrorAlert error={list.error} /> : null}
       {list.data ? (
@@ -137,7 +137,7 @@ export function UsersList() {
           </Table.ScrollContainer>
         )
       ) : list.isPending ? (
-        <Loader aria-label={texts.app.loading} />
+        <Loader role="progressbar" aria-label={texts.app.loading} />
       ) : null}
       {list.data ? (
         <Pager

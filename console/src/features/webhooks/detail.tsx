@@ -77,7 +77,7 @@ export function WebhookDetail() {
     }
   };
 
-  if (hook.isPending) return <Loader aria-label={texts.app.loading} />;
+  if (hook.isPending) return <Loader role="progressbar" aria-label={texts.app.loading} />;
   if (hook.error) {
     return (
       <>
@@ -360,7 +360,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
         />
       </Group>
       <ErrorAlert error={deliveries.error} />
-      {deliveries.isPending ? <Loader size="sm" aria-label={texts.app.loading} /> : null}
+      {deliveries.isPending ? <Loader role="progressbar" size="sm" aria-label={texts.app.loading} /> : null}
       <Table.ScrollContainer minWidth={860} scrollAreaProps={SCROLLABLE}>
         <Table striped aria-label={t.deliveries.tableLabel}>
           <Table.Thead>

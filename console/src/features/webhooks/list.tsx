@@ -80,7 +80,7 @@ export function WebhookList() {
         </Group>
       ) : null}
       <ErrorAlert error={list.error} />
-      {list.isPending ? <Loader aria-label={texts.app.loading} /> : null}
+      {list.isPending ? <Loader role="progressbar" aria-label={texts.app.loading} /> : null}
       {list.data ? (
         <>
           <Table.ScrollContainer minWidth={820} scrollAreaProps={SCROLLABLE}>
